@@ -1,0 +1,138 @@
+// Package probes measures the network: one probe kind per file, one shared contract. A probe
+// takes the caller's context (which owns the deadline: a probe may shorten it, never extend
+// it), returns a typed measurement, and returns an error only when it could not measure at all;
+// that error wraps one of the sentinels below. Probes know nothing of ASR, roles or verdicts.
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Classified errors. A probe's error wraps one of these with %w so callers can switch on them.
+var (
+	ErrTimeout     = errors.New("timeout")
+	ErrRefused     = errors.New("refused")
+	ErrUnreachable = errors.New("unreachable")
+	ErrPermission  = errors.New("permission denied")
+	// ErrUnsupported: the probe cannot run on this OS or in this configuration.
+	ErrUnsupported = errors.New("unsupported")
+)
+
+// PortState is nmap's vocabulary for what a port looked like from the prober.
+type PortState int
+
+const (
+	Open PortState = iota + 1
+	Closed
+	Filtered
+	OpenFiltered
+	Unreachable
+)
+
+var portStateNames = [...]string{Open: "open", Closed: "closed", Filtered: "filtered", OpenFiltered: "open|filtered", Unreachable: "unreachable"}
+
+func (s PortState) String() string { return enumString(portStateNames[:], int(s), "state") }
+
+func (s PortState) MarshalText() ([]byte, error) { return enumMarshal(portStateNames[:], int(s), "port state") }
+
+func (s *PortState) UnmarshalText(b []byte) error {
+	v, err := enumParse(portStateNames[:], string(b), "port state")
+	*s = PortState(v)
+	return err
+}
+
+// Reason says why a port has its state, in nmap's words.
+type Reason int
+
+const (
+	SynAck Reason = iota + 1
+	UDPEcho
+	Reset
+	ICMPPortUnreachable
+	Timeout
+	ICMPAdminProhibited
+	ICMPHostProhibited
+	ICMPNetProhibited
+	NoResponse
+	NoRoute
+	ICMPHostUnreachable
+	ICMPNetUnreachable
+	NetworkDown
+)
+
+var reasonNames = [...]string{
+	SynAck: "syn-ack", UDPEcho: "udp-echo", Reset: "reset", ICMPPortUnreachable: "icmp-port-unreachable",
+	Timeout: "timeout", ICMPAdminProhibited: "icmp-admin-prohibited", ICMPHostProhibited: "icmp-host-prohibited",
+	ICMPNetProhibited: "icmp-net-prohibited", NoResponse: "no-response", NoRoute: "no-route",
+	ICMPHostUnreachable: "icmp-host-unreachable", ICMPNetUnreachable: "icmp-net-unreachable", NetworkDown: "network-down",
+}
+
+func (r Reason) String() string { return enumString(reasonNames[:], int(r), "reason") }
+
+func (r Reason) MarshalText() ([]byte, error) { return enumMarshal(reasonNames[:], int(r), "reason") }
+
+func (r *Reason) UnmarshalText(b []byte) error {
+	v, err := enumParse(reasonNames[:], string(b), "reason")
+	*r = Reason(v)
+	return err
+}
+
+func enumString(names []string, v int, kind string) string {
+	if v <= 0 || v >= len(names) || names[v] == "" {
+		return fmt.Sprintf("%s(%d)", kind, v)
+	}
+	return names[v]
+}
+
+func enumMarshal(names []string, v int, kind string) ([]byte, error) {
+	if v <= 0 || v >= len(names) || names[v] == "" {
+		return nil, fmt.Errorf("%s %d is unset or unknown", kind, v)
+	}
+	return []byte(names[v]), nil
+}
+
+func enumParse(names []string, s, kind string) (int, error) {
+	for i, n := range names {
+		if n != "" && n == s {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown %s %q", kind, s)
+}
+
+// Env injects a probe's I/O. A nil Env, or a nil field, means the real thing.
+type Env struct {
+	// Dial opens a stream connection (TCP).
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// ListenPacket opens a datagram socket (UDP).
+	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
+	// Now reads the clock.
+	Now func() time.Time
+}
+
+func (e *Env) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if e != nil && e.Dial != nil {
+		return e.Dial(ctx, network, address)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, address)
+}
+
+func (e *Env) listenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	if e != nil && e.ListenPacket != nil {
+		return e.ListenPacket(ctx, network, address)
+	}
+	var lc net.ListenConfig
+	return lc.ListenPacket(ctx, network, address)
+}
+
+func (e *Env) now() time.Time {
+	if e != nil && e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
