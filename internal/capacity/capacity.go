@@ -86,7 +86,9 @@ func (p Plan) check() (growth, k float64, err error) {
 }
 
 // onWire is the rate that churn c needs on the wire under the plan: c*(1+g)/k.
-func onWire(c BitsPerSecond, g, k float64) BitsPerSecond { return BitsPerSecond(float64(c) * (1 + g) / k) }
+func onWire(c BitsPerSecond, g, k float64) BitsPerSecond {
+	return BitsPerSecond(float64(c) * (1 + g) / k)
+}
 
 // Required is the steady-state bandwidth that carries the given churn rates (one per disk or
 // per VM, 95th percentile): sum(churn) * (1 + g) / k.
