@@ -20,7 +20,23 @@ var (
 	ErrPermission  = errors.New("permission denied")
 	// ErrUnsupported: the probe cannot run on this OS or in this configuration.
 	ErrUnsupported = errors.New("unsupported")
+	// ErrInvalid: the request itself is malformed (bad address, unknown protocol); fix the input.
+	ErrInvalid = errors.New("invalid request")
 )
+
+// DefaultTimeout bounds a probe whose context carries no deadline. Two seconds is nmap's
+// -T4 initial RTT timeout order of magnitude and what a person at a shell waits without
+// wondering; callers with a plan pass their own deadline.
+const DefaultTimeout = 2 * time.Second
+
+// withDeadline returns ctx bounded by DefaultTimeout when it has no deadline of its own. It
+// never extends a deadline the caller set.
+func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
+}
 
 // PortState is nmap's vocabulary for what a port looked like from the prober.
 type PortState int
@@ -37,7 +53,9 @@ var portStateNames = [...]string{Open: "open", Closed: "closed", Filtered: "filt
 
 func (s PortState) String() string { return enumString(portStateNames[:], int(s), "state") }
 
-func (s PortState) MarshalText() ([]byte, error) { return enumMarshal(portStateNames[:], int(s), "port state") }
+func (s PortState) MarshalText() ([]byte, error) {
+	return enumMarshal(portStateNames[:], int(s), "port state")
+}
 
 func (s *PortState) UnmarshalText(b []byte) error {
 	v, err := enumParse(portStateNames[:], string(b), "port state")
@@ -62,13 +80,16 @@ const (
 	ICMPHostUnreachable
 	ICMPNetUnreachable
 	NetworkDown
+	// UDPResponse: a UDP port answered with something other than our responder's echo (a real
+	// service spoke); nmap's "udp-response".
+	UDPResponse
 )
 
 var reasonNames = [...]string{
 	SynAck: "syn-ack", UDPEcho: "udp-echo", Reset: "reset", ICMPPortUnreachable: "icmp-port-unreachable",
 	Timeout: "timeout", ICMPAdminProhibited: "icmp-admin-prohibited", ICMPHostProhibited: "icmp-host-prohibited",
 	ICMPNetProhibited: "icmp-net-prohibited", NoResponse: "no-response", NoRoute: "no-route",
-	ICMPHostUnreachable: "icmp-host-unreachable", ICMPNetUnreachable: "icmp-net-unreachable", NetworkDown: "network-down",
+	ICMPHostUnreachable: "icmp-host-unreachable", ICMPNetUnreachable: "icmp-net-unreachable", NetworkDown: "network-down", UDPResponse: "udp-response",
 }
 
 func (r Reason) String() string { return enumString(reasonNames[:], int(r), "reason") }

@@ -2,8 +2,13 @@ package probes
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"sync"
+	"time"
 )
 
 // The responder wire format. A destination agent's temporary TCP listener greets every
@@ -44,4 +49,95 @@ func ParseHello(b []byte) (observed netip.AddrPort, rest []byte, ok bool) {
 		return netip.AddrPort{}, nil, false
 	}
 	return ap, rest, true
+}
+
+// responderWriteTimeout bounds how long a responder spends on one connection: the hello is a
+// few dozen bytes, so anything slower is a peer that does not read, and must not pin a goroutine.
+const responderWriteTimeout = 2 * time.Second
+
+// responderMaxConns bounds concurrent greetings so that a port scan cannot pile up goroutines.
+const responderMaxConns = 64
+
+// ServeTCPResponder greets every connection on ln with ResponderHello and closes it. It owns
+// ln: it closes it when ctx is done, waits for the greetings in flight, and returns nil; any
+// other accept failure is returned.
+func ServeTCPResponder(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, responderMaxConns)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			ln.Close()
+			return fmt.Errorf("responder on %s: accept: %w", ln.Addr(), err)
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			c.Close() // saturated: a refused greeting is better than an unbounded backlog
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer c.Close()
+			_ = c.SetWriteDeadline(time.Now().Add(responderWriteTimeout))
+			_, _ = c.Write(ResponderHello(addrPortOf(c.RemoteAddr())))
+		}()
+	}
+}
+
+// ServeUDPEcho answers every datagram on pc with EchoReply. It owns pc: it closes it when ctx
+// is done and returns nil; any other read failure is returned.
+func ServeUDPEcho(ctx context.Context, pc net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	defer stop()
+	buf := make([]byte, 64*1024)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			pc.Close()
+			return fmt.Errorf("udp echo on %s: read: %w", pc.LocalAddr(), err)
+		}
+		reply := EchoReply(addrPortOf(from), buf[:n])
+		// Keep the reply within one datagram; the hello prefix is what the prober needs.
+		if len(reply) > maxUDPPayload {
+			reply = reply[:maxUDPPayload]
+		}
+		_ = pc.SetWriteDeadline(time.Now().Add(responderWriteTimeout))
+		_, _ = pc.WriteTo(reply, from)
+	}
+}
+
+// maxUDPPayload is the largest UDP payload over IPv4 (65535 - 20 - 8).
+const maxUDPPayload = 65507
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		ap := v.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	case *net.UDPAddr:
+		ap := v.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }

@@ -34,7 +34,7 @@ func TestEnumText(t *testing.T) {
 	if _, err := PortState(0).MarshalText(); err == nil {
 		t.Error("unset state marshalled")
 	}
-	for r := SynAck; r <= NetworkDown; r++ {
+	for r := SynAck; r <= UDPResponse; r++ {
 		if b, err := r.MarshalText(); err != nil || len(b) == 0 {
 			t.Errorf("reason %d has no name", int(r))
 		}
