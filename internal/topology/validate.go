@@ -1,0 +1,237 @@
+package topology
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// validate runs the cross-checks that need the whole file decoded: dangling names, agent
+// syntax, NICs toward known sites, overlapping site ranges. Errors go to d.
+func validate(d *decoder, t *Topology) {
+	siteNames := sortedKeys(t.Sites)
+	hostNames := sortedKeys(t.Hosts)
+	knownSite := func(path, name, what string) bool {
+		if _, ok := t.Sites[name]; ok {
+			return true
+		}
+		d.errorf(nil, path, "%s %q is not defined (sites: %s)", what, name, strings.Join(siteNames, ", "))
+		return false
+	}
+
+	linkNames := map[string]bool{}
+	for i, l := range t.Links {
+		p := fmt.Sprintf("links[%d]", i)
+		if l.Name != "" {
+			if linkNames[l.Name] {
+				d.errorf(nil, p+".name", "link name %q is used twice", l.Name)
+			}
+			linkNames[l.Name] = true
+		}
+		if l.Sites[0] != "" {
+			ok0 := knownSite(p+".sites[0]", l.Sites[0], "site")
+			ok1 := knownSite(p+".sites[1]", l.Sites[1], "site")
+			if ok0 && ok1 && l.Sites[0] == l.Sites[1] {
+				d.errorf(nil, p+".sites", "a link joins two different sites, not %s to itself", l.Sites[0])
+			}
+		}
+	}
+
+	var css []string
+	for _, name := range hostNames {
+		h := t.Hosts[name]
+		p := "hosts." + name
+		if h.Site == "" {
+			d.errorf(nil, p, "site is required (sites: %s)", strings.Join(siteNames, ", "))
+		} else {
+			knownSite(p+".site", h.Site, "site")
+		}
+		if len(h.Roles) == 0 {
+			d.errorf(nil, p, "roles is required (%s)", enumList(roleNames))
+		}
+		if h.HasRole(RoleConfigurationServer) {
+			css = append(css, name)
+		}
+		if h.OS == "" {
+			for _, r := range []Role{RoleConfigurationServer, RoleProcessServer, RoleMasterTarget, RoleProtectedVM} {
+				if h.HasRole(r) {
+					d.errorf(nil, p, "os is required for a %s (windows or linux)", r)
+					break
+				}
+			}
+		}
+		nicNames := map[string]bool{}
+		toward := map[string]bool{}
+		for i, nic := range h.NICs {
+			np := fmt.Sprintf("%s.nics[%d]", p, i)
+			if nic.Name != "" && nicNames[nic.Name] {
+				d.errorf(nil, np+".name", "nic name %q is used twice on %s", nic.Name, name)
+			}
+			nicNames[nic.Name] = true
+			if nic.Toward != "" {
+				if knownSite(np+".toward", nic.Toward, "toward site") && toward[nic.Toward] {
+					d.errorf(nil, np+".toward", "two nics of %s are toward %s; traffic to a site leaves by one nic", name, nic.Toward)
+				}
+				toward[nic.Toward] = true
+			}
+		}
+		if h.Address == "" {
+			if len(h.NICs) > 0 && h.NICs[0].Address.IsValid() {
+				h.Address = h.NICs[0].Address.Addr().String()
+			} else if len(h.NICs) == 0 {
+				d.errorf(nil, p, "address is required (or nics with addresses)")
+			}
+		}
+		if h.Agent != "" {
+			agent, msg := normalizeAgent(h.Agent, t.Settings.AgentPort)
+			if msg != "" {
+				d.errorf(nil, p+".agent", "%s", msg)
+			}
+			h.Agent = agent
+		}
+		if h.RetainedIP && !h.HasRole(RoleProtectedVM) {
+			d.errorf(nil, p+".retained_ip", "retained_ip applies to a protected-vm; %s is not one", name)
+		}
+		if h.Group != "" && !h.HasRole(RoleProtectedVM) {
+			d.errorf(nil, p+".group", "group applies to a protected-vm; %s is not one", name)
+		}
+		if h.Retention != "" && !h.HasRole(RoleMasterTarget) {
+			d.errorf(nil, p+".retention", "retention applies to a master-target; %s is not one", name)
+		}
+		if h.MasterTarget != "" {
+			if !h.HasRole(RoleProtectedVM) {
+				d.errorf(nil, p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
+			} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !mt.HasRole(RoleMasterTarget) {
+				d.errorf(nil, p+".master_target", "%q is not a host with role master-target (master targets: %s)", h.MasterTarget, listOr(hostsWithRole(t, RoleMasterTarget), "none"))
+			}
+		}
+	}
+	if len(css) > 1 {
+		for _, name := range css[1:] {
+			d.errorf(nil, "hosts."+name+".roles", "only one configuration-server per estate; %s already is one", css[0])
+		}
+	}
+
+	for i, fs := range t.Flows {
+		p := fmt.Sprintf("flows[%d]", i)
+		for _, end := range []struct{ key, name string }{{"from", fs.From}, {"to", fs.To}} {
+			if end.name == "" {
+				continue
+			}
+			if _, ok := t.Hosts[end.name]; !ok {
+				d.errorf(nil, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(hostNames, 8))
+			}
+		}
+		if fs.Phase == 0 {
+			fs.Phase = t.Settings.Phases[0]
+		}
+	}
+
+	c := t.Checks
+	if c.Latency.WarnP95 > c.Latency.FailP95 {
+		d.errorf(nil, "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
+	}
+	if c.Latency.Interval <= 0 {
+		d.errorf(nil, "checks.latency.interval", "must be more than 0 (try 20ms)")
+	}
+	if c.Bandwidth.Duration <= 0 {
+		d.errorf(nil, "checks.bandwidth.duration", "must be more than 0 (try 10s)")
+	}
+	if c.PMTU.Min > c.PMTU.Max {
+		d.errorf(nil, "checks.pmtu", "min %d is above max %d", c.PMTU.Min, c.PMTU.Max)
+	}
+
+	checkOverlaps(d, t)
+}
+
+// Overlap is a range that two sites share.
+type Overlap struct {
+	SiteA, SiteB string
+	A, B         netip.Prefix
+	// Retained lists the retained-IP hosts whose addresses lie in the shared range.
+	Retained []string
+}
+
+// Overlaps lists every pair of overlapping site ranges, sorted by site and range.
+func Overlaps(t *Topology) []Overlap {
+	var out []Overlap
+	names := sortedKeys(t.Sites)
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			for _, na := range t.Sites[a].Networks {
+				for _, nb := range t.Sites[b].Networks {
+					if !na.Overlaps(nb) {
+						continue
+					}
+					shared := na
+					if nb.Bits() > na.Bits() {
+						shared = nb
+					}
+					o := Overlap{SiteA: a, SiteB: b, A: na, B: nb}
+					for _, hn := range sortedKeys(t.Hosts) {
+						h := t.Hosts[hn]
+						if !h.RetainedIP {
+							continue
+						}
+						if ip, err := netip.ParseAddr(h.Address); err == nil && shared.Contains(ip) {
+							o.Retained = append(o.Retained, hn)
+						}
+					}
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkOverlaps: two sites may share a range only where retained-IP hosts live, because any
+// other shared range cannot be routed across VPN or ExpressRoute.
+func checkOverlaps(d *decoder, t *Topology) {
+	for _, o := range Overlaps(t) {
+		if len(o.Retained) > 0 {
+			continue
+		}
+		// Report at the site written later: that is the one that introduced the clash.
+		site, net, other, otherNet := o.SiteB, o.B, o.SiteA, o.A
+		if pa, pb := d.at("sites."+o.SiteA+".networks"), d.at("sites."+o.SiteB+".networks"); pa.Line > pb.Line {
+			site, net, other, otherNet = o.SiteA, o.A, o.SiteB, o.B
+		}
+		d.errorf(nil, "sites."+site+".networks", "%s overlaps sites.%s.networks %s, and no host with retained_ip: true lives there", net, other, otherNet)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func hostsWithRole(t *Topology, r Role) []string {
+	var out []string
+	for _, name := range sortedKeys(t.Hosts) {
+		if t.Hosts[name].HasRole(r) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func listOr(items []string, none string) string {
+	if len(items) == 0 {
+		return none
+	}
+	return strings.Join(items, ", ")
+}
+
+// abbreviate lists at most n names, so that a typo in a 1,000-host file gives a short message.
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(names)-n)
+}
