@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+
+	"github.com/netprobe/netprobe/internal/probes"
+)
+
+// probeKind is one probe the agent runs on request: decode its parameters strictly, name the
+// destinations (for the allowlist), and run it.
+type probeKind struct {
+	run func(ctx context.Context, params json.RawMessage, allow func(targets []string) error) (result any, err error)
+}
+
+// kind adapts a probes function to the dispatcher. targets names the destinations of a request
+// (host:port or an address) that --allow must cover.
+func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error), targets func(Req) []string) probeKind {
+	return probeKind{run: func(ctx context.Context, params json.RawMessage, allow func([]string) error) (any, error) {
+		var req Req
+		if err := decodeStrict(params, &req); err != nil {
+			return nil, err
+		}
+		if err := allow(targets(req)); err != nil {
+			return nil, err
+		}
+		res, err := fn(ctx, nil, req)
+		return res, err
+	}}
+}
+
+// builtinKinds lists the probes of internal/probes this agent runs. Add a kind here when its
+// probe lands in internal/probes; until then the agent answers "unsupported probe kind".
+func builtinKinds() map[string]probeKind {
+	return map[string]probeKind{
+		KindPort:    kind(probes.Port, func(r probes.PortRequest) []string { return []string{r.Address} }),
+		KindLatency: kind(probes.Latency, func(r probes.LatencyRequest) []string { return []string{r.Address} }),
+		KindRoute:   kind(routeProbe, func(r RouteRequest) []string { return []string{r.Dest} }),
+		// "icmp", "path", "pmtu", "dns", "tls": add as they land in internal/probes.
+	}
+}
+
+// Probe kinds on the wire.
+const (
+	KindPort    = "port"
+	KindLatency = "latency"
+	KindRoute   = "route"
+)
+
+// RouteRequest asks the agent's OS which interface and source it would use toward Dest (an IP).
+// probes.Route takes a bare address; this is its wire form.
+type RouteRequest struct {
+	Dest string `json:"dest"`
+}
+
+func routeProbe(ctx context.Context, _ *probes.Env, r RouteRequest) (probes.RouteResult, error) {
+	a, err := netip.ParseAddr(r.Dest)
+	if err != nil {
+		return probes.RouteResult{}, fmt.Errorf("%w: route dest %q is not an IP address", probes.ErrInvalid, r.Dest)
+	}
+	return probes.Route(ctx, a)
+}
+
+// errForbidden marks a target outside the allowlist.
+var errForbidden = errors.New("target not allowed")
+
+// checkTargets refuses targets outside the allowlist. With an allowlist, a target must be an
+// IP literal: a name could resolve anywhere, and resolving it here would let a request aim the
+// agent at whatever the DNS answers.
+func (s *Server) checkTargets(targets []string) error {
+	if len(s.cfg.Allow) == 0 {
+		return nil
+	}
+	for _, t := range targets {
+		a, ok := targetAddr(t)
+		if !ok {
+			return &targetError{target: t, msg: "is not an IP address; this agent runs with --allow, so probe targets must be IP addresses inside it"}
+		}
+		allowed := false
+		for _, p := range s.cfg.Allow {
+			if p.Contains(a.Unmap()) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return &targetError{target: t, msg: "is outside this agent's --allow networks; add its network to --allow on the agent"}
+		}
+	}
+	return nil
+}
+
+type targetError struct{ target, msg string }
+
+func (e *targetError) Error() string { return "target " + e.target + " " + e.msg }
+func (e *targetError) Unwrap() error { return errForbidden }
+
+// targetAddr extracts the IP of "ip", "ip:port" or "[ip]:port".
+func targetAddr(t string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(t); err == nil {
+		return a, true
+	}
+	if host, _, err := net.SplitHostPort(t); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) (any, *apiError) {
+	var req ProbeRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	k, ok := s.kinds[req.Kind]
+	if !ok {
+		return nil, refuse(http.StatusNotImplemented, CodeUnsupported, "unsupported probe kind %q on this agent (it runs %v); upgrade the agent", req.Kind, s.kindNames())
+	}
+	if !s.probeRate.allow("") {
+		return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "probe rate over this agent's bound of %g/s; lower --concurrency", s.bounds.ProbeRate)
+	}
+	timeout := ms(req.TimeoutMS)
+	if timeout <= 0 || timeout > s.bounds.ProbeTimeout {
+		timeout = s.bounds.ProbeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := k.run(ctx, req.Params, s.checkTargets)
+	switch {
+	case errors.Is(err, errMalformed):
+		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "%s params: %v", req.Kind, err)
+	case errors.Is(err, errForbidden):
+		return nil, refuse(http.StatusForbidden, CodeForbidden, "%v", err)
+	}
+	out := ProbeResponse{V: Version, Kind: req.Kind}
+	if err != nil {
+		out.Error = &WireError{Code: probeErrCode(err), Message: err.Error()}
+	}
+	if res != nil {
+		data, merr := json.Marshal(res)
+		if merr != nil {
+			return nil, refuse(http.StatusInternalServerError, CodeInternal, "encode %s result: %v", req.Kind, merr)
+		}
+		out.Result = data
+	}
+	return out, nil
+}
+
+func (s *Server) kindNames() []string {
+	names := make([]string, 0, len(s.kinds))
+	for k := range s.kinds {
+		names = append(names, k)
+	}
+	return names
+}
+
+// Probe error codes on the wire, one per probes sentinel.
+var probeErrCodes = []struct {
+	code string
+	err  error
+}{
+	{"timeout", probes.ErrTimeout},
+	{"refused", probes.ErrRefused},
+	{"unreachable", probes.ErrUnreachable},
+	{"permission", probes.ErrPermission},
+	{"unsupported", probes.ErrUnsupported},
+	{"invalid", probes.ErrInvalid},
+}
+
+func probeErrCode(err error) string {
+	for _, c := range probeErrCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "other"
+}
+
+// probeError rebuilds a probe's classified error on the client side.
+func probeError(kind string, w *WireError) error {
+	for _, c := range probeErrCodes {
+		if c.code == w.Code {
+			return &remoteProbeError{kind: kind, msg: w.Message, class: c.err}
+		}
+	}
+	return &remoteProbeError{kind: kind, msg: w.Message}
+}
+
+// remoteProbeError is a probe's error as the agent reported it; it wraps the probes sentinel.
+type remoteProbeError struct {
+	kind, msg string
+	class     error
+}
+
+func (e *remoteProbeError) Error() string { return "agent " + e.kind + " probe: " + e.msg }
+func (e *remoteProbeError) Unwrap() error { return e.class }

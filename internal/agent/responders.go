@@ -1,0 +1,298 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Listen asks for one responder.
+type Listen struct {
+	Proto string `json:"proto"` // "tcp" or "udp"
+	Port  int    `json:"port"`
+}
+
+// ResponderStatus says what became of one requested responder.
+type ResponderStatus int
+
+const (
+	// Opened: the agent listens and answers with the responder wire format.
+	Opened ResponderStatus = iota + 1
+	// Held: a real service already holds the port; the agent left it alone.
+	Held
+	// Failed: the agent could not listen (permission, bad address); Detail says why.
+	Failed
+)
+
+var responderStatusNames = [...]string{Opened: "opened", Held: "held", Failed: "failed"}
+
+func (s ResponderStatus) String() string {
+	if s <= 0 || int(s) >= len(responderStatusNames) {
+		return "status(" + strconv.Itoa(int(s)) + ")"
+	}
+	return responderStatusNames[s]
+}
+
+func (s ResponderStatus) MarshalText() ([]byte, error) {
+	if s <= 0 || int(s) >= len(responderStatusNames) {
+		return nil, fmt.Errorf("responder status %d is unset or unknown", int(s))
+	}
+	return []byte(responderStatusNames[s]), nil
+}
+
+func (s *ResponderStatus) UnmarshalText(b []byte) error {
+	for i, n := range responderStatusNames {
+		if n != "" && n == string(b) {
+			*s = ResponderStatus(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown responder status %q", b)
+}
+
+// ResponderPort is the outcome for one requested (proto, port).
+type ResponderPort struct {
+	Proto  string          `json:"proto"`
+	Port   int             `json:"port"`
+	Status ResponderStatus `json:"status"`
+	Detail string          `json:"detail,omitempty"`
+}
+
+// Responders is the answer to OpenResponders: an id to close them by, and one entry per port.
+type Responders struct {
+	V         int             `json:"v"`
+	ID        string          `json:"id"`
+	Ports     []ResponderPort `json:"ports"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+// serveTCP and serveUDP answer on a responder's socket until ctx is done. They are the
+// responders of internal/probes (its wire format: the observed source, then the echo).
+var (
+	serveTCP = serveTCPResponder
+	serveUDP = serveUDPEcho
+)
+
+// heldProbeTimeout: a connect to a local port answers in microseconds; 300ms is generous even
+// on a loaded host and keeps an open-responders call short.
+const heldProbeTimeout = 300 * time.Millisecond
+
+// responderSet is the responders of one open request.
+type responderSet struct {
+	cancel  context.CancelFunc
+	closers []func() error
+	timer   *time.Timer
+	n       int // sockets actually opened
+}
+
+// responderManager owns every responder socket. Sockets close on close(id), on closeAll
+// (shutdown), or when their TTL fires, whichever first.
+type responderManager struct {
+	host   string
+	bounds Bounds
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu     sync.Mutex // guards sets, open
+	sets   map[string]*responderSet
+	open_  int // sockets open over all sets
+	wg     sync.WaitGroup
+	closed bool
+}
+
+func newResponderManager(host string, b Bounds, now func() time.Time, log *slog.Logger) *responderManager {
+	return &responderManager{host: host, bounds: b, now: now, log: log, sets: map[string]*responderSet{}}
+}
+
+func validateListen(ls []Listen) *apiError {
+	if len(ls) == 0 {
+		return refuse(http.StatusBadRequest, CodeBadRequest, "open responders: empty \"listen\" list")
+	}
+	seen := map[Listen]bool{}
+	for _, l := range ls {
+		if l.Proto != "tcp" && l.Proto != "udp" {
+			return refuse(http.StatusBadRequest, CodeBadRequest, "responder proto %q: want tcp or udp", l.Proto)
+		}
+		if l.Port < 1 || l.Port > 65535 {
+			return refuse(http.StatusBadRequest, CodeBadRequest, "responder port %d: want 1..65535", l.Port)
+		}
+		if seen[l] {
+			return refuse(http.StatusBadRequest, CodeBadRequest, "responder %d/%s asked twice", l.Port, l.Proto)
+		}
+		seen[l] = true
+	}
+	return nil
+}
+
+func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *apiError) {
+	if e := validateListen(ls); e != nil {
+		return Responders{}, e
+	}
+	if ttl <= 0 || ttl > m.bounds.ResponderTTL {
+		ttl = m.bounds.ResponderTTL
+	}
+	idb := make([]byte, 8)
+	_, _ = rand.Read(idb)
+	id := hex.EncodeToString(idb)
+
+	// Reserve the count first so concurrent requests cannot together exceed the bound.
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return Responders{}, refuse(http.StatusServiceUnavailable, CodeShutdown, "agent is shutting down")
+	}
+	if m.open_+len(ls) > m.bounds.MaxResponders {
+		n := m.open_
+		m.mu.Unlock()
+		return Responders{}, refuse(http.StatusUnprocessableEntity, CodeBounds,
+			"asks for %d responders with %d already open; this agent allows %d at once (close finished sets, or raise --max-responders on the agent)", len(ls), n, m.bounds.MaxResponders)
+	}
+	m.open_ += len(ls)
+	m.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	set := &responderSet{cancel: cancel}
+	out := Responders{V: Version, ID: id, ExpiresAt: m.now().Add(ttl).UTC()}
+	for _, l := range ls {
+		p := m.openOne(ctx, set, l)
+		out.Ports = append(out.Ports, p)
+	}
+
+	m.mu.Lock()
+	m.open_ -= len(ls) - set.n // give back what was not opened
+	if m.closed || set.n == 0 {
+		m.open_ -= set.n
+		m.mu.Unlock()
+		m.shut(set)
+		if set.n == 0 {
+			out.ID = "" // nothing to close
+		}
+		return out, nil
+	}
+	m.sets[id] = set
+	set.timer = time.AfterFunc(ttl, func() {
+		if m.close(id) {
+			m.log.Info("responders expired", "event", "responders_expired", "id", id, "ttl", ttl.String())
+		}
+	})
+	m.mu.Unlock()
+	m.log.Info("responders opened", "event", "responders_opened", "id", id, "count", set.n, "ttl", ttl.String())
+	return out, nil
+}
+
+// openOne opens one responder unless a real service holds the port.
+func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
+	p := ResponderPort{Proto: l.Proto, Port: l.Port}
+	addr := net.JoinHostPort(m.host, strconv.Itoa(l.Port))
+	if l.Proto == "tcp" && m.serviceAnswers(l.Port) {
+		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
+		return p
+	}
+	var lc net.ListenConfig
+	switch l.Proto {
+	case "tcp":
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			p.Status, p.Detail = bindFailure(err)
+			return p
+		}
+		set.closers = append(set.closers, ln.Close)
+		m.wg.Go(func() { _ = serveTCP(ctx, ln) })
+	case "udp":
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			p.Status, p.Detail = bindFailure(err)
+			return p
+		}
+		set.closers = append(set.closers, pc.Close)
+		m.wg.Go(func() { _ = serveUDP(ctx, pc) })
+	}
+	set.n++
+	p.Status = Opened
+	return p
+}
+
+// serviceAnswers reports whether something accepts TCP connections on the port locally. Bind
+// alone is not enough: Windows lets a wildcard bind succeed beside a service bound to one
+// address. The connect goes to loopback (or the configured responder host): a local socket only.
+func (m *responderManager) serviceAnswers(port int) bool {
+	host := m.host
+	if a, err := netip.ParseAddr(host); host == "" || (err == nil && a.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	d := net.Dialer{Timeout: heldProbeTimeout}
+	c, err := d.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+func bindFailure(err error) (ResponderStatus, string) {
+	switch {
+	case isAddrInUse(err):
+		return Held, "the port is bound by another process; left alone"
+	case isPermission(err):
+		return Failed, "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE on the agent"
+	default:
+		return Failed, err.Error()
+	}
+}
+
+func (m *responderManager) shut(set *responderSet) {
+	set.cancel()
+	for _, c := range set.closers {
+		_ = c()
+	}
+}
+
+// close closes one set; it reports whether the id was open.
+func (m *responderManager) close(id string) bool {
+	m.mu.Lock()
+	set, ok := m.sets[id]
+	if ok {
+		delete(m.sets, id)
+		m.open_ -= set.n
+		if set.timer != nil {
+			set.timer.Stop()
+		}
+	}
+	m.mu.Unlock()
+	if ok {
+		m.shut(set)
+	}
+	return ok
+}
+
+// closeAll closes every responder and waits for their goroutines; used at shutdown.
+func (m *responderManager) closeAll() {
+	m.mu.Lock()
+	m.closed = true
+	sets := m.sets
+	m.sets = map[string]*responderSet{}
+	m.open_ = 0
+	m.mu.Unlock()
+	for _, set := range sets {
+		if set.timer != nil {
+			set.timer.Stop()
+		}
+		m.shut(set)
+	}
+	m.wg.Wait()
+}
+
+// count is the number of responder sockets open now.
+func (m *responderManager) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.open_
+}
