@@ -1,0 +1,5 @@
+//go:build !linux
+
+package lab
+
+func inNetns(path string, fn func() error) error { return ErrUnsupported }
