@@ -1,0 +1,488 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// SortKey orders the rows inside each phase/rule group (groups themselves always come worst
+// first, so failures stay on top whatever the sort).
+type SortKey int
+
+const (
+	SortStatus SortKey = iota + 1 // worst status first
+	SortRTT                       // slowest first
+	SortFrom                      // by source host, then destination
+	SortID                        // by stable check ID
+)
+
+var sortKeyNames = [...]string{SortStatus: "status", SortRTT: "rtt", SortFrom: "from", SortID: "id"}
+
+func (k SortKey) String() string {
+	if k <= 0 || int(k) >= len(sortKeyNames) {
+		return fmt.Sprintf("sort(%d)", int(k))
+	}
+	return sortKeyNames[k]
+}
+
+// next cycles through the sort keys.
+func (k SortKey) next() SortKey {
+	if k >= SortID || k <= 0 {
+		return SortStatus
+	}
+	return k + 1
+}
+
+// row is one check in the matrix: its latest result and whether a (re-)run is in flight.
+type row struct {
+	res result.Result
+	// done is true once a result has arrived; before that the row is only planned.
+	done bool
+	// running is true while a re-run of this check is in flight; the old result stays shown.
+	running bool
+	// haystack is the lowercased text the filter matches against.
+	haystack string
+}
+
+func (r *row) set(res result.Result, done bool) {
+	r.res = res
+	r.done = done
+	r.running = false
+	r.haystack = strings.ToLower(strings.Join([]string{res.ID, res.Check, res.Rule, res.Phase, res.From, res.To,
+		res.Target, res.Proto, res.State, res.Reason, r.statusWord()}, " "))
+}
+
+// statusWord is the word shown for the row: the status, or what is happening to it.
+func (r *row) statusWord() string {
+	switch {
+	case r.running:
+		return "run"
+	case !r.done || r.res.Status == 0:
+		return "wait"
+	}
+	return r.res.Status.String()
+}
+
+func (r *row) rtt() (float64, bool) {
+	if v, ok := metricFloat(r.res.Metrics, "rtt_ms"); ok {
+		return v, true
+	}
+	return metricFloat(r.res.Metrics, "p50_ms")
+}
+
+type group struct {
+	phase, rule string
+	rows        []*row
+	worst       int
+	counts      result.Summary
+	pending     int
+}
+
+// matrix is the flow matrix: every check, grouped by phase and rule, filtered and sorted.
+// All ordering work happens in refresh (called from Update) so that View only slices.
+type matrix struct {
+	rows  map[string]*row
+	order []string // arrival order, for stable output
+
+	sort   SortKey
+	filter string
+	phases []string // phases seen, sorted
+	phase  int      // 0 = all phases, else phases[phase-1]
+
+	groups []group
+	list   []*row // visible rows in display order
+	lines  []line // display lines: group headers and rows
+	rowAt  []int  // rowAt[i] is the line of list[i]
+
+	cursor int    // index into list
+	selID  string // the selected check, kept across re-sorts
+	offset int    // first display line shown
+	height int    // display lines available, set by layout
+}
+
+type line struct {
+	group int
+	row   int // index into list, -1 for a group header
+}
+
+func newMatrix() matrix {
+	return matrix{rows: map[string]*row{}, sort: SortStatus}
+}
+
+// upsert records a result (done) or a planned check (not done) and reports whether it was new.
+func (m *matrix) upsert(res result.Result, done bool) bool {
+	r, ok := m.rows[res.ID]
+	if !ok {
+		r = &row{}
+		m.rows[res.ID] = r
+		m.order = append(m.order, res.ID)
+		if res.Phase != "" && !slices.Contains(m.phases, res.Phase) {
+			m.phases = append(m.phases, res.Phase)
+			slices.Sort(m.phases)
+		}
+	}
+	if !done && r.done {
+		// A re-run is planned: keep the old result on screen, mark it running.
+		r.running = true
+		return false
+	}
+	r.set(res, done)
+	return !ok
+}
+
+func (m *matrix) phaseName() string {
+	if m.phase == 0 || m.phase > len(m.phases) {
+		return "all"
+	}
+	return m.phases[m.phase-1]
+}
+
+func (m *matrix) cyclePhase() {
+	m.phase = (m.phase + 1) % (len(m.phases) + 1)
+}
+
+func (m *matrix) matches(r *row) bool {
+	if m.phase > 0 && m.phase <= len(m.phases) && r.res.Phase != m.phases[m.phase-1] {
+		return false
+	}
+	for _, term := range strings.Fields(strings.ToLower(m.filter)) {
+		if !strings.Contains(r.haystack, term) {
+			return false
+		}
+	}
+	return true
+}
+
+func severity(r *row) int {
+	if !r.done {
+		return 0
+	}
+	return r.res.Status.Severity()
+}
+
+func (m *matrix) less(a, b *row) int {
+	switch m.sort {
+	case SortRTT:
+		ra, oka := a.rtt()
+		rb, okb := b.rtt()
+		if oka != okb {
+			if oka {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(rb, ra); c != 0 {
+			return c
+		}
+	case SortFrom:
+		if c := cmp.Compare(a.res.From, b.res.From); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.res.To, b.res.To); c != 0 {
+			return c
+		}
+	case SortID:
+	default:
+		if c := cmp.Compare(severity(b), severity(a)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.res.ID, b.res.ID)
+}
+
+// refresh rebuilds groups, the visible list and the display lines, keeping the selection on
+// the same check when it is still visible.
+func (m *matrix) refresh() {
+	byKey := map[[2]string]int{}
+	m.groups = m.groups[:0]
+	for _, id := range m.order {
+		r := m.rows[id]
+		if !m.matches(r) {
+			continue
+		}
+		k := [2]string{r.res.Phase, r.res.Rule}
+		gi, ok := byKey[k]
+		if !ok {
+			gi = len(m.groups)
+			byKey[k] = gi
+			m.groups = append(m.groups, group{phase: k[0], rule: k[1]})
+		}
+		g := &m.groups[gi]
+		g.rows = append(g.rows, r)
+		g.worst = max(g.worst, severity(r))
+		if r.done {
+			g.counts.Add(r.res.Status)
+		} else {
+			g.pending++
+		}
+	}
+	slices.SortStableFunc(m.groups, func(a, b group) int {
+		if c := cmp.Compare(b.worst, a.worst); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.phase, b.phase); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.rule, b.rule)
+	})
+	m.list = m.list[:0]
+	m.lines = m.lines[:0]
+	m.rowAt = m.rowAt[:0]
+	for gi := range m.groups {
+		g := &m.groups[gi]
+		slices.SortFunc(g.rows, m.less)
+		m.lines = append(m.lines, line{group: gi, row: -1})
+		for _, r := range g.rows {
+			m.rowAt = append(m.rowAt, len(m.lines))
+			m.lines = append(m.lines, line{group: gi, row: len(m.list)})
+			m.list = append(m.list, r)
+		}
+	}
+	m.cursor = 0
+	for i, r := range m.list {
+		if r.res.ID == m.selID {
+			m.cursor = i
+			break
+		}
+	}
+	m.clamp()
+}
+
+// move moves the cursor by d rows and keeps it on screen.
+func (m *matrix) move(d int) {
+	m.cursor += d
+	m.clamp()
+}
+
+func (m *matrix) clamp() {
+	if len(m.list) == 0 {
+		m.cursor, m.offset, m.selID = 0, 0, ""
+		return
+	}
+	m.cursor = max(0, min(m.cursor, len(m.list)-1))
+	m.selID = m.list[m.cursor].res.ID
+	h := max(1, m.height)
+	ln := m.rowAt[m.cursor]
+	if ln > 0 && m.lines[ln-1].row < 0 {
+		ln-- // scrolling up onto a group's first row shows its header too
+	}
+	if ln < m.offset {
+		m.offset = ln
+	}
+	if cl := m.rowAt[m.cursor]; cl >= m.offset+h {
+		m.offset = cl - h + 1
+	}
+	m.offset = max(0, min(m.offset, len(m.lines)-h))
+}
+
+func (m *matrix) selected() *row {
+	if len(m.list) == 0 {
+		return nil
+	}
+	return m.list[m.cursor]
+}
+
+// failingIDs lists the visible checks whose status is fail or error, in display order.
+func (m *matrix) failingIDs() []string {
+	var ids []string
+	for _, r := range m.list {
+		if r.done && (r.res.Status == result.Fail || r.res.Status == result.Error) {
+			ids = append(ids, r.res.ID)
+		}
+	}
+	return ids
+}
+
+// columns are the widths of the matrix's columns for a given total width.
+type columns struct{ mark, status, from, to, port, state, reason, rtt int }
+
+func layoutColumns(w int) columns {
+	c := columns{mark: 2, status: 5, port: 9, state: 13, rtt: 8}
+	rest := w - (c.mark + c.status + c.port + c.state + c.rtt + 6)
+	if rest < 18 {
+		c.state = 9
+		rest += 4
+	}
+	rest = max(rest, 12)
+	c.from = min(rest*3/10, 16)
+	c.to = min(rest*3/10, 16)
+	c.reason = rest - c.from - c.to
+	return c
+}
+
+func cell(s string, w int) string {
+	s = ansi.Truncate(s, w, "…")
+	return s + strings.Repeat(" ", max(0, w-lipgloss.Width(s)))
+}
+
+func rcell(s string, w int) string {
+	s = ansi.Truncate(s, w, "…")
+	return strings.Repeat(" ", max(0, w-lipgloss.Width(s))) + s
+}
+
+// portCell is "443/tcp" for port checks and the check kind otherwise.
+func portCell(r result.Result) string {
+	if r.Check == result.CheckPort || r.Check == "" {
+		if i := strings.LastIndexByte(r.Target, ':'); i >= 0 && r.Proto != "" {
+			return r.Target[i+1:] + "/" + r.Proto
+		}
+	}
+	if r.Check == "" {
+		return r.Proto
+	}
+	return r.Check
+}
+
+// stateCell is the port state, or the measurement that stands in for it for other kinds.
+func stateCell(r result.Result) string {
+	if r.State != "" {
+		return r.State
+	}
+	switch r.Check {
+	case result.CheckLatency:
+		if v, ok := metricFloat(r.Metrics, "p95_ms"); ok {
+			return "p95 " + fmtMS(v)
+		}
+	case result.CheckBandwidth:
+		if v, ok := metricFloat(r.Metrics, "mbps"); ok {
+			return fmt.Sprintf("%.0f Mbit/s", v)
+		}
+	case result.CheckPMTU:
+		if v, ok := metricFloat(r.Metrics, "mtu"); ok {
+			return fmt.Sprintf("mtu %.0f", v)
+		}
+	}
+	return ""
+}
+
+func fmtMS(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0fms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.2fms", v)
+}
+
+func (m *matrix) header(c columns, st Styles) string {
+	h := cell("", c.mark) + cell("STAT", c.status) + " " + cell("FROM", c.from) + " " + cell("TO", c.to) + " " +
+		cell("PORT", c.port) + " " + cell("STATE", c.state) + " " + cell("REASON", c.reason) + " " + rcell("RTT", c.rtt)
+	return st.ColHeader.Render(h)
+}
+
+func (m *matrix) renderRow(r *row, c columns, st Styles, selected bool) string {
+	mark := "  "
+	if selected {
+		mark = "› "
+	}
+	word := strings.ToUpper(r.statusWord())
+	var status string
+	switch {
+	case r.running || !r.done:
+		status = st.Status(0).Render(cell(word, c.status))
+	default:
+		status = st.Status(r.res.Status).Render(cell(word, c.status))
+	}
+	rtt := ""
+	if v, ok := r.rtt(); ok {
+		rtt = fmtMS(v)
+	}
+	reason := r.res.Reason
+	if reason == "" && r.done && (r.res.Status == result.Error || r.res.Status == result.Skip) {
+		reason = r.res.Message // an error or skip has no port reason: say why instead
+	}
+	rest := " " + cell(r.res.From, c.from) + " " + cell(r.res.To, c.to) + " " + cell(portCell(r.res), c.port) + " " +
+		cell(stateCell(r.res), c.state) + " " + cell(reason, c.reason) + " " + rcell(rtt, c.rtt)
+	if selected {
+		return st.RowCursor.Render(mark) + status + st.RowCursor.Render(rest)
+	}
+	return mark + status + rest
+}
+
+func (m *matrix) renderGroup(g *group, w int, st Styles) string {
+	var parts []string
+	for _, s := range []result.Status{result.Fail, result.Error, result.Warn, result.Skip, result.Pass} {
+		if n := countOf(g.counts, s); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if g.pending > 0 {
+		parts = append(parts, fmt.Sprintf("%d waiting", g.pending))
+	}
+	phase, rule := g.phase, g.rule
+	if phase == "" {
+		phase = "-"
+	}
+	if rule == "" {
+		rule = "-"
+	}
+	title := st.Group.Render(phase+" · "+rule) + st.Muted.Render("  "+strings.Join(parts, ", "))
+	return ansi.Truncate(title, w, "…")
+}
+
+// view renders the matrix into exactly h lines of width w.
+func (m *matrix) view(w, h int, st Styles) string {
+	c := layoutColumns(w)
+	out := make([]string, 0, h)
+	out = append(out, m.header(c, st))
+	if len(m.list) == 0 {
+		msg := "no checks yet"
+		if len(m.rows) > 0 {
+			msg = "no check matches the filter (esc clears it)"
+		}
+		out = append(out, st.Muted.Render("  "+msg))
+	}
+	body := h - 1
+	for i := m.offset; i < len(m.lines) && len(out) < body+1; i++ {
+		ln := m.lines[i]
+		if ln.row < 0 {
+			out = append(out, m.renderGroup(&m.groups[ln.group], w, st))
+			continue
+		}
+		out = append(out, m.renderRow(m.list[ln.row], c, st, ln.row == m.cursor))
+	}
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return strings.Join(out[:h], "\n")
+}
+
+func countOf(s result.Summary, st result.Status) int {
+	switch st {
+	case result.Pass:
+		return s.Pass
+	case result.Warn:
+		return s.Warn
+	case result.Fail:
+		return s.Fail
+	case result.Error:
+		return s.Error
+	case result.Skip:
+		return s.Skip
+	}
+	return 0
+}
+
+// metricFloat reads a numeric metric whatever its Go type (JSON decoding gives float64,
+// the engine may hand out ints).
+func metricFloat(m map[string]any, k string) (float64, bool) {
+	switch v := m[k].(type) {
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}

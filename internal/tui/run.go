@@ -1,0 +1,68 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// Report is what the TUI hands back when it closes, so the caller can print a summary and
+// choose an exit code exactly as headless mode would.
+type Report struct {
+	// Results holds the latest result of every check that finished, sorted by ID.
+	Results []result.Result
+	Summary result.Summary
+	// Complete is false when the user quit before every check had a result.
+	Complete bool
+}
+
+// ErrNoTerminal is returned by Run when it cannot open the terminal; the caller should fall
+// back to headless output (`netprobe check --format text`).
+var ErrNoTerminal = errors.New("no terminal for the TUI")
+
+// Run shows the TUI until the user quits or ctx is cancelled, and reports the results seen.
+// NO_COLOR in the environment turns colour off whatever opts says.
+func Run(ctx context.Context, src Source, estate Estate, opts Options) (Report, error) {
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	if opts.Width > 0 && opts.Height > 0 {
+		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
+	}
+	// The runs the model starts must end when the TUI does, or a Source would keep probing
+	// for a screen nobody sees.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := New(runCtx, src, estate, opts)
+	final, err := tea.NewProgram(m, popts...).Run()
+	var rep Report
+	if fm, ok := final.(Model); ok {
+		rep.Results = fm.Results()
+		for _, r := range rep.Results {
+			rep.Summary.Add(r.Status)
+		}
+		_, waiting := fm.summary()
+		rep.Complete = waiting == 0 && len(fm.matrix.rows) > 0
+	}
+	switch {
+	case err == nil:
+		return rep, nil
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
+		return rep, fmt.Errorf("tui: %w", ctx.Err())
+	case errors.Is(err, tea.ErrInterrupted):
+		return rep, fmt.Errorf("tui: interrupted: %w", context.Canceled)
+	}
+	return rep, fmt.Errorf("tui: %w: %w (run with --headless to print results instead)", ErrNoTerminal, err)
+}
