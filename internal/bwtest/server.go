@@ -51,7 +51,7 @@ type server struct {
 
 // session is one test: its streams join it by test id.
 type session struct {
-	hdr   header      // the first stream's header; the others must agree with it
+	hdr   header        // the first stream's header; the others must agree with it
 	ready chan struct{} // closed when the test holds the slot, or failed is set
 	// failed and the fields below are guarded by server.mu.
 	failed   error
