@@ -62,7 +62,37 @@ const InNetnsEnv = "NETPROBE_PROBETEST_NETNS"
 // InNetnsEnv set.
 func RunTestInNetns(t testing.TB, ns, test string, env ...string) string {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^"+test+"$", "-test.count=1", "-test.v")
+	return runInNetns(t, ns, nil, os.Args[0], test, env)
+}
+
+// RunTestInNetnsUnprivileged is RunTestInNetns as user nobody with no capabilities, to
+// check what a probe does without privilege. The test binary is copied where nobody can run it.
+func RunTestInNetnsUnprivileged(t testing.TB, ns, test string, env ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux) to drop privileges")
+	}
+	dir, err := os.MkdirTemp("", "np-probetest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := dir + "/probes.test"
+	Run(t, "cp", os.Args[0], bin)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return runInNetns(t, ns, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"}, bin, test, env)
+}
+
+func runInNetns(t testing.TB, ns string, prefix []string, bin, test string, env []string) string {
+	t.Helper()
+	args := append(append([]string{"netns", "exec", ns}, prefix...), bin, "-test.run", "^"+test+"$", "-test.count=1", "-test.v")
+	cmd := exec.Command("ip", args...)
+	cmd.Dir = os.TempDir()
 	cmd.Env = append(append(os.Environ(), InNetnsEnv+"="+ns), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -1,0 +1,194 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ICMPRequest asks for a series of ICMP echoes (ping).
+type ICMPRequest struct {
+	// Address is a host name or IPv4 address.
+	Address string `json:"address"`
+	// Count is how many echoes to send; 0 means DefaultICMPCount.
+	Count int `json:"count,omitempty"`
+	// Interval separates the echoes; 0 means DefaultICMPInterval.
+	Interval time.Duration `json:"interval_ns,omitempty"`
+	// Size is the echo payload in bytes (the IPv4 packet is Size+28); 0 means 56, as ping.
+	Size int `json:"size,omitempty"`
+	// DF sets Don't Fragment (Linux).
+	DF bool `json:"df,omitempty"`
+}
+
+// ICMPResult is what came back.
+type ICMPResult struct {
+	Address  string `json:"address"`
+	Sent     int    `json:"sent"`
+	Received int    `json:"received"`
+	// Loss is the fraction of echoes without a reply, 0..1.
+	Loss float64 `json:"loss"`
+	// RTTs holds one round-trip time per reply, in the order sent.
+	RTTs []time.Duration `json:"rtts_ns,omitempty"`
+	Min  time.Duration   `json:"min_ns,omitempty"`
+	Avg  time.Duration   `json:"avg_ns,omitempty"`
+	Max  time.Duration   `json:"max_ns,omitempty"`
+	// Errors counts ICMP errors that answered instead of a reply, by kind and sender
+	// ("host-unreachable from 10.0.0.1").
+	Errors []string `json:"errors,omitempty"`
+	// Method is "ping-socket" (unprivileged) or "raw".
+	Method string `json:"method"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ICMP defaults, those of ping(8) except the interval: 200 ms is the fastest interval ping
+// lets an unprivileged user choose and keeps a 4-echo probe under a second.
+const (
+	DefaultICMPCount    = 4
+	DefaultICMPInterval = 200 * time.Millisecond
+	defaultICMPSize     = 56
+)
+
+// ICMP sends Count echoes Interval apart and waits for the replies until the deadline (or
+// until every echo is answered). The error wraps ErrPermission when neither a ping socket nor
+// a raw socket is allowed: the caller reports "skip" with that reason.
+func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
+	if req.Count <= 0 {
+		req.Count = DefaultICMPCount
+	}
+	if req.Interval <= 0 {
+		req.Interval = DefaultICMPInterval
+	}
+	if req.Size <= 0 {
+		req.Size = defaultICMPSize
+	}
+	if req.Count > 1000 || req.Size > 65507-echoHeader {
+		return ICMPResult{}, fmt.Errorf("%w: count %d / size %d out of range (count <= 1000, size <= 65499)", ErrInvalid, req.Count, req.Size)
+	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	dst, err := resolveHost(ctx, req.Address)
+	if err != nil {
+		return ICMPResult{}, err
+	}
+	c, err := openEcho(ctx, dst, req.DF)
+	if err != nil {
+		return ICMPResult{}, err
+	}
+	defer c.Close()
+	res := ICMPResult{Address: dst.String(), Method: c.method}
+
+	events := make(chan echoEvent)
+	readDone := make(chan struct{})
+	dl, _ := ctx.Deadline()
+	go func() {
+		defer close(readDone)
+		for {
+			ev, err := c.recv(dl)
+			if err != nil {
+				return
+			}
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { c.Close(); <-readDone }()
+
+	sentAt := make([]time.Time, req.Count)
+	rtts := make([]time.Duration, req.Count)
+	got := make([]bool, req.Count)
+	errs := map[string]int{}
+	tick := time.NewTicker(req.Interval)
+	defer tick.Stop()
+	send := func() error {
+		seq := res.Sent
+		sentAt[seq] = env.now()
+		res.Sent++
+		if err := c.send(seq, req.Size, 0); err != nil {
+			errs[sendErrText(err)]++
+		}
+		return nil
+	}
+	_ = send()
+loop:
+	for res.Received < req.Count {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			if res.Sent < req.Count {
+				_ = send()
+			}
+		case ev := <-events:
+			if ev.Seq < 0 || ev.Seq >= res.Sent {
+				continue
+			}
+			switch ev.Kind {
+			case echoReply:
+				if !got[ev.Seq] {
+					got[ev.Seq] = true
+					rtts[ev.Seq] = env.now().Sub(sentAt[ev.Seq])
+					res.Received++
+				}
+			default:
+				errs[ev.describe()]++
+			}
+		}
+		if res.Sent == req.Count && len(errs) > 0 && res.Received+sumCounts(errs) >= req.Count {
+			break // every echo answered one way or the other
+		}
+	}
+	if cerr := cancelled(ctx); cerr != nil {
+		return ICMPResult{}, cerr
+	}
+	for i := range res.Sent {
+		if got[i] {
+			res.RTTs = append(res.RTTs, rtts[i])
+		}
+	}
+	res.Loss = 1 - float64(res.Received)/float64(req.Count)
+	if len(res.RTTs) > 0 {
+		var sum time.Duration
+		for _, r := range res.RTTs {
+			sum += r
+		}
+		res.Min, res.Max, res.Avg = slices.Min(res.RTTs), slices.Max(res.RTTs), sum/time.Duration(len(res.RTTs))
+	}
+	for k, n := range errs {
+		res.Errors = append(res.Errors, fmt.Sprintf("%dx %s", n, k))
+	}
+	slices.Sort(res.Errors)
+	res.Detail = fmt.Sprintf("%d/%d replies", res.Received, req.Count)
+	if res.Sent < req.Count {
+		res.Detail += fmt.Sprintf(" (only %d sent before the deadline: lower Count or Interval)", res.Sent)
+	}
+	return res, nil
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func sendErrText(err error) string { return "send failed: " + err.Error() }
+
+func (ev echoEvent) describe() string {
+	from := ev.From.String()
+	switch ev.Kind {
+	case echoTimeExceeded:
+		return "ttl-exceeded from " + from
+	case echoFragNeeded:
+		return fmt.Sprintf("frag-needed (mtu %d) from %s", ev.MTU, from)
+	case echoUnreachable:
+		_, r := icmpError{Type: 3, Code: ev.Code}.classify("icmp")
+		return r.String() + " from " + from
+	}
+	return "reply from " + from
+}
+
