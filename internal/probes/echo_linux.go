@@ -105,4 +105,3 @@ func (c *echoConn) readQueued() (echoEvent, bool) {
 	})
 	return ev, got
 }
-

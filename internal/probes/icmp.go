@@ -191,4 +191,3 @@ func (ev echoEvent) describe() string {
 	}
 	return "reply from " + from
 }
-
