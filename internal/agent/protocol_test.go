@@ -1,0 +1,221 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMessageRefusals: authenticated, well-signed requests whose bodies break the protocol are
+// refused with the right status and code.
+func TestMessageRefusals(t *testing.T) {
+	a := startAgent(t, Config{})
+	cases := []struct {
+		name   string
+		path   string
+		body   []byte
+		status int
+		code   string
+	}{
+		{"oversized", PathHello, append([]byte(`{"v":1,"x":"`), bytes.Repeat([]byte("a"), MaxBody)...), http.StatusRequestEntityTooLarge, CodeTooLarge},
+		{"malformed", PathHello, []byte(`{"v":1`), http.StatusBadRequest, CodeBadRequest},
+		{"empty", PathHello, nil, http.StatusBadRequest, CodeBadRequest},
+		{"not an object", PathHello, []byte(`[1,2]`), http.StatusBadRequest, CodeBadRequest},
+		{"unknown field", PathHello, []byte(`{"v":1,"admin":true}`), http.StatusBadRequest, CodeBadRequest},
+		{"trailing data", PathHello, []byte(`{"v":1} {"v":1}`), http.StatusBadRequest, CodeBadRequest},
+		{"wrong version", PathHello, []byte(`{"v":2}`), http.StatusBadRequest, CodeVersion},
+		{"missing version", PathHello, []byte(`{}`), http.StatusBadRequest, CodeVersion},
+		{"unknown probe field", PathProbe, []byte(`{"v":1,"kind":"port","params":{"address":"127.0.0.1:1","shell":"rm"}}`), http.StatusBadRequest, CodeBadRequest},
+		{"unknown probe kind", PathProbe, []byte(`{"v":1,"kind":"exec","params":{}}`), http.StatusNotImplemented, CodeUnsupported},
+		{"relative retention", PathHostFacts, []byte(`{"v":1,"retention":"../etc"}`), http.StatusBadRequest, CodeBadRequest},
+		{"bad responder proto", PathRespondersOpen, []byte(`{"v":1,"listen":[{"proto":"sctp","port":9}]}`), http.StatusBadRequest, CodeBadRequest},
+		{"bad responder port", PathRespondersOpen, []byte(`{"v":1,"listen":[{"proto":"tcp","port":70000}]}`), http.StatusBadRequest, CodeBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialRaw(t, a.addr, testToken)
+			status, er, raw := rc.send(tc.path, tc.body, rc.authHeader(1, tc.path, tc.body))
+			if status != tc.status || er.Error.Code != tc.code {
+				t.Fatalf("got %d %s, want %d %q", status, raw, tc.status, tc.code)
+			}
+			if er.V != Version || er.Error.Message == "" {
+				t.Errorf("error body %s lacks v or message", raw)
+			}
+		})
+	}
+}
+
+// TestClientMapsRefusals: the client turns protocol refusals into ErrProtocol / ErrRefused.
+func TestClientMapsRefusals(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx := context.Background()
+	err := c.call(ctx, PathHello, map[string]any{"v": 1, "extra": 1}, new(Info))
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "extra") {
+		t.Errorf("unknown field: %v, want ErrProtocol naming the field", err)
+	}
+	err = c.call(ctx, PathHello, map[string]any{"v": 9}, new(Info))
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "same netprobe version") {
+		t.Errorf("wrong version: %v, want ErrProtocol with advice", err)
+	}
+	var res json.RawMessage
+	err = c.Probe(ctx, "exec", map[string]string{}, &res)
+	var re *RemoteError
+	if !errors.Is(err, ErrRefused) || !errors.As(err, &re) || re.Code != CodeUnsupported {
+		t.Errorf("unknown kind: %v, want ErrRefused unsupported", err)
+	}
+	// The connection is still good after refusals.
+	if _, err := c.Hello(ctx); err != nil {
+		t.Errorf("Hello after refusals: %v", err)
+	}
+}
+
+// TestClientNeverHangs: a peer that accepts and says nothing, or talks garbage, gives a
+// classified error within the caller's deadline.
+func TestClientNeverHangs(t *testing.T) {
+	silent := listenLoopback(t)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // hold it open, say nothing
+		}
+	}()
+	garbage := listenLoopback(t)
+	go func() {
+		for {
+			c, err := garbage.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+			c.Close()
+		}
+	}()
+	closed := listenLoopback(t)
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	cases := []struct {
+		name string
+		addr string
+		want error
+	}{
+		{"silent", silent.Addr().String(), ErrUnreachable},
+		{"garbage", garbage.Addr().String(), ErrUnreachable},
+		{"nothing listening", closedAddr, ErrUnreachable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := Dial(ctx, tc.addr, ClientConfig{Token: testToken})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Dial: %v, want %v", err, tc.want)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("took %s, the deadline was 500ms", el)
+			}
+		})
+	}
+	// Without a ctx deadline the client's own default applies.
+	t.Run("default timeout", func(t *testing.T) {
+		start := time.Now()
+		_, err := Dial(context.Background(), silent.Addr().String(), ClientConfig{Token: testToken, Timeout: 300 * time.Millisecond})
+		if !errors.Is(err, ErrUnreachable) || time.Since(start) > 2*time.Second {
+			t.Fatalf("Dial: %v after %s, want ErrUnreachable within the default timeout", err, time.Since(start))
+		}
+	})
+}
+
+// TestAgentGarbageAfterAuth: an answer that is not JSON after a good handshake is ErrProtocol.
+func TestDecodeAnswerGarbage(t *testing.T) {
+	c := &Client{addr: "x"}
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   error
+	}{
+		{"not json", 200, "<html>", ErrProtocol},
+		{"other version", 200, `{"v":2}`, ErrProtocol},
+		{"error not ours", 500, "oops", ErrProtocol},
+		{"auth", 401, `{"v":1,"error":{"code":"auth","message":"m"}}`, ErrAuth},
+		{"bounds", 422, `{"v":1,"error":{"code":"bounds","message":"m"}}`, ErrRefused},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.decodeAnswer("/p", tc.status, []byte(tc.body), true, new(Info))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecodeRequest(t *testing.T) {
+	var r OpenRespondersRequest
+	if err := DecodeRequest([]byte(`{"v":1,"listen":[{"proto":"tcp","port":443}],"ttl_ms":1000}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Listen) != 1 || r.Listen[0].Port != 443 || r.TTLMS != 1000 {
+		t.Errorf("decoded %+v", r)
+	}
+	if err := DecodeRequest([]byte(`{"v":1}`), &struct{ V int }{}); err == nil {
+		t.Error("decoding into a non-request type must fail")
+	}
+}
+
+// FuzzDecodeRequest: the decoder never panics, and whatever it accepts has the right version
+// and survives a round trip unchanged.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1}`, `{"v":1,"kind":"port","timeout_ms":100,"params":{"address":"127.0.0.1:1"}}`,
+		`{"v":1,"listen":[{"proto":"udp","port":53}],"ttl_ms":5}`, `{"v":1,"id":"ab"}`,
+		`{"v":1,"retention":"/var/lib/asr"}`, `{"v":2}`, `{"v":1} x`, `{"v":1,"x":1}`, ``, `null`,
+		`{"v":1,"params":{"a":` + strings.Repeat("[", 1000),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, mk := range []func() any{
+			func() any { return new(HelloRequest) }, func() any { return new(ProbeRequest) },
+			func() any { return new(OpenRespondersRequest) }, func() any { return new(CloseRespondersRequest) },
+			func() any { return new(HostFactsRequest) },
+		} {
+			dst := mk()
+			if err := DecodeRequest(data, dst); err != nil {
+				if !errors.Is(err, errMalformed) && !errors.Is(err, errVersion) && !errors.Is(err, errTooLarge) {
+					t.Fatalf("unclassified error %v", err)
+				}
+				continue
+			}
+			if dst.(versioned).version() != Version {
+				t.Fatalf("accepted version %d", dst.(versioned).version())
+			}
+			again, err := json.Marshal(dst)
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			dst2 := mk()
+			if err := DecodeRequest(again, dst2); err != nil {
+				t.Fatalf("round trip of %s: %v", again, err)
+			}
+			again2, _ := json.Marshal(dst2)
+			if !bytes.Equal(again, again2) {
+				t.Fatalf("round trip changed %s to %s", again, again2)
+			}
+		}
+	})
+}
+
+var _ = net.Dial
