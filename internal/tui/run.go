@@ -31,6 +31,31 @@ func Run(ctx context.Context, src Source, estate Estate, opts Options) (Report, 
 	if os.Getenv("NO_COLOR") != "" {
 		opts.NoColor = true
 	}
+	popts := programOptions(ctx, opts)
+	// The runs the model starts must end when the TUI does, or a Source would keep probing
+	// for a screen nobody sees.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	final, err := tea.NewProgram(New(runCtx, src, estate, opts), popts...).Run()
+	return report(final), classify(ctx, err)
+}
+
+// report sums up the final model of the program.
+func report(final tea.Model) Report {
+	var rep Report
+	if fm, ok := final.(Model); ok {
+		rep.Results = fm.Results()
+		for _, r := range rep.Results {
+			rep.Summary.Add(r.Status)
+		}
+		_, waiting := fm.summary()
+		rep.Complete = waiting == 0 && len(fm.matrix.rows) > 0
+	}
+	return rep
+}
+
+// programOptions maps Options onto bubbletea's.
+func programOptions(ctx context.Context, opts Options) []tea.ProgramOption {
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
@@ -41,28 +66,22 @@ func Run(ctx context.Context, src Source, estate Estate, opts Options) (Report, 
 	if opts.Width > 0 && opts.Height > 0 {
 		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
 	}
-	// The runs the model starts must end when the TUI does, or a Source would keep probing
-	// for a screen nobody sees.
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	m := New(runCtx, src, estate, opts)
-	final, err := tea.NewProgram(m, popts...).Run()
-	var rep Report
-	if fm, ok := final.(Model); ok {
-		rep.Results = fm.Results()
-		for _, r := range rep.Results {
-			rep.Summary.Add(r.Status)
-		}
-		_, waiting := fm.summary()
-		rep.Complete = waiting == 0 && len(fm.matrix.rows) > 0
-	}
+	return popts
+}
+
+// classify turns bubbletea's errors into ones the caller can map to exit codes:
+// context.Canceled for an interrupt or a cancelled ctx, ErrNoTerminal when the terminal
+// could not be used.
+func classify(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
-		return rep, nil
+		return nil
+	case errors.Is(err, tea.ErrProgramPanic):
+		return fmt.Errorf("tui: crashed (please report it; --headless works meanwhile): %w", err)
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
-		return rep, fmt.Errorf("tui: %w", ctx.Err())
+		return fmt.Errorf("tui: %w", ctx.Err())
 	case errors.Is(err, tea.ErrInterrupted):
-		return rep, fmt.Errorf("tui: interrupted: %w", context.Canceled)
+		return fmt.Errorf("tui: interrupted: %w", context.Canceled)
 	}
-	return rep, fmt.Errorf("tui: %w: %w (run with --headless to print results instead)", ErrNoTerminal, err)
+	return fmt.Errorf("tui: %w: %w (run with --headless to print results instead)", ErrNoTerminal, err)
 }
