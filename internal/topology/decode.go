@@ -21,11 +21,14 @@ type decoder struct {
 	errs    ErrorList
 	pos     map[string]Pos
 	anchors map[string]ast.Node
+	// failed holds the paths that already have an error, so that cross-checks do not pile a
+	// second, derived complaint onto the same mistake.
+	failed map[string]bool
 	budget  int
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, pos: map[string]Pos{}, anchors: map[string]ast.Node{}, budget: maxNodes}
+	return &decoder{file: file, pos: map[string]Pos{}, anchors: map[string]ast.Node{}, failed: map[string]bool{}, budget: maxNodes}
 }
 
 func posOf(n ast.Node) Pos {
@@ -41,6 +44,7 @@ func posOf(n ast.Node) Pos {
 
 // errAt records an error at p.
 func (d *decoder) errAt(p Pos, path, format string, args ...any) {
+	d.failed[path] = true
 	d.errs = append(d.errs, &Error{File: d.file, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -51,6 +55,17 @@ func (d *decoder) errorf(n ast.Node, path, format string, args ...any) {
 		p = d.at(path)
 	}
 	d.errAt(p, path, format, args...)
+}
+
+// crossf reports a cross-check error at path unless the field it depends on (or anything
+// inside it) already has an error of its own.
+func (d *decoder) crossf(field, path, format string, args ...any) {
+	for f := range d.failed {
+		if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") {
+			return
+		}
+	}
+	d.errorf(nil, path, format, args...)
 }
 
 // at is the recorded position of path or of its closest recorded parent.

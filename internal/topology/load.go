@@ -43,9 +43,7 @@ func Parse(filename string, data []byte) (t *Topology, err error) {
 	t.Settings, t.Checks = Defaults()
 	if root := d.parseYAML(data); root != nil {
 		d.topology(t, root)
-		if len(d.errs) == 0 {
-			// Cross-checks need every name decoded; on a file that does not even decode they
-			// would only add noise.
+		if root != nil && len(t.Sites)+len(t.Hosts) > 0 {
 			validate(d, t)
 		}
 	}
@@ -69,10 +67,10 @@ func (d *decoder) topology(t *Topology, root ast.Node) {
 		}
 	}
 	if f, ok := fields["version"]; !ok {
-		d.errAt(Pos{Line: 1, Col: 1}, "version", "is required: start the file with version: %d", SupportedVersion)
+		d.errAt(Pos{Line: 1, Col: 1}, "", "version is required: start the file with version: %d", SupportedVersion)
 	} else if v, ok := d.intField(f); ok {
 		if v != SupportedVersion {
-			d.errorf(f.val, f.path, "version %d is not supported; this netprobe reads version %d", v, SupportedVersion)
+			d.errorf(f.val, f.path, "%d is not supported; this netprobe reads version %d", v, SupportedVersion)
 		}
 		t.Version = v
 	}
@@ -667,6 +665,9 @@ func checkAddress(v string) string {
 func normalizeAgent(v string, defPort int) (string, string) {
 	host, port := v, ""
 	if h, p, err := net.SplitHostPort(v); err == nil {
+		if p == "" {
+			return "", fmt.Sprintf("%q ends in a colon with no port (write %s or %s%d)", v, h, v, defPort)
+		}
 		host, port = h, p
 	} else if strings.Count(v, ":") == 1 {
 		return "", fmt.Sprintf("%q is not host or host:port (%v)", v, err)

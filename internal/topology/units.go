@@ -166,7 +166,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(t)
 	if err != nil {
 		if _, rest, ok := splitNumber(t); ok && rest == "" {
-			return 0, fmt.Errorf("%q has no unit (write %ss or %sms)", s, t, t)
+			return 0, fmt.Errorf("%q has no unit (write %ss, %sm or %sms)", s, t, t, t)
 		}
 		return 0, fmt.Errorf("%q is not a duration (try 500ms, 2s or 15m)", s)
 	}

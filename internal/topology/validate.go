@@ -16,7 +16,7 @@ func validate(d *decoder, t *Topology) {
 		if _, ok := t.Sites[name]; ok {
 			return true
 		}
-		d.errorf(nil, path, "%s %q is not defined (sites: %s)", what, name, strings.Join(siteNames, ", "))
+		d.crossf(path, path, "%s %q is not defined (sites: %s)", what, name, strings.Join(siteNames, ", "))
 		return false
 	}
 
@@ -25,7 +25,7 @@ func validate(d *decoder, t *Topology) {
 		p := fmt.Sprintf("links[%d]", i)
 		if l.Name != "" {
 			if linkNames[l.Name] {
-				d.errorf(nil, p+".name", "link name %q is used twice", l.Name)
+				d.crossf(p+".name", p+".name", "link name %q is used twice", l.Name)
 			}
 			linkNames[l.Name] = true
 		}
@@ -33,7 +33,7 @@ func validate(d *decoder, t *Topology) {
 			ok0 := knownSite(p+".sites[0]", l.Sites[0], "site")
 			ok1 := knownSite(p+".sites[1]", l.Sites[1], "site")
 			if ok0 && ok1 && l.Sites[0] == l.Sites[1] {
-				d.errorf(nil, p+".sites", "a link joins two different sites, not %s to itself", l.Sites[0])
+				d.crossf(p+".sites", p+".sites", "a link joins two different sites, not %s to itself", l.Sites[0])
 			}
 		}
 	}
@@ -43,12 +43,12 @@ func validate(d *decoder, t *Topology) {
 		h := t.Hosts[name]
 		p := "hosts." + name
 		if h.Site == "" {
-			d.errorf(nil, p, "site is required (sites: %s)", strings.Join(siteNames, ", "))
+			d.crossf(p+".site", p, "site is required (sites: %s)", strings.Join(siteNames, ", "))
 		} else {
 			knownSite(p+".site", h.Site, "site")
 		}
 		if len(h.Roles) == 0 {
-			d.errorf(nil, p, "roles is required (%s)", enumList(roleNames))
+			d.crossf(p+".roles", p, "roles is required (%s)", enumList(roleNames))
 		}
 		if h.HasRole(RoleConfigurationServer) {
 			css = append(css, name)
@@ -56,7 +56,7 @@ func validate(d *decoder, t *Topology) {
 		if h.OS == "" {
 			for _, r := range []Role{RoleConfigurationServer, RoleProcessServer, RoleMasterTarget, RoleProtectedVM} {
 				if h.HasRole(r) {
-					d.errorf(nil, p, "os is required for a %s (windows or linux)", r)
+					d.crossf(p+".os", p, "os is required for a %s (windows or linux)", r)
 					break
 				}
 			}
@@ -66,12 +66,12 @@ func validate(d *decoder, t *Topology) {
 		for i, nic := range h.NICs {
 			np := fmt.Sprintf("%s.nics[%d]", p, i)
 			if nic.Name != "" && nicNames[nic.Name] {
-				d.errorf(nil, np+".name", "nic name %q is used twice on %s", nic.Name, name)
+				d.crossf(np+".name", np+".name", "nic name %q is used twice on %s", nic.Name, name)
 			}
 			nicNames[nic.Name] = true
 			if nic.Toward != "" {
 				if knownSite(np+".toward", nic.Toward, "toward site") && toward[nic.Toward] {
-					d.errorf(nil, np+".toward", "two nics of %s are toward %s; traffic to a site leaves by one nic", name, nic.Toward)
+					d.crossf(np+".toward", np+".toward", "two nics of %s are toward %s; traffic to a site leaves by one nic", name, nic.Toward)
 				}
 				toward[nic.Toward] = true
 			}
@@ -80,36 +80,36 @@ func validate(d *decoder, t *Topology) {
 			if len(h.NICs) > 0 && h.NICs[0].Address.IsValid() {
 				h.Address = h.NICs[0].Address.Addr().String()
 			} else if len(h.NICs) == 0 {
-				d.errorf(nil, p, "address is required (or nics with addresses)")
+				d.crossf(p+".nics", p, "address is required (or nics with addresses)")
 			}
 		}
 		if h.Agent != "" {
 			agent, msg := normalizeAgent(h.Agent, t.Settings.AgentPort)
 			if msg != "" {
-				d.errorf(nil, p+".agent", "%s", msg)
+				d.crossf(p+".agent", p+".agent", "%s", msg)
 			}
 			h.Agent = agent
 		}
 		if h.RetainedIP && !h.HasRole(RoleProtectedVM) {
-			d.errorf(nil, p+".retained_ip", "retained_ip applies to a protected-vm; %s is not one", name)
+			d.crossf(p+".retained_ip", p+".retained_ip", "retained_ip applies to a protected-vm; %s is not one", name)
 		}
 		if h.Group != "" && !h.HasRole(RoleProtectedVM) {
-			d.errorf(nil, p+".group", "group applies to a protected-vm; %s is not one", name)
+			d.crossf(p+".group", p+".group", "group applies to a protected-vm; %s is not one", name)
 		}
 		if h.Retention != "" && !h.HasRole(RoleMasterTarget) {
-			d.errorf(nil, p+".retention", "retention applies to a master-target; %s is not one", name)
+			d.crossf(p+".retention", p+".retention", "retention applies to a master-target; %s is not one", name)
 		}
 		if h.MasterTarget != "" {
 			if !h.HasRole(RoleProtectedVM) {
-				d.errorf(nil, p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
+				d.crossf(p+".master_target", p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
 			} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !mt.HasRole(RoleMasterTarget) {
-				d.errorf(nil, p+".master_target", "%q is not a host with role master-target (master targets: %s)", h.MasterTarget, listOr(hostsWithRole(t, RoleMasterTarget), "none"))
+				d.crossf(p+".master_target", p+".master_target", "%q is not a host with role master-target (master targets: %s)", h.MasterTarget, listOr(hostsWithRole(t, RoleMasterTarget), "none"))
 			}
 		}
 	}
 	if len(css) > 1 {
 		for _, name := range css[1:] {
-			d.errorf(nil, "hosts."+name+".roles", "only one configuration-server per estate; %s already is one", css[0])
+			d.crossf("hosts."+name+".roles", "hosts."+name+".roles", "only one configuration-server per estate; %s already is one", css[0])
 		}
 	}
 
@@ -120,7 +120,7 @@ func validate(d *decoder, t *Topology) {
 				continue
 			}
 			if _, ok := t.Hosts[end.name]; !ok {
-				d.errorf(nil, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(hostNames, 8))
+				d.crossf(p+"."+end.key, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(hostNames, 8))
 			}
 		}
 		if fs.Phase == 0 {
@@ -130,16 +130,16 @@ func validate(d *decoder, t *Topology) {
 
 	c := t.Checks
 	if c.Latency.WarnP95 > c.Latency.FailP95 {
-		d.errorf(nil, "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
+		d.crossf("checks.latency.warn_p95", "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
 	}
 	if c.Latency.Interval <= 0 {
-		d.errorf(nil, "checks.latency.interval", "must be more than 0 (try 20ms)")
+		d.crossf("checks.latency.interval", "checks.latency.interval", "must be more than 0 (try 20ms)")
 	}
 	if c.Bandwidth.Duration <= 0 {
-		d.errorf(nil, "checks.bandwidth.duration", "must be more than 0 (try 10s)")
+		d.crossf("checks.bandwidth.duration", "checks.bandwidth.duration", "must be more than 0 (try 10s)")
 	}
 	if c.PMTU.Min > c.PMTU.Max {
-		d.errorf(nil, "checks.pmtu", "min %d is above max %d", c.PMTU.Min, c.PMTU.Max)
+		d.crossf("checks.pmtu", "checks.pmtu", "min %d is above max %d", c.PMTU.Min, c.PMTU.Max)
 	}
 
 	checkOverlaps(d, t)
@@ -198,7 +198,7 @@ func checkOverlaps(d *decoder, t *Topology) {
 		if pa, pb := d.at("sites."+o.SiteA+".networks"), d.at("sites."+o.SiteB+".networks"); pa.Line > pb.Line {
 			site, net, other, otherNet = o.SiteA, o.A, o.SiteB, o.B
 		}
-		d.errorf(nil, "sites."+site+".networks", "%s overlaps sites.%s.networks %s, and no host with retained_ip: true lives there", net, other, otherNet)
+		d.crossf("sites."+site+".networks", "sites."+site+".networks", "%s overlaps sites.%s.networks %s, and no host with retained_ip: true lives there", net, other, otherNet)
 	}
 }
 
