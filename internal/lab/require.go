@@ -51,12 +51,17 @@ func probeUnavailable() string {
 // when RequiredEnv is 1 (CI), so CI never passes by skipping.
 func Require(t testing.TB) {
 	t.Helper()
-	reason := Unavailable()
+	require(t, Unavailable(), os.Getenv(RequiredEnv) == "1")
+}
+
+func require(t testing.TB, reason string, required bool) {
+	t.Helper()
 	if reason == "" {
 		return
 	}
-	if os.Getenv(RequiredEnv) == "1" {
+	if required {
 		t.Fatalf("lab: %s (%s=1 makes this a failure)", reason, RequiredEnv)
+		return
 	}
 	t.Skipf("lab: %s", reason)
 }
