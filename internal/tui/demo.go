@@ -84,7 +84,7 @@ func DemoResults() []result.Result {
 			Target: "10.10.5.4:7448", Proto: "udp", Status: result.Warn,
 			Message: "p95 latency 62ms is over the 50ms warning threshold", Hint: "Replication works but the VPN is busy: check for other traffic on vpn1 at this hour.",
 			Confidence: "inferred",
-			Metrics: map[string]any{"samples": 100.0, "loss": 0.0, "min_ms": 19.8, "p50_ms": 24.5, "p90_ms": 48.2, "p95_ms": 62.0, "p99_ms": 88.4, "max_ms": 97.1, "jitter_ms": 6.3},
+			Metrics:    map[string]any{"samples": 100.0, "loss": 0.0, "min_ms": 19.8, "p50_ms": 24.5, "p90_ms": 48.2, "p95_ms": 62.0, "p99_ms": 88.4, "max_ms": 97.1, "jitter_ms": 6.3},
 		},
 		{
 			ID: "bandwidth/ps-az01/cs01", Check: result.CheckBandwidth, Rule: "FB-BW", Phase: "failback", From: "ps-az01", To: "cs01",

@@ -76,7 +76,10 @@ func typeText(t testing.TB, m Model, s string) Model {
 // advancing the fake clock by 4s over the run.
 func drain(t testing.TB, m Model, c *clock, ch <-chan Event) Model {
 	t.Helper()
-	m, cmd := send(t, m, streamMsg{ch: ch})
+	// The stream's command may batch the elapsed-time tick, which would wait a real second:
+	// read the stream directly instead, as that command would.
+	m, _ = send(t, m, streamMsg{ch: ch})
+	cmd := waitEvent(ch)
 	for cmd != nil {
 		msg := cmd()
 		if _, ok := msg.(streamClosedMsg); ok {

@@ -186,7 +186,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	case streamMsg:
+		cmd := waitEvent(msg.ch)
 		if m.streams == 0 {
+			if m.state == stateDone {
+				// A re-run after the run ended: time it from now, and restart the clock
+				// that stopped ticking when the run ended.
+				cmd = tea.Batch(cmd, tick())
+			}
 			if m.state == stateDone || m.started.IsZero() {
 				m.started = m.now()
 			}
@@ -194,7 +200,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.streams++
 		m.state = stateRunning
-		return m, waitEvent(msg.ch)
+		return m, cmd
 	case eventMsg:
 		m.apply(msg.ev)
 		return m, waitEvent(msg.ch)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/google/go-cmp/cmp"
@@ -114,11 +115,11 @@ func TestSort(t *testing.T) {
 	// Rows of one group (FB-VM-CS and FB-VM-PS mix statuses and RTTs); the sort orders rows
 	// inside groups, groups stay worst first.
 	tests := []struct {
-		name   string
+		name    string
 		presses int
-		key    SortKey
-		filter string
-		want   []string
+		key     SortKey
+		filter  string
+		want    []string
 	}{
 		{name: "status puts the failure first", presses: 0, key: SortStatus, filter: "FB-VM-CS",
 			want: []string{"port/sql01/cs01/443/tcp", "port/web01/cs01/443/tcp"}},
@@ -328,3 +329,34 @@ type testErr string
 func (e testErr) Error() string { return string(e) }
 
 const errTest = testErr("agent pool closed")
+
+func TestLatencyHistorySparkline(t *testing.T) {
+	m, _ := demoModel(t, 160, 48)
+	m = press(t, typeText(t, press(t, m, "/"), "latency"), "enter")
+	if strings.Contains(screen(m), "p95 over runs") {
+		t.Fatal("a sparkline over runs after one run")
+	}
+	r := DemoResults()[7]
+	r.Metrics = map[string]any{"p50_ms": 20.0, "p95_ms": 31.0}
+	m, _ = send(t, m, eventMsg{ev: Event{Result: &r}})
+	if got := m.hist[r.ID]; !cmp.Equal(got, []float64{62, 31}) {
+		t.Errorf("p95 history = %v, want [62 31]", got)
+	}
+	if !strings.Contains(screen(m), "p95 over runs █▁") {
+		t.Errorf("no falling sparkline in the detail:\n%s", screen(m))
+	}
+}
+
+func TestRerunAfterDoneRestartsClock(t *testing.T) {
+	m, _ := demoModel(t, 80, 24)
+	if m.state != stateDone {
+		t.Fatalf("state %v", m.state)
+	}
+	m, cmd := send(t, m, streamMsg{ch: make(chan Event)})
+	if m.state != stateRunning || m.finished != (time.Time{}) {
+		t.Errorf("state %v finished %v after a new stream", m.state, m.finished)
+	}
+	if _, ok := cmd().(tea.BatchMsg); !ok {
+		t.Error("a re-run after the end does not restart the elapsed clock")
+	}
+}

@@ -13,7 +13,7 @@ import (
 // written out, so the screen reads the same without colour.
 type Theme struct {
 	Pass, Warn, Fail, Error, Skip, Pending color.Color
-	Accent, Muted, Border, Selected      color.Color
+	Accent, Muted, Border, Selected        color.Color
 }
 
 // DefaultTheme is tuned for dark terminals, which is what most admins run.
