@@ -2,6 +2,8 @@ package probes_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -35,4 +37,9 @@ func TestICMPInvalid(t *testing.T) {
 			t.Errorf("ICMP(%+v): %v, want ErrInvalid", req, err)
 		}
 	}
+}
+
+func hexSHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -1,0 +1,150 @@
+package probes
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// TLSRequest asks for a TLS handshake with a port.
+type TLSRequest struct {
+	// Address is host:port.
+	Address string `json:"address"`
+	// ServerName is the SNI and the name verified; empty means Address's host.
+	ServerName string `json:"server_name,omitempty"`
+	// ExpectIssuer, when set, is a substring the leaf's issuer must contain (for example the
+	// issuing CA's common name recorded by a previous run or the topology).
+	ExpectIssuer string `json:"expect_issuer,omitempty"`
+	// ExpectFingerprint, when set, is the SHA-256 of the leaf certificate the server must
+	// present (hex, colons and case ignored).
+	ExpectFingerprint string `json:"expect_fingerprint,omitempty"`
+	// RootCAs is a PEM bundle to verify against instead of the system's roots (tests, private CAs).
+	RootCAs []byte `json:"root_cas,omitempty"`
+}
+
+// TLSResult is what the handshake showed.
+type TLSResult struct {
+	Version     string        `json:"version,omitempty"`
+	CipherSuite string        `json:"cipher_suite,omitempty"`
+	Subject     string        `json:"subject,omitempty"`
+	Issuer      string        `json:"issuer,omitempty"`
+	DNSNames    []string      `json:"dns_names,omitempty"`
+	NotAfter    time.Time     `json:"not_after,omitzero"`
+	Fingerprint string        `json:"fingerprint_sha256,omitempty"`
+	RTT         time.Duration `json:"rtt_ns"`
+	// Verified: the chain verifies for ServerName; VerifyError says why not.
+	Verified    bool   `json:"verified"`
+	VerifyError string `json:"verify_error,omitempty"`
+	// Intercepted is true when the certificate is not the expected one (ExpectIssuer or
+	// ExpectFingerprint): an inspecting proxy on the path replaced it.
+	Intercepted bool `json:"intercepted"`
+	// HandshakeError is set when the port answered but no TLS handshake completed (not a
+	// TLS service, or a proxy that cut it).
+	HandshakeError string `json:"handshake_error,omitempty"`
+	Detail         string `json:"detail,omitempty"`
+}
+
+// TLS connects to req.Address and completes a handshake without trusting it, then verifies
+// the chain itself so that an untrusted certificate is reported rather than fatal. The error
+// is for a port that cannot be reached at all (wrapping ErrTimeout, ErrRefused or
+// ErrUnreachable) and for invalid requests.
+func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
+	host, _, err := net.SplitHostPort(req.Address)
+	if err != nil {
+		return TLSResult{}, fmt.Errorf("%w: address %q: want host:port, for example cs01.contoso.local:443", ErrInvalid, req.Address)
+	}
+	sni := req.ServerName
+	if sni == "" {
+		sni = host
+	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	start := env.now()
+	raw, err := env.dial(ctx, "tcp", req.Address)
+	if err != nil {
+		if cerr := cancelled(ctx); cerr != nil {
+			return TLSResult{}, cerr
+		}
+		return TLSResult{}, connectError(err, req.Address)
+	}
+	defer raw.Close()
+	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true} // verified below, to report rather than fail
+	conn := tls.Client(raw, cfg)
+	res := TLSResult{}
+	if err := conn.HandshakeContext(ctx); err != nil {
+		res.RTT = env.now().Sub(start)
+		res.HandshakeError = err.Error()
+		res.Detail = "the port answered but no TLS handshake completed: not a TLS service, or a proxy cut it"
+		if isTimeout(err) {
+			res.Detail = "the port accepted the connection but the TLS handshake did not finish in time"
+		}
+		return res, nil
+	}
+	res.RTT = env.now().Sub(start)
+	st := conn.ConnectionState()
+	res.Version = tls.VersionName(st.Version)
+	res.CipherSuite = tls.CipherSuiteName(st.CipherSuite)
+	if len(st.PeerCertificates) == 0 {
+		res.Detail = "the server presented no certificate"
+		return res, nil
+	}
+	leaf := st.PeerCertificates[0]
+	sum := sha256.Sum256(leaf.Raw)
+	res.Fingerprint = hex.EncodeToString(sum[:])
+	res.Subject, res.Issuer = leaf.Subject.String(), leaf.Issuer.String()
+	res.DNSNames, res.NotAfter = leaf.DNSNames, leaf.NotAfter.UTC()
+
+	opts := x509.VerifyOptions{DNSName: sni, Intermediates: x509.NewCertPool(), CurrentTime: env.now()}
+	for _, c := range st.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if len(req.RootCAs) > 0 {
+		opts.Roots = x509.NewCertPool()
+		if !opts.Roots.AppendCertsFromPEM(req.RootCAs) {
+			return TLSResult{}, fmt.Errorf("%w: root_cas holds no PEM certificate", ErrInvalid)
+		}
+	}
+	if _, err := leaf.Verify(opts); err != nil {
+		res.VerifyError = err.Error()
+	} else {
+		res.Verified = true
+	}
+	var why []string
+	if req.ExpectIssuer != "" && !strings.Contains(res.Issuer, req.ExpectIssuer) {
+		why = append(why, fmt.Sprintf("issuer %q does not contain the expected %q", res.Issuer, req.ExpectIssuer))
+	}
+	if want := normalizeFingerprint(req.ExpectFingerprint); want != "" && want != res.Fingerprint {
+		why = append(why, "the certificate fingerprint differs from the expected one")
+	}
+	res.Intercepted = len(why) > 0
+	switch {
+	case res.Intercepted:
+		res.Detail = "an inspecting proxy probably replaced the certificate: " + strings.Join(why, "; ") + " - exempt this flow from TLS inspection"
+	case !res.Verified:
+		res.Detail = "the certificate does not verify: " + res.VerifyError
+	default:
+		res.Detail = fmt.Sprintf("%s, certificate for %s valid until %s", res.Version, leaf.Subject.CommonName, res.NotAfter.Format("2006-01-02"))
+	}
+	return res, nil
+}
+
+func normalizeFingerprint(s string) string {
+	return strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(s))
+}
+
+// connectError classifies a failed TCP connect for probes that need the connection to go on.
+func connectError(err error, addr string) error {
+	switch classifyErrno(err) {
+	case errTimeout:
+		return fmt.Errorf("%w: no answer from %s: a firewall drops it (run the port probe for details)", ErrTimeout, addr)
+	case errRefused:
+		return fmt.Errorf("%w: %s refused the connection: nothing listens there", ErrRefused, addr)
+	}
+	return fmt.Errorf("%w: cannot connect to %s: %v", ErrUnreachable, addr, err)
+}

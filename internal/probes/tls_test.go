@@ -1,0 +1,81 @@
+package probes_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/probes/probetest"
+)
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	cert := probetest.NewTLSCert(t, "Contoso Issuing CA", "cs01.contoso.local", 90*24*time.Hour)
+	proxy := probetest.NewTLSCert(t, "Inspecting Proxy CA", "cs01.contoso.local", 90*24*time.Hour)
+	addr := probetest.TLSServer(t, cert).String()
+	proxied := probetest.TLSServer(t, proxy).String()
+	fp := strings.ToUpper(hexSHA256(cert.Leaf.Raw))
+
+	cases := []struct {
+		name                  string
+		req                   probes.TLSRequest
+		verified, intercepted bool
+	}{
+		{"trusted and as expected", probes.TLSRequest{Address: addr, ServerName: "cs01.contoso.local", RootCAs: cert.CAPEM, ExpectIssuer: "Contoso Issuing CA", ExpectFingerprint: fp}, true, false},
+		{"untrusted chain reported, not fatal", probes.TLSRequest{Address: addr, ServerName: "cs01.contoso.local"}, false, false},
+		{"wrong name", probes.TLSRequest{Address: addr, ServerName: "other.contoso.local", RootCAs: cert.CAPEM}, false, false},
+		{"proxy replaced the issuer", probes.TLSRequest{Address: proxied, ServerName: "cs01.contoso.local", ExpectIssuer: "Contoso Issuing CA"}, false, true},
+		{"proxy replaced the certificate", probes.TLSRequest{Address: proxied, ServerName: "cs01.contoso.local", RootCAs: proxy.CAPEM, ExpectFingerprint: fp}, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			got, err := probes.TLS(ctx, nil, tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Verified != tc.verified || got.Intercepted != tc.intercepted {
+				t.Errorf("verified=%v intercepted=%v (%s), want %v %v", got.Verified, got.Intercepted, got.Detail, tc.verified, tc.intercepted)
+			}
+			if got.Version == "" || got.Subject != "CN=cs01.contoso.local" || got.NotAfter.IsZero() || len(got.Fingerprint) != 64 {
+				t.Errorf("handshake facts missing: %+v", got)
+			}
+		})
+	}
+}
+
+func TestTLSNotTLS(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	got, err := probes.TLS(ctx, nil, probes.TLSRequest{Address: probetest.TCPResponder(t).String()})
+	if err != nil || got.HandshakeError == "" {
+		t.Errorf("TLS to a plain responder: %+v %v, want a handshake error in the result", got, err)
+	}
+	_, err = probes.TLS(ctx, nil, probes.TLSRequest{Address: probetest.ClosedPort(t, "tcp").String()})
+	if !errors.Is(err, probes.ErrRefused) {
+		t.Errorf("TLS to a closed port: %v, want ErrRefused", err)
+	}
+}
+
+func TestTLSDeadline(t *testing.T) {
+	t.Parallel()
+	const deadline = 300 * time.Millisecond
+	for name, addr := range map[string]string{
+		"silent service": probetest.TCPService(t).String(), // accepts, never answers the ClientHello
+		"full backlog":   probetest.FullBacklog(t).String(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			_, _ = probes.TLS(ctx, nil, probes.TLSRequest{Address: addr})
+			probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+		})
+	}
+}
