@@ -28,9 +28,7 @@ var ErrNoTerminal = errors.New("no terminal for the TUI")
 // Run shows the TUI until the user quits or ctx is cancelled, and reports the results seen.
 // NO_COLOR in the environment turns colour off whatever opts says.
 func Run(ctx context.Context, src Source, estate Estate, opts Options) (Report, error) {
-	if os.Getenv("NO_COLOR") != "" {
-		opts.NoColor = true
-	}
+	opts = applyEnv(opts, os.Getenv)
 	popts := programOptions(ctx, opts)
 	// The runs the model starts must end when the TUI does, or a Source would keep probing
 	// for a screen nobody sees.
@@ -38,6 +36,15 @@ func Run(ctx context.Context, src Source, estate Estate, opts Options) (Report, 
 	defer cancel()
 	final, err := tea.NewProgram(New(runCtx, src, estate, opts), popts...).Run()
 	return report(final), classify(ctx, err)
+}
+
+// applyEnv honours NO_COLOR (https://no-color.org): set to anything non-empty, it turns
+// colour off.
+func applyEnv(opts Options, getenv func(string) string) Options {
+	if getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	return opts
 }
 
 // report sums up the final model of the program.
