@@ -13,6 +13,10 @@ import (
 // another version is refused with a message naming both, so mixed fleets fail loudly.
 const Version = 1
 
+// DefaultPort is where an agent listens when neither --listen nor the topology says otherwise
+// (topology settings.agent_port defaults to the same).
+const DefaultPort = 7411
+
 // MaxBody caps a control message. The largest legitimate request (a responder list of a few
 // dozen ports, or a probe with its parameters) is well under 4 KiB; 64 KiB leaves room without
 // letting a peer make the agent buffer megabytes.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netprobe/netprobe/internal/agent"
+)
+
+func init() { register(newAgentCmd) }
+
+type agentFlags struct {
+	listen, tokenFile, cert, key, clientCA, logFormat string
+	allow                                             []string
+	bounds                                            agent.Bounds
+}
+
+func newAgentCmd() *cobra.Command {
+	var f agentFlags
+	d := agent.DefaultBounds()
+	cmd := &cobra.Command{
+		Use:   "agent --listen ADDR --token-file FILE",
+		Short: "Run a probe agent on this host (authenticated HTTPS control API)",
+		Long: `Run a netprobe agent. The coordinator (netprobe check) asks it to run probes from this
+host, to open temporary responders on the ports a flow needs (ports held by a real
+service are left alone), and to report host facts for the ASR readiness rules.
+
+Every request is authenticated with the pre-shared token, bound to the TLS session so the
+token never crosses the wire. The token comes from --token-file or $NETPROBE_TOKEN_FILE,
+never from the command line. Without --cert/--key the agent makes a self-signed ECDSA
+certificate at start and logs its SHA-256 fingerprint. --client-ca adds mutual TLS.
+
+Bounds that no request can exceed are set here (see docs/agent.md). The agent's host
+firewall must allow the coordinator to reach --listen (TCP, default 7411) and, for
+responders, the flow ports under test.`,
+		Example: `  # create a token once, copy it to the coordinator and every agent host
+  openssl rand -hex 32 > /etc/netprobe/token && chmod 600 /etc/netprobe/token
+
+  netprobe agent --listen :7411 --token-file /etc/netprobe/token
+
+  # only probe the estate's networks, JSON logs for the journal
+  NETPROBE_TOKEN_FILE=/etc/netprobe/token netprobe agent --allow 10.20.0.0/16 --allow 192.168.50.0/24 --log-format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(agent.DefaultPort), "address to listen on (host:port)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the pre-shared token (default $"+agent.EnvTokenFile+")")
+	fl.StringVar(&f.cert, "cert", "", "PEM certificate for the agent (with --key); default: self-signed at start")
+	fl.StringVar(&f.key, "key", "", "PEM private key for --cert")
+	fl.StringVar(&f.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
+	fl.StringArrayVar(&f.allow, "allow", nil, "only probe targets in this network (CIDR or IP; repeatable)")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.DurationVar(&f.bounds.ProbeTimeout, "max-probe-timeout", d.ProbeTimeout, "longest budget a probe may get")
+	fl.Float64Var(&f.bounds.ProbeRate, "max-probe-rate", d.ProbeRate, "probes per second over all coordinators")
+	fl.IntVar(&f.bounds.MaxResponders, "max-responders", d.MaxResponders, "responders open at once")
+	fl.DurationVar(&f.bounds.ResponderTTL, "max-responder-ttl", d.ResponderTTL, "longest a responder lives")
+	fl.DurationVar(&f.bounds.BandwidthDuration, "max-bandwidth-duration", d.BandwidthDuration, "longest bandwidth test")
+	fl.IntVar(&f.bounds.BandwidthStreams, "max-bandwidth-streams", d.BandwidthStreams, "most parallel streams of a bandwidth test")
+	return cmd
+}
+
+func runAgent(cmd *cobra.Command, f agentFlags) error {
+	var h slog.Handler
+	switch f.logFormat {
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, nil)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	default:
+		return exitWith(ExitUsage, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
+	}
+	cfg := agent.Config{Logger: slog.New(h), Bounds: f.bounds, Version: agentVersion()}
+
+	if f.clientCA == "" || f.tokenFile != "" || os.Getenv(agent.EnvTokenFile) != "" {
+		path, err := agent.TokenFile(f.tokenFile)
+		if err != nil {
+			return exitWith(ExitUsage, err)
+		}
+		if cfg.Token, err = agent.LoadToken(path); err != nil {
+			return exitWith(ExitUsage, err)
+		}
+	}
+	if (f.cert == "") != (f.key == "") {
+		return exitWith(ExitUsage, errors.New("--cert and --key go together: give both, or neither for a self-signed certificate"))
+	}
+	if f.cert != "" {
+		c, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--cert/--key: %w", err))
+		}
+		cfg.Certificate = &c
+	}
+	if f.clientCA != "" {
+		pem, err := os.ReadFile(f.clientCA)
+		if err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--client-ca: %w", err))
+		}
+		cfg.ClientCAs = x509.NewCertPool()
+		if !cfg.ClientCAs.AppendCertsFromPEM(pem) {
+			return exitWith(ExitUsage, fmt.Errorf("--client-ca %s: no PEM certificate in it", f.clientCA))
+		}
+	}
+	for _, a := range f.allow {
+		p, err := parseAllow(a)
+		if err != nil {
+			return exitWith(ExitUsage, err)
+		}
+		cfg.Allow = append(cfg.Allow, p)
+	}
+	srv, err := agent.NewServer(cfg)
+	if err != nil {
+		return exitWith(ExitUsage, err)
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return exitWith(ExitCannotRun, fmt.Errorf("listen on %s: %w (is another agent running? pick another --listen port)", f.listen, err))
+	}
+	if err := srv.Serve(cmd.Context(), ln); err != nil {
+		return exitWith(ExitCannotRun, err)
+	}
+	// A clean stop on SIGINT/SIGTERM (systemd's stop) is success, not an interruption.
+	return nil
+}
+
+// parseAllow reads a --allow value: a CIDR, or a single IP as a host route.
+func parseAllow(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.Prefix{}, fmt.Errorf("--allow %q: want a network like 10.20.0.0/16 or an IP address", s)
+}
+
+// agentVersion is the module version the binary was built from, reported by Hello.
+// TODO(lead): use main.version (set by the Makefile's -X) once a version.go defines it.
+func agentVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return "dev"
+}
