@@ -542,7 +542,11 @@ func (m Model) headerLines() []string {
 	if m.matrix.filter != "" {
 		view += fmt.Sprintf(" · /%s", m.matrix.filter)
 	}
-	line2 := strings.Join(counts, "  ") + st.Muted.Render(view)
+	sep := "  "
+	if m.width < 100 {
+		sep = " " // leave room for the sort and filter on a small screen
+	}
+	line2 := strings.Join(counts, sep) + st.Muted.Render(view)
 	lines := []string{line1, line2}
 	if m.runErr != nil {
 		lines = append(lines, st.ErrorLine.Render("run error: "+m.runErr.Error()))

@@ -17,14 +17,16 @@ func TestViewsGolden(t *testing.T) {
 	views := []struct {
 		name string
 		keys []string
-		text string // typed into the filter after keys
+		text string   // typed into the filter after keys
+		then []string // keys after the text
 	}{
 		{name: "matrix"},
 		{name: "detail", keys: []string{"enter"}},
 		{name: "topology", keys: []string{"t"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "filter", keys: []string{"/"}, text: "cs01"},
-		{name: "latency", keys: []string{"/"}, text: "latency"},
+		{name: "latency", keys: []string{"/"}, text: "latency", then: []string{"enter", "enter"}},
+		{name: "port-failure", keys: []string{"/"}, text: "sql01 filtered", then: []string{"enter", "enter"}},
 		{name: "sorted-rtt", keys: []string{"s", "p"}},
 	}
 	for _, size := range [][2]int{{80, 24}, {160, 48}} {
@@ -34,9 +36,7 @@ func TestViewsGolden(t *testing.T) {
 				m, _ := demoModel(t, size[0], size[1])
 				m = press(t, m, v.keys...)
 				m = typeText(t, m, v.text)
-				if v.name == "latency" {
-					m = press(t, m, "enter", "enter")
-				}
+				m = press(t, m, v.then...)
 				checkFits(t, m, size[0], size[1])
 				golden(t, name, screen(m))
 			})
