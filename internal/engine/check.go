@@ -1,0 +1,73 @@
+// Package engine turns a topology into a plan of checks (pure data), runs the plan by
+// dispatching each check to the agent on its source host with bounded concurrency, and judges
+// each measurement against what the topology expects. Judging is pure: a measurement and an
+// expectation in, a result.Result out.
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Check is one planned test: plain data, with a stable ID that history and the TUI key on.
+type Check struct {
+	ID    string // e.g. "port/sql01/cs01/443/tcp"
+	Kind  string // a result.Check* value
+	Rule  string // ASR catalogue rule, e.g. "FB-VM-CS"
+	Phase string // "failback" or "forward"
+
+	From, To string // host names; To may be an endpoint or link name
+	Address  string // destination address (IP or DNS name), after NIC resolution
+	Port     int
+	Proto    string // "tcp", "udp", "icmp"
+	Expect   string // "open", "closed", "filtered", "blocked"
+
+	Confidence string // "doc", "inferred", "uncertain"
+	Source     string
+	Why        string
+	ErrorCode  string
+	Pair       string // checks sharing a Pair are judged as one (FB-MT-PS / FB-PS-MT)
+
+	// FromAgent and ToAgent are the agents' control addresses ("" when the host has none).
+	FromAgent string
+	ToAgent   string
+	// FromAddress is the source host's primary address, for hints ("allow tcp A -> B:port").
+	FromAddress string
+	// SkipReason, when set, makes the check a skip without running it.
+	SkipReason string
+
+	// Kind-specific parameters.
+	Timeout      time.Duration // one probe attempt
+	Samples      int           // latency
+	Interval     time.Duration // latency
+	WarnP95      time.Duration // latency
+	FailP95      time.Duration // latency
+	MTUMin       int           // pmtu
+	MTUMax       int           // pmtu
+	ExpectedMTU  int           // pmtu: the link's declared MTU, 0 when unknown
+	ExpectIface  string        // route: the interface name the route must use ("" = by address)
+	ExpectSource string        // route: the source address the route must use
+	Names        []string      // dns: names to resolve
+	Servers      []string      // dns: resolvers
+	Streams      int           // bandwidth
+	Duration     time.Duration // bandwidth
+	Reverse      bool          // bandwidth: data flows from To to From
+	RequiredBps  float64       // bandwidth: required rate from churn, 0 when unknown
+	UsedBytes    int64         // bandwidth: bytes a full resync sends
+}
+
+// Target is the check's destination as shown to users: "addr:port" for ports, else the address.
+func (c Check) Target() string {
+	if c.Port > 0 {
+		return joinHostPort(c.Address, c.Port)
+	}
+	return c.Address
+}
+
+// PortProto is "443/tcp" style.
+func (c Check) PortProto() string {
+	if c.Port > 0 {
+		return fmt.Sprintf("%d/%s", c.Port, c.Proto)
+	}
+	return c.Proto
+}

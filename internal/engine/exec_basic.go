@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// port runs a TCP or UDP port probe from the source agent and judges it.
+func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
+	by := AnsweredUnknown
+	if c.ToAgent != "" {
+		switch st.respond[c.ToAgent][agent.Listen{Proto: c.Proto, Port: c.Port}] {
+		case agent.Opened:
+			by = AnsweredResponder
+		case agent.Held:
+			by = AnsweredService
+		}
+	}
+	req := probes.PortRequest{
+		Proto:   c.Proto,
+		Address: c.Target(),
+		Banner:  c.Proto == "tcp" && by == AnsweredResponder,
+		Echo:    c.Proto == "udp" && by == AnsweredResponder,
+	}
+	pctx, cancel := probeCtx(ctx, c.Timeout)
+	defer cancel()
+	var m probes.PortResult
+	if err := p.Probe(pctx, agent.KindPort, req, &m); err != nil {
+		return Errored(c, err, agentHint(c, err))
+	}
+	if by == AnsweredUnknown && m.AnsweredBy == "service" {
+		by = AnsweredService
+	}
+	jc := c
+	if c.Pair != "" {
+		// A pair is judged as one by JudgePair; its own confidence must not demote a side.
+		jc.Confidence = "doc"
+	}
+	res := JudgePort(jc, m, by)
+	res.Confidence = c.Confidence
+	if m.ObservedSource != "" && m.SourceIP != "" && hostOnly(m.ObservedSource) != m.SourceIP {
+		res.Metrics["nat"] = true
+		if res.Status == result.Pass {
+			res.Status = result.Fail
+			res.Message += fmt.Sprintf("; but the destination saw the source as %s, not %s: NAT on the path", hostOnly(m.ObservedSource), m.SourceIP)
+			res.Hint = "Failback needs private addresses end to end with no NAT: remove the source NAT for this traffic on the VPN/ExpressRoute path."
+		}
+	}
+	return res
+}
+
+// latency runs a UDP echo latency probe to the destination agent's echo responder.
+func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Result {
+	if st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] != agent.Opened {
+		return Errored(c, fmt.Errorf("the agent on %s did not open its UDP echo on port %d", c.To, echoPort(c.ToAgent)),
+			fmt.Sprintf("Check that the agent on %s runs and that udp/%d is free there.", c.To, echoPort(c.ToAgent)))
+	}
+	req := probes.LatencyRequest{
+		Address:  joinHostPort(c.Address, echoPort(c.ToAgent)),
+		Samples:  c.Samples,
+		Interval: c.Interval,
+		Timeout:  c.Timeout,
+	}
+	budget := time.Duration(max(c.Samples, 1))*c.Interval + c.Timeout
+	pctx, cancel := probeCtx(ctx, budget)
+	defer cancel()
+	var m probes.LatencyResult
+	if err := p.Probe(pctx, agent.KindLatency, req, &m); err != nil {
+		return Errored(c, err, agentHint(c, err))
+	}
+	return JudgeLatency(c, m.Stats())
+}
+
+// route asks the source agent's OS which interface and source address it uses toward the
+// destination: the dual-NIC check of the configuration server.
+func (st *runState) route(ctx context.Context, p Prober, c Check) result.Result {
+	pctx, cancel := probeCtx(ctx, c.Timeout)
+	defer cancel()
+	var m probes.RouteResult
+	if err := p.Probe(pctx, agent.KindRoute, agent.RouteRequest{Dest: c.Address}, &m); err != nil {
+		return Errored(c, err, agentHint(c, err))
+	}
+	return JudgeRoute(c, m)
+}
+
+// JudgeLatency compares latency figures with the thresholds of checks.latency.
+func JudgeLatency(c Check, s probes.LatencyStats) result.Result {
+	r := base(c)
+	r.Metrics = s.Metrics("")
+	switch {
+	case s.Samples == 0:
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s -> %s: no echo came back (%d%% loss)", c.From, c.To, int(s.Loss*100))
+		r.Hint = fmt.Sprintf("Allow udp %s -> %s:%d (the agent's echo) or check the path.", c.FromAddress, c.Address, echoPort(c.ToAgent))
+		return r
+	case c.FailP95 > 0 && s.P95 > c.FailP95:
+		r.Status = result.Fail
+	case c.WarnP95 > 0 && s.P95 > c.WarnP95, s.Loss > 0:
+		r.Status = result.Warn
+	default:
+		r.Status = result.Pass
+	}
+	r.Message = fmt.Sprintf("%s -> %s: p50 %s, p95 %s, jitter %s, loss %.1f%% over %d samples", c.From, c.To,
+		fmtDur(s.P50), fmtDur(s.P95), fmtDur(s.Jitter), s.Loss*100, s.Samples)
+	switch r.Status {
+	case result.Fail:
+		r.Hint = fmt.Sprintf("p95 above %s: the process server needs low latency to the protected VMs; check the VPN's load and path.", fmtDur(c.FailP95))
+	case result.Warn:
+		if s.Loss > 0 {
+			r.Hint = "Packets are lost on the path: check the VPN tunnel's stability and MTU."
+		} else {
+			r.Hint = fmt.Sprintf("p95 above %s (the warning threshold of checks.latency).", fmtDur(c.WarnP95))
+		}
+	}
+	return r
+}
+
+// JudgeRoute compares the OS's route choice with the NIC the topology names.
+func JudgeRoute(c Check, m probes.RouteResult) result.Result {
+	r := base(c)
+	r.Metrics = map[string]any{"interface": m.Interface, "source_ip": m.SourceIP}
+	if m.Gateway != "" {
+		r.Metrics["gateway"] = m.Gateway
+	}
+	if c.ExpectIface != "" {
+		r.Metrics["expected_interface"] = c.ExpectIface
+	}
+	want := c.ExpectSource
+	if want != "" {
+		r.Metrics["expected_source_ip"] = want
+	}
+	got, _ := netip.ParseAddr(m.SourceIP)
+	exp, _ := netip.ParseAddr(want)
+	if want == "" || got == exp {
+		r.Status = result.Pass
+		r.Message = fmt.Sprintf("%s routes to %s (%s) out of %s from %s, as expected", c.From, c.To, c.Address, m.Interface, m.SourceIP)
+		return r
+	}
+	r.Status = result.Fail
+	r.Message = fmt.Sprintf("%s routes to %s (%s) out of %s from %s, not from its %s NIC %s", c.From, c.To, c.Address, m.Interface, m.SourceIP, c.ExpectIface, want)
+	r.Hint = fmt.Sprintf("Add a route on %s for %s via the gateway of its %s NIC (%s), so traffic to Azure leaves by the failback NIC (retained-IP failback).", c.From, c.Address, c.ExpectIface, want)
+	return r
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%dµs", d.Microseconds())
+}

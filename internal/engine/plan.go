@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+// Options tune a plan. The zero value plans every check of the topology's phases.
+type Options struct {
+	// Phases limits the plan to these phases ("failback", "forward"); empty keeps the topology's.
+	Phases []string
+	// Only keeps checks whose ID matches one of these path.Match patterns (or contains the
+	// pattern as a substring, for convenience: --only cs01).
+	Only []string
+	// Timeout overrides settings.timeout for one probe attempt; 0 keeps the topology's.
+	Timeout time.Duration
+	// NoBandwidth leaves bandwidth tests out (they take checks.bandwidth.duration each).
+	NoBandwidth bool
+}
+
+// Plan turns a topology into the list of checks to run: pure data, sorted by ID, no I/O.
+// Lint findings (readiness rules on paper) are not checks: see Findings.
+func Plan(t *topology.Topology, opts Options) []Check {
+	timeout := t.Settings.Timeout
+	if opts.Timeout > 0 {
+		timeout = opts.Timeout
+	}
+	var checks []Check
+	seen := map[string]int{}
+	for _, f := range topology.Flows(t) {
+		if len(opts.Phases) > 0 && !contains(opts.Phases, f.Phase.String()) {
+			continue
+		}
+		if opts.NoBandwidth && f.Kind == topology.FlowBandwidth {
+			continue
+		}
+		for _, c := range checksForFlow(t, f, timeout) {
+			// Two rules can ask for the same flow (a configuration server that is also the
+			// process server); keep both, distinguished by rule, so neither verdict is lost.
+			if n := seen[c.ID]; n > 0 {
+				c.ID += "#" + c.Rule
+			}
+			seen[c.ID]++
+			if matchOnly(opts.Only, c.ID) {
+				checks = append(checks, c)
+			}
+		}
+	}
+	sort.SliceStable(checks, func(i, j int) bool { return checks[i].ID < checks[j].ID })
+	return checks
+}
+
+func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration) []Check {
+	c := Check{
+		Rule: f.Rule, Phase: f.Phase.String(), From: f.From, To: f.To, Address: f.Address,
+		Port: f.Port, Confidence: f.Confidence.String(), Source: f.Source, Why: f.Why,
+		ErrorCode: f.ErrorCode, Pair: f.Pair, FromAddress: f.FromAddress, Timeout: timeout,
+	}
+	if f.Proto != 0 {
+		c.Proto = f.Proto.String()
+	}
+	if f.Expect != 0 {
+		c.Expect = f.Expect.String()
+	}
+	if h := t.Hosts[f.From]; h != nil {
+		c.FromAgent = h.Agent
+		if h.Agent == "" {
+			c.SkipReason = fmt.Sprintf("no agent on %s: flows from it cannot be tested (add `agent:` to hosts.%s)", f.From, f.From)
+		}
+	}
+	if h := t.Hosts[f.To]; h != nil {
+		c.ToAgent = h.Agent
+	}
+	switch f.Kind {
+	case topology.FlowPort:
+		c.Kind = result.CheckPort
+		c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+	case topology.FlowICMP:
+		c.Kind = result.CheckICMP
+		c.Proto = "icmp"
+		c.ID = fmt.Sprintf("icmp/%s/%s", f.From, f.To)
+	case topology.FlowEndpoint:
+		c.Kind = result.CheckEndpoint
+		c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+	case topology.FlowPath:
+		c.Kind = result.CheckPath
+		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
+	case topology.FlowPMTU:
+		c.Kind = result.CheckPMTU
+		c.ID = fmt.Sprintf("pmtu/%s/%s", f.From, f.To)
+		c.MTUMin, c.MTUMax = t.Checks.PMTU.Min, t.Checks.PMTU.Max
+		c.ExpectedMTU = linkMTU(t, f.From, f.To)
+	case topology.FlowRoute:
+		c.Kind = result.CheckRoute
+		c.ID = fmt.Sprintf("route/%s/%s", f.From, f.To)
+		if h := t.Hosts[f.From]; h != nil {
+			for _, n := range h.NICs {
+				if n.Name == f.SourceNIC {
+					c.ExpectIface = n.Name
+					c.ExpectSource = n.Address.Addr().String()
+				}
+			}
+		}
+		if c.ExpectSource == "" {
+			c.ExpectSource = hostOnly(f.FromAddress)
+		}
+	case topology.FlowLatency:
+		c.Kind = result.CheckLatency
+		c.ID = fmt.Sprintf("latency/%s/%s", f.From, f.To)
+		l := t.Checks.Latency
+		c.Samples, c.Interval, c.WarnP95, c.FailP95 = l.Samples, l.Interval, l.WarnP95, l.FailP95
+		if c.ToAgent == "" && c.SkipReason == "" {
+			c.SkipReason = fmt.Sprintf("no agent on %s to echo latency probes (add `agent:` to hosts.%s)", f.To, f.To)
+		}
+	case topology.FlowBandwidth:
+		c.Kind = result.CheckBandwidth
+		b := t.Checks.Bandwidth
+		c.Duration = b.Duration
+		c.RequiredBps = requiredBps(t)
+		if c.ToAgent == "" && c.SkipReason == "" {
+			c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)
+		}
+		// Single- and multi-stream side by side: a single stream over a long round trip is
+		// window-bound, and the difference is the advice the user needs (bandwidth.md).
+		var out []Check
+		for _, n := range b.Streams {
+			cc := c
+			cc.Streams = n
+			cc.ID = fmt.Sprintf("bandwidth/%s/%s/%d", f.From, f.To, n)
+			out = append(out, cc)
+		}
+		return out
+	default:
+		return nil
+	}
+	return []Check{c}
+}
+
+// requiredBps is the steady-state rate the failback needs: the sum of the protected VMs'
+// churn with the growth allowance (bandwidth.md; compression is not assumed).
+func requiredBps(t *topology.Topology) float64 {
+	var sum float64
+	for _, h := range t.Hosts {
+		if !h.HasRole(topology.RoleProtectedVM) {
+			continue
+		}
+		for _, d := range h.Disks {
+			sum += float64(d.Churn)
+		}
+	}
+	return sum * (1 + t.Settings.Growth)
+}
+
+// linkMTU is the declared MTU of the link between the two hosts' sites, 0 when none is declared.
+func linkMTU(t *topology.Topology, from, to string) int {
+	a, b := t.Hosts[from], t.Hosts[to]
+	if a == nil || b == nil {
+		return 0
+	}
+	for _, l := range t.Links {
+		if (l.Sites[0] == a.Site && l.Sites[1] == b.Site) || (l.Sites[1] == a.Site && l.Sites[0] == b.Site) {
+			return l.MTU
+		}
+	}
+	return 0
+}
+
+func matchOnly(patterns []string, id string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, id); ok || strings.Contains(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// isIP reports whether s is a literal IP address.
+func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
+
+// RemapPorts returns a copy of plan whose port checks below 1024 use port+offset instead:
+// the demo and tests run agents on loopback without root, where privileged ports cannot be
+// bound. IDs and targets follow the new port, so results say what was really tested.
+func RemapPorts(plan []Check, offset int) []Check {
+	out := make([]Check, len(plan))
+	for i, c := range plan {
+		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint) && c.Port > 0 && c.Port < 1024 {
+			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
+			c.Port += offset
+			c.ID = strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+		}
+		out[i] = c
+	}
+	return out
+}

@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// Prober is what the engine needs of an agent: *agent.Client implements it, tests fake it.
+type Prober interface {
+	Probe(ctx context.Context, kind string, params, result any) error
+	OpenResponders(ctx context.Context, listen []agent.Listen) (agent.Responders, error)
+	CloseResponders(ctx context.Context, id string) error
+	HostFacts(ctx context.Context, retention string) (agent.HostFacts, error)
+}
+
+// Dialer connects to the agent at addr.
+type Dialer func(ctx context.Context, addr string) (Prober, error)
+
+// AgentDialer returns a Dialer of real agents with cfg.
+func AgentDialer(cfg agent.ClientConfig) Dialer {
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultPerAgent
+	}
+	return func(ctx context.Context, addr string) (Prober, error) {
+		c, err := agent.Dial(ctx, addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// AgentState reports whether an agent answered.
+type AgentState struct {
+	Addr  string
+	Hosts []string
+	Up    bool
+	Err   error
+}
+
+// Event is one item of a run's stream: a result, an agent's state, or the end.
+type Event struct {
+	Result *result.Result
+	Agent  *AgentState
+	// Done is the last event; Interrupted is set when ctx ended the run early.
+	Done        bool
+	Interrupted bool
+}
+
+// Runner runs plans. The zero value is not usable: Dial is required.
+type Runner struct {
+	Dial Dialer
+	// Concurrency bounds checks in flight (default 32).
+	Concurrency int
+	// DialTimeout bounds connecting to one agent (default 5s).
+	DialTimeout time.Duration
+	// PerAgent bounds calls in flight to one agent (default DefaultPerAgent); a Dialer's
+	// client should allow at least as many connections.
+	PerAgent int
+	Log      *slog.Logger
+}
+
+// DefaultConcurrency bounds checks in flight: enough that a thousand-VM estate finishes in a
+// few probe timeouts, few enough that an agent's own limits (4 connections per client) queue
+// work rather than refuse it.
+const DefaultConcurrency = 64
+
+// slack is added to a probe's timeout for the control round trip to the agent: the agent
+// client keeps 250ms of it for the answer (agent.probeMargin), the rest covers the request.
+const slack = 500 * time.Millisecond
+
+// DefaultPerAgent bounds calls in flight to one agent. The engine waits for a slot before it
+// starts a probe's clock, so a busy agent delays checks instead of eating their timeouts.
+const DefaultPerAgent = 8
+
+// Run executes plan and streams its events; the channel closes after the Done event.
+func (r *Runner) Run(ctx context.Context, plan []Check) <-chan Event {
+	out := make(chan Event, 64)
+	go func() {
+		defer close(out)
+		interrupted := r.run(ctx, plan, out)
+		out <- Event{Done: true, Interrupted: interrupted}
+	}()
+	return out
+}
+
+type runState struct {
+	r       *Runner
+	out     chan<- Event
+	agents  map[string]Prober
+	errs    map[string]error
+	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
+	slots   map[string]chan struct{}                          // agent addr -> calls in flight
+
+	mu      sync.Mutex // guards pending
+	pending map[string]result.Result
+}
+
+func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
+		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
+		slots: map[string]chan struct{}{}}
+
+	st.dialAgents(ctx, plan, log)
+	closeResponders := st.openResponders(ctx, plan, log)
+	defer closeResponders()
+
+	limit := r.Concurrency
+	if limit <= 0 {
+		limit = DefaultConcurrency
+	}
+	var serial []Check // bandwidth tests: one at a time, so no two share a link
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, c := range plan {
+		if c.Kind == result.CheckBandwidth && c.SkipReason == "" {
+			serial = append(serial, c)
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			st.emit(c, st.execute(gctx, c))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, c := range serial {
+		if ctx.Err() != nil {
+			break
+		}
+		st.emit(c, st.execute(ctx, c))
+	}
+	// A pair whose partner never ran (filtered out by --only) is reported as measured.
+	st.mu.Lock()
+	for id, res := range st.pending {
+		res := res
+		delete(st.pending, id)
+		st.send(Event{Result: &res})
+	}
+	st.mu.Unlock()
+	return ctx.Err() != nil
+}
+
+func (st *runState) send(e Event) { st.out <- e }
+
+// emit sends a result, holding back one side of a pair until the other arrives.
+func (st *runState) emit(c Check, res result.Result) {
+	if c.Pair == "" {
+		st.send(Event{Result: &res})
+		return
+	}
+	st.mu.Lock()
+	other, ok := st.pending[c.Pair]
+	if !ok {
+		st.pending[c.Pair] = res
+		st.mu.Unlock()
+		return
+	}
+	delete(st.pending, c.Pair)
+	st.mu.Unlock()
+	a, b := JudgePair(other, res)
+	st.send(Event{Result: &a})
+	st.send(Event{Result: &b})
+}
+
+// dialAgents connects to every agent the plan needs, in parallel, and reports each one.
+func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logger) {
+	hosts := map[string][]string{}
+	var order []string
+	add := func(addr, host string) {
+		if addr == "" {
+			return
+		}
+		if _, ok := hosts[addr]; !ok {
+			order = append(order, addr)
+		}
+		if !contains(hosts[addr], host) {
+			hosts[addr] = append(hosts[addr], host)
+		}
+	}
+	for _, c := range plan {
+		if c.SkipReason != "" {
+			continue
+		}
+		add(c.FromAgent, c.From)
+		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth {
+			add(c.ToAgent, c.To)
+		}
+	}
+	timeout := st.r.DialTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(16)
+	for _, addr := range order {
+		g.Go(func() error {
+			dctx, cancel := context.WithTimeout(ctx, timeout)
+			p, err := st.r.Dial(dctx, addr)
+			cancel()
+			mu.Lock()
+			if err != nil {
+				st.errs[addr] = err
+				log.Warn("agent unreachable", "agent", addr, "hosts", hosts[addr], "err", err)
+			} else {
+				st.agents[addr] = p
+				n := st.r.PerAgent
+				if n <= 0 {
+					n = DefaultPerAgent
+				}
+				st.slots[addr] = make(chan struct{}, n)
+			}
+			mu.Unlock()
+			st.send(Event{Agent: &AgentState{Addr: addr, Hosts: hosts[addr], Up: err == nil, Err: err}})
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// openResponders asks each destination agent to listen on the ports flows need, so that a
+// firewall can be tested before ASR is installed; it returns the function that closes them.
+func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.Logger) func() {
+	want := map[string][]agent.Listen{}
+	for _, c := range plan {
+		if c.SkipReason != "" || c.ToAgent == "" || st.agents[c.ToAgent] == nil {
+			continue
+		}
+		var l agent.Listen
+		switch c.Kind {
+		case result.CheckPort:
+			l = agent.Listen{Proto: c.Proto, Port: c.Port}
+		case result.CheckLatency:
+			l = agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}
+		default:
+			continue
+		}
+		if !containsListen(want[c.ToAgent], l) {
+			want[c.ToAgent] = append(want[c.ToAgent], l)
+		}
+	}
+	type opened struct {
+		p  Prober
+		id string
+	}
+	var mu sync.Mutex
+	var sets []opened
+	var g errgroup.Group
+	for addr, ls := range want {
+		g.Go(func() error {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			res, err := st.agents[addr].OpenResponders(rctx, ls)
+			mu.Lock()
+			defer mu.Unlock()
+			m := map[agent.Listen]agent.ResponderStatus{}
+			st.respond[addr] = m
+			if err != nil {
+				log.Warn("responders not opened", "agent", addr, "err", err)
+				return nil
+			}
+			sets = append(sets, opened{st.agents[addr], res.ID})
+			for _, p := range res.Ports {
+				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return func() {
+		// Close even when the run was cancelled: a fresh, bounded context.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		var g errgroup.Group
+		for _, s := range sets {
+			g.Go(func() error {
+				if err := s.p.CloseResponders(cctx, s.id); err != nil {
+					log.Warn("responders not closed; they expire on their own", "id", s.id, "err", err)
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
+}
+
+// echoPort is where a destination agent's UDP echo for latency listens: the agent's own
+// control port number, over UDP, so one firewall rule pair covers the agent.
+func echoPort(agentAddr string) int {
+	_, p, err := net.SplitHostPort(agentAddr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func containsListen(ls []agent.Listen, l agent.Listen) bool {
+	for _, x := range ls {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// execute runs one check on its source agent and judges it.
+func (st *runState) execute(ctx context.Context, c Check) result.Result {
+	start := time.Now()
+	res := st.executeCheck(ctx, c)
+	res.DurationMS = time.Since(start).Milliseconds()
+	return res
+}
+
+func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
+	if c.SkipReason != "" {
+		return Skipped(c, c.SkipReason)
+	}
+	p := st.agents[c.FromAgent]
+	if p == nil {
+		err := st.errs[c.FromAgent]
+		if err == nil {
+			err = errors.New("agent not connected")
+		}
+		return Errored(c, fmt.Errorf("agent %s on %s: %w", c.FromAgent, c.From, err), agentHint(c, err))
+	}
+	select {
+	case st.slots[c.FromAgent] <- struct{}{}:
+		defer func() { <-st.slots[c.FromAgent] }()
+	case <-ctx.Done():
+		return Errored(c, errors.New("run interrupted before this check ran"), "")
+	}
+	switch c.Kind {
+	case result.CheckPort:
+		return st.port(ctx, p, c)
+	case result.CheckLatency:
+		return st.latency(ctx, p, c)
+	case result.CheckRoute:
+		return st.route(ctx, p, c)
+	}
+	return runOther(ctx, st, p, c)
+}
+
+func agentHint(c Check, err error) string {
+	switch {
+	case errors.Is(err, agent.ErrAuth):
+		return "authentication failed: the token does not match the agent's; check --token-file (or NETPROBE_TOKEN_FILE) on both sides."
+	case errors.Is(err, agent.ErrUnreachable):
+		return fmt.Sprintf("Start the agent on %s (netprobe agent --listen %s --token-file F) and allow its control port from this machine.", c.From, c.FromAgent)
+	}
+	return ""
+}
+
+// probeCtx gives one probe its timeout plus room for the control round trip.
+func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		d = 2 * time.Second
+	}
+	return context.WithTimeout(ctx, d+slack)
+}

@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+var testToken = []byte("engine-test-token-0123456789abcdef")
+
+// startAgent runs a real agent on ip (a loopback address) and returns its control address.
+func startAgent(t *testing.T, ip string) string {
+	t.Helper()
+	srv, err := agent.NewServer(agent.Config{Token: testToken, ResponderHost: ip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s (loopback range not routed here?): %v", ip, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// loopbackEstate is a failback estate whose hosts live on loopback addresses, each with an agent
+// except vcenter01 (a destination only) and mt01 when noMT is set.
+func loopbackEstate(t *testing.T, agents map[string]string) *topology.Topology {
+	t.Helper()
+	agentLine := func(h string) string {
+		if a := agents[h]; a != "" {
+			return "\n    agent: " + a
+		}
+		return ""
+	}
+	y := `version: 1
+name: loopback
+settings: {azure_endpoints: false, data_port: 19443, vcenter_port: 10443, timeout: 1s}
+sites:
+  onprem: {kind: onprem, networks: [127.0.1.0/24]}
+  azure: {kind: azure, networks: [127.0.2.0/24]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure]}
+hosts:
+  cs01:
+    site: onprem
+    os: windows
+    roles: [configuration-server]
+    address: 127.0.1.4` + agentLine("cs01") + `
+  mt01:
+    site: onprem
+    os: windows
+    roles: [master-target]
+    address: 127.0.1.8` + agentLine("mt01") + `
+  vcenter01:
+    site: onprem
+    roles: [vcenter]
+    address: 127.0.1.2
+  ps-az:
+    site: azure
+    os: windows
+    roles: [process-server]
+    address: 127.0.2.4` + agentLine("ps-az") + `
+  sql01:
+    site: azure
+    os: windows
+    roles: [protected-vm]
+    address: 127.0.2.10` + agentLine("sql01") + `
+    disks: [{size: 100GiB, churn: 1MB/s}]
+checks:
+  latency: {samples: 5, interval: 5ms, warn_p95: 200ms, fail_p95: 500ms}
+`
+	tp, err := topology.Parse("loopback.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp
+}
+
+func collect(t *testing.T, ch <-chan Event) (map[string]result.Result, []AgentState, Event) {
+	t.Helper()
+	rs := map[string]result.Result{}
+	var agents []AgentState
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatal("stream closed without a Done event")
+			}
+			switch {
+			case e.Result != nil:
+				if _, dup := rs[e.Result.ID]; dup {
+					t.Errorf("result %s sent twice", e.Result.ID)
+				}
+				rs[e.Result.ID] = *e.Result
+			case e.Agent != nil:
+				agents = append(agents, *e.Agent)
+			case e.Done:
+				if _, ok := <-ch; ok {
+					t.Error("events after Done")
+				}
+				return rs, agents, e
+			}
+		case <-timeout:
+			t.Fatal("run did not finish within 60s")
+		}
+	}
+}
+
+func TestRunLoopbackAgents(t *testing.T) {
+	agents := map[string]string{
+		"cs01":  startAgent(t, "127.0.1.4"),
+		"mt01":  startAgent(t, "127.0.1.8"),
+		"ps-az": startAgent(t, "127.0.2.4"),
+		"sql01": startAgent(t, "127.0.2.10"),
+	}
+	tp := loopbackEstate(t, agents)
+	plan := RemapPorts(Plan(tp, Options{NoBandwidth: true}), 20000)
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	rs, states, done := collect(t, r.Run(context.Background(), plan))
+
+	if done.Interrupted {
+		t.Error("run reported interrupted")
+	}
+	if len(rs) != len(plan) {
+		t.Errorf("got %d results for %d checks", len(rs), len(plan))
+	}
+	for _, s := range states {
+		if !s.Up {
+			t.Errorf("agent %s down: %v", s.Addr, s.Err)
+		}
+	}
+	// Every port flow toward a host with an agent is answered by its responder.
+	for id, res := range rs {
+		if res.Check != result.CheckPort {
+			continue
+		}
+		if strings.Contains(id, "/vcenter01/") {
+			// No agent on vcenter01 and nothing listens: closed by reset, a fail (a warn for
+			// FB-MT-VC, whose rule Microsoft does not document).
+			want := result.Fail
+			if res.Rule == "FB-MT-VC" {
+				want = result.Warn
+			}
+			if res.Status != want || res.State != "closed" || res.Reason != "reset" {
+				t.Errorf("%s: %v %s/%s, want %v closed/reset", id, res.Status, res.State, res.Reason, want)
+			}
+			if !strings.Contains(res.Hint, "run a netprobe agent on vcenter01") {
+				t.Errorf("%s: hint %q", id, res.Hint)
+			}
+			continue
+		}
+		if res.Status != result.Pass || res.State != "open" || res.Metrics["answered_by"] != "responder" {
+			t.Errorf("%s: %v %s/%s by %v: %s", id, res.Status, res.State, res.Reason, res.Metrics["answered_by"], res.Message)
+		}
+	}
+	lat, ok := rs["latency/ps-az/sql01"]
+	if !ok || lat.Status != result.Pass || lat.Metrics["samples"] != 5 {
+		t.Errorf("latency: %+v", lat)
+	}
+}
+
+func TestRunAgentFaults(t *testing.T) {
+	good := startAgent(t, "127.0.2.10")
+	// A listener that accepts and closes: an "agent" answering garbage.
+	garbage, err := net.Listen("tcp", "127.0.1.8:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { garbage.Close() })
+	go func() {
+		for {
+			c, err := garbage.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\n\r\nnonsense"))
+			c.Close()
+		}
+	}()
+	// An address where nothing listens at all.
+	dead, _ := net.Listen("tcp", "127.0.2.4:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+
+	tp := loopbackEstate(t, map[string]string{"sql01": good, "mt01": garbage.Addr().String(), "ps-az": deadAddr})
+	plan := RemapPorts(Plan(tp, Options{NoBandwidth: true}), 20000)
+	start := time.Now()
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: []byte("the-wrong-token-for-this-agent-xx")}), DialTimeout: 2 * time.Second}
+	rs, states, _ := collect(t, r.Run(context.Background(), plan))
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("run with broken agents took %v", d)
+	}
+	if len(rs) != len(plan) {
+		t.Errorf("got %d results for %d checks", len(rs), len(plan))
+	}
+	for _, s := range states {
+		if s.Up {
+			t.Errorf("agent %s up with a wrong token / garbage / nothing", s.Addr)
+		}
+	}
+	var sawAuth bool
+	for id, res := range rs {
+		switch {
+		case res.From == "cs01":
+			if res.Status != result.Skip {
+				t.Errorf("%s: %v, want skip (cs01 has no agent)", id, res.Status)
+			}
+		case res.Status != result.Error:
+			t.Errorf("%s: %v, want error: %s", id, res.Status, res.Message)
+		}
+		if strings.HasPrefix(id, "port/sql01/") && strings.Contains(res.Hint, "authentication failed") {
+			sawAuth = true
+		}
+	}
+	if !sawAuth {
+		t.Error("no result names the authentication failure")
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	a := startAgent(t, "127.0.2.10")
+	tp := loopbackEstate(t, map[string]string{"sql01": a})
+	plan := RemapPorts(Plan(tp, Options{NoBandwidth: true}), 20000)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	rs, _, done := collect(t, r.Run(ctx, plan))
+	if !done.Interrupted {
+		t.Error("cancelled run not reported as interrupted")
+	}
+	for id, res := range rs {
+		if res.Status == result.Pass {
+			t.Errorf("%s passed in a cancelled run", id)
+		}
+	}
+	_ = errors.New
+}
