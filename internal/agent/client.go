@@ -256,9 +256,16 @@ func (c *Client) Route(ctx context.Context, dest string) (probes.RouteResult, er
 	return res, err
 }
 
-// OpenResponders asks the agent for temporary listeners; ttl 0 takes the agent's cap. Each
-// port comes back opened, held (a real service has it) or failed.
-func (c *Client) OpenResponders(ctx context.Context, listen []Listen, ttl time.Duration) (Responders, error) {
+// OpenResponders asks the agent for temporary listeners that live until CloseResponders, or
+// the agent's responder TTL cap (10 minutes by default), whichever first. Each port comes back
+// opened, held (a real service has it, left alone) or failed.
+func (c *Client) OpenResponders(ctx context.Context, listen []Listen) (Responders, error) {
+	return c.OpenRespondersTTL(ctx, listen, 0)
+}
+
+// OpenRespondersTTL is OpenResponders with a shorter lifetime; the agent shortens ttl to its
+// cap, never extends it. Responders.ExpiresAt says what was granted.
+func (c *Client) OpenRespondersTTL(ctx context.Context, listen []Listen, ttl time.Duration) (Responders, error) {
 	var r Responders
 	err := c.call(ctx, PathRespondersOpen, OpenRespondersRequest{V: Version, Listen: listen, TTLMS: ttl.Milliseconds()}, &r)
 	return r, err
@@ -331,6 +338,10 @@ func (c *Client) transportErr(ctx context.Context, err error) error {
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w: %s: no answer in time: %w", ErrUnreachable, c.addr, ctx.Err())
+	}
+	// TLS 1.3 reports a refused client certificate as an alert on the first read.
+	if strings.Contains(err.Error(), "certificate") {
+		return fmt.Errorf("%w: %s: TLS: %v (check the client certificate against the agent's --client-ca)", ErrAuth, c.addr, err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrUnreachable, c.addr, err)
 }

@@ -61,7 +61,7 @@ func TestRespondersLeaveHeldPorts(t *testing.T) {
 	defer cancel()
 	r, err := c.OpenResponders(ctx, []Listen{
 		{"tcp", tcpHeld}, {"udp", udpHeld}, {"tcp", tcpFree}, {"udp", udpFree},
-	}, time.Minute)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,17 +125,17 @@ func TestResponderBounds(t *testing.T) {
 	defer cancel()
 
 	t.Run("count", func(t *testing.T) {
-		_, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}, {"udp", freePort(t, "udp")}, {"tcp", freePort(t, "tcp")}}, 0)
+		_, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}, {"udp", freePort(t, "udp")}, {"tcp", freePort(t, "tcp")}})
 		var re *RemoteError
 		if !errors.As(err, &re) || re.Code != CodeBounds {
 			t.Fatalf("3 responders with a bound of 2: %v, want bounds refusal", err)
 		}
 		// Two requests together cannot exceed it either.
-		r1, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}, {"udp", freePort(t, "udp")}}, 0)
+		r1, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}, {"udp", freePort(t, "udp")}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}}, 0); !errors.As(err, &re) || re.Code != CodeBounds {
+		if _, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}}); !errors.As(err, &re) || re.Code != CodeBounds {
 			t.Fatalf("third responder across requests: %v, want bounds refusal", err)
 		}
 		_ = c.CloseResponders(ctx, r1.ID)
@@ -144,7 +144,7 @@ func TestResponderBounds(t *testing.T) {
 	t.Run("ttl", func(t *testing.T) {
 		port := freePort(t, "tcp")
 		before := time.Now()
-		r, err := c.OpenResponders(ctx, []Listen{{"tcp", port}}, time.Hour)
+		r, err := c.OpenRespondersTTL(ctx, []Listen{{"tcp", port}}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestShutdownClosesResponders(t *testing.T) {
 	}
 	defer c.Close()
 	port := freePort(t, "tcp")
-	if _, err := c.OpenResponders(ctx, []Listen{{"tcp", port}}, 0); err != nil {
+	if _, err := c.OpenResponders(ctx, []Listen{{"tcp", port}}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
