@@ -147,8 +147,11 @@ func latencyChart(res result.Result, hist []float64, w int, st Styles) []string 
 // bandwidthChart draws the best rate against the requirement as a gauge, and the
 // per-interval rates as a sparkline with the last few values written out.
 func bandwidthChart(res result.Result, live []BandwidthSample, w int, st Styles) []string {
+	// Live samples exist only while a test runs (the final result clears them), so they win
+	// over the intervals of the previous result during a re-run.
 	rates := slices.Clone(res.Intervals)
-	if len(rates) == 0 {
+	if len(live) > 0 {
+		rates = rates[:0]
 		for _, s := range live {
 			rates = append(rates, float64(s.Rate))
 		}
@@ -159,7 +162,9 @@ func bandwidthChart(res result.Result, live []BandwidthSample, w int, st Styles)
 	out := []string{st.PaneTitle.Render("Bandwidth")}
 	best, _ := metricFloat(res.Metrics, "mbps")
 	req, _ := metricFloat(res.Metrics, "required_mbps")
-	if best == 0 && len(rates) > 0 {
+	if len(live) > 0 {
+		best = float64(live[len(live)-1].Rate) / 1e6 // the rate now, not the old best
+	} else if best == 0 && len(rates) > 0 {
 		best = slices.Max(rates) / 1e6
 	}
 	if req == 0 && len(live) > 0 {

@@ -159,7 +159,6 @@ func TestFailuresFirst(t *testing.T) {
 	ids := visibleIDs(m)
 	last := 10
 	for _, id := range ids {
-		s := m.matrix.rows[id].res.Status.Severity()
 		g := 0
 		for _, gr := range m.matrix.groups {
 			if slices.ContainsFunc(gr.rows, func(r *row) bool { return r.res.ID == id }) {
@@ -170,7 +169,6 @@ func TestFailuresFirst(t *testing.T) {
 			t.Fatalf("group of %s (worst %d) comes after a group whose worst is %d", id, g, last)
 		}
 		last = g
-		_ = s
 	}
 	if first := m.matrix.rows[ids[0]].res.Status; first != result.Fail {
 		t.Errorf("first row is %v, want fail", first)
@@ -358,5 +356,18 @@ func TestRerunAfterDoneRestartsClock(t *testing.T) {
 	}
 	if _, ok := cmd().(tea.BatchMsg); !ok {
 		t.Error("a re-run after the end does not restart the elapsed clock")
+	}
+}
+
+func TestRerunBandwidthShowsLiveRates(t *testing.T) {
+	m, _ := demoModel(t, 160, 48)
+	m = press(t, typeText(t, press(t, m, "/"), "bandwidth"), "enter")
+	m, _ = send(t, m, keyMsg("r"))
+	for i, bps := range []float64{50e6, 60e6} {
+		m, _ = send(t, m, eventMsg{ev: Event{Interval: &BandwidthSample{ID: "bandwidth/ps-az01/cs01", Interval: i + 1, Rate: BitsPerSecond(bps), Required: 180e6}}})
+	}
+	s := screen(m)
+	if !strings.Contains(s, "60.0 Mbit/s of 180.0 Mbit/s (33%)") || !strings.Contains(s, "last Mbit/s: 50 60") {
+		t.Errorf("a re-run bandwidth test does not show its live rates:\n%s", s)
 	}
 }
