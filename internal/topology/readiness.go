@@ -3,7 +3,6 @@ package topology
 import (
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // MaxMTDisks is how many disks one master target carries (prepare-failback).
@@ -331,9 +330,10 @@ func (r *readiness) overlaps() {
 		if len(o.Retained) == 0 {
 			continue // the loader refused the file already
 		}
-		r.add("RD-OVERLAP", SevInfo, "", "sites."+o.SiteB+".networks",
+		site, net, other, otherNet := o.later(func(p string) Pos { q, _ := r.t.Position(p); return q })
+		r.add("RD-OVERLAP", SevInfo, "", "sites."+site+".networks",
 			"make sure on-premises routers send these addresses into the tunnel, not to the old subnet",
-			"%s (%s) overlaps %s (%s): allowed because %s kept on-premises addresses", o.B, o.SiteB, o.A, o.SiteA, strings.Join(o.Retained, ", "))
+			"%s overlaps sites.%s.networks %s: allowed because %s kept on-premises addresses", net, other, otherNet, abbreviate(o.Retained, 4))
 	}
 }
 

@@ -186,6 +186,16 @@ func Overlaps(t *Topology) []Overlap {
 	return out
 }
 
+// later orders the two sides so that the site written later in the file comes first: that is
+// the one that introduced the clash, and where a reader is pointed.
+func (o Overlap) later(at func(string) Pos) (site string, net netip.Prefix, other string, otherNet netip.Prefix) {
+	site, net, other, otherNet = o.SiteB, o.B, o.SiteA, o.A
+	if pa, pb := at("sites."+o.SiteA+".networks"), at("sites."+o.SiteB+".networks"); pa.Line > pb.Line || (pa.Line == pb.Line && pa.Col > pb.Col) {
+		site, net, other, otherNet = o.SiteA, o.A, o.SiteB, o.B
+	}
+	return
+}
+
 // checkOverlaps: two sites may share a range only where retained-IP hosts live, because any
 // other shared range cannot be routed across VPN or ExpressRoute.
 func checkOverlaps(d *decoder, t *Topology) {
@@ -193,11 +203,7 @@ func checkOverlaps(d *decoder, t *Topology) {
 		if len(o.Retained) > 0 {
 			continue
 		}
-		// Report at the site written later: that is the one that introduced the clash.
-		site, net, other, otherNet := o.SiteB, o.B, o.SiteA, o.A
-		if pa, pb := d.at("sites."+o.SiteA+".networks"), d.at("sites."+o.SiteB+".networks"); pa.Line > pb.Line {
-			site, net, other, otherNet = o.SiteA, o.A, o.SiteB, o.B
-		}
+		site, net, other, otherNet := o.later(d.at)
 		d.crossf("sites."+site+".networks", "sites."+site+".networks", "%s overlaps sites.%s.networks %s, and no host with retained_ip: true lives there", net, other, otherNet)
 	}
 }
