@@ -2,8 +2,8 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"io"
+	"math"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -154,4 +154,3 @@ func boolFloat(b bool) float64 {
 	}
 	return 0
 }
-

@@ -1,0 +1,317 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/netprobe/netprobe/internal/history"
+	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+const historyDir = "testdata/history"
+
+// fixtureInputs is the contoso estate of the design notes: one VPN, two protected VMs.
+func fixtureInputs() Inputs {
+	const gib = 1 << 30
+	return Inputs{
+		Topology: "contoso-failback", RPO: 15 * time.Minute, Growth: 0.30,
+		Links: []LinkInput{{Name: "s2s", Kind: "vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
+		VMs: []VMInput{
+			{Name: "sql01", Group: "sql-tier", Disks: []DiskInput{{Size: 512 * gib, Churn: 32e6}, {Size: 128 * gib, Churn: 8e6}}},
+			{Name: "web01", Disks: []DiskInput{{Size: 64 * gib, Churn: 4e6}}},
+		},
+	}
+}
+
+// fixtureRuns is three days of cron runs every three hours. The story it tells: the VPN
+// carries 160 Mbit/s with 4 streams by day but drops to about 50 at 02:00 (backups share it);
+// one stream is window-bound near 45; the path MTU is a black hole below the expected 1400;
+// sql01 -> cs01 443 is blocked throughout; mt01 -> ps-az 9443 failed on the second day only.
+func fixtureRuns() []result.Run {
+	var runs []result.Run
+	start := time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
+	for day := range 3 {
+		for slot := range 8 {
+			at := start.Add(time.Duration(day)*24*time.Hour + time.Duration(slot)*3*time.Hour)
+			h := at.Hour()
+			wobble := float64((day*7+slot*3)%11) - 5 // deterministic variation, -5..5
+			multi := 160 + wobble
+			loadedP95 := 30 + wobble
+			if h == 2 {
+				multi, loadedP95 = 50+wobble, 45+wobble
+			}
+			st := func(ok bool) result.Status {
+				if ok {
+					return result.Pass
+				}
+				return result.Fail
+			}
+			required := 57.2
+			rs := []result.Result{
+				{ID: "bandwidth/ps-az/mt01/4/push", Check: "bandwidth", Rule: "FB-BANDWIDTH", Phase: "failback", From: "ps-az", To: "mt01",
+					Status: st(multi >= required), Message: fmt.Sprintf("%.0f Mbps with 4 streams", multi),
+					Metrics: map[string]any{"mbps": multi, "streams": 4.0, "direction": "push", "required_mbps": required, "headroom": multi / required}},
+				{ID: "bandwidth/ps-az/mt01/1/push", Check: "bandwidth", Rule: "FB-BANDWIDTH", Phase: "failback", From: "ps-az", To: "mt01",
+					Status: result.Pass, Message: "single stream", Metrics: map[string]any{"mbps": 45 + wobble/2, "streams": 1.0, "direction": "push", "required_mbps": required}},
+				{ID: "bandwidth/ps-az/mt01/4/pull", Check: "bandwidth", Rule: "FB-BANDWIDTH", Phase: "failback", From: "ps-az", To: "mt01",
+					Status: result.Pass, Message: "reverse direction", Metrics: map[string]any{"mbps": multi * 0.9, "streams": 4.0, "direction": "pull"}},
+				{ID: "latency/ps-az/mt01", Check: "latency", Rule: "FB-LATENCY", Phase: "failback", From: "ps-az", To: "mt01",
+					Status: result.Pass, Message: "p95 within 5ms",
+					Metrics: map[string]any{"samples": 50.0, "loss": 0.0, "p50_ms": 3.1, "p95_ms": 4.2 + wobble/10, "loaded_p95_ms": loadedP95}},
+				{ID: "pmtu/ps-az/s2s", Check: "pmtu", Rule: "FB-PMTU", Phase: "failback", From: "ps-az", To: "s2s", Status: result.Fail,
+					Message: "packets above 1300 bytes vanish without ICMP", Hint: "Clamp the TCP MSS on the VPN gateway to 1260 or let ICMP type 3 code 4 through.",
+					Metrics: map[string]any{"mtu": 1300.0, "expected_mtu": 1400.0, "blackhole": true}},
+				{ID: "port/sql01/cs01/443/tcp", Check: "port", Rule: "FB-VM-CS", Phase: "failback", From: "sql01", To: "cs01", Target: "192.168.50.4:443",
+					Proto: "tcp", Expect: "open", Status: result.Fail, State: "filtered", Reason: "timeout", Message: "sql01 cannot reach cs01 on 443/tcp",
+					Hint: "Allow tcp 10.10.5.10 -> 192.168.50.4:443 (ASR error 95226)."},
+				{ID: "port/web01/cs01/443/tcp", Check: "port", Rule: "FB-VM-CS", Phase: "failback", From: "web01", To: "cs01", Target: "192.168.50.4:443",
+					Proto: "tcp", Expect: "open", Status: result.Pass, State: "open", Reason: "syn-ack", Message: "web01 reaches cs01 on 443/tcp"},
+				{ID: "port/mt01/ps-az/9443/tcp", Check: "port", Rule: "FB-MT-PS", Phase: "failback", From: "mt01", To: "ps-az", Target: "10.20.1.4:9443",
+					Proto: "tcp", Expect: "open", Status: st(day != 1), State: map[bool]string{true: "open", false: "filtered"}[day != 1],
+					Message: "mt01 to ps-az on 9443/tcp", Hint: "Allow tcp 10.10.0.8 -> 10.20.1.4:9443 (process server data port)."},
+			}
+			runs = append(runs, result.NewRun("contoso-failback", at, 40*time.Second, rs))
+		}
+	}
+	return runs
+}
+
+// TestFixtureHistory writes testdata/history with -update, through the real history store.
+func TestFixtureHistory(t *testing.T) {
+	if !*update {
+		t.Skip("fixture history is regenerated only with -update")
+	}
+	os.RemoveAll(historyDir)
+	s, err := history.Open(t.Context(), historyDir, history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, r := range fixtureRuns() {
+		if err := s.Append(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func fixtureReport(t *testing.T) Report {
+	t.Helper()
+	runs, warns := history.Load(historyDir)
+	if len(warns) > 0 {
+		t.Fatalf("fixture history: %v", warns)
+	}
+	if len(runs) != 24 {
+		t.Fatalf("fixture history has %d runs, want 24", len(runs))
+	}
+	return Build(runs, fixtureInputs())
+}
+
+func TestMarkdownGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := fixtureReport(t).Markdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "golden/report.md", buf.Bytes())
+}
+
+// The HTML page must be well-formed, self-contained, and hold one chart per link.
+func TestHTMLPage(t *testing.T) {
+	rep := fixtureReport(t)
+	var buf bytes.Buffer
+	if err := rep.HTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		os.WriteFile(filepath.Join("testdata", "golden", "report.html"), buf.Bytes(), 0o644)
+	}
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		svgsPerSection []int
+		inSection      = -1
+		texts          strings.Builder
+	)
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "iframe", "object", "embed":
+				t.Errorf("<%s> in a page that must run no code", n.Data)
+			case "section":
+				svgsPerSection = append(svgsPerSection, 0)
+				inSection = len(svgsPerSection) - 1
+				defer func() { inSection = -1 }()
+			case "svg":
+				if inSection >= 0 {
+					svgsPerSection[inSection]++
+				}
+			}
+			for _, a := range n.Attr {
+				if (a.Key == "src" || a.Key == "href") && !strings.HasPrefix(a.Val, "#") {
+					t.Errorf("<%s %s=%q>: the page must not fetch anything", n.Data, a.Key, a.Val)
+				}
+			}
+		}
+		if n.Type == html.TextNode {
+			texts.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if len(svgsPerSection) != len(rep.Links) {
+		t.Fatalf("%d link sections, want %d", len(svgsPerSection), len(rep.Links))
+	}
+	for i, n := range svgsPerSection {
+		if n != 1 {
+			t.Errorf("link %s has %d charts, want 1", rep.Links[i].Name, n)
+		}
+	}
+	for _, want := range []string{"NO-GO", "not Microsoft's", "Allow tcp 10.10.5.10 -> 192.168.50.4:443", "@page", "required 57 Mbit/s"} {
+		if !strings.Contains(texts.String(), want) {
+			t.Errorf("page text lacks %q", want)
+		}
+	}
+	if strings.Contains(buf.String(), "@import") || strings.Contains(buf.String(), "url(") {
+		t.Error("CSS must not load anything")
+	}
+}
+
+func TestBuildStory(t *testing.T) {
+	rep := fixtureReport(t)
+	if rep.Verdict != NoGo {
+		t.Errorf("overall verdict %s, want NO-GO (443 blocked, PMTU black hole)", rep.Verdict)
+	}
+	if len(rep.Links) != 1 || rep.Links[0].Name != "s2s" {
+		t.Fatalf("links %+v, want the one VPN", rep.Links)
+	}
+	l := rep.Links[0]
+	if l.WorstHourAt != 2 {
+		t.Errorf("worst hour %d, want 02:00 when backups share the link", l.WorstHourAt)
+	}
+	if l.WorstHeadroom >= 1 || l.Headroom < 2 {
+		t.Errorf("headroom %.2f, worst %.2f: want comfortable overall and short at 02:00", l.Headroom, l.WorstHeadroom)
+	}
+	if got := len(l.Throughput); got != 3 {
+		t.Errorf("%d throughput series, want 3 (4 and 1 streams push, 4 pull)", got)
+	}
+	if !l.Latency[0].HasLoaded || l.Latency[0].LoadedP95 <= l.Latency[0].P95 {
+		t.Errorf("latency %+v: loaded p95 must be reported above idle", l.Latency[0])
+	}
+	byVM := map[string]VMReport{}
+	for _, v := range rep.VMs {
+		byVM[v.Name] = v
+	}
+	if byVM["sql01"].Verdict != NoGo {
+		t.Errorf("sql01 %s, want NO-GO: its 443 to cs01 is blocked", byVM["sql01"].Verdict)
+	}
+	// web01's own flow passes, but the link is short at 02:00.
+	if byVM["web01"].Verdict != NoGo || !strings.Contains(strings.Join(byVM["web01"].Reasons, " "), "02:00") {
+		t.Errorf("web01 %s %v, want NO-GO because of the 02:00 headroom", byVM["web01"].Verdict, byVM["web01"].Reasons)
+	}
+	// 640 GiB at the ~160 Mbit/s median: 640*2^30*8/160e6/3600 = 9.5 h.
+	if h := byVM["sql01"].ResyncHours; h < 9 || h > 10.5 {
+		t.Errorf("sql01 resync %.1f h, want about 9.5", h)
+	}
+	var intermittent *FlowFinding
+	for i, f := range rep.Failing {
+		if f.ID == "port/mt01/ps-az/9443/tcp" {
+			intermittent = &rep.Failing[i]
+		}
+	}
+	if intermittent == nil || intermittent.Current || intermittent.FailedRuns != 8 || intermittent.Runs != 24 {
+		t.Errorf("intermittent 9443 finding %+v, want failed 8 of 24, not current", intermittent)
+	}
+	if rep.Failing[0].Current != true {
+		t.Error("current failures must be listed first")
+	}
+}
+
+func TestBuildVerdicts(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	port := func(st result.Status) result.Result {
+		return result.Result{ID: "port/vm1/cs01/443/tcp", Check: "port", From: "vm1", To: "cs01", Status: st, Message: "m"}
+	}
+	run := func(at time.Time, rs ...result.Result) result.Run { return result.NewRun("t", at, time.Second, rs) }
+	in := Inputs{VMs: []VMInput{{Name: "vm1"}}}
+	for _, tc := range []struct {
+		name string
+		runs []result.Run
+		want Verdict
+	}{
+		{"no runs", nil, Unknown},
+		{"all pass", []result.Run{run(at, port(result.Pass))}, Go},
+		{"fails now", []result.Run{run(at, port(result.Pass)), run(at.Add(time.Hour), port(result.Fail))}, NoGo},
+		{"failed before, passes now", []result.Run{run(at, port(result.Fail)), run(at.Add(time.Hour), port(result.Pass))}, Caution},
+		{"error now", []result.Run{run(at, port(result.Error))}, Caution},
+		{"warn now", []result.Run{run(at, port(result.Warn))}, Caution},
+		{"runs out of order: latest wins", []result.Run{run(at.Add(time.Hour), port(result.Pass)), run(at, port(result.Fail))}, Caution},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Build(tc.runs, in)
+			if rep.Verdict != tc.want {
+				t.Errorf("verdict %s, want %s (failing %+v)", rep.Verdict, tc.want, rep.Failing)
+			}
+		})
+	}
+}
+
+func TestBuildOtherTopologyLeftOut(t *testing.T) {
+	runs := []result.Run{
+		result.NewRun("a", time.Unix(0, 0), 0, []result.Result{{ID: "x", Check: "port", Status: result.Fail, Message: "m"}}),
+		result.NewRun("b", time.Unix(1, 0), 0, []result.Result{{ID: "x", Check: "port", Status: result.Pass, Message: "m"}}),
+	}
+	rep := Build(runs, Inputs{Topology: "b"})
+	if rep.Runs != 1 || rep.Verdict != Go || !strings.Contains(strings.Join(rep.Notes, " "), "1 runs of other topologies") {
+		t.Errorf("runs %d verdict %s notes %v", rep.Runs, rep.Verdict, rep.Notes)
+	}
+}
+
+func TestInputsFromTopology(t *testing.T) {
+	src := `version: 1
+name: mini
+settings: {rpo: 30m, growth: 50%}
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/16]}
+  azure: {kind: azure, networks: [10.20.0.0/16]}
+links:
+  - {name: er, kind: expressroute-private, sites: [onprem, azure], bandwidth: 1Gbps}
+hosts:
+  vm1:
+    site: azure
+    os: linux
+    roles: [protected-vm]
+    address: 10.20.0.5
+    disks: [{size: 100GiB, churn: 2MB/s}]
+  cs01:
+    site: onprem
+    os: windows
+    roles: [configuration-server]
+    address: 10.10.0.4
+`
+	topo, err := topology.Parse("mini.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := InputsFromTopology(topo)
+	if in.Topology != "mini" || in.RPO != 30*time.Minute || in.Growth != 0.5 {
+		t.Errorf("settings %+v", in)
+	}
+	if len(in.Links) != 1 || in.Links[0].Bandwidth != 1e9 || in.Links[0].Kind != "expressroute-private" {
+		t.Errorf("links %+v", in.Links)
+	}
+	if len(in.VMs) != 1 || in.VMs[0].Name != "vm1" || in.VMs[0].Disks[0].Churn != 16e6 || in.VMs[0].Disks[0].Size != 100<<30 {
+		t.Errorf("vms %+v", in.VMs)
+	}
+}
