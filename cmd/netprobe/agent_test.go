@@ -60,7 +60,9 @@ func TestAgentCmdServes(t *testing.T) {
 	defer cancel()
 	done := make(chan ExitCode, 1)
 	t.Setenv(agent.EnvTokenFile, tok) // the token from the environment, as under systemd
-	go func() { done <- run(ctx, []string{"agent", "--listen", addr, "--allow", "127.0.0.0/8", "--log-format", "json"}) }()
+	go func() {
+		done <- run(ctx, []string{"agent", "--listen", addr, "--allow", "127.0.0.0/8", "--log-format", "json"})
+	}()
 
 	var c *agent.Client
 	deadline := time.Now().Add(5 * time.Second)

@@ -256,6 +256,27 @@ func (c *Client) Route(ctx context.Context, dest string) (probes.RouteResult, er
 	return res, err
 }
 
+// ICMP runs probes.ICMP on the agent.
+func (c *Client) ICMP(ctx context.Context, req probes.ICMPRequest) (probes.ICMPResult, error) {
+	var res probes.ICMPResult
+	err := c.Probe(ctx, KindICMP, req, &res)
+	return res, err
+}
+
+// DNS runs probes.DNS on the agent (the agent's resolvers, or req.Servers).
+func (c *Client) DNS(ctx context.Context, req probes.DNSRequest) (probes.DNSResult, error) {
+	var res probes.DNSResult
+	err := c.Probe(ctx, KindDNS, req, &res)
+	return res, err
+}
+
+// TLS runs probes.TLS on the agent.
+func (c *Client) TLS(ctx context.Context, req probes.TLSRequest) (probes.TLSResult, error) {
+	var res probes.TLSResult
+	err := c.Probe(ctx, KindTLS, req, &res)
+	return res, err
+}
+
 // OpenResponders asks the agent for temporary listeners that live until CloseResponders, or
 // the agent's responder TTL cap (10 minutes by default), whichever first. Each port comes back
 // opened, held (a real service has it, left alone) or failed.

@@ -41,7 +41,11 @@ func builtinKinds() map[string]probeKind {
 		KindPort:    kind(probes.Port, func(r probes.PortRequest) []string { return []string{r.Address} }),
 		KindLatency: kind(probes.Latency, func(r probes.LatencyRequest) []string { return []string{r.Address} }),
 		KindRoute:   kind(routeProbe, func(r RouteRequest) []string { return []string{r.Dest} }),
-		// "icmp", "path", "pmtu", "dns", "tls": add as they land in internal/probes.
+		KindICMP:    kind(probes.ICMP, func(r probes.ICMPRequest) []string { return []string{r.Address} }),
+		KindTLS:     kind(probes.TLS, func(r probes.TLSRequest) []string { return []string{r.Address} }),
+		// DNS packets go to the resolvers; none named means the host's own configuration.
+		KindDNS: kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
+		// "path", "pmtu": add as they land in internal/probes.
 	}
 }
 
@@ -50,6 +54,9 @@ const (
 	KindPort    = "port"
 	KindLatency = "latency"
 	KindRoute   = "route"
+	KindICMP    = "icmp"
+	KindDNS     = "dns"
+	KindTLS     = "tls"
 )
 
 // RouteRequest asks the agent's OS which interface and source it would use toward Dest (an IP).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,42 @@ func TestProbeResponseJSON(t *testing.T) {
 	var pr ProbeResponse
 	if err := json.Unmarshal([]byte(`{"v":1,"kind":"port","result":{"state":"open"}}`), &pr); err != nil || pr.Error != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTLSProbeThroughAgent: the agent probes TLS on loopback (its own listener) and the
+// client gets the probes result back unchanged.
+func TestTLSProbeThroughAgent(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.TLS(ctx, probes.TLSRequest{Address: a.addr, ExpectFingerprint: a.srv.Fingerprint()})
+	if err != nil {
+		t.Fatalf("TLS: %v", err)
+	}
+	if r.Version != "TLS 1.3" && r.Version != "1.3" && !strings.Contains(r.Version, "1.3") {
+		t.Errorf("TLS version %q, want 1.3", r.Version)
+	}
+	if !strings.EqualFold(strings.ReplaceAll(r.Fingerprint, ":", ""), a.srv.Fingerprint()) {
+		t.Errorf("fingerprint %q, want the agent's %s", r.Fingerprint, a.srv.Fingerprint())
+	}
+}
+
+// TestEveryKindDecodesStrictly: no probe kind accepts a parameter it does not know.
+func TestEveryKindDecodesStrictly(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	if len(c.Info().ProbeKinds) < 6 {
+		t.Errorf("probe kinds %v: want port, latency, route, icmp, dns, tls at least", c.Info().ProbeKinds)
+	}
+	for _, k := range c.Info().ProbeKinds {
+		t.Run(k, func(t *testing.T) {
+			var res json.RawMessage
+			err := c.Probe(context.Background(), k, map[string]any{"cmd": "id"}, &res)
+			if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "cmd") {
+				t.Errorf("%s with an unknown param: %v, want ErrProtocol naming it", k, err)
+			}
+		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Listen asks for one responder.
@@ -77,8 +79,8 @@ type Responders struct {
 // serveTCP and serveUDP answer on a responder's socket until ctx is done. They are the
 // responders of internal/probes (its wire format: the observed source, then the echo).
 var (
-	serveTCP = serveTCPResponder
-	serveUDP = serveUDPEcho
+	serveTCP = probes.ServeTCPResponder
+	serveUDP = probes.ServeUDPEcho
 )
 
 // heldProbeTimeout: a connect to a local port answers in microseconds; 300ms is generous even
