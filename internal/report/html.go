@@ -104,6 +104,7 @@ h3 { font-size: 11pt; margin: 10pt 0 4pt; }
 table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; font-size: 9pt; }
 th, td { border: 1px solid #ccc; padding: 2pt 4pt; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
+.nw { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .status-fail, .status-error { color: var(--nogo); font-weight: bold; }
 .status-warn { color: var(--caution); font-weight: bold; }
@@ -148,7 +149,7 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 <h2>Failing flows and what fixes them</h2>
 {{if .Failing}}<table>
 <tr><th>Status</th><th>Rule</th><th>From → To</th><th>Target</th><th>Observed</th><th>Failed runs</th><th>What to do</th></tr>
-{{range .Failing}}<tr><td class="status-{{statusClass .Status}}">{{findingStatus .}}</td><td>{{dash .Rule}}</td><td>{{.From}} → {{.To}}</td><td><code>{{dash .Target}}</code></td><td>{{observed .}}</td><td class="num">{{.FailedRuns}} of {{.Runs}}</td><td>{{if .Hint}}{{.Hint}}{{else}}{{.Message}}{{end}}</td></tr>
+{{range .Failing}}<tr><td class="{{if .Current}}status-{{statusClass .Status}}{{else}}status-warn{{end}}">{{findingStatus .}}</td><td>{{dash .Rule}}</td><td class="nw">{{.From}} →<br>{{.To}}</td><td><code>{{dash .Target}}</code></td><td>{{observed .}}</td><td class="num">{{.FailedRuns}} of {{.Runs}}</td><td>{{if .Hint}}{{.Hint}}{{else}}{{.Message}}{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p>None: every flow passed in every run.</p>{{end}}
 

@@ -129,17 +129,13 @@ func (c chart) svg() string {
 	return b.String()
 }
 
-// runsOf splits points into runs of consecutive hours, so a gap in the data is a gap in the
-// line rather than a straight line that pretends to know the hours between.
+// runsOf returns the points as one run. Cron runs every few hours, so hours without data are
+// the rule, not a gap to break the line at; the dots show where the measurements are.
 func runsOf(ps []chartPoint) [][]chartPoint {
-	var out [][]chartPoint
-	for i, p := range ps {
-		if i == 0 || p.Hour != ps[i-1].Hour+1 {
-			out = append(out, nil)
-		}
-		out[len(out)-1] = append(out[len(out)-1], p)
+	if len(ps) == 0 {
+		return nil
 	}
-	return out
+	return [][]chartPoint{ps}
 }
 
 // niceCeil rounds up to 1, 2 or 5 times a power of ten, so the axis reads in round numbers.
