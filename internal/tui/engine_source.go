@@ -1,0 +1,100 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// EngineSource is the Source of real runs: it runs a plan with the engine's Runner and turns
+// the engine's events into the TUI's. A re-run runs only the planned checks with the asked IDs.
+type EngineSource struct {
+	Runner *engine.Runner
+	Plan   []engine.Check
+}
+
+// ErrInterrupted is the run-level error shown when the engine reports that it stopped early.
+var ErrInterrupted = errors.New("run interrupted before every check finished")
+
+// Run implements Source.
+func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
+	plan := s.Plan
+	if len(ids) > 0 {
+		plan = nil
+		for _, c := range s.Plan {
+			if slices.Contains(ids, c.ID) {
+				plan = append(plan, c)
+			}
+		}
+	}
+	out := make(chan Event)
+	go func() {
+		defer close(out)
+		in := s.Runner.Run(ctx, plan)
+		// The engine's sends block until read: whatever happens here, read its stream to the
+		// end so its goroutines finish.
+		defer func() {
+			for range in {
+			}
+		}()
+		send := func(ev Event) bool {
+			select {
+			case out <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !send(Event{Planned: PlannedResults(plan)}) {
+			return
+		}
+		for ev := range in {
+			for _, e := range fromEngine(ev) {
+				if !send(e) {
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// PlannedResults are the pending rows of a plan: what each check tests, with no status yet.
+func PlannedResults(plan []engine.Check) []result.Result {
+	out := make([]result.Result, len(plan))
+	for i, c := range plan {
+		out[i] = result.Result{ID: c.ID, Check: c.Kind, Rule: c.Rule, Phase: c.Phase, From: c.From, To: c.To,
+			Target: c.Target(), Proto: c.Proto, Expect: c.Expect, Confidence: c.Confidence, Source: c.Source}
+	}
+	return out
+}
+
+// fromEngine maps one engine event onto the TUI's: an agent serves several hosts, so its
+// state becomes one event per host.
+func fromEngine(ev engine.Event) []Event {
+	var out []Event
+	if ev.Result != nil {
+		r := *ev.Result
+		out = append(out, Event{Result: &r})
+	}
+	if a := ev.Agent; a != nil {
+		detail := ""
+		if a.Err != nil {
+			detail = a.Err.Error()
+		}
+		for _, h := range a.Hosts {
+			out = append(out, Event{Agent: &AgentStatus{Host: h, Addr: a.Addr, Up: a.Up, Detail: detail}})
+		}
+	}
+	if ev.Done {
+		e := Event{Done: true}
+		if ev.Interrupted {
+			e.Err = ErrInterrupted
+		}
+		out = append(out, e)
+	}
+	return out
+}
