@@ -222,6 +222,10 @@ func run(ctx context.Context, argv ...string) ([]byte, error) {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// Interrupted (the caller's context, or cmdTimeout): say so, not "signal: killed".
+			return out.Bytes(), fmt.Errorf("%w: %s: %w", ErrCommand, strings.Join(argv, " "), cerr)
+		}
 		return out.Bytes(), fmt.Errorf("%w: %s: %v: %s", ErrCommand, strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
 	}
 	return out.Bytes(), nil
@@ -326,7 +330,18 @@ func (l *Lab) addNetns(ctx context.Context, h *Host) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	path := "/run/netns/" + h.netns
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("namespace %s already exists and is not this lab's; left alone (remove it with `ip netns del %s` if it is a leftover of yours)", h.netns, h.netns)
+	}
 	if _, err := run(ctx, "ip", "netns", "add", h.netns); err != nil {
+		// Interrupted halfway, `ip netns add` may have created it all the same: it did not
+		// exist a moment ago, so it is ours to remove.
+		if _, serr := os.Stat(path); serr == nil {
+			l.mu.Lock()
+			l.created = append(l.created, h.netns)
+			l.mu.Unlock()
+		}
 		return err
 	}
 	l.mu.Lock()

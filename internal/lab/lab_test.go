@@ -327,3 +327,44 @@ func TestUpFailureRemovesWhatItCreated(t *testing.T) {
 		t.Errorf("after a failed Up, namespaces remain: %v (%v)", left, lerr)
 	}
 }
+
+func TestBinaryInNamespace(t *testing.T) {
+	l := Build(t, unshaped())
+	bin := GoBinary(t, "./testdata/labecho")
+	p := l.Host(CS01).Start(t, bin, ":7411")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Host(SQL01).WaitTCP(ctx, AddrCS01FB+":7411"); err != nil {
+		t.Fatalf("%v (output: %s)", err, p.Output())
+	}
+	got, err := dial(t, l, SQL01, AddrCS01FB+":7411")
+	if want := "labecho " + AddrSQL01 + ":"; err != nil || !strings.HasPrefix(got, want) {
+		t.Errorf("reply %q, %v; want %q*", got, err, want)
+	}
+	// The process runs in cs01's namespace, not the test's: from the test's own namespace
+	// nothing listens on 7411 at cs01's address (which does not exist here).
+	if c, err := net.DialTimeout("tcp4", "127.0.0.1:7411", 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("something answers on 127.0.0.1:7411 in the test's namespace: the binary did not run in cs01")
+	}
+}
+
+func TestCancelledUpRemovesWhatItCreated(t *testing.T) {
+	Require(t)
+	// Cancel as a signal handler would, after the third namespace exists.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	prefix := fmt.Sprintf("%sint%d", ProcessPrefix(), labSeq.Add(1))
+	n := 0
+	_, err := Up(ctx, unshaped(), Options{Prefix: prefix, OnCreate: func(string) {
+		if n++; n == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Up after cancel: %v, want context.Canceled", err)
+	}
+	if left, lerr := listNetns(prefix + "-"); lerr != nil || len(left) != 0 {
+		t.Errorf("after an interrupted Up, namespaces remain: %v (%v)", left, lerr)
+	}
+}
