@@ -1,0 +1,195 @@
+// Package firewall renders required flows as firewall rules a network team can apply: Linux
+// iptables-restore input, Azure NSG security rules (JSON), and Windows New-NetFirewallRule
+// lines. Every rule names an explicit source and destination address, never "any": the point
+// is to open exactly the flows ASR needs. It also gives the one-line rule that fixes a single
+// flow, for the engine and the TUI to show next to a failure.
+package firewall
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+// Format is a firewall rule syntax.
+type Format int
+
+const (
+	FormatIPTables Format = iota + 1
+	FormatNSG
+	FormatPowerShell
+)
+
+var formatNames = []string{FormatIPTables: "iptables", FormatNSG: "nsg", FormatPowerShell: "powershell"}
+
+func (f Format) String() string {
+	if f <= 0 || int(f) >= len(formatNames) {
+		return fmt.Sprintf("format(%d)", int(f))
+	}
+	return formatNames[f]
+}
+
+// ParseFormat reads a format name as the CLI takes it.
+func ParseFormat(s string) (Format, error) {
+	for i, n := range formatNames {
+		if n != "" && n == s {
+			return Format(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown firewall format %q (use iptables, nsg or powershell)", s)
+}
+
+// Render writes the rules for flows in format f.
+func Render(w io.Writer, t *topology.Topology, flows []topology.Flow, f Format) error {
+	switch f {
+	case FormatIPTables:
+		return IPTables(w, t, flows)
+	case FormatNSG:
+		return NSG(w, t, flows)
+	case FormatPowerShell:
+		return PowerShell(w, t, flows)
+	}
+	return fmt.Errorf("unknown firewall format %v", f)
+}
+
+// rule is one allow rule, possibly serving several flows (the same packets for two reasons).
+type rule struct {
+	src, dst   netip.Addr
+	proto      topology.Proto
+	port       int
+	from, to   string // host names
+	rules      []string
+	fromAzure  bool
+	toAzure    bool
+	toWindows  bool
+	firstIndex int
+}
+
+func (r *rule) comment() string {
+	return strings.Join(r.rules, ",") + " " + r.from + "->" + r.to
+}
+
+// plan turns flows into deduplicated allow rules plus notes on flows that need no rule or
+// cannot be written as one (DNS names, expected-blocked flows, measurements).
+func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []string) {
+	byKey := map[string]*rule{}
+	measured := map[topology.FlowKind]int{}
+	pmtuDst := map[string]bool{}
+	for i, f := range flows {
+		switch f.Kind {
+		case topology.FlowPort, topology.FlowICMP:
+		case topology.FlowEndpoint:
+			notes = append(notes, fmt.Sprintf("%s: %s -> %s %d/%s is a DNS name: allow it with an FQDN rule (or the AzureCloud service tag / published IP ranges)", f.Rule, f.From, f.To, f.Port, f.Proto))
+			continue
+		case topology.FlowPMTU:
+			// Path MTU discovery needs ICMP "fragmentation needed" from the routers on the
+			// path back to the sender; those routers are not in the topology.
+			if !pmtuDst[f.FromAddress] {
+				notes = append(notes, fmt.Sprintf("%s: do not drop ICMP fragmentation-needed (type 3 code 4) toward %s (%s): path MTU discovery needs it", f.Rule, f.FromAddress, f.From))
+				pmtuDst[f.FromAddress] = true
+			}
+			continue
+		default:
+			measured[f.Kind]++
+			continue
+		}
+		if f.Expect != topology.ExpectOpen {
+			notes = append(notes, fmt.Sprintf("%s: %s -> %s %s is expected %s: no allow rule", f.Rule, f.From, f.To, portText(f), f.Expect))
+			continue
+		}
+		src, err1 := netip.ParseAddr(f.FromAddress)
+		dst, err2 := netip.ParseAddr(f.Address)
+		if err1 != nil || err2 != nil {
+			notes = append(notes, fmt.Sprintf("%s: %s (%s) -> %s (%s) %s: a DNS name, not an address; write this rule by hand", f.Rule, f.From, f.FromAddress, f.To, f.Address, portText(f)))
+			continue
+		}
+		key := fmt.Sprintf("%s|%s|%d|%d", src, dst, f.Proto, f.Port)
+		r, ok := byKey[key]
+		if !ok {
+			r = &rule{src: src, dst: dst, proto: f.Proto, port: f.Port, from: f.From, to: f.To, firstIndex: i}
+			if h := t.Hosts[f.From]; h != nil {
+				r.fromAzure = siteKind(t, h) == topology.SiteAzure
+			}
+			if h := t.Hosts[f.To]; h != nil {
+				r.toAzure = siteKind(t, h) == topology.SiteAzure
+				r.toWindows = h.OS == "windows"
+			}
+			byKey[key] = r
+			rules = append(rules, r)
+		}
+		if !contains(r.rules, f.Rule) {
+			r.rules = append(r.rules, f.Rule)
+		}
+	}
+	if n := measured[topology.FlowPath] + measured[topology.FlowRoute] + measured[topology.FlowLatency] + measured[topology.FlowBandwidth]; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d flows are measurements between agents (path, route, latency, bandwidth): they need the agents reachable, not rules of their own", n))
+	}
+	return rules, notes
+}
+
+func siteKind(t *topology.Topology, h *topology.Host) topology.SiteKind {
+	if s := t.Sites[h.Site]; s != nil {
+		return s.Kind
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func portText(f topology.Flow) string {
+	if f.Proto == topology.ProtoICMP || f.Port == 0 {
+		return f.Proto.String()
+	}
+	return fmt.Sprintf("%d/%s", f.Port, f.Proto)
+}
+
+// RuleFor is the one-line rule that makes flow f pass, in words a firewall team reads:
+// "allow tcp 10.10.5.10 -> 192.168.50.4:443". It is "" for flows no rule can fix (a route).
+func RuleFor(f topology.Flow) string {
+	switch f.Kind {
+	case topology.FlowPort, topology.FlowEndpoint:
+		if f.Expect != 0 && f.Expect != topology.ExpectOpen {
+			return fmt.Sprintf("block %s %s -> %s", f.Proto, f.FromAddress, hostPort(f.Address, f.Port))
+		}
+		return fmt.Sprintf("allow %s %s -> %s", f.Proto, f.FromAddress, hostPort(f.Address, f.Port))
+	case topology.FlowICMP:
+		if f.Expect != 0 && f.Expect != topology.ExpectOpen {
+			return fmt.Sprintf("block icmp echo %s -> %s", f.FromAddress, f.Address)
+		}
+		return fmt.Sprintf("allow icmp echo %s -> %s", f.FromAddress, f.Address)
+	case topology.FlowPMTU:
+		return fmt.Sprintf("allow icmp fragmentation-needed (type 3 code 4) back to %s, and clamp TCP MSS on the tunnel", f.FromAddress)
+	case topology.FlowPath:
+		return fmt.Sprintf("route %s -> %s over the private link with no NAT", f.FromAddress, f.Address)
+	}
+	return ""
+}
+
+func hostPort(host string, port int) string {
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+		return fmt.Sprintf("[%s]:%d", host, port)
+	}
+	return fmt.Sprintf("%s:%d", host, port)
+}
+
+func sortRules(rules []*rule) {
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].firstIndex < rules[j].firstIndex })
+}
+
+func header(w io.Writer, prefix string, t *topology.Topology, lines ...string) {
+	fmt.Fprintf(w, "%s netprobe: firewall rules for the ASR flows of %s (generated from %s)\n", prefix, t.Name, t.File)
+	for _, l := range lines {
+		fmt.Fprintf(w, "%s %s\n", prefix, l)
+	}
+}
