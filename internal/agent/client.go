@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/probes"
 )
 
@@ -275,6 +276,35 @@ func (c *Client) TLS(ctx context.Context, req probes.TLSRequest) (probes.TLSResu
 	var res probes.TLSResult
 	err := c.Probe(ctx, KindTLS, req, &res)
 	return res, err
+}
+
+// Bandwidth has the agent measure throughput toward a bandwidth responder at address (open
+// one on the far agent with OpenResponders and Listen{Proto: ProtoBandwidth}). Without a ctx
+// deadline the call waits for warm-up + duration + a margin, not the client's default timeout.
+func (c *Client) Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error) {
+	if p.Direction == 0 {
+		p.Direction = bwtest.Send // the zero value cannot travel; Send is bwtest's default too
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		d := p.WarmUp + p.Duration
+		if d <= 0 {
+			d = DefaultBounds().BandwidthDuration
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d+bandwidthSlack+c.cfg.Timeout)
+		defer cancel()
+	}
+	var resp BandwidthResponse
+	if err := c.call(ctx, PathBandwidthRun, BandwidthRequest{V: Version, Address: address, Params: p}, &resp); err != nil {
+		return bwtest.Result{}, err
+	}
+	if resp.Error != nil {
+		return bwtest.Result{}, probeError("bandwidth", resp.Error)
+	}
+	if resp.Result == nil {
+		return bwtest.Result{}, fmt.Errorf("%w: %s: bandwidth answer has neither result nor error", ErrProtocol, c.addr)
+	}
+	return *resp.Result, nil
 }
 
 // OpenResponders asks the agent for temporary listeners that live until CloseResponders, or

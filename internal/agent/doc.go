@@ -21,5 +21,6 @@
 //   - No endpoint runs a command or reads a file a request names.
 //
 // The wire: POST PathHello, PathProbe, PathRespondersOpen, PathResponderClose,
-// PathHostFacts, and PathBandwidth (internal/bwtest). Errors are ErrorResponse bodies.
+// PathHostFacts and PathBandwidthRun; a responder of proto ProtoBandwidth serves
+// internal/bwtest on a data port. Errors are ErrorResponse bodies.
 package agent

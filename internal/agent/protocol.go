@@ -29,8 +29,10 @@ const (
 	PathRespondersOpen = "/v1/responders/open"
 	PathResponderClose = "/v1/responders/close"
 	PathHostFacts      = "/v1/hostfacts"
-	// PathBandwidth is where the bandwidth endpoint (internal/bwtest) is mounted.
-	PathBandwidth = "/v1/bandwidth"
+	// PathBandwidthRun runs a bandwidth test from the agent (internal/bwtest client) toward
+	// a bandwidth responder of another agent. The serving side is a responder of proto
+	// "bwtest" (PathRespondersOpen).
+	PathBandwidthRun = "/v1/bandwidth/run"
 )
 
 // Error codes carried in an error body. The client maps them back to its sentinels.
@@ -120,6 +122,7 @@ func (r *ProbeRequest) version() int           { return r.V }
 func (r *OpenRespondersRequest) version() int  { return r.V }
 func (r *CloseRespondersRequest) version() int { return r.V }
 func (r *HostFactsRequest) version() int       { return r.V }
+func (r *BandwidthRequest) version() int       { return r.V }
 
 // Decoding errors, so the server can answer with the right code.
 var (

@@ -13,12 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Listen asks for one responder.
 type Listen struct {
-	Proto string `json:"proto"` // "tcp" or "udp"
+	Proto string `json:"proto"` // "tcp", "udp", or ProtoBandwidth ("bwtest": a bandwidth server)
 	Port  int    `json:"port"`
 }
 
@@ -120,8 +121,8 @@ func validateListen(ls []Listen) *apiError {
 	}
 	seen := map[Listen]bool{}
 	for _, l := range ls {
-		if l.Proto != "tcp" && l.Proto != "udp" {
-			return refuse(http.StatusBadRequest, CodeBadRequest, "responder proto %q: want tcp or udp", l.Proto)
+		if l.Proto != "tcp" && l.Proto != "udp" && l.Proto != ProtoBandwidth {
+			return refuse(http.StatusBadRequest, CodeBadRequest, "responder proto %q: want tcp, udp or %s", l.Proto, ProtoBandwidth)
 		}
 		if l.Port < 1 || l.Port > 65535 {
 			return refuse(http.StatusBadRequest, CodeBadRequest, "responder port %d: want 1..65535", l.Port)
@@ -194,7 +195,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
 	p := ResponderPort{Proto: l.Proto, Port: l.Port}
 	addr := net.JoinHostPort(m.host, strconv.Itoa(l.Port))
-	if l.Proto == "tcp" && m.serviceAnswers(l.Port) {
+	if l.Proto != "udp" && m.serviceAnswers(l.Port) {
 		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
 		return p
 	}
@@ -208,6 +209,16 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 		}
 		set.closers = append(set.closers, ln.Close)
 		m.wg.Go(func() { _ = serveTCP(ctx, ln) })
+	case ProtoBandwidth:
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			p.Status, p.Detail = bindFailure(err)
+			return p
+		}
+		set.closers = append(set.closers, ln.Close)
+		lim := m.bounds.bwLimits()
+		lim.Logger = m.log
+		m.wg.Go(func() { _ = bwtest.Serve(ctx, ln, lim) })
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {

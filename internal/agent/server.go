@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/tls"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -121,11 +119,6 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownGrace bounds how long in-flight requests may finish after ctx is cancelled.
 	ShutdownGrace time.Duration
-	// Bandwidth is the bandwidth/echo endpoint of internal/bwtest, mounted under PathBandwidth
-	// behind the same authentication. nil answers "unsupported".
-	// TODO(bwtest): wire internal/bwtest's handler here (cmd/netprobe/agent.go) once it lands,
-	// with Bounds.BandwidthDuration and Bounds.BandwidthStreams passed to it.
-	Bandwidth http.Handler
 	// Now reads the clock (rate limiting, responder expiry reports); nil is time.Now.
 	Now func() time.Time
 
@@ -151,6 +144,7 @@ type Server struct {
 	probeRate *limiter // global, key ""
 	kinds     map[string]probeKind
 	resp      *responderManager
+	bwRunning chan struct{} // one token: one outgoing bandwidth test at a time
 }
 
 // NewServer checks cfg and prepares the TLS identity.
@@ -191,6 +185,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
 	s.kinds = builtinKinds()
 	s.resp = newResponderManager(cfg.ResponderHost, b, s.now, s.log)
+	s.bwRunning = make(chan struct{}, 1)
 	return s, nil
 }
 
@@ -255,7 +250,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathRespondersOpen, s.endpoint(s.handleOpen))
 	mux.Handle(PathResponderClose, s.endpoint(s.handleClose))
 	mux.Handle(PathHostFacts, s.endpoint(s.handleHostFacts))
-	mux.Handle(PathBandwidth+"/", s.bandwidth())
+	mux.Handle(PathBandwidthRun, s.endpoint(s.handleBandwidthRun))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, nil, 0, http.StatusNotFound, CodeBadRequest, "no such endpoint "+r.URL.Path)
 	})
@@ -408,9 +403,7 @@ type Info struct {
 	// ProbeKinds are the probe kinds this agent runs, sorted.
 	ProbeKinds []string `json:"probe_kinds"`
 	Bounds     Bounds   `json:"bounds"`
-	// Bandwidth reports whether the bandwidth endpoint is mounted.
-	Bandwidth bool `json:"bandwidth"`
-	MTLS      bool `json:"mtls"`
+	MTLS       bool     `json:"mtls"`
 }
 
 // Interface is one network interface of the agent's host.
@@ -430,7 +423,7 @@ func (s *Server) handleHello(_ context.Context, r *http.Request, body []byte) (a
 	info := Info{
 		V: Version, Version: s.cfg.Version, Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Interfaces: interfaces(), ObservedSource: r.RemoteAddr, Bounds: s.bounds,
-		Bandwidth: s.cfg.Bandwidth != nil, MTLS: s.cfg.ClientCAs != nil,
+		MTLS: s.cfg.ClientCAs != nil,
 	}
 	for k := range s.kinds {
 		info.ProbeKinds = append(info.ProbeKinds, k)
@@ -484,51 +477,4 @@ func (s *Server) handleHostFacts(_ context.Context, _ *http.Request, body []byte
 		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "retention path %q is not absolute; give the topology's absolute path", req.Retention)
 	}
 	return collectHostFacts(s.cfg.hostRoot, req.Retention), nil
-}
-
-// bandwidth mounts the bandwidth endpoint behind authentication.
-//
-// MOUNT POINT for internal/bwtest: Config.Bandwidth is served here for every path under
-// PathBandwidth. The control request is authenticated like every other; the bwtest handler
-// owns its own request format and must enforce Bounds.BandwidthDuration/BandwidthStreams
-// (CheckBandwidth below is the shared check).
-func (s *Server) bandwidth() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Bandwidth == nil {
-			// Authenticate anyway: an unauthenticated peer learns nothing, not even this.
-			_, key, counter, aerr := s.authenticate(w, r)
-			if aerr != nil {
-				writeError(w, nil, 0, aerr.status, aerr.code, aerr.msg)
-				return
-			}
-			writeError(w, key, counter, http.StatusNotImplemented, CodeUnsupported,
-				"this agent has no bandwidth endpoint yet; upgrade the agent")
-			return
-		}
-		if r.Method != http.MethodPost {
-			writeError(w, nil, 0, http.StatusMethodNotAllowed, CodeBadRequest, "use POST")
-			return
-		}
-		// The bwtest handler reads the body itself; authentication of bulk data streams is
-		// the bwtest design's (it must not be MACed per byte).
-		body, _, _, aerr := s.authenticate(w, r)
-		if aerr != nil {
-			writeError(w, nil, 0, aerr.status, aerr.code, aerr.msg)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		s.cfg.Bandwidth.ServeHTTP(w, r)
-	})
-}
-
-// CheckBandwidth refuses a bandwidth test beyond the agent's bounds.
-func (b Bounds) CheckBandwidth(d time.Duration, streams int) error {
-	b = b.withDefaults()
-	if d <= 0 || d > b.BandwidthDuration {
-		return fmt.Errorf("bandwidth test of %s is outside this agent's bound of %s", d, b.BandwidthDuration)
-	}
-	if streams <= 0 || streams > b.BandwidthStreams {
-		return fmt.Errorf("bandwidth test with %d streams is outside this agent's bound of %d", streams, b.BandwidthStreams)
-	}
-	return nil
 }
