@@ -1,0 +1,161 @@
+// Command bwcompare measures netprobe's bandwidth test against iperf3 on the same link, in the
+// same run, and prints the ratio. The link is loopback; it never sends anywhere else (the
+// network safety rule). The tools take turns for several rounds and the medians are compared,
+// because on a shared machine one run of either can be halved by someone else's build.
+//
+//	go run ./bench/bwcompare -t 3s -streams 1,4 -rounds 3 [-reverse]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/bwtest"
+)
+
+func main() {
+	dur := flag.Duration("t", 3*time.Second, "measured duration of each run")
+	warm := flag.Duration("warmup", time.Second, "warm-up excluded from both tools (iperf3 -O)")
+	list := flag.String("streams", "1,4", "comma-separated stream counts")
+	rounds := flag.Int("rounds", 3, "runs of each tool per stream count; medians are compared")
+	reverse := flag.Bool("reverse", false, "server sends (netprobe receive, iperf3 -R)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *dur, *warm, *list, *rounds, *reverse); err != nil {
+		fmt.Fprintln(os.Stderr, "bwcompare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dur, warm time.Duration, list string, rounds int, reverse bool) error {
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		return fmt.Errorf("iperf3 not found: apt-get install iperf3")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go bwtest.Serve(sctx, ln, bwtest.Limits{})
+	dir := bwtest.Send
+	if reverse {
+		dir = bwtest.Receive
+	}
+	fmt.Printf("%-8s %-9s %16s %16s %7s\n", "streams", "direction", "netprobe median", "iperf3 median", "ratio")
+	worst := 0.0
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad stream count %q", f)
+		}
+		var np, ip []float64
+		for range rounds {
+			res, err := bwtest.Run(ctx, bwtest.TCPDialer(ln.Addr().String()), bwtest.Params{Streams: n, Duration: dur, WarmUp: warm, Direction: dir})
+			if err != nil {
+				return fmt.Errorf("netprobe %d streams: %w", n, err)
+			}
+			np = append(np, float64(res.Rate))
+			r, err := iperf3(ctx, n, dur, warm, reverse)
+			if err != nil {
+				return fmt.Errorf("iperf3 %d streams: %w", n, err)
+			}
+			ip = append(ip, r)
+		}
+		a, b := median(np), median(ip)
+		ratio := a / b
+		if worst == 0 || ratio < worst {
+			worst = ratio
+		}
+		fmt.Printf("%-8d %-9s %11.2f Gb/s %11.2f Gb/s %7.3f\n", n, dir, a/1e9, b/1e9, ratio)
+	}
+	fmt.Printf("worst ratio %.3f (target >= 0.95)\n", worst)
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// iperf3 runs a one-shot iperf3 server and client on a free loopback port and returns the
+// receiver's bits per second.
+func iperf3(ctx context.Context, streams int, dur, warm time.Duration, reverse bool) (float64, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	srv := exec.CommandContext(ctx, "iperf3", "-s", "-1", "--forceflush", "-B", "127.0.0.1", "-p", port)
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := srv.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	// Start the client once the server says it listens (a blind wait is either slow or racy);
+	// --forceflush makes it say so through a pipe.
+	ready := make(chan struct{})
+	var mu sync.Mutex // guards said
+	var said []string
+	go func() {
+		sc := bufio.NewScanner(out)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			said = append(said, sc.Text())
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "listening") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		return 0, fmt.Errorf("iperf3 server did not start")
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	args := []string{"-c", "127.0.0.1", "-p", port, "-J", "-t", secs(dur), "-O", secs(warm), "-P", strconv.Itoa(streams)}
+	if reverse {
+		args = append(args, "-R")
+	}
+	b, cerr := exec.CommandContext(ctx, "iperf3", args...).Output()
+	var doc struct {
+		Error string `json:"error"`
+		End   struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Error != "" || doc.End.SumReceived.BitsPerSecond == 0 {
+		mu.Lock()
+		defer mu.Unlock()
+		return 0, fmt.Errorf("iperf3 measured nothing (%v, %v, %q); server said %q", cerr, err, doc.Error, said)
+	}
+	return doc.End.SumReceived.BitsPerSecond, nil
+}
+
+func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
