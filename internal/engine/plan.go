@@ -23,6 +23,9 @@ type Options struct {
 	Timeout time.Duration
 	// NoBandwidth leaves bandwidth tests out (they take checks.bandwidth.duration each).
 	NoBandwidth bool
+	// NoHostFacts leaves out the master target's host-fact rules (RD-RETENTION, RD-VMTOOLS,
+	// RD-SCSI): a lab or demo host is no VMware VM.
+	NoHostFacts bool
 }
 
 // Plan turns a topology into the list of checks to run: pure data, sorted by ID, no I/O.
@@ -48,6 +51,13 @@ func Plan(t *topology.Topology, opts Options) []Check {
 				c.ID += "#" + c.Rule
 			}
 			seen[c.ID]++
+			if matchOnly(opts.Only, c.ID) {
+				checks = append(checks, c)
+			}
+		}
+	}
+	if !opts.NoHostFacts && (len(opts.Phases) == 0 || contains(opts.Phases, "failback")) && t.Settings.HasPhase(topology.PhaseFailback) {
+		for _, c := range hostChecks(t, timeout) {
 			if matchOnly(opts.Only, c.ID) {
 				checks = append(checks, c)
 			}
@@ -191,6 +201,15 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+func sortedHosts(t *topology.Topology) []string {
+	names := make([]string, 0, len(t.Hosts))
+	for n := range t.Hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // isIP reports whether s is a literal IP address.

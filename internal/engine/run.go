@@ -84,7 +84,8 @@ const slack = 500 * time.Millisecond
 // starts a probe's clock, so a busy agent delays checks instead of eating their timeouts.
 const DefaultPerAgent = 8
 
-// Run executes plan and streams its events; the channel closes after the Done event.
+// Run executes plan and streams its events; the channel closes after the Done event. The
+// caller must read the channel to its end (cancel ctx to end the run early).
 func (r *Runner) Run(ctx context.Context, plan []Check) <-chan Event {
 	out := make(chan Event, 64)
 	go func() {
@@ -355,6 +356,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.latency(ctx, p, c)
 	case result.CheckRoute:
 		return st.route(ctx, p, c)
+	case result.CheckHost:
+		return st.hostFacts(ctx, p, c)
 	}
 	return runOther(ctx, st, p, c)
 }

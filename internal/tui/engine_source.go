@@ -14,6 +14,9 @@ import (
 type EngineSource struct {
 	Runner *engine.Runner
 	Plan   []engine.Check
+	// Findings are results known before anything runs (readiness rules on paper); they are
+	// shown with the first run and never re-run.
+	Findings []result.Result
 }
 
 // ErrInterrupted is the run-level error shown when the engine reports that it stopped early.
@@ -22,7 +25,9 @@ var ErrInterrupted = errors.New("run interrupted before every check finished")
 // Run implements Source.
 func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
 	plan := s.Plan
+	findings := s.Findings
 	if len(ids) > 0 {
+		findings = nil
 		plan = nil
 		for _, c := range s.Plan {
 			if slices.Contains(ids, c.ID) {
@@ -51,6 +56,11 @@ func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
 		if !send(Event{Planned: PlannedResults(plan)}) {
 			return
 		}
+		for _, f := range findings {
+			if !send(Event{Result: &f}) {
+				return
+			}
+		}
 		for ev := range in {
 			for _, e := range fromEngine(ev) {
 				if !send(e) {
@@ -66,8 +76,7 @@ func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
 func PlannedResults(plan []engine.Check) []result.Result {
 	out := make([]result.Result, len(plan))
 	for i, c := range plan {
-		out[i] = result.Result{ID: c.ID, Check: c.Kind, Rule: c.Rule, Phase: c.Phase, From: c.From, To: c.To,
-			Target: c.Target(), Proto: c.Proto, Expect: c.Expect, Confidence: c.Confidence, Source: c.Source}
+		out[i] = engine.Pending(c)
 	}
 	return out
 }

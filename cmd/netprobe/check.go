@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/history"
+	"github.com/netprobe/netprobe/internal/report"
+	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+func init() { register(newCheckCmd) }
+
+type checkFlags struct {
+	file, tokenFile, format, output string
+	phases, only                    []string
+	timeout                         time.Duration
+	concurrency                     int
+	strict, headless, noBandwidth   bool
+	noHostFacts                     bool
+	historyDir                      string
+	historyMaxAge                   time.Duration
+	historyWait                     time.Duration
+	jitter                          time.Duration
+}
+
+func newCheckCmd() *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check -f FILE",
+		Short: "Test every required flow with the agents on the hosts (headless for cron and CI)",
+		Long: `Run the checks of a topology: every port the ASR catalogue requires, in the right
+direction, with nmap-grade verdicts; ICMP, route selection on the configuration server,
+path MTU, latency and bandwidth between the agents; and the readiness rules on paper.
+
+Destination agents open temporary responders on the flow ports, so firewalls can be tested
+before ASR is installed. Flows from a host without an agent are reported as skip.
+
+On a terminal, check opens the live TUI unless --headless, --format or -o is given.
+Results go to stdout (or -o FILE, written atomically); progress and logs go to stderr.
+
+Exit codes: 0 no fail and no error (warnings allowed unless --strict), 1 at least one fail,
+2 bad usage or invalid topology (nothing probed), 3 no fail but at least one error (the run
+is incomplete), 4 another run holds the --history lock, 130 interrupted (partial results
+are still written).`,
+		Example: `  netprobe check -f estate.yaml --token-file /etc/netprobe/token
+  netprobe check -f estate.yaml --format json -o /var/lib/netprobe/last.json
+  netprobe check -f estate.yaml --only 'port/*/cs01/*' --phase failback
+  # cron: history for the pre-cutover report, Prometheus textfile for alerting
+  netprobe check -f estate.yaml --history /var/lib/netprobe/history --jitter 2m \
+      --format prometheus -o /var/lib/node_exporter/textfile/netprobe.prom`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, cmd.Flags().Changed("format"))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.file, "file", "f", "", "topology file (required)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $"+agent.EnvTokenFile+")")
+	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(report.Names(), ", "))
+	fl.StringVarP(&f.output, "output", "o", "", "write the output to FILE atomically instead of stdout")
+	fl.StringSliceVar(&f.phases, "phase", nil, "only these phases: failback, forward (default: the topology's settings.phases)")
+	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable), e.g. 'port/*/cs01/*'")
+	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
+	fl.IntVar(&f.concurrency, "concurrency", engine.DefaultConcurrency, "checks in flight at once")
+	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
+	fl.BoolVar(&f.headless, "headless", false, "never open the TUI, even on a terminal")
+	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out (they take checks.bandwidth.duration each)")
+	fl.BoolVar(&f.noHostFacts, "no-host-facts", false, "leave out the master target's host-fact rules (RD-RETENTION, RD-VMTOOLS, RD-SCSI)")
+	fl.StringVar(&f.historyDir, "history", "", "append this run to the history store in DIR (for netprobe report)")
+	fl.DurationVar(&f.historyMaxAge, "history-max-age", 0, "prune history older than this (e.g. 720h); 0 keeps everything")
+	fl.DurationVar(&f.historyWait, "history-wait", history.DefaultLockTimeout, "how long to wait for another run's history lock before giving up (exit 4)")
+	fl.DurationVar(&f.jitter, "jitter", 0, "wait a random time up to this before starting, so cron jobs of a fleet do not fire in step")
+	_ = cmd.MarkFlagRequired("file")
+	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return report.Names(), cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, formatSet bool) error {
+	t, err := loadForRun(f.file)
+	if err != nil {
+		return err
+	}
+	formatter, err := report.Lookup(f.format)
+	if err != nil {
+		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w (want one of %s)", f.format, err, strings.Join(report.Names(), ", ")))
+	}
+	for _, p := range f.phases {
+		if p != "failback" && p != "forward" {
+			return exitWith(ExitUsage, fmt.Errorf("--phase %q: want failback or forward", p))
+		}
+	}
+	plan := engine.Plan(t, engine.Options{Phases: f.phases, Only: f.only, Timeout: f.timeout,
+		NoBandwidth: f.noBandwidth, NoHostFacts: f.noHostFacts})
+	if len(f.only) > 0 && len(plan) == 0 {
+		return exitWith(ExitUsage, fmt.Errorf("--only %s matches no check; `netprobe flows -f %s` lists them", strings.Join(f.only, ","), f.file))
+	}
+	dial, err := dialerFor(plan, f.tokenFile)
+	if err != nil {
+		return err
+	}
+
+	// Take the history lock before probing: a second cron run must not probe in parallel.
+	var store *history.Store
+	if f.historyDir != "" {
+		store, err = history.Open(ctx, f.historyDir, history.Options{LockTimeout: f.historyWait, MaxAge: f.historyMaxAge})
+		if err != nil {
+			if errors.Is(err, history.ErrLocked) {
+				return exitWith(ExitLocked, fmt.Errorf("%w: another netprobe check is writing %s; this run did nothing (raise --history-wait or space the cron jobs)", err, f.historyDir))
+			}
+			return exitWith(ExitUsage, fmt.Errorf("--history %s: %w", f.historyDir, err))
+		}
+		defer store.Close()
+	}
+	if f.jitter > 0 {
+		d := rand.N(f.jitter)
+		fmt.Fprintf(stderr, "netprobe: waiting %s (--jitter) before starting\n", d.Round(time.Second))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return exitWith(ExitInterrupted, errors.New("interrupted during --jitter wait; nothing was probed"))
+		}
+	}
+
+	if !f.headless && !formatSet && f.output == "" && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
+		return runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
+	}
+
+	started := time.Now()
+	runner := &engine.Runner{Dial: dial, Concurrency: f.concurrency, Log: logger(stderr)}
+	var results []result.Result
+	results = append(results, engine.Findings(t)...)
+
+	stream, _ := formatter.(report.StreamFormatter)
+	streamOut := stream != nil && f.output == ""
+	if streamOut {
+		for _, r := range results {
+			if err := stream.WriteResult(stdout, r); err != nil {
+				return exitWith(ExitCannotRun, err)
+			}
+		}
+	}
+	progress := newProgress(stderr, len(plan))
+	interrupted := false
+	for ev := range runner.Run(ctx, plan) {
+		switch {
+		case ev.Result != nil:
+			results = append(results, *ev.Result)
+			progress.result(*ev.Result)
+			if streamOut {
+				if err := stream.WriteResult(stdout, *ev.Result); err != nil {
+					return exitWith(ExitCannotRun, err)
+				}
+			}
+		case ev.Agent != nil:
+			progress.agent(*ev.Agent)
+		case ev.Done:
+			interrupted = ev.Interrupted
+		}
+	}
+	progress.done()
+
+	run := result.NewRun(t.Name, started, time.Since(started), results)
+	run.Interrupted = interrupted
+	if !streamOut {
+		write := func(w io.Writer) error { return formatter.Format(w, run) }
+		if f.output != "" {
+			err = report.WriteFileAtomic(f.output, write)
+		} else {
+			err = write(stdout)
+		}
+		if err != nil {
+			return exitWith(ExitCannotRun, fmt.Errorf("writing results: %w", err))
+		}
+	}
+	if store != nil {
+		if err := store.Append(context.WithoutCancel(ctx), run); err != nil {
+			fmt.Fprintf(stderr, "netprobe: history not written: %v\n", err)
+		}
+	}
+	return exitForRun(run, f.strict)
+}
+
+// exitForRun maps a run's summary to the exit code of results.md.
+func exitForRun(run result.Run, strict bool) error {
+	switch {
+	case run.Interrupted:
+		return exitWith(ExitInterrupted, errors.New("interrupted: the results written are partial"))
+	case run.Summary.Fail > 0 || (strict && run.Summary.Warn > 0):
+		return exitQuiet(ExitFail)
+	case run.Summary.Error > 0:
+		return exitQuiet(ExitIncomplete)
+	}
+	return nil
+}
+
+// loadForRun loads and validates a topology; an invalid one is a usage error (exit 2), with
+// every problem listed by position.
+func loadForRun(path string) (*topology.Topology, error) {
+	if path == "" {
+		return nil, exitWith(ExitUsage, errors.New("-f FILE is required: the topology to test (see docs/topology.md)"))
+	}
+	t, err := topology.Load(path)
+	if err != nil {
+		return nil, exitWith(ExitUsage, fmt.Errorf("%s is not a valid topology:\n%w", path, err))
+	}
+	return t, nil
+}
+
+// dialerFor builds the agent dialer; the token is needed only when some check uses an agent.
+func dialerFor(plan []engine.Check, tokenFlag string) (engine.Dialer, error) {
+	needs := false
+	for _, c := range plan {
+		if c.SkipReason == "" && c.FromAgent != "" {
+			needs = true
+			break
+		}
+	}
+	if !needs {
+		return func(context.Context, string) (engine.Prober, error) {
+			return nil, errors.New("no agent configured")
+		}, nil
+	}
+	path, err := agent.TokenFile(tokenFlag)
+	if err != nil {
+		return nil, exitWith(ExitUsage, err)
+	}
+	tok, err := agent.LoadToken(path)
+	if err != nil {
+		return nil, exitWith(ExitUsage, err)
+	}
+	return engine.AgentDialer(agent.ClientConfig{Token: tok}), nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
+	"github.com/netprobe/netprobe/internal/tui"
+)
+
+// estateOf converts the topology for the TUI's topology pane.
+func estateOf(t *topology.Topology) tui.Estate {
+	e := tui.Estate{Name: t.Name}
+	for name, s := range t.Sites {
+		var nets []string
+		for _, n := range s.Networks {
+			nets = append(nets, n.String())
+		}
+		e.Sites = append(e.Sites, tui.Site{Name: name, Kind: s.Kind.String(), Networks: nets})
+	}
+	sort.Slice(e.Sites, func(i, j int) bool { return e.Sites[i].Name < e.Sites[j].Name })
+	for _, l := range t.Links {
+		e.Links = append(e.Links, tui.Link{Name: l.Name, Kind: l.Kind.String(), Sites: l.Sites, MTU: l.MTU, Bandwidth: tui.BitsPerSecond(l.Bandwidth)})
+	}
+	for _, name := range sortedHostNames(t) {
+		h := t.Hosts[name]
+		var roles []string
+		for _, r := range h.Roles {
+			roles = append(roles, r.String())
+		}
+		e.Hosts = append(e.Hosts, tui.Host{Name: name, Site: h.Site, Roles: roles, Agent: h.Agent})
+	}
+	return e
+}
+
+func sortedHostNames(t *topology.Topology) []string {
+	names := make([]string, 0, len(t.Hosts))
+	for n := range t.Hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// runTUI opens the live dashboard on a plan and exits like headless mode would.
+func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, dial engine.Dialer, concurrency int, strict bool) error {
+	src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t),
+		Runner: &engine.Runner{Dial: dial, Concurrency: concurrency, Log: logger(os.Stderr)}}
+	rep, err := tui.Run(ctx, src, estateOf(t), tui.Options{})
+	if err != nil {
+		return exitWith(ExitCannotRun, fmt.Errorf("tui: %w", err))
+	}
+	run := result.Run{Summary: rep.Summary, Results: rep.Results, Interrupted: !rep.Complete}
+	fmt.Fprintf(os.Stderr, "netprobe: %d pass, %d warn, %d fail, %d error, %d skip\n",
+		rep.Summary.Pass, rep.Summary.Warn, rep.Summary.Fail, rep.Summary.Error, rep.Summary.Skip)
+	return exitForRun(run, strict)
+}
