@@ -94,6 +94,7 @@ func NSG(w io.Writer, t *topology.Topology, flows []topology.Flow) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "->" in descriptions stays readable
 	return enc.Encode(doc)
 }
 
