@@ -211,3 +211,30 @@ func TestTokenFile(t *testing.T) {
 		t.Errorf("good token: %q %v (trailing newline must be dropped)", tok, err)
 	}
 }
+
+// TestConcurrentCalls: calls beyond MaxConns wait for a connection; every connection keeps its
+// own counter, so none is taken for a replay.
+func TestConcurrentCalls(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 40 {
+		wg.Go(func() {
+			_, err := c.Hello(ctx)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Hello: %v", err)
+		}
+	}
+	if strings.Contains(a.logs.String(), "auth_failed") {
+		t.Errorf("concurrent calls caused auth failures:\n%s", a.logs)
+	}
+}
