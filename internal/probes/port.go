@@ -413,6 +413,8 @@ func (e icmpError) describe(dst netip.Addr) string {
 	case ICMPPortUnreachable:
 		if who != "the destination" {
 			msg += " - a firewall on the path rejects it"
+		} else {
+			msg += " - the host is up and nothing listens on that port (or its firewall rejects it)"
 		}
 	}
 	return msg

@@ -20,6 +20,12 @@ import (
 // (EHOSTUNREACH for both) cannot. Go's net.Dialer closes the socket on failure before the
 // queue can be read, hence the hand-made connect, still driven by Go's poller.
 func dialTCP(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn, *icmpError, error) {
+	return dialTCPTTL(ctx, src, dst, 0)
+}
+
+// dialTCPTTL is dialTCP with the SYN's TTL set when ttl > 0 (the TCP traceroute): a router
+// where the TTL runs out answers time-exceeded, which the error queue hands back.
+func dialTCPTTL(ctx context.Context, src netip.Addr, dst netip.AddrPort, ttl int) (net.Conn, *icmpError, error) {
 	family := unix.AF_INET
 	if dst.Addr().Is6() {
 		family = unix.AF_INET6
@@ -29,6 +35,13 @@ func dialTCP(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn,
 		return nil, nil, os.NewSyscallError("socket", err)
 	}
 	setRecvErr(fd, dst.Addr().Is6())
+	if ttl > 0 {
+		if dst.Addr().Is6() {
+			_ = unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_UNICAST_HOPS, ttl)
+		} else {
+			_ = unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TTL, ttl)
+		}
+	}
 	if src.IsValid() {
 		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(src, 0), family)); err != nil {
 			unix.Close(fd)

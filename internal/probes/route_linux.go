@@ -61,7 +61,7 @@ func osRoute(ctx context.Context, dest netip.Addr) (RouteResult, error) {
 				}
 			}
 		case unix.RTM_NEWROUTE:
-			return parseRoute(m.Data)
+			return parseRoute(&m)
 		}
 	}
 	return RouteResult{}, fmt.Errorf("%w: netlink gave no route answer", ErrUnsupported)
@@ -88,7 +88,8 @@ func buildRouteGet(family int, addr []byte) []byte {
 
 func rtaAlign(n int) int { return (n + unix.RTA_ALIGNTO - 1) &^ (unix.RTA_ALIGNTO - 1) }
 
-func parseRoute(data []byte) (RouteResult, error) {
+func parseRoute(m *syscall.NetlinkMessage) (RouteResult, error) {
+	data := m.Data
 	if len(data) < unix.SizeofRtMsg {
 		return RouteResult{}, fmt.Errorf("%w: short route message", ErrUnsupported)
 	}
@@ -97,7 +98,7 @@ func parseRoute(data []byte) (RouteResult, error) {
 	case unix.RTN_UNREACHABLE, unix.RTN_PROHIBIT, unix.RTN_BLACKHOLE:
 		return RouteResult{}, fmt.Errorf("%w: the route table says %s for this destination", ErrUnreachable, map[byte]string{unix.RTN_UNREACHABLE: "unreachable", unix.RTN_PROHIBIT: "prohibit", unix.RTN_BLACKHOLE: "blackhole"}[rtype])
 	}
-	attrs, err := syscall.ParseNetlinkRouteAttr(&syscall.NetlinkMessage{Data: data})
+	attrs, err := syscall.ParseNetlinkRouteAttr(m)
 	if err != nil {
 		return RouteResult{}, fmt.Errorf("%w: route attributes: %v", ErrUnsupported, err)
 	}
