@@ -116,6 +116,9 @@ type Params struct {
 	LoadedEcho string `json:"loaded_echo,omitempty"`
 	// LoadedInterval is the gap between loaded echo samples (default DefaultLoadedInterval).
 	LoadedInterval time.Duration `json:"loaded_interval_ns,omitempty"`
+	// TestID names the test on the server; "" draws a random one. An agent that admits only
+	// tests it issued (Limits.Admit, Tickets) gives the coordinator the id to use.
+	TestID string `json:"test_id,omitempty"`
 	// NoWarmUp makes a zero WarmUp mean "no warm-up" instead of the default.
 	NoWarmUp bool `json:"no_warmup,omitempty"`
 	// OnInterval, when set, is called after each interval with its total rate, for a live
@@ -147,6 +150,8 @@ func (p Params) withDefaults() (Params, error) {
 		return p, fmt.Errorf("%w: %d streams: use 1..%d", ErrLimit, p.Streams, MaxStreams)
 	case p.Duration < 0 || p.WarmUp < 0 || p.Interval <= 0 || p.LoadedInterval <= 0:
 		return p, fmt.Errorf("%w: duration, warm-up and intervals must be positive", ErrLimit)
+	case len(p.TestID) > 64:
+		return p, fmt.Errorf("%w: test id longer than 64 characters", ErrLimit)
 	case p.Direction != Send && p.Direction != Receive:
 		return p, fmt.Errorf("%w: direction %v: use send or receive", ErrLimit, p.Direction)
 	}

@@ -330,3 +330,30 @@ func TestDirectionText(t *testing.T) {
 		t.Error("unset direction marshalled")
 	}
 }
+
+func TestTickets(t *testing.T) {
+	clock := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
+	tk := NewTickets(time.Minute, func() time.Time { return clock })
+	addr, _ := startServer(t, Limits{Admit: tk.Admit})
+
+	// A test without a ticket is refused before any data flows.
+	if _, err := Run(t.Context(), TCPDialer(addr), short(Send, 1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("no ticket: err = %v, want ErrLimit", err)
+	}
+	// With a ticket, all its streams join.
+	p := short(Send, 3)
+	p.TestID = tk.Issue()
+	if _, err := Run(t.Context(), TCPDialer(addr), p); err != nil {
+		t.Fatalf("with a ticket: %v", err)
+	}
+	// A ticket is good once.
+	if _, err := Run(t.Context(), TCPDialer(addr), p); !errors.Is(err, ErrLimit) {
+		t.Errorf("reused ticket: err = %v, want ErrLimit", err)
+	}
+	// And only until it expires.
+	id := tk.Issue()
+	clock = clock.Add(2 * time.Minute)
+	if err := tk.Admit(id); !errors.Is(err, ErrTicket) {
+		t.Errorf("expired ticket: err = %v, want ErrTicket", err)
+	}
+}

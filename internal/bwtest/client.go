@@ -30,6 +30,13 @@ func TCPDialer(address string) Dialer {
 	}
 }
 
+// newID draws a random test id: 64 bits, so a guess cannot join another's test.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // stream is one connection and its byte counter, written by its loop and read by the sampler.
 type stream struct {
 	conn  net.Conn
@@ -50,9 +57,10 @@ func Run(ctx context.Context, dial Dialer, p Params) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	var idb [8]byte
-	_, _ = rand.Read(idb[:])
-	res := Result{TestID: hex.EncodeToString(idb[:]), Direction: p.Direction, Streams: p.Streams}
+	if p.TestID == "" {
+		p.TestID = newID()
+	}
+	res := Result{TestID: p.TestID, Direction: p.Direction, Streams: p.Streams}
 	h := header{Version: protocolVersion, Test: res.TestID, Streams: p.Streams, Dir: p.Direction, WarmUp: p.WarmUp, Duration: p.Duration}
 
 	streams := make([]*stream, p.Streams)

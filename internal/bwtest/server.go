@@ -20,6 +20,11 @@ type Limits struct {
 	// QueueWait bounds how long a test waits for the running one to finish before it is
 	// refused with ErrBusy.
 	QueueWait time.Duration
+	// Admit, when set, decides whether a new test id may run (called once per test, on its
+	// first stream). An agent hands out one-time ids on its authenticated control channel
+	// (Tickets) so the unauthenticated data port serves only tests a coordinator asked for.
+	// nil admits every test.
+	Admit func(testID string) error
 	// Logger receives one line per test; nil discards.
 	Logger *slog.Logger
 }
@@ -213,10 +218,16 @@ func (s *server) join(ctx context.Context, h header) (*session, error) {
 			return nil, fmt.Errorf("%w: stream %d of test %s disagrees with the test's first stream", ErrProtocol, h.Stream, h.Test)
 		}
 		if sess.joined[h.Stream] || sess.released {
-			return nil, fmt.Errorf("%w: stream %d of test %s joined twice", ErrProtocol, h.Stream, h.Test)
+			// A test id is good for one test: a second stream 0 is a replay or a reused id.
+			return nil, fmt.Errorf("%w: stream %d of test %s joined twice: a test id runs once", ErrLimit, h.Stream, h.Test)
 		}
 		sess.joined[h.Stream] = true
 		return sess, nil
+	}
+	if s.lim.Admit != nil {
+		if err := s.lim.Admit(h.Test); err != nil {
+			return nil, fmt.Errorf("%w: test %s not admitted: %w", ErrLimit, h.Test, err)
+		}
 	}
 	sess := &session{hdr: h, ready: make(chan struct{}), joined: map[int]bool{h.Stream: true}}
 	s.sessions[h.Test] = sess
