@@ -99,18 +99,35 @@ func routeGet(t *testing.T, l *Lab, host, dst string) string {
 	return r[0].Dev
 }
 
-func TestDelRouteFallsBackToDefaultNIC(t *testing.T) {
+func TestRouteFaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault Fault
+		want  string // the NIC cs01 chooses toward ps-az under the fault
+	}{
+		{"delete failback route", DelRoute{Host: CS01, Prefix: netip.MustParsePrefix(NetAzure)}, "eth0"},
+		{"replace failback route", SetRoute{Host: CS01, Route: Route{Prefix: netip.MustParsePrefix(NetAzure), Via: netip.MustParseAddr(AddrOnPremGW)}}, "eth0"},
+		{"delete default route", DelRoute{Host: CS01, Prefix: netip.MustParsePrefix("0.0.0.0/0")}, "eth1"},
+	}
 	l := Build(t, unshaped())
-	if dev := routeGet(t, l, CS01, AddrPSAz); dev != "eth1" {
-		t.Fatalf("before the fault cs01 routes %s via %s, want eth1 (failback NIC)", AddrPSAz, dev)
-	}
-	remove := l.Apply(t, DelRoute{Host: CS01, Prefix: netip.MustParsePrefix(NetAzure)})
-	if dev := routeGet(t, l, CS01, AddrPSAz); dev != "eth0" {
-		t.Errorf("without the failback route cs01 routes %s via %s, want eth0", AddrPSAz, dev)
-	}
-	remove()
-	if dev := routeGet(t, l, CS01, AddrPSAz); dev != "eth1" {
-		t.Errorf("after undo cs01 routes %s via %s, want eth1 again", AddrPSAz, dev)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if dev := routeGet(t, l, CS01, AddrPSAz); dev != "eth1" {
+				t.Fatalf("before the fault cs01 routes %s via %s, want eth1 (failback NIC)", AddrPSAz, dev)
+			}
+			remove := l.Apply(t, tc.fault)
+			if dev := routeGet(t, l, CS01, AddrPSAz); dev != tc.want {
+				t.Errorf("under %v cs01 routes %s via %s, want %s", tc.fault, AddrPSAz, dev, tc.want)
+			}
+			remove()
+			if dev := routeGet(t, l, CS01, AddrPSAz); dev != "eth1" {
+				t.Errorf("after undo cs01 routes %s via %s, want eth1 again", AddrPSAz, dev)
+			}
+			// Undo restores the table exactly: the default route is still via eth0.
+			if dev := routeGet(t, l, CS01, "10.99.0.1"); dev != "eth0" {
+				t.Errorf("after undo cs01's default route leaves via %s, want eth0", dev)
+			}
+		})
 	}
 }
 
@@ -288,12 +305,13 @@ func TestShapingLimitsTransfer(t *testing.T) {
 	}{
 		{"spec rate", Faults{}, VPNRate},
 		{"shape fault", Shape{Link: VPN, Rate: 20 * Mbit}, 20 * Mbit},
+		{"shape a host NIC", Faults{Shape{Link: VPN}, Shape{Link: MT01 + "/eth0", Rate: 10 * Mbit}}, 10 * Mbit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := Build(t, Failback()) // the VPN is shaped to VPNRate by the spec
 			l.Apply(t, tc.fault)
-			got := measureRate(t, l, MT01, PSAz, 1500*time.Millisecond)
+			got := measureRate(t, l, MT01, PSAz, time.Second)
 			if dev := float64(got-tc.want) / float64(tc.want); dev < -0.15 || dev > 0.15 {
 				t.Errorf("transfer ran at %v, want %v within 15%% (off by %+.1f%%)", got, tc.want, dev*100)
 			} else {

@@ -231,8 +231,8 @@ func (s *Spec) Validate() error {
 			switch {
 			case !ok && siteLANs != nil:
 				bad("host %s: NIC %s: site %s has no LAN %q", h.Name, nic.Name, h.Site, nic.LAN)
-			case !nic.Addr.IsValid():
-				bad("host %s: NIC %s: address missing, like 10.10.0.4/24", h.Name, nic.Name)
+			case !nic.Addr.IsValid() || !nic.Addr.Addr().Is4():
+				bad("host %s: NIC %s: IPv4 address missing, like 10.10.0.4/24 (the lab is IPv4 only)", h.Name, nic.Name)
 			case ok && (gw.Masked() != nic.Addr.Masked()):
 				bad("host %s: NIC %s: %s is not on LAN %s (%s)", h.Name, nic.Name, nic.Addr, nic.LAN, gw.Masked())
 			case ok && gw.Addr() == nic.Addr.Addr():

@@ -48,6 +48,7 @@ func TestValidateRejects(t *testing.T) {
 		{"address is the gateway", func(s *Spec) { s.Host(MT01).NICs[0].Addr = p("10.10.0.1/24") }, `the LAN's gateway`},
 		{"interface name too long", func(s *Spec) { s.Host(MT01).Name = "mastertarget01" }, `the kernel allows 15`},
 		{"bridge name too long", func(s *Spec) { s.Site(OnPrem).LANs[0].Name = "averylonglan1" }, `bridge name br-averylonglan1`},
+		{"IPv6 NIC", func(s *Spec) { s.Host(MT01).NICs[0].Addr = p("fd00::8/64") }, `IPv4 address missing`},
 		{"no NICs", func(s *Spec) { s.Host(MT01).NICs = nil }, `host mt01: no NICs`},
 		{"link to one site", func(s *Spec) { s.Link(VPN).Sites[1] = OnPrem }, `both ends on site`},
 		{"link MTU", func(s *Spec) { s.Link(VPN).MTU = 100 }, `MTU 100 outside`},
