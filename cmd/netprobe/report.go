@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/report"
 	"github.com/netprobe/netprobe/internal/result"
@@ -20,7 +22,7 @@ import (
 func init() { register(newReportCmd) }
 
 type reportFlags struct {
-	history, file, output, format, since, tz string
+	history, file, output, format, since, tz, profile string
 }
 
 func newReportCmd() *cobra.Command {
@@ -42,6 +44,9 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 		Example: `  # the report of the last week, for the change ticket
   netprobe report --history /var/lib/netprobe/history -f estate.yaml --since 7d -o report.html
 
+  # with a per-minute churn profile exported from a profiling tool: RPO 100 % / 90 % sizing
+  netprobe report --history /var/lib/netprobe/history -f estate.yaml --churn-profile churn.csv -o report.html
+
   # the Markdown twin on stdout
   netprobe report --history /var/lib/netprobe/history -f estate.yaml --format markdown`,
 		Args: cobra.NoArgs,
@@ -53,6 +58,7 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file, atomically (default stdout)")
 	fl.StringVar(&f.format, "format", "", "html or markdown (default: markdown for a .md output, else html)")
 	fl.StringVar(&f.since, "since", "", "only runs newer than this: a duration (7d, 36h, 2w) or a date (2026-11-20)")
+	fl.StringVar(&f.profile, "churn-profile", "", "CSV of per-minute churn (timestamp,vm,churn_mbps): size the link for RPO 100 % and 90 %")
 	fl.StringVar(&f.tz, "tz", "Local", "time zone of the hour-of-day buckets (UTC, Local, or a zone such as Europe/Berlin)")
 	return cmd
 }
@@ -91,8 +97,24 @@ func runReport(cmd *cobra.Command, f reportFlags) error {
 			return exitWith(ExitUsage, fmt.Errorf("topology: %w", err))
 		}
 		in = report.InputsFromTopology(t)
+	} else {
+		// Without a topology, the defaults a topology would get: the failback policy's RPO and
+		// the Deployment Planner's growth allowance.
+		in.RPO, in.Growth = 15*time.Minute, capacity.DefaultGrowth
 	}
 	in.Location = loc
+	if f.profile != "" {
+		pf, err := os.Open(f.profile)
+		if err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--churn-profile: %w", err))
+		}
+		prof, err := capacity.ParseProfile(pf)
+		pf.Close()
+		if err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--churn-profile %s: %w", f.profile, err))
+		}
+		in.Profile = &prof
+	}
 
 	runs, warns := history.Load(f.history)
 	stderr := cmd.ErrOrStderr()
@@ -171,4 +193,3 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("--since %q: use a duration such as 7d, 36h or 2w, or a date such as 2026-11-20", s)
 }
-

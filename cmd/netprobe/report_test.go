@@ -32,6 +32,9 @@ func TestReportCmd(t *testing.T) {
 			[]string{"# Failback network readiness: contoso-failback", "| 02:00 |"}},
 		{"since keeps the last day", []string{"report", "--history", fixtureHistory, "--tz", "UTC", "--since", "2026-11-24T00:00:00Z", "-o", filepath.Join(dir, "s.md")}, ExitOK, "s.md",
 			[]string{"Built from 8 runs between 2026-11-24 02:00 UTC"}},
+		{"churn profile", []string{"report", "--history", fixtureHistory, "--tz", "UTC", "--churn-profile", "../../internal/report/testdata/churn.csv", "-o", filepath.Join(dir, "p.md")}, ExitOK, "p.md",
+			[]string{"Churn profile (120 minutes)"}},
+		{"unreadable churn profile", []string{"report", "--history", fixtureHistory, "--churn-profile", filepath.Join(dir, "none.csv")}, ExitUsage, "", nil},
 		{"since after the last run", []string{"report", "--history", fixtureHistory, "--since", "2027-01-01"}, ExitCannotRun, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,6 +26,9 @@ type Inputs struct {
 	VMs         []VMInput
 	// Location is the time zone of the hour-of-day buckets; nil means UTC.
 	Location *time.Location
+	// Profile is an optional per-minute churn profile (capacity.ParseProfile); with an RPO it
+	// sizes the link for RPO 100 % and 90 % with netprobe's queue model.
+	Profile *capacity.Profile
 }
 
 // LinkInput is a link of the topology.
@@ -108,6 +111,8 @@ type Report struct {
 	// Failing lists every flow that failed or errored in the latest run, and those that failed
 	// in an earlier one, worst first.
 	Failing []FlowFinding
+	// Sizing is the churn-profile model's answer, nil without a profile.
+	Sizing *capacity.Sizing
 	// Notes are problems with the inputs (skipped runs, missing measurements).
 	Notes []string
 }
@@ -464,6 +469,37 @@ func Build(runs []result.Run, in Inputs) Report {
 			}
 		}
 		rep.Verdict = worse(rep.Verdict, lr.Verdict)
+	}
+
+	// The churn profile, when given: does the worst hour meet RPO 100 % / 90 %?
+	if in.Profile != nil {
+		if in.RPO <= 0 {
+			rep.Notes = append(rep.Notes, "Churn profile given but no RPO: set settings.rpo in the topology.")
+		} else if sz, err := capacity.Size(*in.Profile, plan, in.RPO); err != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("Churn profile not used: %v.", err))
+		} else {
+			rep.Sizing = &sz
+			if in.Profile.Filled > 0 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("The churn profile misses %d minutes, taken as zero churn: the RPO figures may flatter the link.", in.Profile.Filled))
+			}
+			for i := range rep.Links {
+				lr := &rep.Links[i]
+				if lr.WorstHour <= 0 {
+					continue
+				}
+				switch {
+				case lr.WorstHour < float64(sz.Mostly):
+					lr.Verdict = NoGo
+					lr.Reasons = append(lr.Reasons, fmt.Sprintf("At %02d:00 (%s) the link misses the RPO of %s at more than 10 %% of the profile's minutes (RPO 90 %% needs %s).",
+						lr.WorstHourAt, mbps(lr.WorstHour), humanDuration(in.RPO), mbps(float64(sz.Mostly))))
+				case lr.WorstHour < float64(sz.Always):
+					lr.Verdict = worse(lr.Verdict, Caution)
+					lr.Reasons = append(lr.Reasons, fmt.Sprintf("At %02d:00 (%s) the link meets the RPO 90 %% of the time but not always (RPO 100 %% needs %s).",
+						lr.WorstHourAt, mbps(lr.WorstHour), mbps(float64(sz.Always))))
+				}
+				rep.Verdict = worse(rep.Verdict, lr.Verdict)
+			}
+		}
 	}
 
 	// VMs: their flows, and resync at the measured throughput.

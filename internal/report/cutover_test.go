@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
@@ -111,7 +112,18 @@ func fixtureReport(t *testing.T) Report {
 	if len(runs) != 24 {
 		t.Fatalf("fixture history has %d runs, want 24", len(runs))
 	}
-	return Build(runs, fixtureInputs())
+	in := fixtureInputs()
+	f, err := os.Open(filepath.Join("testdata", "churn.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	prof, err := capacity.ParseProfile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Profile = &prof
+	return Build(runs, in)
 }
 
 func TestMarkdownGolden(t *testing.T) {
@@ -223,6 +235,12 @@ func TestBuildStory(t *testing.T) {
 	// 640 GiB at the ~160 Mbit/s median: 640*2^30*8/160e6/3600 = 9.5 h.
 	if h := byVM["sql01"].ResyncHours; h < 9 || h > 10.5 {
 		t.Errorf("sql01 resync %.1f h, want about 9.5", h)
+	}
+	if rep.Sizing == nil || rep.Sizing.Minutes != 120 || rep.Sizing.Always <= rep.Sizing.Mostly {
+		t.Fatalf("sizing %+v: want RPO 100 %% above RPO 90 %% from 120 minutes of profile", rep.Sizing)
+	}
+	if !strings.Contains(strings.Join(l.Reasons, " "), "RPO 90 % needs") {
+		t.Errorf("link reasons %q: the 02:00 throughput must be judged against the profile", l.Reasons)
 	}
 	var intermittent *FlowFinding
 	for i, f := range rep.Failing {

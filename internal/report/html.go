@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -82,6 +83,8 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"upper": strings.ToUpper,
 	"inc":   func(i int) int { return i + 1 },
+	"dur":   humanDuration,
+	"bps":   func(b capacity.BitsPerSecond) float64 { return float64(b) },
 }).Parse(pageHTML))
 
 const pageHTML = `<!DOCTYPE html>
@@ -182,6 +185,7 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 <tr><th>VM</th><th>Disk</th><th>Size</th><th>Churn (p95)</th></tr>
 {{range .Inputs.VMs}}{{$vm := .}}{{range $i, $d := .Disks}}<tr><td>{{$vm.Name}}</td><td class="num">{{inc $i}}</td><td class="num">{{size $d.Size}}</td><td class="num">{{rate $d.Churn}}</td></tr>
 {{end}}{{end}}</table>{{end}}
+{{with .Sizing}}<p>Churn profile ({{.Minutes}} minutes), {{.Model}}, RPO {{dur .RPO}}: RPO 100 % needs {{rate (bps .Always)}}, RPO 90 % needs {{rate (bps .Mostly)}}; the peak minute needs {{rate (bps .Peak)}}.</p>{{end}}
 <p>Formulas:</p>
 <ul>{{range formulas}}<li>{{.}}</li>{{end}}</ul>
 <p class="statement">{{backlog}}</p>

@@ -141,6 +141,10 @@ func (rep Report) Markdown(w io.Writer) error {
 		}
 		p("\n")
 	}
+	if sz := rep.Sizing; sz != nil {
+		p("Churn profile (%d minutes), %s, RPO %s: RPO 100 %% needs %s, RPO 90 %% needs %s; the peak minute needs %s.\n\n",
+			sz.Minutes, sz.Model, humanDuration(sz.RPO), rate(float64(sz.Always)), rate(float64(sz.Mostly)), rate(float64(sz.Peak)))
+	}
 	p("Formulas:\n\n")
 	for _, f := range formulas {
 		p("- %s\n", f)
@@ -161,6 +165,7 @@ var formulas = []string{
 	fmt.Sprintf("Headroom = measured ÷ required. Below %.1f the RPO will be missed (no-go); below %.1f less than 20 %% is left for busy hours (caveat).", capacity.FailBelow, capacity.WarnBelow),
 	"Measured = median of the multi-stream throughput in the replication direction over all runs; the worst hour is the lowest hourly median.",
 	fmt.Sprintf("Resync hours = bytes × 8 ÷ measured ÷ 3600, worst case: failback to an alternate location sends every provisioned byte (to the original location only changes are sent). The process server resynchronises %d disks of a VM at a time: a VM with one large disk among small ones finishes later than the total suggests.", capacity.DisksAtOnce),
+	"Churn profile: Q(t+1) = max(0, Q(t) + 60 × (c(t) × (1 + growth) ÷ compression − B)) per minute; RPO 100 % is the smallest B with Q ÷ B ≤ RPO at every minute, RPO 90 % at 90 % of minutes.",
 	"Per hour of day: min, median and 95th percentile (nearest rank) of the runs that started in that hour. Latency under load is sampled while the bandwidth test runs.",
 }
 
