@@ -2,12 +2,256 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
-// runOther dispatches the check kinds beyond port, latency and route.
+// Probe kinds the agent runs beyond those it names as constants.
+const (
+	kindPMTU = "pmtu"
+	kindPath = "path"
+)
+
+// runOther dispatches the check kinds beyond port, latency, route and host facts.
 func runOther(ctx context.Context, st *runState, p Prober, c Check) result.Result {
-	return Errored(c, fmt.Errorf("check kind %s is not run by this version", c.Kind), "")
+	switch c.Kind {
+	case result.CheckICMP:
+		return st.icmp(ctx, p, c)
+	case result.CheckPMTU:
+		return st.pmtu(ctx, p, c)
+	case result.CheckPath:
+		return st.path(ctx, p, c)
+	case result.CheckEndpoint:
+		return st.endpoint(ctx, p, c)
+	case result.CheckBandwidth:
+		return st.bandwidth(ctx, p, c)
+	}
+	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
+}
+
+// unsupported turns "the agent cannot run this here" (no raw socket privilege, an OS without
+// the probe) into a skip that says why, and anything else into an error.
+func probeFailed(c Check, err error) result.Result {
+	if errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported) {
+		return Skipped(c, fmt.Sprintf("the agent on %s cannot run this probe: %v", c.From, err))
+	}
+	return Errored(c, err, agentHint(c, err))
+}
+
+// icmpCount is how many echoes an ICMP reachability check sends: enough to see loss, few
+// enough to stay quiet on a thousand-VM estate.
+const icmpCount = 3
+
+func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
+	req := probes.ICMPRequest{Address: c.Address, Count: icmpCount, Interval: 200 * time.Millisecond}
+	pctx, cancel := probeCtx(ctx, c.Timeout+time.Duration(icmpCount)*req.Interval)
+	defer cancel()
+	var m probes.ICMPResult
+	if err := p.Probe(pctx, agent.KindICMP, req, &m); err != nil {
+		return probeFailed(c, err)
+	}
+	return JudgeICMP(c, m)
+}
+
+// JudgeICMP: ASR wants ping to work where the catalogue says so (FB-VM-CS, FB-PS-CS).
+func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
+	r := base(c)
+	r.Metrics = map[string]any{"sent": m.Sent, "received": m.Received, "loss": m.Loss, "method": m.Method}
+	if m.Received > 0 {
+		r.Metrics["rtt_ms"] = ms(m.Avg)
+	}
+	switch {
+	case m.Received == 0:
+		r.Status = result.Fail
+		r.State = "filtered"
+		r.Reason = "timeout"
+		if len(m.Errors) > 0 {
+			r.State, r.Reason = "unreachable", m.Errors[0]
+		}
+		r.Message = fmt.Sprintf("%s cannot ping %s (%s): %d of %d echoes lost", c.From, c.To, c.Address, m.Sent-m.Received, m.Sent)
+		r.Hint = fmt.Sprintf("Allow ICMP echo %s -> %s and its replies: ASR's reprotect expects ping to work%s.", c.FromAddress, c.Address, codeSuffix(c))
+	case m.Loss > 0:
+		r.Status = result.Warn
+		r.State = "open"
+		r.Message = fmt.Sprintf("%s pings %s with %.0f%% loss", c.From, c.To, m.Loss*100)
+		r.Hint = "Packets are lost on the path: check the tunnel's stability."
+	default:
+		r.Status = result.Pass
+		r.State = "open"
+		r.Reason = "echo-reply"
+		r.Message = fmt.Sprintf("%s pings %s (%s): %d/%d replies, avg %s", c.From, c.To, c.Address, m.Received, m.Sent, fmtDur(m.Avg))
+	}
+	demote(c, &r)
+	return r
+}
+
+func codeSuffix(c Check) string {
+	if c.ErrorCode == "" {
+		return ""
+	}
+	return " (ASR error " + c.ErrorCode + ")"
+}
+
+func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
+	req := probes.PMTURequest{Address: c.Address, Min: c.MTUMin, Max: c.MTUMax}
+	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
+	pctx, cancel := probeCtx(ctx, 12*c.Timeout)
+	defer cancel()
+	var m probes.PMTUResult
+	if err := p.Probe(pctx, kindPMTU, req, &m); err != nil {
+		return probeFailed(c, err)
+	}
+	return JudgePMTU(c, m)
+}
+
+// JudgePMTU fails on a black hole (large packets vanish silently: TCP sessions hang once they
+// send full-size segments) and on a path MTU below the link's declared one.
+func JudgePMTU(c Check, m probes.PMTUResult) result.Result {
+	r := base(c)
+	r.Target = c.Address
+	r.Metrics = map[string]any{"mtu": m.MTU, "mss": m.MSS, "blackhole": m.Blackhole}
+	if c.ExpectedMTU > 0 {
+		r.Metrics["expected_mtu"] = c.ExpectedMTU
+	}
+	switch {
+	case m.Blackhole:
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s -> %s: packets above %d bytes vanish without \"fragmentation needed\": an MTU black hole", c.From, c.To, m.MTU)
+		r.Hint = fmt.Sprintf("Clamp TCP MSS to %d on the VPN gateway (or let ICMP type 3 code 4 through), or replication stalls on full-size segments.", m.MSS)
+	case c.ExpectedMTU > 0 && m.MTU < c.ExpectedMTU:
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s -> %s: path MTU %d is below the link's declared %d", c.From, c.To, m.MTU, c.ExpectedMTU)
+		r.Hint = fmt.Sprintf("Set links[].mtu to %d, or find the hop that lowers it; clamp MSS to %d.", m.MTU, m.MSS)
+	default:
+		r.Status = result.Pass
+		how := ""
+		if m.FragNeeded {
+			how = fmt.Sprintf(", larger packets get \"fragmentation needed\" (next-hop MTU %d from %s)", m.NextHopMTU, m.FragFrom)
+		}
+		r.Message = fmt.Sprintf("%s -> %s: path MTU %d%s; MSS %d", c.From, c.To, m.MTU, how, m.MSS)
+	}
+	return r
+}
+
+func (st *runState) path(ctx context.Context, p Prober, c Check) result.Result {
+	req := probes.PathRequest{Address: c.Address, Mode: "icmp"}
+	pctx, cancel := probeCtx(ctx, 10*c.Timeout)
+	defer cancel()
+	var m probes.PathResult
+	if err := p.Probe(pctx, kindPath, req, &m); err != nil {
+		return probeFailed(c, err)
+	}
+	return JudgePath(c, m)
+}
+
+// JudgePath: failback needs private addresses end to end (FB-LINK).
+func JudgePath(c Check, m probes.PathResult) result.Result {
+	r := base(c)
+	r.Target = c.Address
+	hops := make([]string, 0, len(m.Hops))
+	for _, h := range m.Hops {
+		if h.Addr == "" {
+			hops = append(hops, "*")
+		} else {
+			hops = append(hops, h.Addr)
+		}
+	}
+	r.Metrics = map[string]any{"hops": hops, "private": m.Private, "reached": m.Reached}
+	route := strings.Join(hops, " -> ")
+	switch {
+	case !m.Reached:
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s -> %s over %s: the trace did not reach %s (%s)", c.From, c.Address, c.To, c.Address, route)
+		r.Hint = "Routers or firewalls on the path do not answer traceroute; the port checks tell whether the flows pass."
+	case !m.Private:
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s -> %s over %s leaves the private network: %s", c.From, c.Address, c.To, route)
+		r.Hint = "Failback needs a site-to-site VPN or ExpressRoute private peering with private addresses end to end: route the Azure networks over the tunnel, not the internet."
+	default:
+		r.Status = result.Pass
+		r.Message = fmt.Sprintf("%s -> %s over %s stays private: %s", c.From, c.Address, c.To, route)
+	}
+	return r
+}
+
+// endpoint checks an ASR service endpoint from the configuration server: the name resolves,
+// the port answers, and for 443 a TLS handshake completes with a certificate nobody replaced.
+func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Result {
+	if c.Proto == "udp" {
+		// Time sources (NTP) answer no echo: a UDP probe cannot tell open from filtered, so
+		// resolving the name is what can be checked.
+		var d probes.DNSResult
+		pctx, cancel := probeCtx(ctx, c.Timeout)
+		defer cancel()
+		if err := p.Probe(pctx, agent.KindDNS, probes.DNSRequest{Name: c.Address}, &d); err != nil {
+			return probeFailed(c, err)
+		}
+		return JudgeEndpointDNS(c, d)
+	}
+	pctx, cancel := probeCtx(ctx, 2*c.Timeout)
+	defer cancel()
+	var m probes.TLSResult
+	err := p.Probe(pctx, agent.KindTLS, probes.TLSRequest{Address: c.Target()}, &m)
+	if err != nil && m.HandshakeError == "" && m.Version == "" {
+		r := base(c)
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s cannot reach %s: %v", c.From, c.Target(), err)
+		r.Hint = fmt.Sprintf("Allow outbound https from %s to %s (directly or through the proxy ASR is configured with); the configuration server must stay connected to Azure during reprotect and failback.", c.From, c.Address)
+		return r
+	}
+	return JudgeTLS(c, m)
+}
+
+// JudgeEndpointDNS passes when the name resolves.
+func JudgeEndpointDNS(c Check, d probes.DNSResult) result.Result {
+	r := base(c)
+	var addrs []string
+	for _, a := range d.Answers {
+		addrs = append(addrs, a.Records...)
+	}
+	if len(addrs) == 0 {
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s cannot resolve %s: %s", c.From, c.Address, d.Detail)
+		r.Hint = "Fix DNS on the configuration server: ASR's endpoints must resolve."
+		return r
+	}
+	r.Status = result.Pass
+	r.Message = fmt.Sprintf("%s resolves %s to %s", c.From, c.Address, strings.Join(addrs, ", "))
+	return r
+}
+
+// JudgeTLS passes a completed handshake with a certificate that verifies and was not replaced.
+func JudgeTLS(c Check, m probes.TLSResult) result.Result {
+	r := base(c)
+	r.Metrics = map[string]any{"rtt_ms": ms(m.RTT)}
+	if m.Version != "" {
+		r.Metrics["tls_version"] = m.Version
+		r.Metrics["cert_subject"] = m.Subject
+		if !m.NotAfter.IsZero() {
+			r.Metrics["cert_expires"] = m.NotAfter.UTC().Format(time.RFC3339)
+		}
+	}
+	switch {
+	case m.HandshakeError != "":
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s reaches %s but no TLS handshake completed: %s", c.From, c.Target(), m.HandshakeError)
+		r.Hint = "Something on the path answers but is not the service: a proxy or firewall that cuts TLS. Let the configuration server reach it directly or configure the proxy in ASR."
+	case m.Intercepted:
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s -> %s: the certificate was replaced (issuer %s): an inspecting proxy", c.From, c.Target(), m.Issuer)
+		r.Hint = "Exempt ASR's endpoints from TLS inspection."
+	case !m.Verified:
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s -> %s: %s, but the certificate does not verify: %s", c.From, c.Target(), m.Version, m.VerifyError)
+	default:
+		r.Status = result.Pass
+		r.Message = fmt.Sprintf("%s -> %s: %s, certificate %s", c.From, c.Target(), m.Version, m.Subject)
+	}
+	return r
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
@@ -133,7 +134,14 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		c.Kind = result.CheckBandwidth
 		b := t.Checks.Bandwidth
 		c.Duration = b.Duration
-		c.RequiredBps = requiredBps(t)
+		c.Port = t.Settings.DataPort
+		c.Proto = "tcp"
+		// The churn is judged in the replication direction only: from the process server
+		// in Azure to the master target. The way back is measured and shown, not judged.
+		if h := t.Hosts[f.From]; h != nil && h.HasRole(topology.RoleProcessServer) {
+			c.RequiredBps = requiredBps(t)
+			c.UsedBytes = usedBytes(t)
+		}
 		if c.ToAgent == "" && c.SkipReason == "" {
 			c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)
 		}
@@ -156,16 +164,34 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 // requiredBps is the steady-state rate the failback needs: the sum of the protected VMs'
 // churn with the growth allowance (bandwidth.md; compression is not assumed).
 func requiredBps(t *topology.Topology) float64 {
-	var sum float64
+	var churn []capacity.BitsPerSecond
 	for _, h := range t.Hosts {
 		if !h.HasRole(topology.RoleProtectedVM) {
 			continue
 		}
 		for _, d := range h.Disks {
-			sum += float64(d.Churn)
+			churn = append(churn, capacity.BitsPerSecond(d.Churn))
 		}
 	}
-	return sum * (1 + t.Settings.Growth)
+	req, err := capacity.Required(churn, capacity.Plan{Growth: t.Settings.Growth})
+	if err != nil {
+		return 0
+	}
+	return float64(req)
+}
+
+// usedBytes is what a resync to an alternate location sends: every disk of every protected
+// VM, taken at its full size since the used bytes are not known on paper.
+func usedBytes(t *topology.Topology) int64 {
+	var sum int64
+	for _, h := range t.Hosts {
+		if h.HasRole(topology.RoleProtectedVM) {
+			for _, d := range h.Disks {
+				sum += int64(d.Size)
+			}
+		}
+	}
+	return sum
 }
 
 // linkMTU is the declared MTU of the link between the two hosts' sites, 0 when none is declared.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -22,6 +23,7 @@ type Prober interface {
 	OpenResponders(ctx context.Context, listen []agent.Listen) (agent.Responders, error)
 	CloseResponders(ctx context.Context, id string) error
 	HostFacts(ctx context.Context, retention string) (agent.HostFacts, error)
+	Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error)
 }
 
 // Dialer connects to the agent at addr.
@@ -118,7 +120,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		slots: map[string]chan struct{}{}}
 
 	st.dialAgents(ctx, plan, log)
-	closeResponders := st.openResponders(ctx, plan, log)
+	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
 	defer closeResponders()
 
 	limit := r.Concurrency
@@ -142,6 +144,8 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		})
 	}
 	_ = g.Wait()
+	// Bandwidth tests open their own responders on the data port: free it first.
+	closeResponders()
 	for _, c := range serial {
 		if ctx.Err() != nil {
 			break

@@ -79,6 +79,7 @@ hosts:
     disks: [{size: 100GiB, churn: 1MB/s}]
 checks:
   latency: {samples: 5, interval: 5ms, warn_p95: 200ms, fail_p95: 500ms}
+  bandwidth: {duration: 1s, streams: [2]}
 `
 	tp, err := topology.Parse("loopback.yaml", []byte(y))
 	if err != nil {
@@ -126,7 +127,7 @@ func TestRunLoopbackAgents(t *testing.T) {
 		"sql01": startAgent(t, "127.0.2.10"),
 	}
 	tp := loopbackEstate(t, agents)
-	plan := RemapPorts(Plan(tp, Options{NoBandwidth: true}), 20000)
+	plan := RemapPorts(Plan(tp, Options{NoHostFacts: true}), 20000)
 	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
 	rs, states, done := collect(t, r.Run(context.Background(), plan))
 
@@ -164,6 +165,20 @@ func TestRunLoopbackAgents(t *testing.T) {
 		if res.Status != result.Pass || res.State != "open" || res.Metrics["answered_by"] != "responder" {
 			t.Errorf("%s: %v %s/%s by %v: %s", id, res.Status, res.State, res.Reason, res.Metrics["answered_by"], res.Message)
 		}
+	}
+	for _, id := range []string{"bandwidth/ps-az/mt01/2", "bandwidth/mt01/ps-az/2"} {
+		bw, ok := rs[id]
+		if !ok || bw.Status != result.Pass || bw.Metrics["mbps"].(float64) < 50 {
+			t.Errorf("%s: %+v", id, bw)
+		}
+	}
+	// sql01's 1 MB/s of churn with 30 % growth needs 10.4 Mbit/s, judged in the replication
+	// direction only.
+	if got := rs["bandwidth/ps-az/mt01/2"].Metrics["required_mbps"]; got != 10.4 {
+		t.Errorf("required_mbps = %v, want 10.4", got)
+	}
+	if _, ok := rs["bandwidth/mt01/ps-az/2"].Metrics["required_mbps"]; ok {
+		t.Error("the way back is judged against churn")
 	}
 	lat, ok := rs["latency/ps-az/sql01"]
 	if !ok || lat.Status != result.Pass || lat.Metrics["samples"] != 5 {

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// bandwidth measures throughput in the check's direction (From sends to To). It first has To
+// serve and From connect; when that connection cannot be made (only the other direction is
+// open in the firewall), From serves and To connects and receives, like iperf3 -R: the data
+// still flows the way replication does.
+func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Result {
+	to := st.agents[c.ToAgent]
+	if to == nil {
+		err := st.errs[c.ToAgent]
+		if err == nil {
+			err = errors.New("agent not connected")
+		}
+		return Errored(c, fmt.Errorf("the agent on %s (%s) is needed to receive the test: %w", c.To, c.ToAgent, err), "")
+	}
+	res, err := st.bwAttempt(ctx, to, c.ToAgent, c.Address, p, bwtest.Send, c)
+	openedBy := c.From
+	if err != nil && ctx.Err() == nil {
+		res2, err2 := st.bwAttempt(ctx, p, c.FromAgent, hostOnly(c.FromAddress), to, bwtest.Receive, c)
+		if err2 == nil {
+			res, err, openedBy = res2, nil, c.To
+		} else {
+			err = fmt.Errorf("%s connecting to %s: %v; %s connecting to %s: %v", c.From, c.To, err, c.To, c.From, err2)
+		}
+	}
+	if err != nil {
+		r := base(c)
+		r.Status = result.Fail
+		r.Target = joinHostPort(c.Address, c.Port)
+		r.Message = fmt.Sprintf("bandwidth %s -> %s on %d/tcp could not run in either direction: %v", c.From, c.To, c.Port, err)
+		r.Hint = fmt.Sprintf("Open tcp %d between %s and %s in at least one direction (the process server's data port).", c.Port, c.From, c.To)
+		return r
+	}
+	return JudgeBandwidth(c, res, openedBy)
+}
+
+// bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
+// server's agent at the data port, runs the test from the client's agent, and closes them.
+func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, dir bwtest.Direction, c Check) (bwtest.Result, error) {
+	echo := agent.Listen{Proto: "udp", Port: echoPort(serverAgent)}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	rs, err := server.OpenResponders(octx, []agent.Listen{{Proto: agent.ProtoBandwidth, Port: c.Port}, echo})
+	cancel()
+	if err != nil {
+		return bwtest.Result{}, fmt.Errorf("opening the bandwidth responder: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = server.CloseResponders(cctx, rs.ID)
+		cancel()
+	}()
+	params := bwtest.Params{Streams: c.Streams, Duration: c.Duration, Direction: dir}
+	for _, pr := range rs.Ports {
+		switch {
+		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:
+			return bwtest.Result{}, fmt.Errorf("port %d is %s on the server side (%s): the bandwidth test needs it free", c.Port, pr.Status, pr.Detail)
+		case pr.Proto == "udp" && pr.Status == agent.Opened:
+			params.LoadedEcho = joinHostPort(serverHost, echo.Port)
+		}
+	}
+	// Warm-up + duration + the agent's own margins; the client bounds the call by this too.
+	bctx, cancel := context.WithTimeout(ctx, c.Duration+30*time.Second)
+	defer cancel()
+	return client.Bandwidth(bctx, joinHostPort(serverHost, c.Port), params)
+}
+
+// JudgeBandwidth compares the measured rate with what the protected VMs' churn needs
+// (bandwidth.md): headroom below 1 misses the RPO (fail), below 1.2 is tight (warn).
+func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
+	r := base(c)
+	r.Target = joinHostPort(c.Address, c.Port)
+	mbps := float64(m.Rate) / 1e6
+	per := make([]float64, len(m.PerStream))
+	for i, s := range m.PerStream {
+		per[i] = round2(float64(s) / 1e6)
+	}
+	r.Metrics = map[string]any{
+		"mbps": round2(mbps), "streams": m.Streams, "direction": c.From + "->" + c.To,
+		"per_stream": per, "opened_by": openedBy,
+	}
+	r.Intervals = m.Intervals
+	if m.Loaded != nil {
+		s := m.Loaded.Stats()
+		if s.Samples > 0 {
+			r.Metrics["loaded_p50_ms"] = ms(s.P50)
+			r.Metrics["loaded_p95_ms"] = ms(s.P95)
+			r.Metrics["loaded_p99_ms"] = ms(s.P99)
+		}
+	}
+	how := ""
+	if openedBy != c.From {
+		how = fmt.Sprintf(" (connections opened by %s, data %s -> %s)", openedBy, c.From, c.To)
+	}
+	r.Message = fmt.Sprintf("%s -> %s: %.1f Mbit/s with %d stream(s)%s", c.From, c.To, mbps, m.Streams, how)
+	r.Status = result.Pass
+	if c.UsedBytes > 0 && m.Rate > 0 {
+		rs, err := capacity.ResyncTime(capacity.Alternate, []capacity.ResyncDisk{{Used: capacity.Bytes(c.UsedBytes)}}, m.Rate)
+		if err == nil {
+			r.Metrics["resync_hours"] = round2(rs.Hours)
+		}
+	}
+	if c.RequiredBps <= 0 {
+		return r
+	}
+	head := capacity.Headroom(m.Rate, capacity.BitsPerSecond(c.RequiredBps))
+	r.Metrics["required_mbps"] = round2(c.RequiredBps / 1e6)
+	r.Metrics["headroom"] = round2(head)
+	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, head)
+	switch capacity.Judge(head) {
+	case capacity.Short:
+		r.Status = result.Fail
+		r.Hint = fmt.Sprintf("The link carries less than the churn: the 15-minute RPO will be missed. Raise the VPN/ExpressRoute bandwidth above %.0f Mbit/s, or fail back fewer VMs at once.", c.RequiredBps*1.2/1e6)
+	case capacity.Tight:
+		r.Status = result.Warn
+		r.Hint = "Less than 20 % headroom: bursts of churn or other traffic at cutover time will delay replication."
+	}
+	return r
+}
+
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
