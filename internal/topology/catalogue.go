@@ -197,7 +197,7 @@ func (e *expander) failback() {
 				Source: source("reprotect", "ts-failback"), ErrorCode: "95226",
 				Why: "the failed-over VM must ping the configuration server"}, vm, c)
 		}
-		for _, ps := range psAz {
+		for _, ps := range psFor(vm, psAz) {
 			e.add(Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
 				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}, vm, ps)
@@ -233,14 +233,14 @@ func (e *expander) failback() {
 		for _, vc := range vcs {
 			e.add(Flow{Rule: "FB-CS-VC", Kind: FlowPort, Port: s.VCenterPort, Proto: ProtoTCP, Confidence: ConfDoc,
 				Source: source("deploy-cs", "reprotect"),
-				Why: "discovery, VM creation and disk attach/detach during failback"}, c, vc)
+				Why:    "discovery, VM creation and disk attach/detach during failback"}, c, vc)
 		}
 	}
 	for _, mt := range mts {
 		for _, vc := range vcs {
 			e.add(Flow{Rule: "FB-MT-VC", Kind: FlowPort, Port: s.VCenterPort, Proto: ProtoTCP, Confidence: ConfUncertain,
 				Source: source("reprotect"),
-				Why: "which component calls vSphere during failback is undocumented; tested from the master target too"}, mt, vc)
+				Why:    "which component calls vSphere during failback is undocumented; tested from the master target too"}, mt, vc)
 		}
 	}
 	e.group("FB-GROUP", vms, ConfUncertain, "multi-VM consistency within the replication group (documented for forward replication; assumed for failback)")
@@ -265,11 +265,13 @@ func (e *expander) failback() {
 		}
 	}
 	e.routes(cs)
-	for _, ps := range psAz {
-		for _, vm := range vms {
+	for _, vm := range vms {
+		for _, ps := range psFor(vm, psAz) {
 			e.add(Flow{Rule: "FB-LAT", Kind: FlowLatency, Confidence: ConfDoc, Source: source("prepare-failback"),
 				Why: "the process server in Azure needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
 		}
+	}
+	for _, ps := range psAz {
 		for _, mt := range mts {
 			e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
 				Why: "failback data flows from the process server in Azure to on-premises: enough bandwidth for churn and resync"}, ps, mt)
@@ -408,8 +410,23 @@ func (e *expander) links(psAz, mts, cs []*Host) {
 		e.flows = append(e.flows, Flow{Rule: "FB-LINK", Phase: PhaseFailback, Kind: FlowPath, From: from.Name, To: l.Name,
 			Address: to.AddressFrom(from.Site), FromAddress: fromAddress(from, to.Site), Confidence: ConfDoc,
 			Source: source("prepare-failback", "reprotect"),
-			Why: fmt.Sprintf("%s to %s over link %s: private addresses end to end, no NAT (site-to-site VPN or ExpressRoute private peering)", from.Name, to.Name, l.Name)})
+			Why:    fmt.Sprintf("%s to %s over link %s: private addresses end to end, no NAT (site-to-site VPN or ExpressRoute private peering)", from.Name, to.Name, l.Name)})
 	}
+}
+
+// psFor is the process servers in Azure that serve vm: those in its own site, or every one
+// when its site has none (RD-PS-AZ reports that).
+func psFor(vm *Host, psAz []*Host) []*Host {
+	var own []*Host
+	for _, ps := range psAz {
+		if ps.Site == vm.Site {
+			own = append(own, ps)
+		}
+	}
+	if len(own) > 0 {
+		return own
+	}
+	return psAz
 }
 
 func firstIn(hosts []*Host, site string) *Host {

@@ -81,8 +81,8 @@ func withoutRules(rs []row, rules ...string) []row {
 
 func TestFlows(t *testing.T) {
 	tests := []struct {
-		name   string
-		edit   func(t *Topology)
+		name string
+		edit func(t *Topology)
 		want []row
 	}{
 		{name: "normative example", want: normativeFlows},

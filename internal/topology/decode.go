@@ -24,7 +24,7 @@ type decoder struct {
 	// failed holds the paths that already have an error, so that cross-checks do not pile a
 	// second, derived complaint onto the same mistake.
 	failed map[string]bool
-	budget  int
+	budget int
 }
 
 func newDecoder(file string) *decoder {

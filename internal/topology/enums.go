@@ -58,7 +58,7 @@ const (
 
 var siteKindNames = []string{SiteOnPrem: "onprem", SiteAzure: "azure"}
 
-func (k SiteKind) String() string                { return enumString(siteKindNames, int(k), "sitekind") }
+func (k SiteKind) String() string               { return enumString(siteKindNames, int(k), "sitekind") }
 func (k SiteKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // LinkKind is what connects two sites. Failback needs LinkVPN or LinkExpressRoutePrivate.
@@ -74,7 +74,7 @@ const (
 var linkKindNames = []string{LinkVPN: "vpn", LinkExpressRoutePrivate: "expressroute-private",
 	LinkExpressRouteMicrosoft: "expressroute-microsoft", LinkInternet: "internet"}
 
-func (k LinkKind) String() string                { return enumString(linkKindNames, int(k), "linkkind") }
+func (k LinkKind) String() string               { return enumString(linkKindNames, int(k), "linkkind") }
 func (k LinkKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // CarriesFailback reports whether ASR failback can run over this kind of link: private
@@ -96,7 +96,7 @@ const (
 var roleNames = []string{RoleConfigurationServer: "configuration-server", RoleProcessServer: "process-server",
 	RoleMasterTarget: "master-target", RoleProtectedVM: "protected-vm", RoleVCenter: "vcenter", RoleESXi: "esxi"}
 
-func (r Role) String() string                { return enumString(roleNames, int(r), "role") }
+func (r Role) String() string               { return enumString(roleNames, int(r), "role") }
 func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // Phase is the replication direction a flow belongs to.
@@ -111,7 +111,7 @@ const (
 
 var phaseNames = []string{PhaseFailback: "failback", PhaseForward: "forward"}
 
-func (p Phase) String() string                { return enumString(phaseNames, int(p), "phase") }
+func (p Phase) String() string               { return enumString(phaseNames, int(p), "phase") }
 func (p Phase) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // Proto is the transport protocol of a flow.
@@ -125,7 +125,7 @@ const (
 
 var protoNames = []string{ProtoTCP: "tcp", ProtoUDP: "udp", ProtoICMP: "icmp"}
 
-func (p Proto) String() string                { return enumString(protoNames, int(p), "proto") }
+func (p Proto) String() string               { return enumString(protoNames, int(p), "proto") }
 func (p Proto) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // Expect is what a correct network does with a flow.
@@ -141,7 +141,7 @@ const (
 
 var expectNames = []string{ExpectOpen: "open", ExpectClosed: "closed", ExpectFiltered: "filtered", ExpectBlocked: "blocked"}
 
-func (e Expect) String() string                { return enumString(expectNames, int(e), "expect") }
+func (e Expect) String() string               { return enumString(expectNames, int(e), "expect") }
 func (e Expect) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
 // FlowKind says what kind of test a flow needs.
@@ -169,7 +169,7 @@ const (
 var flowKindNames = []string{FlowPort: "port", FlowICMP: "icmp", FlowEndpoint: "endpoint", FlowPath: "path",
 	FlowPMTU: "pmtu", FlowRoute: "route", FlowLatency: "latency", FlowBandwidth: "bandwidth"}
 
-func (k FlowKind) String() string                { return enumString(flowKindNames, int(k), "flowkind") }
+func (k FlowKind) String() string               { return enumString(flowKindNames, int(k), "flowkind") }
 func (k FlowKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // Confidence is how sure the catalogue is about a rule. A failed ConfUncertain rule is a warn.
@@ -186,7 +186,7 @@ const (
 
 var confidenceNames = []string{ConfDoc: "doc", ConfInferred: "inferred", ConfUncertain: "uncertain"}
 
-func (c Confidence) String() string                { return enumString(confidenceNames, int(c), "confidence") }
+func (c Confidence) String() string               { return enumString(confidenceNames, int(c), "confidence") }
 func (c Confidence) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // Severity of a readiness finding.
@@ -200,5 +200,5 @@ const (
 
 var severityNames = []string{SevFail: "fail", SevWarn: "warn", SevInfo: "info"}
 
-func (s Severity) String() string                { return enumString(severityNames, int(s), "severity") }
+func (s Severity) String() string               { return enumString(severityNames, int(s), "severity") }
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

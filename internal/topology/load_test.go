@@ -35,7 +35,7 @@ func TestLoadNormative(t *testing.T) {
 		Links: []*Link{{Name: "s2s", Kind: LinkVPN, Sites: [2]string{"onprem", "azure"}, Bandwidth: 200 * Mbps, MTU: 1400}},
 		Hosts: map[string]*Host{
 			"cs01": {Name: "cs01", Site: "onprem", OS: "windows", Roles: []Role{RoleConfigurationServer}, Address: "10.10.0.4",
-				NICs: []NIC{{Name: "source", Address: netip.MustParsePrefix("10.10.0.4/24")}, {Name: "failback", Address: netip.MustParsePrefix("192.168.50.4/24"), Toward: "azure"}},
+				NICs:  []NIC{{Name: "source", Address: netip.MustParsePrefix("10.10.0.4/24")}, {Name: "failback", Address: netip.MustParsePrefix("192.168.50.4/24"), Toward: "azure"}},
 				Agent: "10.10.0.4:7411"},
 			"ps-az": {Name: "ps-az", Site: "azure", OS: "windows", Roles: []Role{RoleProcessServer}, Address: "10.20.1.4", Agent: "10.20.1.4:7411"},
 			"mt01": {Name: "mt01", Site: "onprem", OS: "linux", Roles: []Role{RoleMasterTarget}, Address: "10.10.0.8", Agent: "10.10.0.8:7411",
