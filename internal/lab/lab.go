@@ -50,15 +50,16 @@ type Lab struct {
 	prefix string
 	nodes  map[string]*Host // hosts and routers by name
 
-	mu        sync.Mutex // guards the fields below
-	created   []string   // namespaces created, in order
-	procs     []*Process
-	rates     map[string]BitsPerSecond // current shaping per link ("vpn", "cs01/eth1")
-	closed    bool
-	onCreate  func(ns string)
-	faultSeq  int
+	onCreate func(ns string) // set before build, read-only after
+
+	mu      sync.Mutex // guards created, procs, rates, closed
+	created []string   // namespaces created, in order
+	procs   []*Process
+	rates   map[string]BitsPerSecond // current shaping per link ("vpn", "cs01/eth1")
+	closed  bool
+
 	closeOnce sync.Once
-	closeErr  error
+	closeErr  error // set once by Close
 }
 
 // Host is a namespace of the lab: a host, or a site's router (Router returns those).
@@ -138,7 +139,7 @@ func Up(ctx context.Context, spec Spec, opts Options) (*Lab, error) {
 	return l, nil
 }
 
-// Netns returns the namespace name of a node: prefix + "-" + name.
+// nsName is the namespace name of a node: prefix + "-" + name.
 func (l *Lab) nsName(node string) string { return l.prefix + "-" + node }
 
 // Prefix is the lab's name prefix: every namespace it created starts with Prefix()+"-".
@@ -346,10 +347,9 @@ func (l *Lab) addNetns(ctx context.Context, h *Host) error {
 	}
 	l.mu.Lock()
 	l.created = append(l.created, h.netns)
-	onCreate := l.onCreate
 	l.mu.Unlock()
-	if onCreate != nil {
-		onCreate(h.netns)
+	if l.onCreate != nil {
+		l.onCreate(h.netns)
 	}
 	// icmp_ratelimit=0: the kernel rate-limits ICMP errors per destination (1/s after a
 	// burst); tests that send several rejected or too-big packets in a row must see every
