@@ -104,6 +104,7 @@ type clientConn struct {
 	br      *bufio.Reader
 	key     []byte
 	counter uint64
+	dead    bool // the agent said it closes this connection
 }
 
 // Dial connects to the agent at addr (host:port), authenticates with Hello, and returns a
@@ -441,7 +442,7 @@ func (c *Client) put(cc *clientConn) {
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
-	if closed {
+	if closed || cc.dead {
 		_ = cc.tc.Close()
 		return
 	}
@@ -489,7 +490,7 @@ func (c *Client) roundTrip(ctx context.Context, cc *clientConn, path string, bod
 	}
 	if resp.Close {
 		// The agent will close; do not pool it. The answer is still good.
-		defer cc.tc.Close()
+		cc.dead = true
 	}
 	if cc.key != nil {
 		signed, err = verifyAnswer(cc, resp, data)

@@ -104,11 +104,15 @@ type responderManager struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu     sync.Mutex // guards sets, open
+	mu     sync.Mutex // guards sets, open_, closed
 	sets   map[string]*responderSet
 	open_  int // sockets open over all sets
-	wg     sync.WaitGroup
 	closed bool
+
+	// opening is held (shared) by every open in flight; closeAll takes it exclusively so no
+	// open starts a serving goroutine after closeAll waits on wg.
+	opening sync.RWMutex
+	wg      sync.WaitGroup
 }
 
 func newResponderManager(host string, b Bounds, now func() time.Time, log *slog.Logger) *responderManager {
@@ -142,6 +146,8 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	if ttl <= 0 || ttl > m.bounds.ResponderTTL {
 		ttl = m.bounds.ResponderTTL
 	}
+	m.opening.RLock()
+	defer m.opening.RUnlock()
 	idb := make([]byte, 8)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -170,14 +176,17 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	}
 
 	m.mu.Lock()
-	m.open_ -= len(ls) - set.n // give back what was not opened
-	if m.closed || set.n == 0 {
-		m.open_ -= set.n
+	if m.closed {
+		// Shutdown began while we opened: closeAll has reset the count; undo our sockets.
 		m.mu.Unlock()
 		m.shut(set)
-		if set.n == 0 {
-			out.ID = "" // nothing to close
-		}
+		return Responders{}, refuse(http.StatusServiceUnavailable, CodeShutdown, "agent is shutting down")
+	}
+	m.open_ -= len(ls) - set.n // give back what was not opened
+	if set.n == 0 {
+		m.mu.Unlock()
+		cancel()
+		out.ID = "" // nothing to close
 		return out, nil
 	}
 	m.sets[id] = set
@@ -290,6 +299,10 @@ func (m *responderManager) close(id string) bool {
 func (m *responderManager) closeAll() {
 	m.mu.Lock()
 	m.closed = true
+	m.mu.Unlock()
+	m.opening.Lock() // wait for opens in flight: they see closed and undo themselves
+	m.opening.Unlock()
+	m.mu.Lock()
 	sets := m.sets
 	m.sets = map[string]*responderSet{}
 	m.open_ = 0
