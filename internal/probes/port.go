@@ -182,7 +182,7 @@ func classifyDialErr(ctx context.Context, res PortResult, err error, proto strin
 		res.Detail = "EHOSTUNREACH: an ICMP host-unreachable or admin-prohibited came back, or ARP for the next hop failed; run as root or on Linux to tell them apart"
 	case errNetUnreach:
 		res.State = Unreachable
-		if _, rerr := Route(ctx, dst.Addr()); rerr != nil {
+		if _, rerr := Route(context.WithoutCancel(ctx), dst.Addr()); rerr != nil {
 			res.Reason = NoRoute
 			res.Detail = "this host has no route to " + dst.Addr().String() + " - add one or check the default gateway"
 		} else {
@@ -232,7 +232,9 @@ func fillRoute(ctx context.Context, res *PortResult, src, dst netip.Addr) {
 		res.Interface = interfaceByIP(src)
 		return
 	}
-	if r, err := Route(ctx, dst); err == nil {
+	// The lookup is local and answers at once; after a timeout ctx has expired, and the
+	// source is still worth reporting.
+	if r, err := Route(context.WithoutCancel(ctx), dst); err == nil {
 		res.SourceIP, res.Interface = r.SourceIP, r.Interface
 	}
 }

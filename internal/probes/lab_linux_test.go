@@ -1,0 +1,326 @@
+//go:build linux
+
+package probes_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/lab"
+	"github.com/netprobe/netprobe/internal/probes"
+)
+
+// The lab tests run the probes inside a lab host's namespace: the test binary re-executes
+// itself there (`ip netns exec`) to run TestLabInner, so every socket, every goroutine and
+// every packet of the probe lives in that namespace and nowhere else.
+
+// labReq is one probe to run inside a lab host.
+type labReq struct {
+	Kind    string             `json:"kind"`
+	Timeout time.Duration      `json:"timeout"`
+	Port    probes.PortRequest `json:"port,omitzero"`
+	Route   string             `json:"route,omitempty"`
+	Path    probes.PathRequest `json:"path,omitzero"`
+	PMTU    probes.PMTURequest `json:"pmtu,omitzero"`
+	ICMP    probes.ICMPRequest `json:"icmp,omitzero"`
+}
+
+type labRes struct {
+	Port  *probes.PortResult  `json:"port,omitempty"`
+	Route *probes.RouteResult `json:"route,omitempty"`
+	Path  *probes.PathResult  `json:"path,omitempty"`
+	PMTU  *probes.PMTUResult  `json:"pmtu,omitempty"`
+	ICMP  *probes.ICMPResult  `json:"icmp,omitempty"`
+	Took  time.Duration       `json:"took"`
+	Err   string              `json:"err,omitempty"`
+}
+
+const labEnv = "NETPROBE_PROBES_LAB_REQS"
+
+// runInHost runs reqs in parallel inside host h and returns their results in order.
+func runInHost(t *testing.T, h *lab.Host, reqs ...labReq) []labRes {
+	t.Helper()
+	b, err := json.Marshal(reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", h.Netns(), os.Args[0], "-test.run", "^TestLabInner$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), labEnv+"="+string(b))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("probes inside %s: %v\n%s", h.Name(), err, out)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "NETPROBE_LAB_RESULTS "); ok {
+			var res []labRes
+			if err := json.Unmarshal([]byte(rest), &res); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+	}
+	t.Fatalf("no results from inside %s:\n%s", h.Name(), out)
+	return nil
+}
+
+// TestLabInner is the half of the lab tests that runs inside a lab namespace.
+func TestLabInner(t *testing.T) {
+	raw := os.Getenv(labEnv)
+	if raw == "" {
+		t.Skip("runs only inside a lab namespace, started by the lab tests")
+	}
+	var reqs []labReq
+	if err := json.Unmarshal([]byte(raw), &reqs); err != nil {
+		t.Fatal(err)
+	}
+	res := make([]labRes, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
+			defer cancel()
+			start := time.Now()
+			var err error
+			switch r.Kind {
+			case "port":
+				var v probes.PortResult
+				v, err = probes.Port(ctx, nil, r.Port)
+				res[i].Port = &v
+			case "route":
+				var v probes.RouteResult
+				v, err = probes.Route(ctx, netip.MustParseAddr(r.Route))
+				res[i].Route = &v
+			case "path":
+				var v probes.PathResult
+				v, err = probes.Path(ctx, nil, r.Path)
+				res[i].Path = &v
+			case "pmtu":
+				var v probes.PMTUResult
+				v, err = probes.PMTU(ctx, nil, r.PMTU)
+				res[i].PMTU = &v
+			case "icmp":
+				var v probes.ICMPResult
+				v, err = probes.ICMP(ctx, nil, r.ICMP)
+				res[i].ICMP = &v
+			default:
+				err = fmt.Errorf("unknown kind %q", r.Kind)
+			}
+			res[i].Took = time.Since(start)
+			if err != nil {
+				res[i] = labRes{Err: err.Error(), Took: res[i].Took}
+			}
+		}()
+	}
+	wg.Wait()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("NETPROBE_LAB_RESULTS %s\n", b)
+}
+
+func labBuild(t *testing.T) *lab.Lab {
+	t.Helper()
+	if os.Getenv(labEnv) != "" {
+		t.Skip("outer half")
+	}
+	spec := lab.Failback()
+	spec.Link(lab.VPN).Rate = 0 // shaping is not under test here
+	return lab.Build(t, spec)
+}
+
+// serveResponders runs a netprobe TCP responder and UDP echo on port inside h until the test ends.
+func serveResponders(t *testing.T, h *lab.Host, port int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := h.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := h.ListenPacket("udp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = probes.ServeTCPResponder(ctx, ln) }()
+	go func() { defer wg.Done(); _ = probes.ServeUDPEcho(ctx, pc) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// TestLabPortStates plants one fault per port between mt01 and ps-az and checks every state
+// and reason from mt01, all within the deadline.
+func TestLabPortStates(t *testing.T) {
+	l := labBuild(t)
+	ps := lab.AddrPSAz
+	for _, p := range []int{9443, 9450, 9451, 9452, 9453, 9454} {
+		serveResponders(t, l.Host(lab.PSAz), p)
+	}
+	l.Apply(t, lab.Faults{
+		lab.DropPort{Host: lab.PSAz, Proto: lab.TCP, Port: 9450},
+		lab.RejectPort{Host: lab.PSAz, Proto: lab.TCP, Port: 9451, With: lab.AdminProhibited, Via: lab.OnPrem},
+		lab.RejectPort{Host: lab.PSAz, Proto: lab.TCP, Port: 9452, With: lab.HostUnreachable},
+		lab.RejectPort{Host: lab.PSAz, Proto: lab.TCP, Port: 9453, With: lab.TCPReset},
+		lab.DropPort{Host: lab.PSAz, Proto: lab.UDP, Port: 9454},
+		lab.RejectPort{Host: lab.PSAz, Proto: lab.UDP, Port: 9451, With: lab.AdminProhibited, Via: lab.Azure},
+	})
+	const deadline = time.Second
+	cases := []struct {
+		name, proto string
+		addr        string
+		echo        bool
+		state       probes.PortState
+		reason      probes.Reason
+		icmpFrom    string
+	}{
+		{"open", "tcp", ps + ":9443", false, probes.Open, probes.SynAck, ""},
+		{"closed by reset from the host", "tcp", ps + ":9444", false, probes.Closed, probes.Reset, ""},
+		{"closed by a tcp-reset rule", "tcp", ps + ":9453", false, probes.Closed, probes.Reset, ""},
+		{"filtered by drop", "tcp", ps + ":9450", false, probes.Filtered, probes.Timeout, ""},
+		{"filtered by admin-prohibited at the router", "tcp", ps + ":9451", false, probes.Filtered, probes.ICMPAdminProhibited, lab.AddrOnPremGW},
+		{"unreachable by host-unreachable", "tcp", ps + ":9452", false, probes.Unreachable, probes.ICMPHostUnreachable, ps},
+		{"udp open with echo", "udp", ps + ":9443", true, probes.Open, probes.UDPEcho, ""},
+		{"udp closed", "udp", ps + ":9444", true, probes.Closed, probes.ICMPPortUnreachable, ps},
+		{"udp open|filtered by drop", "udp", ps + ":9454", true, probes.OpenFiltered, probes.NoResponse, ""},
+		{"udp admin-prohibited", "udp", ps + ":9451", true, probes.Filtered, probes.ICMPAdminProhibited, lab.AddrVPNAz},
+	}
+	var reqs []labReq
+	for _, c := range cases {
+		reqs = append(reqs, labReq{Kind: "port", Timeout: deadline, Port: probes.PortRequest{Proto: c.proto, Address: c.addr, Echo: c.echo, Banner: c.proto == "tcp"}})
+	}
+	// No route: mt01 without its default route.
+	res := runInHost(t, l.Host(lab.MT01), reqs...)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := res[i]
+			if r.Err != "" {
+				t.Fatal(r.Err)
+			}
+			if r.Port.State != c.state || r.Port.Reason != c.reason {
+				t.Errorf("%s %s: %v/%v (%s), want %v/%v", c.proto, c.addr, r.Port.State, r.Port.Reason, r.Port.Detail, c.state, c.reason)
+			}
+			if c.icmpFrom != "" && r.Port.ICMPFrom != c.icmpFrom {
+				t.Errorf("ICMP from %q, want %s", r.Port.ICMPFrom, c.icmpFrom)
+			}
+			if r.Port.SourceIP != lab.AddrMT01 || r.Port.Interface != "eth0" {
+				t.Errorf("left from %s on %s, want %s on eth0", r.Port.SourceIP, r.Port.Interface, lab.AddrMT01)
+			}
+			if c.state == probes.Open && !strings.HasPrefix(r.Port.ObservedSource, lab.AddrMT01+":") {
+				t.Errorf("responder saw %q, want %s (no NAT in the lab)", r.Port.ObservedSource, lab.AddrMT01)
+			}
+			if r.Took > deadline+200*time.Millisecond {
+				t.Errorf("took %v, deadline %v", r.Took, deadline)
+			}
+		})
+	}
+	t.Run("unreachable without a route", func(t *testing.T) {
+		l.Apply(t, lab.DelRoute{Host: lab.MT01, Prefix: netip.MustParsePrefix("0.0.0.0/0")})
+		r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "port", Timeout: deadline, Port: probes.PortRequest{Address: ps + ":9443"}})[0]
+		if r.Err != "" || r.Port.State != probes.Unreachable || r.Port.Reason != probes.NoRoute {
+			t.Errorf("got %v/%v %s %s, want unreachable/no-route", r.Port.State, r.Port.Reason, r.Port.Detail, r.Err)
+		}
+	})
+}
+
+// TestLabRoute: cs01 reaches Azure on its failback NIC; without that route, on its LAN NIC.
+func TestLabRoute(t *testing.T) {
+	l := labBuild(t)
+	cs := l.Host(lab.CS01)
+	req := labReq{Kind: "route", Timeout: time.Second, Route: lab.AddrPSAz}
+	got := runInHost(t, cs, req)[0]
+	want := probes.RouteResult{Interface: "eth1", SourceIP: lab.AddrCS01FB, Gateway: lab.AddrFBGW, Method: "netlink"}
+	if got.Err != "" || *got.Route != want {
+		t.Errorf("route to ps-az: %+v %s, want %+v", got.Route, got.Err, want)
+	}
+	l.Apply(t, lab.DelRoute{Host: lab.CS01, Prefix: netip.MustParsePrefix(lab.NetAzure)})
+	got = runInHost(t, cs, req)[0]
+	want = probes.RouteResult{Interface: "eth0", SourceIP: lab.AddrCS01, Gateway: lab.AddrOnPremGW, Method: "netlink"}
+	if got.Err != "" || *got.Route != want {
+		t.Errorf("route to ps-az without the failback route: %+v %s, want %+v", got.Route, got.Err, want)
+	}
+}
+
+// TestLabPath: the traceroute from mt01 to ps-az lists both routers and the destination, in
+// every mode, and the path is private.
+func TestLabPath(t *testing.T) {
+	l := labBuild(t)
+	serveResponders(t, l.Host(lab.PSAz), 9443)
+	want := []string{lab.AddrOnPremGW, lab.AddrVPNAz, lab.AddrPSAz}
+	var reqs []labReq
+	modes := []string{"tcp", "udp", "icmp"}
+	for _, m := range modes {
+		reqs = append(reqs, labReq{Kind: "path", Timeout: 3 * time.Second, Path: probes.PathRequest{Address: lab.AddrPSAz + ":9443", Mode: m, MaxHops: 8}})
+	}
+	// A closed UDP port answers port-unreachable: the usual UDP traceroute end.
+	reqs[1].Path.Address = lab.AddrPSAz + ":33434"
+	res := runInHost(t, l.Host(lab.MT01), reqs...)
+	for i, m := range modes {
+		t.Run(m, func(t *testing.T) {
+			r := res[i]
+			if r.Err != "" {
+				t.Fatal(r.Err)
+			}
+			var got []string
+			for _, h := range r.Path.Hops {
+				got = append(got, h.Addr)
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") || !r.Path.Reached || !r.Path.Private {
+				t.Errorf("hops %v reached=%v private=%v (%s), want %v reached, private", got, r.Path.Reached, r.Path.Private, r.Path.Detail, want)
+			}
+			if r.Took > time.Second {
+				t.Errorf("took %v: every hop answers at once in the lab", r.Took)
+			}
+		})
+	}
+}
+
+// TestLabPMTU: mt01 to ps-az crosses the 1400-byte VPN: the probe finds 1400 exactly from the
+// router's fragmentation-needed, and a black hole when the router's ICMP is dropped.
+func TestLabPMTU(t *testing.T) {
+	cases := []struct {
+		name      string
+		fault     lab.Fault
+		frag      bool
+		blackhole bool
+	}{
+		{"frag-needed", lab.Faults{}, true, false},
+		{"black hole", lab.DropFragNeeded{Router: lab.OnPrem}, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := labBuild(t)
+			l.Apply(t, tc.fault)
+			const deadline = 4 * time.Second
+			r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "pmtu", Timeout: deadline, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}})[0]
+			if r.Err != "" {
+				t.Fatal(r.Err)
+			}
+			p := r.PMTU
+			if p.MTU != lab.VPNMTU || p.MSS != lab.VPNMTU-40 || p.FragNeeded != tc.frag || p.Blackhole != tc.blackhole {
+				t.Errorf("got mtu %d mss %d frag=%v blackhole=%v (%s), want %d, %d, %v, %v",
+					p.MTU, p.MSS, p.FragNeeded, p.Blackhole, p.Detail, lab.VPNMTU, lab.VPNMTU-40, tc.frag, tc.blackhole)
+			}
+			if tc.frag && p.NextHopMTU != lab.VPNMTU {
+				t.Errorf("next-hop MTU %d, want %d", p.NextHopMTU, lab.VPNMTU)
+			}
+			if r.Took > deadline+200*time.Millisecond {
+				t.Errorf("took %v, deadline %v", r.Took, deadline)
+			}
+		})
+	}
+}
