@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestFlowsGolden(t *testing.T) {
+	for _, format := range []string{"table", "csv", "iptables"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "flows", "-f", normativeFile, "--format", format)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			path := filepath.Join("testdata", "flows", "normative."+format)
+			if updateGolden() {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test -update creates it)", err)
+			}
+			if diff := cmp.Diff(string(want), out); diff != "" {
+				t.Errorf("%s (-want +got; go test -update rewrites it):\n%s", path, diff)
+			}
+		})
+	}
+}
+
+func TestFlowsFormats(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		code     ExitCode
+		contains string
+		absent   string
+	}{
+		{"json", []string{"--format", "json"}, ExitOK, `"schema": "netprobe/flows/v1"`, ""},
+		{"nsg", []string{"--format", "nsg"}, ExitOK, `"securityRules"`, ""},
+		{"powershell", []string{"--format", "powershell"}, ExitOK, "New-NetFirewallRule -DisplayName 'netprobe FB-VM-CS", ""},
+		{"--phase forward drops the failback catalogue, keeps the file's flows", []string{"--phase", "forward"}, ExitOK, "USER-1", "FB-VM-CS"},
+		{"--phase both adds the forward catalogue", []string{"--phase", "both"}, ExitOK, "FW-CS-AZ", ""},
+		{"unknown format", []string{"--format", "yaml"}, ExitUsage, `unknown --format "yaml"`, ""},
+		{"unknown phase", []string{"--phase", "sideways"}, ExitUsage, `unknown --phase "sideways"`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, append([]string{"flows", "-f", normativeFile}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			if !strings.Contains(out+stderr, tc.contains) {
+				t.Errorf("output lacks %q:\n%s%s", tc.contains, out, stderr)
+			}
+			if tc.absent != "" && strings.Contains(out, tc.absent) {
+				t.Errorf("output has %q:\n%s", tc.absent, out)
+			}
+		})
+	}
+	code, out, _ := runCLI(t, "flows", "-f", normativeFile, "--format", "json")
+	var doc struct {
+		Flows []struct{ Rule, Phase, Kind string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) != 28 {
+		t.Errorf("json: exit %d, %d flows, err %v", code, len(doc.Flows), err)
+	}
+	if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
+		t.Errorf("first flow = %+v", doc.Flows[0])
+	}
+	// Errors of an invalid file go to stderr, never into a stream meant for iptables-restore.
+	code, out, stderr := runCLI(t, "flows", "-f", "../../internal/topology/testdata/invalid/three-mistakes.yaml", "--format", "iptables")
+	if code != ExitUsage || out != "" || !strings.Contains(stderr, "3 errors") {
+		t.Errorf("invalid file: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
