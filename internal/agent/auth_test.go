@@ -238,3 +238,16 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("concurrent calls caused auth failures:\n%s", a.logs)
 	}
 }
+
+// TestIdleConnectionClosedByAgent: the agent closes idle connections; the next call notices
+// the pooled connection is gone and retries once on a fresh one (new session, new key).
+func TestIdleConnectionClosedByAgent(t *testing.T) {
+	a := startAgent(t, Config{idleTimeout: 100 * time.Millisecond})
+	c := dialAgent(t, a, ClientConfig{MaxConns: 1})
+	time.Sleep(400 * time.Millisecond) // past the agent's idle timeout
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Hello(ctx); err != nil {
+		t.Fatalf("Hello after the agent closed the idle connection: %v", err)
+	}
+}

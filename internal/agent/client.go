@@ -349,6 +349,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("agent client: encode request: %w", err)
 	}
+	if len(body) > MaxBody {
+		return fmt.Errorf("%w: request of %d bytes is over the agent's %d-byte limit", ErrProtocol, len(body), MaxBody)
+	}
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
 	select {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -218,4 +217,16 @@ func FuzzDecodeRequest(f *testing.F) {
 	})
 }
 
-var _ = net.Dial
+func TestClientRefusesOversizedRequest(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	big := probesTLSWithRoots(make([]byte, MaxBody))
+	var res json.RawMessage
+	if err := c.Probe(context.Background(), KindTLS, big, &res); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("oversized request: %v, want ErrProtocol before sending", err)
+	}
+}
+
+func probesTLSWithRoots(pem []byte) map[string]any {
+	return map[string]any{"address": "127.0.0.1:1", "root_cas": pem}
+}

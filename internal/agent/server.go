@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/tls"
@@ -124,7 +125,13 @@ type Config struct {
 
 	// hostRoot prefixes the fixed paths host facts read, for tests; "" is "/".
 	hostRoot string
+	// idleTimeout overrides defaultIdleTimeout, for tests.
+	idleTimeout time.Duration
 }
+
+// defaultIdleTimeout: a coordinator reuses a connection between checks of one run; two
+// minutes covers the gaps of a run while freeing connections of a coordinator that is gone.
+const defaultIdleTimeout = 2 * time.Minute
 
 // defaultShutdownGrace: a probe in flight finishes within its own timeout; 5s covers the
 // common ones without making Ctrl-C feel stuck.
@@ -205,7 +212,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second, // slowloris guard; a real client sends headers at once
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       cmp.Or(s.cfg.idleTimeout, defaultIdleTimeout),
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ConnContext: func(c context.Context, _ net.Conn) context.Context {
