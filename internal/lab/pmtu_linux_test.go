@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os/exec"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,5 +117,39 @@ func TestBlackHoleVanishes(t *testing.T) {
 	}
 	if sizes[72] == 0 {
 		t.Errorf("ps-az received no small datagrams (got sizes %v): the path itself is broken", sizes)
+	}
+}
+
+// TestPingSeesFragNeeded shows the same with the tool people use: iputils ping with DF set.
+// TestPathMTU carries the acceptance without depending on ping being installed.
+func TestPingSeesFragNeeded(t *testing.T) {
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("ping (iputils-ping) not installed; TestPathMTU covers the same without it")
+	}
+	mtuRE := regexp.MustCompile(`mtu ?= ?(\d+)`)
+	tests := []struct {
+		name    string
+		fault   Fault
+		wantMTU string // "" means ping must report no MTU at all: nothing came back
+	}{
+		{"frag needed", Faults{}, "1400"},
+		{"black hole", DropFragNeeded{Router: OnPrem}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Build(t, unshaped())
+			l.Apply(t, tc.fault)
+			// ping exits non-zero when no reply comes, which is the point here.
+			out, _ := l.Host(MT01).Exec(context.Background(), "ping", "-n", "-M", "do", "-s", "1450", "-c", "2", "-i", "0.2", "-W", "1", AddrPSAz)
+			m := mtuRE.FindSubmatch(out)
+			switch {
+			case tc.wantMTU == "" && m != nil:
+				t.Errorf("black hole, yet ping learned mtu %s:\n%s", m[1], out)
+			case tc.wantMTU != "" && (m == nil || string(m[1]) != tc.wantMTU):
+				t.Errorf("ping output lacks mtu = %s:\n%s", tc.wantMTU, out)
+			case !strings.Contains(string(out), " 0 received"):
+				t.Errorf("a 1478-byte DF packet crossed a %d-byte VPN:\n%s", VPNMTU, out)
+			}
+		})
 	}
 }
