@@ -279,6 +279,20 @@ func (c *Client) TLS(ctx context.Context, req probes.TLSRequest) (probes.TLSResu
 	return res, err
 }
 
+// Path runs probes.Path (a traceroute) on the agent.
+func (c *Client) Path(ctx context.Context, req probes.PathRequest) (probes.PathResult, error) {
+	var res probes.PathResult
+	err := c.Probe(ctx, KindPath, req, &res)
+	return res, err
+}
+
+// PMTU runs probes.PMTU (path MTU search) on the agent.
+func (c *Client) PMTU(ctx context.Context, req probes.PMTURequest) (probes.PMTUResult, error) {
+	var res probes.PMTUResult
+	err := c.Probe(ctx, KindPMTU, req, &res)
+	return res, err
+}
+
 // Bandwidth has the agent measure throughput toward a bandwidth responder at address (open
 // one on the far agent with OpenResponders and Listen{Proto: ProtoBandwidth}). Without a ctx
 // deadline the call waits for warm-up + duration + a margin, not the client's default timeout.

@@ -44,8 +44,9 @@ func builtinKinds() map[string]probeKind {
 		KindICMP:    kind(probes.ICMP, func(r probes.ICMPRequest) []string { return []string{r.Address} }),
 		KindTLS:     kind(probes.TLS, func(r probes.TLSRequest) []string { return []string{r.Address} }),
 		// DNS packets go to the resolvers; none named means the host's own configuration.
-		KindDNS: kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
-		// "path", "pmtu": add as they land in internal/probes.
+		KindDNS:  kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
+		KindPath: kind(probes.Path, func(r probes.PathRequest) []string { return []string{r.Address} }),
+		KindPMTU: kind(probes.PMTU, func(r probes.PMTURequest) []string { return []string{r.Address} }),
 	}
 }
 
@@ -57,6 +58,8 @@ const (
 	KindICMP    = "icmp"
 	KindDNS     = "dns"
 	KindTLS     = "tls"
+	KindPath    = "path"
+	KindPMTU    = "pmtu"
 )
 
 // RouteRequest asks the agent's OS which interface and source it would use toward Dest (an IP).

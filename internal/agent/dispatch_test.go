@@ -142,8 +142,8 @@ func TestTLSProbeThroughAgent(t *testing.T) {
 func TestEveryKindDecodesStrictly(t *testing.T) {
 	a := startAgent(t, Config{})
 	c := dialAgent(t, a, ClientConfig{})
-	if len(c.Info().ProbeKinds) < 6 {
-		t.Errorf("probe kinds %v: want port, latency, route, icmp, dns, tls at least", c.Info().ProbeKinds)
+	if len(c.Info().ProbeKinds) < 8 {
+		t.Errorf("probe kinds %v: want port, latency, route, icmp, dns, tls, path, pmtu", c.Info().ProbeKinds)
 	}
 	for _, k := range c.Info().ProbeKinds {
 		t.Run(k, func(t *testing.T) {
