@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+func init() { register(newBandwidthCmd) }
+
+type bandwidthFlags struct {
+	from, to, tokenFile, format string
+	streams, port               int
+	duration, warmup            time.Duration
+	reverse, noLatency          bool
+	requiredMbps                float64
+}
+
+// defaultDataPort is the ASR process server's data port (topology settings.data_port): the
+// port the firewall team opens for replication, so the one worth measuring through.
+const defaultDataPort = 9443
+
+func newBandwidthCmd() *cobra.Command {
+	f := bandwidthFlags{}
+	cmd := &cobra.Command{
+		Use:   "bandwidth --from AGENT --to AGENT",
+		Short: "Measure TCP throughput between two agents, with latency under load",
+		Long: `Measure the throughput from one agent to another, the way replication flows (the process
+server to the master target), from any machine that reaches both agents' control ports.
+
+The --to agent opens a temporary bandwidth listener on --port (TCP) and a UDP echo on its
+control port; the --from agent connects and sends for --warmup + --duration. The warm-up is
+not counted. Rates are reported per stream and per 1-second interval. Unless --no-latency,
+latency is measured idle first and then again during the test (latency under load).
+
+--reverse keeps the data flowing from --from to --to but has --to open the connections
+(toward --from's --port), like iperf3 -R: use it when the firewall only allows connections
+in that direction.
+
+With --required-mbps (the VMs' churn with growth, see docs/bandwidth.md) the result is
+judged: headroom below 1 fails (exit 1), below 1.2 warns.
+
+--format json prints one result of docs/results.md (check "bandwidth") with metrics mbps,
+streams, direction, per_stream, opened_by, latency figures, and intervals_bps.
+Exit codes: 0 measured, 1 below the required rate, 2 bad usage, 5 could not measure.`,
+		Example: `  netprobe bandwidth --from 10.20.1.4:7070 --to 10.10.0.8:7070 --token-file /etc/netprobe/token
+  netprobe bandwidth --from ps-az:7070 --to mt01:7070 --streams 1 --duration 30s
+  netprobe bandwidth --from ps-az:7070 --to mt01:7070 --reverse --required-mbps 57.2 --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBandwidth(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "agent that sends (host:port of its control API), e.g. the process server")
+	fl.StringVar(&f.to, "to", "", "agent that receives (host:port of its control API), e.g. the master target")
+	fl.IntVar(&f.streams, "streams", bwtest.DefaultStreams, "parallel TCP streams (ASR uses 4 per VM for failback, up to 32)")
+	fl.DurationVar(&f.duration, "duration", bwtest.DefaultDuration, "measured duration, after the warm-up")
+	fl.DurationVar(&f.warmup, "warmup", bwtest.DefaultWarmUp, "warm-up not counted (TCP slow start)")
+	fl.IntVar(&f.port, "port", defaultDataPort, "TCP port of the temporary bandwidth listener (the data port the firewall opens)")
+	fl.BoolVar(&f.reverse, "reverse", false, "the receiving agent opens the connections (data still flows --from -> --to)")
+	fl.BoolVar(&f.noLatency, "no-latency", false, "skip the idle and loaded latency measurement")
+	fl.Float64Var(&f.requiredMbps, "required-mbps", 0, "rate the VMs' churn needs (Mbit/s); judges headroom when set")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $"+agent.EnvTokenFile+")")
+	fl.StringVar(&f.format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func (f bandwidthFlags) validate() error {
+	var errs []error
+	if f.from == "" || f.to == "" {
+		errs = append(errs, errors.New("--from and --to are both required (host:port of each agent's control API)"))
+	}
+	if f.format != "text" && f.format != "json" {
+		errs = append(errs, fmt.Errorf("--format %q: use text or json", f.format))
+	}
+	if f.streams < 1 || f.streams > bwtest.MaxStreams {
+		errs = append(errs, fmt.Errorf("--streams %d: use 1..%d", f.streams, bwtest.MaxStreams))
+	}
+	if f.duration <= 0 || f.warmup < 0 {
+		errs = append(errs, errors.New("--duration must be > 0 and --warmup >= 0"))
+	}
+	if f.port < 1 || f.port > 65535 {
+		errs = append(errs, fmt.Errorf("--port %d: use 1..65535", f.port))
+	}
+	if f.requiredMbps < 0 {
+		errs = append(errs, errors.New("--required-mbps must be >= 0"))
+	}
+	return errors.Join(errs...)
+}
+
+func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlags) error {
+	if err := f.validate(); err != nil {
+		return exitWith(ExitUsage, err)
+	}
+	from, to, err := dialPair(ctx, f.from, f.to, f.tokenFile)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	defer to.Close()
+
+	// Data always flows from -> to; --reverse only changes who connects.
+	server, client, serverAddr, dir, openedBy := to, from, f.to, bwtest.Send, f.from
+	if f.reverse {
+		server, client, serverAddr, dir, openedBy = from, to, f.from, bwtest.Receive, f.to
+	}
+	host, ctlPort, err := net.SplitHostPort(serverAddr)
+	if err != nil {
+		return exitWith(ExitUsage, fmt.Errorf("agent address %q: %w", serverAddr, err))
+	}
+	echoPort, _ := strconv.Atoi(ctlPort)
+	start := time.Now()
+
+	listen := []agent.Listen{{Proto: agent.ProtoBandwidth, Port: f.port}}
+	if !f.noLatency {
+		listen = append(listen, agent.Listen{Proto: "udp", Port: echoPort})
+	}
+	// The listeners live for the test plus a margin, and are closed as soon as it ends.
+	rs, err := server.OpenRespondersTTL(ctx, listen, f.warmup+f.duration+time.Minute)
+	if err != nil {
+		return exitWith(ExitCannotRun, fmt.Errorf("asking %s for a bandwidth listener: %w", serverAddr, err))
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = server.CloseResponders(cctx, rs.ID)
+	}()
+	params := bwtest.Params{Streams: f.streams, Duration: f.duration, WarmUp: f.warmup, NoWarmUp: f.warmup == 0, Direction: dir}
+	echo := ""
+	for _, p := range rs.Ports {
+		switch {
+		case p.Proto == agent.ProtoBandwidth && p.Status != agent.Opened:
+			return exitWith(ExitCannotRun, fmt.Errorf("%s could not listen on %d/tcp (%s: %s); pick a free port with --port", serverAddr, f.port, p.Status, p.Detail))
+		case p.Proto == "udp" && p.Status == agent.Opened:
+			echo = net.JoinHostPort(host, ctlPort)
+			params.LoadedEcho = echo
+		case p.Proto == "udp":
+			fmt.Fprintf(stderr, "netprobe: no UDP echo on %s (%s: %s); latency is not measured\n", serverAddr, p.Status, p.Detail)
+		}
+	}
+
+	var idle *probes.LatencyStats
+	if echo != "" {
+		// Idle latency first, so the loaded figures have something to be compared with.
+		lr, err := client.Latency(ctx, probes.LatencyRequest{Address: echo, Samples: 20, Interval: 50 * time.Millisecond})
+		if err != nil {
+			fmt.Fprintf(stderr, "netprobe: idle latency %s -> %s: %v\n", clientName(f), echo, err)
+		} else {
+			s := lr.Stats()
+			idle = &s
+		}
+	}
+
+	stopProgress := startProgressLine(stderr, f.format == "text", f.warmup+f.duration)
+	res, err := client.Bandwidth(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params)
+	stopProgress()
+	if err != nil {
+		if ctx.Err() != nil {
+			return exitWith(ExitInterrupted, fmt.Errorf("bandwidth test interrupted: %w", ctx.Err()))
+		}
+		return exitWith(ExitCannotRun, fmt.Errorf("bandwidth %s -> %s (connections opened by %s): %w", f.from, f.to, openedBy, err))
+	}
+	c := engine.Check{
+		ID: "bandwidth/" + f.from + "/" + f.to + "/" + strconv.Itoa(f.streams), Kind: result.CheckBandwidth,
+		From: f.from, To: f.to, Address: host, Port: f.port, Proto: "tcp", Streams: f.streams,
+		Duration: f.duration, RequiredBps: f.requiredMbps * 1e6,
+	}
+	r := engine.JudgeBandwidth(c, res, openedBy)
+	if idle != nil && idle.Samples > 0 {
+		for _, k := range []string{"samples", "loss", "p50_ms", "p95_ms", "p99_ms", "jitter_ms"} {
+			r.Metrics[k] = idle.Metrics("")[k]
+		}
+	}
+	if res.LoadedError != "" {
+		fmt.Fprintf(stderr, "netprobe: latency under load: %s\n", res.LoadedError)
+	}
+	r.DurationMS = time.Since(start).Milliseconds()
+	if err := writeBandwidth(stdout, f.format, r); err != nil {
+		return exitWith(ExitCannotRun, err)
+	}
+	if r.Status == result.Fail {
+		return exitQuiet(ExitFail)
+	}
+	return nil
+}
+
+func clientName(f bandwidthFlags) string {
+	if f.reverse {
+		return f.to
+	}
+	return f.from
+}
+
+// dialPair loads the token and connects to both agents.
+func dialPair(ctx context.Context, fromAddr, toAddr, tokenFlag string) (*agent.Client, *agent.Client, error) {
+	path, err := agent.TokenFile(tokenFlag)
+	if err != nil {
+		return nil, nil, exitWith(ExitUsage, err)
+	}
+	tok, err := agent.LoadToken(path)
+	if err != nil {
+		return nil, nil, exitWith(ExitUsage, err)
+	}
+	cfg := agent.ClientConfig{Token: tok}
+	from, err := agent.Dial(ctx, fromAddr, cfg)
+	if err != nil {
+		return nil, nil, exitWith(ExitCannotRun, fmt.Errorf("agent %s: %w", fromAddr, err))
+	}
+	to, err := agent.Dial(ctx, toAddr, cfg)
+	if err != nil {
+		from.Close()
+		return nil, nil, exitWith(ExitCannotRun, fmt.Errorf("agent %s: %w", toAddr, err))
+	}
+	return from, to, nil
+}
+
+// startProgressLine shows elapsed / expected time on a terminal while the far agents measure.
+// The agent answers with the whole result at the end, so the line shows time, not rates.
+func startProgressLine(w io.Writer, text bool, total time.Duration) (stop func()) {
+	f, ok := w.(*os.File)
+	if !text || !ok || !isTerminal(f) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "\rmeasuring... %s of %s", time.Since(start).Round(time.Second), total)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func writeBandwidth(w io.Writer, format string, r result.Result) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %s\n", r.Status, r.Message)
+	if r.Hint != "" {
+		fmt.Fprintf(&b, "  hint: %s\n", r.Hint)
+	}
+	if per, ok := r.Metrics["per_stream"].([]float64); ok && len(per) > 1 {
+		fmt.Fprintf(&b, "  per stream (Mbit/s): %s\n", joinFloats(per, 1))
+	}
+	if len(r.Intervals) > 0 {
+		mb := make([]float64, len(r.Intervals))
+		for i, v := range r.Intervals {
+			mb[i] = v / 1e6
+		}
+		fmt.Fprintf(&b, "  per second (Mbit/s): %s\n", joinFloats(mb, 1))
+	}
+	if p50, ok := r.Metrics["p50_ms"].(float64); ok {
+		fmt.Fprintf(&b, "  latency idle:       p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics["p95_ms"])
+	}
+	if p50, ok := r.Metrics["loaded_p50_ms"].(float64); ok {
+		fmt.Fprintf(&b, "  latency under load: p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics["loaded_p95_ms"])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func joinFloats(v []float64, prec int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'f', prec, 64)
+	}
+	return strings.Join(s, " ")
+}
