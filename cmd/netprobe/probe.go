@@ -137,19 +137,19 @@ func writeProbeResult(w io.Writer, format string, r result.Result) error {
 // probeText is the one line a person reads, for example
 // "10.0.0.5:9443/tcp filtered (timeout): no answer within 2s - a firewall drops it".
 func probeText(r result.Result) string {
-	what := r.Target
-	if r.Proto != "" {
-		what += "/" + r.Proto
+	what := r.Check + " " + r.Target
+	if r.Check == result.CheckPort {
+		what = r.Target + "/" + r.Proto // nmap's "PORT/PROTO", the form network teams read
 	}
 	switch {
 	case r.Status == result.Error || r.Status == result.Skip:
-		return fmt.Sprintf("%s %s %s: %s", r.Check, what, r.Status, r.Message)
+		return fmt.Sprintf("%s %s: %s", what, r.Status, r.Message)
 	case r.State != "" && r.Reason != "":
 		return fmt.Sprintf("%s %s (%s): %s", what, r.State, r.Reason, r.Message)
 	case r.State != "":
 		return fmt.Sprintf("%s %s: %s", what, r.State, r.Message)
 	}
-	return fmt.Sprintf("%s %s: %s", r.Check, what, r.Message)
+	return fmt.Sprintf("%s: %s", what, r.Message)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -296,7 +296,7 @@ split-horizon DNS, a classic failback surprise. Without --server the system's re
 				}
 				r.Message = strings.Join(parts, "; ")
 				if dr.Mismatch {
-					r.Message += " - " + dr.Detail
+					r.Message = dr.Detail
 				}
 				r.Metrics = map[string]any{"answers": answers, "mismatch": dr.Mismatch}
 				return r, nil

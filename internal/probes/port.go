@@ -217,11 +217,14 @@ func remaining(ctx context.Context) time.Duration {
 	return DefaultTimeout
 }
 
+// roundDur rounds a budget up for people: a 2s deadline of which a few milliseconds went to
+// setup still reads "2s", and 300ms reads "300ms".
 func roundDur(d time.Duration) time.Duration {
+	step := 50 * time.Millisecond
 	if d >= time.Second {
-		return d.Round(100 * time.Millisecond)
+		step = 100 * time.Millisecond
 	}
-	return d.Round(time.Millisecond)
+	return (d + step - 1).Truncate(step)
 }
 
 // fillRoute records the source address and interface the OS would use, for results where no

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprobe/netprobe/internal/probes/probetest"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// scrubProbe replaces what changes between runs (ports, times, dates, fingerprints) so the
+// text a user reads can be compared with a golden file.
+func scrubProbe(s string) string {
+	for _, r := range []struct{ re, with string }{
+		{`127\.0\.0\.1:\d+`, "127.0.0.1:PORT"},
+		{`\d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms`, "MIN/AVG/MAX ms"},
+		{`\d{4}-\d{2}-\d{2}`, "DATE"},
+	} {
+		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.with)
+	}
+	return s
+}
+
+func TestProbeText(t *testing.T) {
+	responder := probetest.TCPResponder(t).String()
+	closed := probetest.ClosedPort(t, "tcp").String()
+	echo := probetest.UDPEcho(t).String()
+	silent := probetest.UDPSilent(t).String()
+	dnsA := probetest.DNSServer(t, map[string][]string{"cs01.contoso.local.": {"10.10.0.4"}}, false).String()
+	dnsB := probetest.DNSServer(t, map[string][]string{"cs01.contoso.local.": {"192.168.50.4"}}, false).String()
+	cert := probetest.NewTLSCert(t, "Contoso Issuing CA", "cs01.contoso.local", 90*24*time.Hour)
+	tlsAddr := probetest.TLSServer(t, cert).String()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, cert.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name string
+		args []string
+		code ExitCode
+	}{
+		{"port-open-responder", []string{"probe", "port", responder, "--banner"}, ExitOK},
+		{"port-closed", []string{"probe", "port", closed}, ExitOK},
+		{"port-udp-echo", []string{"probe", "port", "--udp", "--echo", echo}, ExitOK},
+		{"port-udp-silent", []string{"probe", "port", "--udp", silent, "--timeout", "300ms"}, ExitOK},
+		{"dns-split-horizon", []string{"probe", "dns", "cs01.contoso.local", "--server", dnsA, "--server", dnsB}, ExitOK},
+		{"tls-verified", []string{"probe", "tls", tlsAddr, "--sni", "cs01.contoso.local", "--ca-file", caFile}, ExitOK},
+		{"tls-intercepted", []string{"probe", "tls", tlsAddr, "--sni", "cs01.contoso.local", "--expect-issuer", "Other CA"}, ExitOK},
+		{"route-loopback", []string{"probe", "route", "127.0.0.1"}, ExitOK},
+		{"bad-target", []string{"probe", "port", "10.0.0.5"}, ExitUsage},
+		{"bad-format", []string{"probe", "port", responder, "--format", "xml"}, ExitUsage},
+		{"cannot-run", []string{"probe", "path", "::1", "--mode", "icmp"}, ExitCannotRun},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, stderr)
+			}
+			got := scrubProbe(out + stderr)
+			golden := filepath.Join("testdata", "probe", tc.name+".golden")
+			if updateGolden() {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/netprobe -run TestProbeText -update)", err)
+			}
+			if d := cmp.Diff(string(want), got); d != "" {
+				t.Errorf("output differs from %s (-want +got):\n%s", golden, d)
+			}
+		})
+	}
+}
+
+// TestProbeJSON: --format json prints one result object shaped like the check results.
+func TestProbeJSON(t *testing.T) {
+	addr := probetest.TCPResponder(t).String()
+	code, out, stderr := runCLI(t, "probe", "port", addr, "--banner", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r result.Result
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("decode %q: %v", out, err)
+	}
+	if r.Check != "port" || r.Target != addr || r.Proto != "tcp" || r.Status != result.Pass || r.State != "open" || r.Reason != "syn-ack" {
+		t.Errorf("result %+v", r)
+	}
+	for _, k := range []string{"source_ip", "interface", "rtt_ms", "observed_source_ip", "answered_by"} {
+		if _, ok := r.Metrics[k]; !ok {
+			t.Errorf("metrics lack %q: %v", k, r.Metrics)
+		}
+	}
+	if r.Metrics["answered_by"] != "responder" || r.Metrics["source_ip"] != "127.0.0.1" {
+		t.Errorf("metrics %v", r.Metrics)
+	}
+
+	code, out, _ = runCLI(t, "probe", "path", "::1", "--mode", "icmp", "--format", "json")
+	var skipped result.Result
+	if err := json.Unmarshal([]byte(out), &skipped); err != nil || code != ExitCannotRun || skipped.Status != result.Skip || skipped.Message == "" {
+		t.Errorf("a probe that cannot run: exit %d, %+v %v; want exit 5 and a skip result saying why", code, skipped, err)
+	}
+}
