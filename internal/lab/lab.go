@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -52,11 +53,12 @@ type Lab struct {
 
 	onCreate func(ns string) // set before build, read-only after
 
-	mu      sync.Mutex // guards created, procs, rates, closed
+	mu      sync.Mutex // guards created, procs, rates, closed, closers
 	created []string   // namespaces created, in order
 	procs   []*Process
 	rates   map[string]BitsPerSecond // current shaping per link ("vpn", "cs01/eth1")
 	closed  bool
+	closers []func() error // in-process helpers (relays) to stop before the namespaces go
 
 	closeOnce sync.Once
 	closeErr  error // set once by Close
@@ -372,10 +374,14 @@ func (l *Lab) Close(ctx context.Context) error {
 		l.closed = true
 		procs := slices.Clone(l.procs)
 		created := slices.Clone(l.created)
+		closers := slices.Clone(l.closers)
 		l.mu.Unlock()
 		var errs []error
 		for _, p := range slices.Backward(procs) {
 			p.Stop()
+		}
+		for _, c := range slices.Backward(closers) {
+			errs = append(errs, c())
 		}
 		for _, ns := range slices.Backward(created) {
 			errs = append(errs, deleteNetns(ctx, ns))
@@ -383,6 +389,29 @@ func (l *Lab) Close(ctx context.Context) error {
 		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
+}
+
+// addCloser registers an in-process helper for Close to stop; if the lab is already closed
+// it stops it at once.
+func (l *Lab) addCloser(c func() error) {
+	l.mu.Lock()
+	closed := l.closed
+	if !closed {
+		l.closers = append(l.closers, c)
+	}
+	l.mu.Unlock()
+	if closed {
+		_ = c()
+	}
+}
+
+// firstAddr is the node's first address by interface name, for helpers that need any
+// address of their own.
+func (h *Host) firstAddr() (netip.Addr, bool) {
+	for _, nic := range slices.Sorted(maps.Keys(h.nics)) {
+		return h.nics[nic].Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 // deleteNetns removes one namespace; one that is already gone is not an error.
