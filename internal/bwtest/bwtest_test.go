@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -355,5 +356,31 @@ func TestTickets(t *testing.T) {
 	clock = clock.Add(2 * time.Minute)
 	if err := tk.Admit(id); !errors.Is(err, ErrTicket) {
 		t.Errorf("expired ticket: err = %v, want ErrTicket", err)
+	}
+}
+
+// BenchmarkRun reports loopback throughput per stream count (Gbit/s); compare with iperf3 by
+// go run ./bench/bwcompare. Each iteration is a one-second test.
+func BenchmarkRun(b *testing.B) {
+	for _, streams := range []int{1, 4} {
+		b.Run(strconv.Itoa(streams)+"streams", func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = Serve(ctx, ln, Limits{}) }()
+			defer func() { cancel(); <-done }()
+			var sum float64
+			for b.Loop() {
+				res, err := Run(ctx, TCPDialer(ln.Addr().String()), Params{Streams: streams, WarmUp: 200 * time.Millisecond, Duration: time.Second})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum += float64(res.Rate)
+			}
+			b.ReportMetric(sum/float64(b.N)/1e9, "Gbit/s")
+		})
 	}
 }
