@@ -62,6 +62,15 @@ func TestICMPInsideNetns(t *testing.T) {
 		if err != nil || got.Sent != 3 || got.Received != 0 || got.Loss != 1 {
 			t.Fatalf("got %+v, %v; want 3 sent, none back", got, err)
 		}
+		// PMTU against a host that drops every echo: it cannot measure, and says so in time.
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		p, err := probes.PMTU(ctx, nil, probes.PMTURequest{Address: "127.0.0.1"})
+		probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+		if !errors.Is(err, probes.ErrTimeout) {
+			t.Errorf("PMTU with every echo dropped: %+v %v, want ErrTimeout", p, err)
+		}
 	default:
 		t.Fatalf("unknown NETPROBE_WANT %q", want)
 	}

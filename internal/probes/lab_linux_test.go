@@ -49,13 +49,43 @@ const labEnv = "NETPROBE_PROBES_LAB_REQS"
 // runInHost runs reqs in parallel inside host h and returns their results in order.
 func runInHost(t *testing.T, h *lab.Host, reqs ...labReq) []labRes {
 	t.Helper()
+	return runInHostAs(t, h, nil, os.Args[0], reqs...)
+}
+
+// runInHostUnprivileged is runInHost as user nobody, with the unprivileged ICMP sockets of
+// net.ipv4.ping_group_range allowed in the host's namespace.
+func runInHostUnprivileged(t *testing.T, h *lab.Host, reqs ...labReq) []labRes {
+	t.Helper()
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux) to drop privileges")
+	}
+	if _, err := h.Exec(context.Background(), "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := dir + "/probes.test"
+	if out, err := exec.Command("cp", os.Args[0], bin).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	for _, p := range []string{dir, bin} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return runInHostAs(t, h, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"}, bin, reqs...)
+}
+
+func runInHostAs(t *testing.T, h *lab.Host, prefix []string, bin string, reqs ...labReq) []labRes {
+	t.Helper()
 	b, err := json.Marshal(reqs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", h.Netns(), os.Args[0], "-test.run", "^TestLabInner$", "-test.count=1", "-test.v")
+	args := append(append([]string{"netns", "exec", h.Netns()}, prefix...), bin, "-test.run", "^TestLabInner$", "-test.count=1", "-test.v")
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), labEnv+"="+string(b))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -293,22 +323,33 @@ func TestLabPath(t *testing.T) {
 // router's fragmentation-needed, and a black hole when the router's ICMP is dropped.
 func TestLabPMTU(t *testing.T) {
 	cases := []struct {
-		name      string
-		fault     lab.Fault
-		frag      bool
-		blackhole bool
+		name         string
+		fault        lab.Fault
+		unprivileged bool // ping socket: frag-needed comes back on the socket's error queue
+		frag         bool
+		blackhole    bool
 	}{
-		{"frag-needed", lab.Faults{}, true, false},
-		{"black hole", lab.DropFragNeeded{Router: lab.OnPrem}, false, true},
+		{"frag-needed", lab.Faults{}, false, true, false},
+		{"frag-needed unprivileged", lab.Faults{}, true, true, false},
+		{"black hole", lab.DropFragNeeded{Router: lab.OnPrem}, false, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			l := labBuild(t)
 			l.Apply(t, tc.fault)
 			const deadline = 4 * time.Second
-			r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "pmtu", Timeout: deadline, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}})[0]
+			req := labReq{Kind: "pmtu", Timeout: deadline, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}}
+			var r labRes
+			if tc.unprivileged {
+				r = runInHostUnprivileged(t, l.Host(lab.MT01), req)[0]
+			} else {
+				r = runInHost(t, l.Host(lab.MT01), req)[0]
+			}
 			if r.Err != "" {
 				t.Fatal(r.Err)
+			}
+			if want := map[bool]string{true: "ping-socket", false: "raw"}[tc.unprivileged]; r.PMTU.Method != want {
+				t.Errorf("method %q, want %q", r.PMTU.Method, want)
 			}
 			p := r.PMTU
 			if p.MTU != lab.VPNMTU || p.MSS != lab.VPNMTU-40 || p.FragNeeded != tc.frag || p.Blackhole != tc.blackhole {
