@@ -32,6 +32,8 @@ import (
 //   - DelRoute / SetRoute: the host's (or router's) own routing table.
 //   - SNAT: on a router's nat POSTROUTING, like an on-premises edge that hides a site
 //     behind one address (which ASR's "private, no NAT" path must not do).
+//   - DelayUDP (delay.go): a DNAT on a router's PREROUTING to a user-space relay in that
+//     router's namespace, since this kernel has no netem.
 type Fault interface {
 	fmt.Stringer
 	// apply plants the fault and returns how to undo it.
