@@ -103,3 +103,20 @@ func runInNetns(t testing.TB, ns string, prefix []string, bin, test string, env 
 	}
 	return string(out)
 }
+
+// Leftovers lists the namespaces that Netns created in this process and that still exist. A
+// TestMain calls it after m.Run to prove that cleanup worked, also on failure.
+func Leftovers() ([]string, error) {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return nil, err
+	}
+	prefix := fmt.Sprintf("np-%d-", os.Getpid())
+	var left []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], prefix) {
+			left = append(left, f[0])
+		}
+	}
+	return left, nil
+}
