@@ -24,16 +24,26 @@ type decoder struct {
 	// failed holds the paths that already have an error, so that cross-checks do not pile a
 	// second, derived complaint onto the same mistake.
 	failed map[string]bool
+	// broken holds the paths whose whole content is unusable (a failed alias, a merge key, a
+	// list where a mapping belongs): nothing under them is cross-checked.
+	broken map[string]bool
 	budget int
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, pos: map[string]Pos{}, anchors: map[string]ast.Node{}, failed: map[string]bool{}, budget: maxNodes}
+	return &decoder{file: file, pos: map[string]Pos{}, anchors: map[string]ast.Node{}, failed: map[string]bool{}, broken: map[string]bool{}, budget: maxNodes}
 }
 
 func posOf(n ast.Node) Pos {
 	if n == nil {
 		return Pos{}
+	}
+	// A block mapping's own token is its first colon; a reader looks for its first key.
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 && m.Values[0] != nil && m.Values[0].Key != nil {
+		return posOf(m.Values[0].Key)
+	}
+	if m, ok := n.(*ast.MappingValueNode); ok && m.Key != nil {
+		return posOf(m.Key)
 	}
 	tk := n.GetToken()
 	if tk == nil || tk.Position == nil {
@@ -60,6 +70,11 @@ func (d *decoder) errorf(n ast.Node, path, format string, args ...any) {
 // crossf reports a cross-check error at path unless the field it depends on (or anything
 // inside it) already has an error of its own.
 func (d *decoder) crossf(field, path, format string, args ...any) {
+	for p := field; p != ""; p = parentPath(p) {
+		if d.broken[p] {
+			return
+		}
+	}
 	for f := range d.failed {
 		if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") {
 			return
@@ -124,6 +139,7 @@ func (d *decoder) resolve(n ast.Node, path string) ast.Node {
 			target, ok := d.anchors[name]
 			if !ok {
 				d.errorf(n, path, "alias *%s refers to no anchor defined before it", name)
+				d.broken[path] = true
 				return nil
 			}
 			n = target
@@ -179,6 +195,7 @@ func (d *decoder) mapping(n ast.Node, path string, allowed []string) []field {
 		entries = []*ast.MappingValueNode{v}
 	default:
 		d.errorf(n, path, "must be a mapping of keys (key: value), not %s", kindName(n))
+		d.broken[path] = true
 		return nil
 	}
 	var out []field
@@ -189,6 +206,7 @@ func (d *decoder) mapping(n ast.Node, path string, allowed []string) []field {
 		}
 		if e.Key.IsMergeKey() {
 			d.errorf(e.Key, path, "merge keys (<<) are not supported; write the keys out")
+			d.broken[path] = true
 			continue
 		}
 		kn := d.resolve(e.Key, path)
@@ -404,6 +422,11 @@ func (d *decoder) parseYAML(data []byte) ast.Node {
 	case 1:
 		return docs[0].Body
 	}
-	d.errorf(docs[1].Body, "", "the file holds %d YAML documents; a topology file holds one", len(docs))
+	// Point at the "---" that starts the second document, where the reader can delete it.
+	p := posOf(docs[1].Body)
+	if st := docs[1].Start; st != nil && st.Position != nil {
+		p = Pos{Line: st.Position.Line, Col: st.Position.Column}
+	}
+	d.errAt(p, "", "the file holds %d YAML documents; a topology file holds one", len(docs))
 	return nil
 }

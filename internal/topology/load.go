@@ -153,12 +153,14 @@ func (d *decoder) settings(s *Settings, sec field) {
 			}
 		case "phases":
 			var phases []Phase
+			items := 0
 			add := func(p Phase) {
 				if !containsPhase(phases, p) {
 					phases = append(phases, p)
 				}
 			}
 			d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
+				items++
 				v, ok := d.strItem(item, p)
 				if !ok {
 					return
@@ -175,7 +177,7 @@ func (d *decoder) settings(s *Settings, sec field) {
 					d.errorf(item, p, "unknown phase %q (use failback, forward or both)", v)
 				}
 			})
-			if len(phases) == 0 {
+			if items == 0 {
 				d.errorf(f.val, f.path, "needs at least one phase: failback, forward or both")
 			} else {
 				s.Phases = phases
@@ -203,7 +205,10 @@ func (d *decoder) sites(t *Topology, sec field) {
 		s := &Site{Name: sf.key}
 		t.Sites[sf.key] = s
 		if sf.val == nil {
-			d.errorf(sf.keyN, sf.path, "a site needs kind and networks")
+			if !d.broken[sf.path] {
+				d.errorf(sf.keyN, sf.path, "a site needs kind and networks")
+			}
+			d.broken[sf.path] = true
 			continue
 		}
 		hasKind, hasNets := false, false
@@ -333,7 +338,10 @@ func (d *decoder) hosts(t *Topology, sec field) {
 		h := &Host{Name: hf.key}
 		t.Hosts[hf.key] = h
 		if hf.val == nil {
-			d.errorf(hf.keyN, hf.path, "a host needs at least site, roles and address")
+			if !d.broken[hf.path] {
+				d.errorf(hf.keyN, hf.path, "a host needs at least site, roles and address")
+			}
+			d.broken[hf.path] = true
 			continue
 		}
 		for _, f := range d.mapping(hf.val, hf.path, hostKeys) {
