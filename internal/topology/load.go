@@ -87,7 +87,7 @@ func (d *decoder) topology(t *Topology, root ast.Node) {
 		d.sites(t, f)
 	}
 	if len(t.Sites) == 0 {
-		d.errorf(nil, "sites", "at least one site is required (an onprem and an azure site for failback)")
+		d.crossf("sites", "sites", "at least one site is required (an onprem and an azure site for failback)")
 	}
 	if f, ok := fields["links"]; ok {
 		d.links(t, f)
@@ -96,7 +96,7 @@ func (d *decoder) topology(t *Topology, root ast.Node) {
 		d.hosts(t, f)
 	}
 	if len(t.Hosts) == 0 {
-		d.errorf(nil, "hosts", "at least one host is required")
+		d.crossf("hosts", "hosts", "at least one host is required")
 	}
 	if f, ok := fields["checks"]; ok {
 		d.checks(&t.Checks, f)

@@ -123,6 +123,9 @@ func validate(d *decoder, t *Topology) {
 				d.crossf(p+"."+end.key, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(hostNames, 8))
 			}
 		}
+		if fs.From != "" && fs.From == fs.To {
+			d.crossf(p+".to", p+".to", "from and to are both %s; a flow goes from one host to another", fs.From)
+		}
 		if fs.Phase == 0 {
 			fs.Phase = t.Settings.Phases[0]
 		}
