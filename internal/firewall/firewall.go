@@ -78,19 +78,20 @@ func (r *rule) comment() string {
 func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []string) {
 	byKey := map[string]*rule{}
 	measured := map[topology.FlowKind]int{}
-	pmtuDst := map[string]bool{}
+	var pmtuDst, endpoints []string
 	for i, f := range flows {
 		switch f.Kind {
 		case topology.FlowPort, topology.FlowICMP:
 		case topology.FlowEndpoint:
-			notes = append(notes, fmt.Sprintf("%s: %s -> %s %d/%s is a DNS name: allow it with an FQDN rule (or the AzureCloud service tag / published IP ranges)", f.Rule, f.From, f.To, f.Port, f.Proto))
+			if e := fmt.Sprintf("%s -> %s %d/%s", f.From, f.To, f.Port, f.Proto); !contains(endpoints, e) {
+				endpoints = append(endpoints, e)
+			}
 			continue
 		case topology.FlowPMTU:
 			// Path MTU discovery needs ICMP "fragmentation needed" from the routers on the
 			// path back to the sender; those routers are not in the topology.
-			if !pmtuDst[f.FromAddress] {
-				notes = append(notes, fmt.Sprintf("%s: do not drop ICMP fragmentation-needed (type 3 code 4) toward %s (%s): path MTU discovery needs it", f.Rule, f.FromAddress, f.From))
-				pmtuDst[f.FromAddress] = true
+			if e := f.FromAddress + " (" + f.From + ")"; !contains(pmtuDst, e) {
+				pmtuDst = append(pmtuDst, e)
 			}
 			continue
 		default:
@@ -125,10 +126,24 @@ func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []s
 			r.rules = append(r.rules, f.Rule)
 		}
 	}
+	if len(endpoints) > 0 {
+		notes = append(notes, fmt.Sprintf("ASR service endpoints are DNS names: allow them with FQDN rules (or the AzureCloud service tag / published IP ranges): %s", strings.Join(endpoints, ", ")))
+	}
+	if len(pmtuDst) > 0 {
+		notes = append(notes, fmt.Sprintf("FB-PMTU: do not drop ICMP fragmentation-needed (type 3 code 4) toward the %d hosts that send large packets (path MTU discovery needs it): %s", len(pmtuDst), abbreviate(pmtuDst, 8)))
+	}
 	if n := measured[topology.FlowPath] + measured[topology.FlowRoute] + measured[topology.FlowLatency] + measured[topology.FlowBandwidth]; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d flows are measurements between agents (path, route, latency, bandwidth): they need the agents reachable, not rules of their own", n))
 	}
 	return rules, notes
+}
+
+// abbreviate keeps a note about a 1,000-VM estate on one readable line.
+func abbreviate(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(", and %d more", len(items)-n)
 }
 
 func siteKind(t *topology.Topology, h *topology.Host) topology.SiteKind {

@@ -164,12 +164,24 @@ func TestIPTablesRestore(t *testing.T) {
 	if err := IPTables(&b, top, flows); err != nil {
 		t.Fatal(err)
 	}
+	large, err := topology.Load("../../topologies/large-estate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lb bytes.Buffer
+	if err := IPTables(&lb, large, topology.Flows(large)); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(lb.String(), "\n-A "); n < 1000 {
+		t.Errorf("large estate: %d rules, want 1000+", n)
+	}
 	cases := []struct {
 		name  string
 		input string
 		ok    bool
 	}{
 		{"normative example", b.String(), true},
+		{"240-VM estate", lb.String(), true},
 		// The check must be able to fail: a broken rule is refused.
 		{"broken rule is refused", strings.Replace(b.String(), "--dport 443", "--dport 99999", 1), false},
 	}
