@@ -30,12 +30,13 @@ var sizeUnits = map[string]Bytes{
 	"KB": KB, "kB": KB, "MB": MB, "GB": GB, "TB": TB, "PB": PB,
 }
 
-// String writes the size in the largest binary unit that divides it, else in bytes.
+// String writes the size in the largest unit, binary or decimal, that divides it exactly, so
+// that it reads back as the user wrote it (100GiB, 512GB), else in bytes.
 func (b Bytes) String() string {
 	for _, u := range []struct {
 		n string
 		v Bytes
-	}{{"PiB", PiB}, {"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}} {
+	}{{"PiB", PiB}, {"PB", PB}, {"TiB", TiB}, {"TB", TB}, {"GiB", GiB}, {"GB", GB}, {"MiB", MiB}, {"MB", MB}, {"KiB", KiB}, {"KB", KB}} {
 		if b != 0 && b%u.v == 0 {
 			return fmt.Sprintf("%d%s", b/u.v, u.n)
 		}
