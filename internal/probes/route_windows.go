@@ -4,15 +4,82 @@ package probes
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 )
 
 func errorsIsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
 
-// osRoute: GetBestRoute2 (iphlpapi) is not wired yet; Route falls back to the UDP-connect
-// trick, which finds the interface and source address but not the gateway.
-func osRoute(context.Context, netip.Addr) (RouteResult, error) {
-	return RouteResult{}, fmt.Errorf("%w: no native route lookup on this OS", ErrUnsupported)
+var procGetBestRoute2 = windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetBestRoute2")
+
+// osRoute asks Windows for the best route with GetBestRoute2 (iphlpapi), which returns the
+// route row (interface index, next hop) and the source address the stack would choose. It is
+// compiled for Windows but, unlike the Linux lookup, not exercised by the test suite, so any
+// failure falls back to the UDP-connect trick.
+func osRoute(ctx context.Context, dest netip.Addr) (RouteResult, error) {
+	if err := ctx.Err(); err != nil {
+		return RouteResult{}, err
+	}
+	if err := procGetBestRoute2.Find(); err != nil {
+		return RouteResult{}, fmt.Errorf("%w: GetBestRoute2: %v", ErrUnsupported, err)
+	}
+	dst := toSockaddrInet(dest)
+	var (
+		row windows.MibIpForwardRow2
+		src windows.RawSockaddrInet
+	)
+	rc, _, _ := procGetBestRoute2.Call(0, 0, 0,
+		uintptr(unsafe.Pointer(&dst)), 0,
+		uintptr(unsafe.Pointer(&row)), uintptr(unsafe.Pointer(&src)))
+	if rc != 0 {
+		if windows.Errno(rc) == windows.ERROR_NETWORK_UNREACHABLE || windows.Errno(rc) == windows.ERROR_HOST_UNREACHABLE {
+			return RouteResult{}, fmt.Errorf("%w: no route to %s: add a route or check the default gateway", ErrUnreachable, dest)
+		}
+		return RouteResult{}, fmt.Errorf("%w: GetBestRoute2: %v", ErrUnsupported, windows.Errno(rc))
+	}
+	r := RouteResult{Method: "iphlpapi"}
+	if ifc, err := net.InterfaceByIndex(int(row.InterfaceIndex)); err == nil {
+		r.Interface = ifc.Name
+	}
+	if ip, ok := fromSockaddrInet(&src); ok {
+		r.SourceIP = ip.String()
+	}
+	if gw, ok := fromSockaddrInet(&row.NextHop); ok && !gw.IsUnspecified() {
+		r.Gateway = gw.String()
+	}
+	return r, nil
+}
+
+// The SOCKADDR_INET union: family, port (network order), then for IPv4 the address; for IPv6
+// the flow info and the address.
+func toSockaddrInet(ip netip.Addr) windows.RawSockaddrInet {
+	var sa windows.RawSockaddrInet
+	b := (*[28]byte)(unsafe.Pointer(&sa))
+	if ip.Is4() {
+		binary.LittleEndian.PutUint16(b[0:], windows.AF_INET)
+		a := ip.As4()
+		copy(b[4:8], a[:])
+	} else {
+		binary.LittleEndian.PutUint16(b[0:], windows.AF_INET6)
+		a := ip.As16()
+		copy(b[8:24], a[:])
+	}
+	return sa
+}
+
+func fromSockaddrInet(sa *windows.RawSockaddrInet) (netip.Addr, bool) {
+	b := (*[28]byte)(unsafe.Pointer(sa))
+	switch binary.LittleEndian.Uint16(b[0:]) {
+	case windows.AF_INET:
+		return netip.AddrFrom4([4]byte(b[4:8])), true
+	case windows.AF_INET6:
+		return netip.AddrFrom16([16]byte(b[8:24])).Unmap(), true
+	}
+	return netip.Addr{}, false
 }
