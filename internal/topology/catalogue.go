@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strings"
 )
@@ -547,10 +546,4 @@ func sortFlows(fs []Flow) {
 		}
 		return a.Proto < b.Proto
 	})
-}
-
-// IsIP reports whether s is a literal IP address (firewall rules need one).
-func IsIP(s string) bool {
-	_, err := netip.ParseAddr(s)
-	return err == nil
 }
