@@ -344,10 +344,11 @@ breaks ASR's certificate-pinned channels.`,
 		},
 		{
 			use: "route DEST", short: "Which interface, source address and gateway this host uses for DEST",
-			long: `Ask the OS's routing table (Linux: netlink, like "ip route get"; elsewhere the UDP-connect
-trick, which finds no gateway; Windows: GetBestRoute2) which interface and source address a packet to DEST would
-leave with. Nothing is sent. This is the dual-NIC check: a configuration server must leave
-toward the failback network on its failback NIC.`,
+			long: `Ask the OS's routing table which interface and source address a packet to DEST would
+leave with, and through which gateway (Linux: netlink, like "ip route get"; Windows:
+GetBestRoute2; elsewhere the UDP-connect trick, which finds no gateway). Nothing is sent.
+This is the dual-NIC check: a configuration server must leave toward the failback network
+on its failback NIC.`,
 			example: `  netprobe probe route 10.20.1.4
   netprobe probe route 10.20.1.4 --format json`,
 			args: exactlyOne, defaultTimeout: 2 * time.Second,
