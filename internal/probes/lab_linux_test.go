@@ -258,6 +258,13 @@ func TestLabPortStates(t *testing.T) {
 			}
 		})
 	}
+	t.Run("NAT shows in the observed source", func(t *testing.T) {
+		l.Apply(t, lab.SNAT{Router: lab.OnPrem, Out: lab.VPN, To: netip.MustParseAddr(lab.AddrVPNOn)})
+		r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "port", Timeout: deadline, Port: probes.PortRequest{Address: ps + ":9443", Banner: true}})[0]
+		if r.Err != "" || r.Port.State != probes.Open || r.Port.SourceIP != lab.AddrMT01 || !strings.HasPrefix(r.Port.ObservedSource, lab.AddrVPNOn+":") {
+			t.Errorf("got %+v %s, want open from %s, seen as %s", r.Port, r.Err, lab.AddrMT01, lab.AddrVPNOn)
+		}
+	})
 	t.Run("unreachable without a route", func(t *testing.T) {
 		l.Apply(t, lab.DelRoute{Host: lab.MT01, Prefix: netip.MustParsePrefix("0.0.0.0/0")})
 		r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "port", Timeout: deadline, Port: probes.PortRequest{Address: ps + ":9443"}})[0]
@@ -299,6 +306,10 @@ func TestLabPath(t *testing.T) {
 	// A closed UDP port answers port-unreachable: the usual UDP traceroute end.
 	reqs[1].Path.Address = lab.AddrPSAz + ":33434"
 	res := runInHost(t, l.Host(lab.MT01), reqs...)
+	// TCP and UDP traceroute need no privilege on Linux: run them again as nobody.
+	unpriv := runInHostUnprivileged(t, l.Host(lab.MT01), reqs[:2]...)
+	modes = append(modes, "tcp as nobody", "udp as nobody")
+	res = append(res, unpriv...)
 	for i, m := range modes {
 		t.Run(m, func(t *testing.T) {
 			r := res[i]

@@ -1,0 +1,124 @@
+package probes_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
+)
+
+// TestServeTCPResponder: every connection gets the hello naming its own source, and cancelling
+// the context stops the server promptly even with clients still connected.
+func TestServeTCPResponder(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- probes.ServeTCPResponder(ctx, ln) }()
+	var idle []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(c, 128))
+		obs, rest, ok := probes.ParseHello(b)
+		if !ok || obs != netip.MustParseAddrPort(c.LocalAddr().String()) || len(rest) != 0 {
+			t.Errorf("hello %q: observed %v ok=%v, want %s", b, obs, ok, c.LocalAddr())
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeTCPResponder after cancel: %v, want nil", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("ServeTCPResponder did not return within 1s of cancel")
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), 200*time.Millisecond); err == nil {
+		t.Error("listener still accepts after cancel")
+	}
+}
+
+func TestServeUDPEcho(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- probes.ServeUDPEcho(ctx, pc) }()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ping-1")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 256)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, rest, ok := probes.ParseHello(buf[:n])
+	if !ok || obs != netip.MustParseAddrPort(c.LocalAddr().String()) || string(rest) != "ping-1" {
+		t.Errorf("reply %q: observed %v, rest %q", buf[:n], obs, rest)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeUDPEcho after cancel: %v, want nil", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("ServeUDPEcho did not return within 1s of cancel")
+	}
+}
+
+// TestPortIPv6: the probe speaks IPv6 too (loopback ::1), where the host has it.
+func TestPortIPv6(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	got, err := probes.Port(ctx, nil, probes.PortRequest{Address: ln.Addr().String()})
+	if err != nil || got.State != probes.Open || got.SourceIP != "::1" {
+		t.Errorf("open: %+v %v", got, err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	got, err = probes.Port(ctx, nil, probes.PortRequest{Address: addr})
+	if err != nil || got.State != probes.Closed || got.Reason != probes.Reset {
+		t.Errorf("closed: %+v %v", got, err)
+	}
+}
