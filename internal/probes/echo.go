@@ -29,6 +29,10 @@ const (
 	echoFragNeeded
 )
 
+var echoKindNames = [...]string{echoReply: "echo-reply", echoTimeExceeded: "time-exceeded", echoUnreachable: "unreachable", echoFragNeeded: "frag-needed"}
+
+func (k echoKind) String() string { return enumString(echoKindNames[:], int(k), "echo kind") }
+
 // echoEvent is one answer to one of our echo requests.
 type echoEvent struct {
 	Kind echoKind
@@ -108,6 +112,9 @@ func (c *echoConn) send(seq, size, ttl int) error {
 func (c *echoConn) recv(deadline time.Time) (echoEvent, error) {
 	_ = c.pc.SetReadDeadline(deadline)
 	buf := make([]byte, 1600)
+	// Each read error consumes one socket error; a run of errors the queue cannot explain
+	// means the socket itself is broken, and the loop must not spin on it.
+	unexplained := 0
 	for {
 		n, from, err := c.pc.ReadFrom(buf)
 		if err != nil {
@@ -118,11 +125,12 @@ func (c *echoConn) recv(deadline time.Time) (echoEvent, error) {
 			if ev, ok := c.readQueued(); ok {
 				return ev, nil
 			}
-			if isTimeout(err) {
+			if unexplained++; unexplained > 16 {
 				return echoEvent{}, err
 			}
 			continue
 		}
+		unexplained = 0
 		src := addrOfNet(from)
 		if ev, ok := c.parse(buf[:n], src); ok {
 			ev.At = time.Now()

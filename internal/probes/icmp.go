@@ -103,16 +103,15 @@ func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
 	errs := map[string]int{}
 	tick := time.NewTicker(req.Interval)
 	defer tick.Stop()
-	send := func() error {
+	send := func() {
 		seq := res.Sent
 		sentAt[seq] = env.now()
 		res.Sent++
 		if err := c.send(seq, req.Size, 0); err != nil {
 			errs[sendErrText(err)]++
 		}
-		return nil
 	}
-	_ = send()
+	send()
 loop:
 	for res.Received < req.Count {
 		select {
@@ -120,7 +119,7 @@ loop:
 			break loop
 		case <-tick.C:
 			if res.Sent < req.Count {
-				_ = send()
+				send()
 			}
 		case ev := <-events:
 			if ev.Seq < 0 || ev.Seq >= res.Sent {

@@ -161,6 +161,10 @@ const (
 	silence
 )
 
+var outcomeNames = [...]string{fits: "fits", tooBig: "too-big", silence: "silence"}
+
+func (o outcome) String() string { return enumString(outcomeNames[:], int(o), "outcome") }
+
 type pmtuSearch struct {
 	c    *echoConn
 	ctx  context.Context

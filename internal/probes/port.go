@@ -460,6 +460,11 @@ const (
 	errPermission
 )
 
+var errKindNames = [...]string{errOther: "other", errTimeout: "timeout", errRefused: "refused", errHostUnreach: "host-unreachable",
+	errNetUnreach: "net-unreachable", errNetDown: "network-down", errPermission: "permission"}
+
+func (k errKind) String() string { return enumString(errKindNames[:], int(k), "error kind") }
+
 func classifyErrno(err error) errKind {
 	if isTimeout(err) {
 		return errTimeout
