@@ -114,6 +114,9 @@ type Params struct {
 	// LoadedEcho is host:port of a UDP echo responder near the server: when set, a low-rate
 	// latency probe runs during the measured window (latency under load).
 	LoadedEcho string `json:"loaded_echo,omitempty"`
+	// LoadedEnv is the I/O of the loaded latency probe; nil is the real thing (tests run it
+	// from inside a lab namespace).
+	LoadedEnv *probes.Env `json:"-"`
 	// LoadedInterval is the gap between loaded echo samples (default DefaultLoadedInterval).
 	LoadedInterval time.Duration `json:"loaded_interval_ns,omitempty"`
 	// TestID names the test on the server; "" draws a random one. An agent that admits only

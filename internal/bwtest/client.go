@@ -189,7 +189,7 @@ func measure(ctx context.Context, p Params, streams []*stream, res *Result) erro
 		go func() {
 			// Enough samples to outlast the window; the probe is stopped when the window ends.
 			n := int(p.Duration/p.LoadedInterval) + 2
-			r, err := probes.Latency(loadedCtx, nil, probes.LatencyRequest{Address: p.LoadedEcho, Samples: min(n, probes.MaxLatencySamples), Interval: p.LoadedInterval})
+			r, err := probes.Latency(loadedCtx, p.LoadedEnv, probes.LatencyRequest{Address: p.LoadedEcho, Samples: min(n, probes.MaxLatencySamples), Interval: p.LoadedInterval})
 			loaded <- probeOutcome{r, err}
 		}()
 	}
