@@ -33,8 +33,11 @@ type probeKind struct {
 	// defaultTimeout is the --timeout when the user gives none: long enough for the probe's
 	// own schedule (a traceroute waits for every hop, a PMTU search sends a dozen probes).
 	defaultTimeout time.Duration
-	flags          func(cmd *cobra.Command)
-	run            func(ctx context.Context, target string) (result.Result, error)
+	// timeoutFor, when set, computes the default from the kind's flags (a 20-echo ping at 1s
+	// intervals needs more than 3s).
+	timeoutFor func() time.Duration
+	flags      func(cmd *cobra.Command)
+	run        func(ctx context.Context, target string) (result.Result, error)
 }
 
 func newProbeCmd() *cobra.Command {
@@ -66,7 +69,7 @@ reason, message, metrics).`,
 			return exitWith(ExitUsage, errors.New("name a probe kind: port, icmp, dns, tls, route, path or pmtu (see netprobe probe --help)"))
 		},
 	}
-	cmd.PersistentFlags().DurationVar(&pf.timeout, "timeout", 0, "deadline for the whole probe (default depends on the kind: 2s for port)")
+	cmd.PersistentFlags().DurationVar(&pf.timeout, "timeout", 0, "deadline for the whole probe (default by kind: port 2s, icmp count*interval+1s, dns/tls 3s, path/pmtu 5s)")
 	cmd.PersistentFlags().StringVar(&pf.format, "format", "text", "output format: text or json")
 	for _, k := range probeKinds() {
 		cmd.AddCommand(k.command(pf))
@@ -84,6 +87,9 @@ func (k probeKind) command(pf *probeFlags) *cobra.Command {
 			timeout := pf.timeout
 			if timeout <= 0 {
 				timeout = k.defaultTimeout
+				if k.timeoutFor != nil {
+					timeout = max(timeout, k.timeoutFor())
+				}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -234,6 +240,8 @@ skipped with the reason (exit 5).`,
 			example: `  netprobe probe icmp 10.20.1.4
   netprobe probe icmp 10.20.1.4 --count 20 --interval 100ms --size 1372 --df`,
 			args: exactlyOne, defaultTimeout: 3 * time.Second,
+			// Every echo sent, plus a second for the last reply: ping's own default wait.
+			timeoutFor: func() time.Duration { return time.Duration(icmp.count)*icmp.interval + time.Second },
 			flags: func(c *cobra.Command) {
 				c.Flags().IntVar(&icmp.count, "count", probes.DefaultICMPCount, "echoes to send")
 				c.Flags().DurationVar(&icmp.interval, "interval", probes.DefaultICMPInterval, "time between echoes")
