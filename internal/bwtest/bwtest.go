@@ -177,6 +177,10 @@ type Result struct {
 	PerStream []capacity.BitsPerSecond `json:"per_stream_bps"`
 	// Intervals is the total rate of each interval, bits per second (the results' intervals_bps).
 	Intervals []float64 `json:"intervals_bps"`
+	// Counted says what the rates count: "received" (the client received), "acked" (the
+	// client sent; bytes the server acknowledged, from TCP_INFO) or "written" (the client
+	// sent, on an OS without TCP_INFO: includes what sat in the socket buffer).
+	Counted string `json:"counted"`
 	// Loaded is the latency measured during the window, when Params.LoadedEcho was set.
 	Loaded *probes.LatencyResult `json:"loaded,omitempty"`
 	// LoadedError says why the loaded latency could not be measured (the throughput stands).

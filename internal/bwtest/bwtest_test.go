@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,16 @@ func TestRun(t *testing.T) {
 			}
 			if res.Rate <= 0 || res.Bytes <= 0 {
 				t.Fatalf("no throughput: %+v", res)
+			}
+			wantCounted := "received"
+			if tt.dir == Send {
+				wantCounted = "written"
+				if runtime.GOOS == "linux" {
+					wantCounted = "acked"
+				}
+			}
+			if res.Counted != wantCounted {
+				t.Errorf("counted %q, want %q", res.Counted, wantCounted)
 			}
 			var per capacity.BitsPerSecond
 			for i, r := range res.PerStream {

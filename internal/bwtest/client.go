@@ -194,6 +194,8 @@ func measure(ctx context.Context, p Params, streams []*stream, res *Result) erro
 		}()
 	}
 
+	snapshot, what := pickCounter(p.Direction, streams)
+	res.Counted = what
 	start := time.Now()
 	first := snapshot(streams)
 	prev, prevT := first, start
@@ -265,12 +267,36 @@ func streamsFailed(streams []*stream) error {
 	return nil
 }
 
-func snapshot(streams []*stream) []int64 {
-	s := make([]int64, len(streams))
-	for i, st := range streams {
-		s[i] = st.bytes.Load()
+// counter reads the streams' byte counts.
+type counter func(streams []*stream) []int64
+
+// pickCounter chooses what the test counts: received bytes when the client receives; bytes
+// acknowledged by the server when the client sends and the OS says (Linux), else written bytes.
+func pickCounter(dir Direction, streams []*stream) (counter, string) {
+	written := func(streams []*stream) []int64 {
+		s := make([]int64, len(streams))
+		for i, st := range streams {
+			s[i] = st.bytes.Load()
+		}
+		return s
 	}
-	return s
+	if dir == Receive {
+		return written, "received"
+	}
+	for _, st := range streams {
+		if _, ok := ackedBytes(st.conn); !ok {
+			return written, "written"
+		}
+	}
+	return func(streams []*stream) []int64 {
+		s := make([]int64, len(streams))
+		for i, st := range streams {
+			if n, ok := ackedBytes(st.conn); ok {
+				s[i] = n
+			}
+		}
+		return s
+	}, "acked"
 }
 
 func sum(v []int64) int64 {
