@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
@@ -104,4 +105,23 @@ func (c *echoConn) readQueued() (echoEvent, bool) {
 		}
 	})
 	return ev, got
+}
+
+// openUDPPMTU opens a connected UDP socket sending with DF and the cached path MTU ignored
+// (IP_PMTUDISC_PROBE), with ICMP errors on its error queue (IP_RECVERR). No privilege needed.
+func openUDPPMTU(ctx context.Context, dst netip.AddrPort) (pmtuConn, error) {
+	if !dst.Addr().Is4() {
+		return nil, fmt.Errorf("%w: path MTU probes are IPv4 only for now (%s)", ErrUnsupported, dst)
+	}
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_RECVERR, 1)
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
+		})
+	}}
+	conn, err := d.DialContext(ctx, "udp4", dst.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: UDP socket to %s: %v", ErrUnreachable, dst, err)
+	}
+	return newUDPPMTUConn(conn), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 
 	"golang.org/x/net/icmp"
@@ -32,3 +33,8 @@ func openEchoSocket(_ context.Context, df bool) (net.PacketConn, bool, error) {
 }
 
 func (c *echoConn) readQueued() (echoEvent, bool) { return echoEvent{}, false }
+
+// openUDPPMTU: Don't Fragment on UDP sockets is wired on Linux only.
+func openUDPPMTU(_ context.Context, dst netip.AddrPort) (pmtuConn, error) {
+	return nil, fmt.Errorf("%w: Don't Fragment probes are implemented on Linux only", ErrUnsupported)
+}

@@ -336,13 +336,18 @@ func TestLabPMTU(t *testing.T) {
 	cases := []struct {
 		name         string
 		fault        lab.Fault
+		udp          bool // DF datagrams to a UDP echo responder, ICMP echo blocked at ps-az
 		unprivileged bool // ping socket: frag-needed comes back on the socket's error queue
+		method       string
 		frag         bool
 		blackhole    bool
 	}{
-		{"frag-needed", lab.Faults{}, false, true, false},
-		{"frag-needed unprivileged", lab.Faults{}, true, true, false},
-		{"black hole", lab.DropFragNeeded{Router: lab.OnPrem}, false, false, true},
+		{"frag-needed", lab.Faults{}, false, false, "icmp-raw", true, false},
+		{"frag-needed unprivileged", lab.Faults{}, false, true, "icmp-ping-socket", true, false},
+		{"black hole", lab.DropFragNeeded{Router: lab.OnPrem}, false, false, "icmp-raw", false, true},
+		{"udp to a responder", lab.Faults{}, true, false, "udp-responder", true, false},
+		{"udp to a responder unprivileged", lab.Faults{}, true, true, "udp-responder", true, false},
+		{"udp black hole", lab.DropFragNeeded{Router: lab.OnPrem}, true, false, "udp-responder", false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,6 +355,13 @@ func TestLabPMTU(t *testing.T) {
 			l.Apply(t, tc.fault)
 			const deadline = 4 * time.Second
 			req := labReq{Kind: "pmtu", Timeout: deadline, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}}
+			if tc.udp {
+				serveResponders(t, l.Host(lab.PSAz), 9443)
+				if _, err := l.Host(lab.PSAz).Exec(context.Background(), "iptables", "-A", "INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"); err != nil {
+					t.Fatal(err)
+				}
+				req.PMTU = probes.PMTURequest{Address: lab.AddrPSAz + ":9443", Mode: "udp"}
+			}
 			var r labRes
 			if tc.unprivileged {
 				r = runInHostUnprivileged(t, l.Host(lab.MT01), req)[0]
@@ -359,8 +371,8 @@ func TestLabPMTU(t *testing.T) {
 			if r.Err != "" {
 				t.Fatal(r.Err)
 			}
-			if want := map[bool]string{true: "ping-socket", false: "raw"}[tc.unprivileged]; r.PMTU.Method != want {
-				t.Errorf("method %q, want %q", r.PMTU.Method, want)
+			if r.PMTU.Method != tc.method {
+				t.Errorf("method %q, want %q", r.PMTU.Method, tc.method)
 			}
 			p := r.PMTU
 			if p.MTU != lab.VPNMTU || p.MSS != lab.VPNMTU-40 || p.FragNeeded != tc.frag || p.Blackhole != tc.blackhole {

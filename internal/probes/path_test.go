@@ -97,3 +97,30 @@ func TestPMTUInvalid(t *testing.T) {
 		}
 	}
 }
+
+func TestPMTUUDPLoopback(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("DF on UDP is wired on Linux only")
+	}
+	echo := probetest.UDPEcho(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	got, err := probes.PMTU(ctx, nil, probes.PMTURequest{Address: echo.String(), Mode: "udp", Min: 1200, Max: 9000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MTU != 9000 || got.Method != "udp-responder" || got.Blackhole {
+		t.Errorf("got %+v, want 9000 through the responder", got)
+	}
+	// Without a responder nothing answers: the probe cannot measure, and says so in time.
+	const deadline = 300 * time.Millisecond
+	ctx, cancel = context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	_, err = probes.PMTU(ctx, nil, probes.PMTURequest{Address: probetest.UDPSilent(t).String(), Mode: "udp"})
+	probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+	if !errors.Is(err, probes.ErrTimeout) {
+		t.Errorf("silent port: %v, want ErrTimeout", err)
+	}
+}

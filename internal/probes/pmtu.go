@@ -5,14 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // PMTURequest asks for the path MTU toward a destination.
 type PMTURequest struct {
-	// Address is a host or IPv4 address (a :port is ignored).
+	// Address is a host or IPv4 address for ICMP (a :port is ignored), host:port of a netprobe
+	// UDP echo responder for UDP.
 	Address string `json:"address"`
+	// Mode is "icmp" (echo with DF, the default) or "udp" (DF datagrams to a netprobe UDP echo
+	// responder, for paths that filter ICMP echo).
+	Mode string `json:"mode,omitempty"`
 	// Min and Max bound the search, as IPv4 packet sizes in bytes; 0 means 576 and 1500.
 	Min int `json:"min,omitempty"`
 	Max int `json:"max,omitempty"`
@@ -67,26 +74,45 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	host := req.Address
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	dst, err := resolveHost(ctx, host)
+	host, port, err := net.SplitHostPort(req.Address)
 	if err != nil {
-		return PMTUResult{}, err
+		host, port = req.Address, ""
 	}
-	c, err := openEcho(ctx, dst, true)
-	if err != nil {
-		return PMTUResult{}, err
+	var c pmtuConn
+	switch strings.ToLower(req.Mode) {
+	case "", "icmp":
+		dst, err := resolveHost(ctx, host)
+		if err != nil {
+			return PMTUResult{}, err
+		}
+		ec, err := openEcho(ctx, dst, true)
+		if err != nil {
+			return PMTUResult{}, err
+		}
+		c = icmpPMTUConn{ec}
+	case "udp":
+		pn, perr := strconv.ParseUint(port, 10, 16)
+		if perr != nil || pn == 0 {
+			return PMTUResult{}, fmt.Errorf("%w: UDP path MTU needs host:port of a netprobe UDP echo responder, got %q", ErrInvalid, req.Address)
+		}
+		dst, err := resolveHost(ctx, host)
+		if err != nil {
+			return PMTUResult{}, err
+		}
+		if c, err = openUDPPMTU(ctx, netip.AddrPortFrom(dst, uint16(pn))); err != nil {
+			return PMTUResult{}, err
+		}
+	default:
+		return PMTUResult{}, fmt.Errorf("%w: mode %q: use icmp or udp", ErrInvalid, req.Mode)
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.pc.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	p := &pmtuSearch{c: c, ctx: ctx, env: env}
 	steps := 2 + bitsLen(hi-lo)
 	p.wait = min(maxProbeWait, remaining(ctx)/time.Duration(steps*pmtuTries))
-	res := PMTUResult{Method: c.method}
+	res := PMTUResult{Method: c.Method()}
 
 	if o := p.try(lo); o != fits {
 		res.Probes = p.seq
@@ -96,7 +122,7 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 		if cerr := cancelled(ctx); cerr != nil {
 			return PMTUResult{}, cerr
 		}
-		return PMTUResult{}, fmt.Errorf("%w: no answer to a %d-byte echo: ICMP echo is filtered or the host is down, so the path MTU cannot be measured this way", ErrTimeout, lo)
+		return PMTUResult{}, fmt.Errorf("%w: no answer to a %d-byte probe (%s): it is filtered, the host is down or no responder listens, so the path MTU cannot be measured this way", ErrTimeout, lo, c.Method())
 	}
 	silent := false
 	note := func(o outcome) {
@@ -165,8 +191,25 @@ var outcomeNames = [...]string{fits: "fits", tooBig: "too-big", silence: "silenc
 
 func (o outcome) String() string { return enumString(outcomeNames[:], int(o), "outcome") }
 
+// pmtuConn sends DF probes of a given IPv4 packet size and reads their answers.
+type pmtuConn interface {
+	send(seq, size int) error
+	recv(deadline time.Time) (echoEvent, error)
+	SetReadDeadline(time.Time) error
+	Method() string
+	Close() error
+}
+
+type icmpPMTUConn struct{ *echoConn }
+
+func (c icmpPMTUConn) send(seq, size int) error {
+	return c.echoConn.send(seq, size-ipv4Header-echoHeader, 0)
+}
+func (c icmpPMTUConn) SetReadDeadline(t time.Time) error { return c.pc.SetReadDeadline(t) }
+func (c icmpPMTUConn) Method() string                    { return "icmp-" + c.method }
+
 type pmtuSearch struct {
-	c    *echoConn
+	c    pmtuConn
 	ctx  context.Context
 	env  *Env
 	wait time.Duration
@@ -182,7 +225,7 @@ func (p *pmtuSearch) try(size int) outcome {
 		}
 		p.seq++
 		seq := p.seq
-		err := p.c.send(seq, size-ipv4Header-echoHeader, 0)
+		err := p.c.send(seq, size)
 		if errors.Is(err, syscall.EMSGSIZE) {
 			// Larger than the local interface's MTU: the kernel refuses before sending.
 			p.last = echoEvent{Kind: echoUnreachable}

@@ -363,6 +363,8 @@ type icmpError struct {
 	V6         bool
 	Type, Code uint8
 	From       netip.Addr
+	// MTU is the next-hop MTU of a fragmentation-needed (the kernel's ee_info).
+	MTU int
 }
 
 // classify maps an ICMP destination-unreachable to nmap's state and reason.

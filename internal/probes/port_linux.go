@@ -163,7 +163,7 @@ func readErrQueue(fd int) *icmpError {
 // parseExtendedErr decodes a struct sock_extended_err followed by the offender's sockaddr.
 func parseExtendedErr(b []byte) *icmpError {
 	origin, typ, code := b[4], b[5], b[6]
-	ie := &icmpError{Type: typ, Code: code}
+	ie := &icmpError{Type: typ, Code: code, MTU: int(binary.NativeEndian.Uint32(b[8:12]))}
 	switch origin {
 	case unix.SO_EE_ORIGIN_ICMP:
 	case unix.SO_EE_ORIGIN_ICMP6:

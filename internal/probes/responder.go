@@ -21,6 +21,11 @@ import (
 //	UDP reply:  "NETPROBE/1 <observed-ip:port>\n" + the datagram as received
 const helloPrefix = "NETPROBE/1 "
 
+// PMTUProbePrefix starts a path-MTU probe datagram: "NETPROBE-PMTU/1 <token>\n" and padding.
+// The UDP echo answers it with the hello and that first line only, so the answer is small and
+// the return path's MTU cannot hide whether the large probe arrived.
+const PMTUProbePrefix = "NETPROBE-PMTU/1 "
+
 // MaxHello bounds how much of a greeting a prober reads.
 const MaxHello = 64
 
@@ -116,7 +121,13 @@ func ServeUDPEcho(ctx context.Context, pc net.PacketConn) error {
 			pc.Close()
 			return fmt.Errorf("udp echo on %s: read: %w", pc.LocalAddr(), err)
 		}
-		reply := EchoReply(addrPortOf(from), buf[:n])
+		payload := buf[:n]
+		if bytes.HasPrefix(payload, []byte(PMTUProbePrefix)) {
+			if i := bytes.IndexByte(payload, '\n'); i > 0 && i <= len(PMTUProbePrefix)+MaxHello {
+				payload = payload[:i+1]
+			}
+		}
+		reply := EchoReply(addrPortOf(from), payload)
 		// Keep the reply within one datagram; the hello prefix is what the prober needs.
 		if len(reply) > maxUDPPayload {
 			reply = reply[:maxUDPPayload]

@@ -81,6 +81,15 @@ func TestServeUDPEcho(t *testing.T) {
 	if !ok || obs != netip.MustParseAddrPort(c.LocalAddr().String()) || string(rest) != "ping-1" {
 		t.Errorf("reply %q: observed %v, rest %q", buf[:n], obs, rest)
 	}
+	// A path-MTU probe is answered with its first line only, whatever its size.
+	probe := append([]byte(probes.PMTUProbePrefix+"abc 7\n"), make([]byte, 1200)...)
+	if _, err := c.Write(probe); err != nil {
+		t.Fatal(err)
+	}
+	n, err = c.Read(buf)
+	if _, rest, ok := probes.ParseHello(buf[:n]); err != nil || !ok || string(rest) != probes.PMTUProbePrefix+"abc 7\n" {
+		t.Errorf("PMTU probe reply %q %v, want the hello and the probe's first line", buf[:n], err)
+	}
 	cancel()
 	select {
 	case err := <-done:
