@@ -47,7 +47,7 @@ func TestICMPInsideNetns(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	got, err := probes.ICMP(ctx, nil, probes.ICMPRequest{Address: "127.0.0.1", Count: 3, Interval: 10 * time.Millisecond})
-	probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+	probetest.Within(t, time.Since(start), deadline, slack)
 	switch want := os.Getenv("NETPROBE_WANT"); want {
 	case "permission":
 		if !errors.Is(err, probes.ErrPermission) {
@@ -67,7 +67,7 @@ func TestICMPInsideNetns(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		p, err := probes.PMTU(ctx, nil, probes.PMTURequest{Address: "127.0.0.1"})
-		probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+		probetest.Within(t, time.Since(start), deadline, slack)
 		if !errors.Is(err, probes.ErrTimeout) {
 			t.Errorf("PMTU with every echo dropped: %+v %v, want ErrTimeout", p, err)
 		}

@@ -253,7 +253,7 @@ func TestLabPortStates(t *testing.T) {
 			if c.state == probes.Open && !strings.HasPrefix(r.Port.ObservedSource, lab.AddrMT01+":") {
 				t.Errorf("responder saw %q, want %s (no NAT in the lab)", r.Port.ObservedSource, lab.AddrMT01)
 			}
-			if r.Took > deadline+200*time.Millisecond {
+			if r.Took > deadline+slack {
 				t.Errorf("took %v, deadline %v", r.Took, deadline)
 			}
 		})
@@ -382,7 +382,7 @@ func TestLabPMTU(t *testing.T) {
 			if tc.frag && p.NextHopMTU != lab.VPNMTU {
 				t.Errorf("next-hop MTU %d, want %d", p.NextHopMTU, lab.VPNMTU)
 			}
-			if r.Took > deadline+200*time.Millisecond {
+			if r.Took > deadline+slack {
 				t.Errorf("took %v, deadline %v", r.Took, deadline)
 			}
 		})

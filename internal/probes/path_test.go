@@ -66,7 +66,7 @@ func TestPathDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	got, err := probes.Path(ctx, nil, probes.PathRequest{Address: addr, MaxHops: 3})
-	probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+	probetest.Within(t, time.Since(start), deadline, slack)
 	if err != nil || got.Reached {
 		t.Errorf("got %+v %v, want an unreached path", got, err)
 	}
@@ -119,7 +119,7 @@ func TestPMTUUDPLoopback(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = probes.PMTU(ctx, nil, probes.PMTURequest{Address: probetest.UDPSilent(t).String(), Mode: "udp"})
-	probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+	probetest.Within(t, time.Since(start), deadline, slack)
 	if !errors.Is(err, probes.ErrTimeout) {
 		t.Errorf("silent port: %v, want ErrTimeout", err)
 	}

@@ -80,7 +80,7 @@ func TestPortInsideNetns(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			got, err := probes.Port(ctx, nil, probes.PortRequest{Proto: c.Proto, Address: c.Address})
-			probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+			probetest.Within(t, time.Since(start), deadline, slack)
 			if err != nil {
 				t.Fatal(err)
 			}

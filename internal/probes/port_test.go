@@ -104,7 +104,7 @@ func TestPortDeadline(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			got, err := probes.Port(ctx, tc.env, probes.PortRequest{Address: addr})
-			probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+			probetest.Within(t, time.Since(start), deadline, slack)
 			if err != nil {
 				t.Fatalf("Port: %v", err)
 			}
@@ -120,7 +120,7 @@ func TestPortDeadline(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		got, err := probes.Port(ctx, nil, probes.PortRequest{Proto: "udp", Address: addr.String(), Echo: true})
-		probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+		probetest.Within(t, time.Since(start), deadline, slack)
 		if err != nil || got.State != probes.OpenFiltered {
 			t.Errorf("got %v/%v %v, want open|filtered", got.State, got.Reason, err)
 		}
@@ -199,3 +199,8 @@ func TestPortResultJSON(t *testing.T) {
 		t.Errorf("round trip %+v %v", back, err)
 	}
 }
+
+// slack is what a probe may overrun its deadline by in the tests: closing sockets and
+// scheduling on a loaded two-core CI machine, well under any retry a probe could hide in it
+// (a kernel SYN retransmit is 1s, DefaultTimeout 2s).
+const slack = 250 * time.Millisecond

@@ -75,7 +75,7 @@ func TestTLSDeadline(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			_, _ = probes.TLS(ctx, nil, probes.TLSRequest{Address: addr})
-			probetest.Within(t, time.Since(start), deadline, 150*time.Millisecond)
+			probetest.Within(t, time.Since(start), deadline, slack)
 		})
 	}
 }
