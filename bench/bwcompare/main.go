@@ -140,10 +140,17 @@ func run(ctx context.Context, l link, dur, warm time.Duration, list string, roun
 		if worst == 0 || ratio < worst {
 			worst = ratio
 		}
-		fmt.Printf("%-8d %-9s %11.2f Gb/s %11.2f Gb/s %7.3f\n", n, dir, a/1e9, b/1e9, ratio)
+		fmt.Printf("%-8d %-9s %16s %16s %7.3f\n", n, dir, rate(a), rate(b), ratio)
 	}
 	fmt.Printf("worst ratio %.3f (target >= 0.95)\n", worst)
 	return nil
+}
+
+func rate(bps float64) string {
+	if bps >= 1e9 {
+		return fmt.Sprintf("%.2f Gbit/s", bps/1e9)
+	}
+	return fmt.Sprintf("%.2f Mbit/s", bps/1e6)
 }
 
 func median(v []float64) float64 {
