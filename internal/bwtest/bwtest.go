@@ -196,6 +196,10 @@ type header struct {
 	Dir      Direction     `json:"dir"`
 	WarmUp   time.Duration `json:"warmup_ns"`
 	Duration time.Duration `json:"duration_ns"`
+	// Wait is how long the client will wait in the queue (what its deadline leaves after the
+	// test); the server waits no longer than that, so the client hears "busy" rather than
+	// timing out. 0: the server's QueueWait.
+	Wait time.Duration `json:"wait_ns,omitempty"`
 }
 
 // ack is the server's answer to a header.

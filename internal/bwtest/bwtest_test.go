@@ -197,6 +197,32 @@ func TestQueueWaitIsBounded(t *testing.T) {
 	}
 }
 
+func TestQueueWaitFollowsTheClientsDeadline(t *testing.T) {
+	addr, _ := startServer(t, Limits{}) // the server would wait 90 s
+	running := make(chan struct{})
+	var once sync.Once
+	first := make(chan error, 1)
+	go func() {
+		p := Params{Streams: 1, Direction: Send, NoWarmUp: true, Duration: 1500 * time.Millisecond, Interval: 50 * time.Millisecond}
+		p.OnInterval = func(int, capacity.BitsPerSecond) { once.Do(func() { close(running) }) }
+		_, err := Run(t.Context(), TCPDialer(addr), p)
+		first <- err
+	}()
+	<-running
+	// 300 ms of test + 2 s margin + 0.5 s of queue: the client's deadline allows 0.5 s of
+	// waiting, and the server says busy within it instead of letting the deadline hit.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond+queueMargin+500*time.Millisecond)
+	defer cancel()
+	p := short(Send, 1)
+	p.NoWarmUp, p.WarmUp = true, 0
+	if _, err := Run(ctx, TCPDialer(addr), p); !errors.Is(err, ErrBusy) {
+		t.Errorf("queued test with a short deadline: err = %v, want ErrBusy", err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("first test: %v", err)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	addr, _ := startServer(t, Limits{MaxStreams: 2, MaxDuration: time.Second})
 	tests := []struct {

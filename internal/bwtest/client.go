@@ -30,6 +30,10 @@ func TCPDialer(address string) Dialer {
 	}
 }
 
+// queueMargin is kept from the caller's deadline beyond the test itself, for connecting and
+// the server's answers over a slow path.
+const queueMargin = 2 * time.Second
+
 // newID draws a random test id: 64 bits, so a guess cannot join another's test.
 func newID() string {
 	var b [8]byte
@@ -62,6 +66,10 @@ func Run(ctx context.Context, dial Dialer, p Params) (Result, error) {
 	}
 	res := Result{TestID: p.TestID, Direction: p.Direction, Streams: p.Streams}
 	h := header{Version: protocolVersion, Test: res.TestID, Streams: p.Streams, Dir: p.Direction, WarmUp: p.WarmUp, Duration: p.Duration}
+	if dl, ok := ctx.Deadline(); ok {
+		// Keep the test and a margin for the answer out of what may be spent queueing.
+		h.Wait = max(time.Until(dl)-p.WarmUp-p.Duration-queueMargin, time.Millisecond)
+	}
 
 	streams := make([]*stream, p.Streams)
 	defer func() {

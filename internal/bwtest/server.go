@@ -231,13 +231,17 @@ func (s *server) join(ctx context.Context, h header) (*session, error) {
 	}
 	sess := &session{hdr: h, ready: make(chan struct{}), joined: map[int]bool{h.Stream: true}}
 	s.sessions[h.Test] = sess
-	go s.acquire(ctx, h.Test, sess)
+	wait := s.lim.QueueWait
+	if h.Wait > 0 && h.Wait < wait {
+		wait = h.Wait
+	}
+	go s.acquire(ctx, h.Test, sess, wait)
 	return sess, nil
 }
 
 // acquire waits for the slot, then arms the timer that frees it if a stream never finishes.
-func (s *server) acquire(ctx context.Context, id string, sess *session) {
-	wait := time.NewTimer(s.lim.QueueWait)
+func (s *server) acquire(ctx context.Context, id string, sess *session, maxWait time.Duration) {
+	wait := time.NewTimer(maxWait)
 	defer wait.Stop()
 	queued := time.Now()
 	select {
@@ -256,7 +260,7 @@ func (s *server) acquire(ctx context.Context, id string, sess *session) {
 		s.lim.Logger.Info("bandwidth test starts", "test", id, "streams", sess.hdr.Streams, "dir", sess.hdr.Dir.String(), "queued", time.Since(queued).Round(time.Millisecond))
 	case <-wait.C:
 		s.mu.Lock()
-		sess.failed = fmt.Errorf("%w: another test held this agent for %v; retry when it ends", ErrBusy, s.lim.QueueWait)
+		sess.failed = fmt.Errorf("%w: another test held this agent for %v; retry when it ends", ErrBusy, maxWait)
 		sess.released = true
 		delete(s.sessions, id)
 		s.mu.Unlock()
