@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -226,5 +230,43 @@ func TestLatencyCmd(t *testing.T) {
 		"--samples", "3", "--interval", "10ms", "--fail-p95", "1ns")
 	if code != ExitFail {
 		t.Errorf("--fail-p95 1ns: exit %d, want %d", code, ExitFail)
+	}
+}
+
+// TestBandwidthTextGolden pins the text a person reads, from fixed measurements.
+func TestBandwidthTextGolden(t *testing.T) {
+	c := engine.Check{ID: "bandwidth/ps:7070/mt:7070/2", Kind: result.CheckBandwidth, From: "ps:7070", To: "mt:7070",
+		Address: "10.10.0.8", Port: 9443, Proto: "tcp", Streams: 2, RequiredBps: 57.2e6}
+	m := bwtest.Result{Direction: bwtest.Send, Streams: 2, Rate: 61e6, PerStream: []capacity.BitsPerSecond{30e6, 31e6},
+		Intervals: []float64{60e6, 61e6, 62e6},
+		Loaded:    &probes.LatencyResult{RTTs: []time.Duration{20 * time.Millisecond, 30 * time.Millisecond}, Sent: 2, Received: 2}}
+	bw := engine.JudgeBandwidth(c, m, "ps:7070")
+	for k, v := range (probes.LatencyStats{Samples: 20, P50: 3 * time.Millisecond, P95: 4 * time.Millisecond}).Metrics("") {
+		bw.Metrics[k] = v
+	}
+	lat := engine.JudgeLatency(engine.Check{ID: "latency/ps:7070/mt:7070", Kind: result.CheckLatency, From: "ps:7070", To: "mt:7070", WarnP95: 5 * time.Millisecond},
+		probes.ComputeLatencyStats([]time.Duration{3 * time.Millisecond, 4 * time.Millisecond, 6 * time.Millisecond}, 4))
+	var out bytes.Buffer
+	if err := writeBandwidth(&out, "text", bw); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLatency(&out, "text", lat); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "bandwidth", "text.golden")
+	if updateGolden() {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestBandwidthTextGolden -update)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("text output changed (-update to accept):\n got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
