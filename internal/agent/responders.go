@@ -99,7 +99,7 @@ type responderSet struct {
 // responderManager owns every responder socket. Sockets close on close(id), on closeAll
 // (shutdown), or when their TTL fires, whichever first.
 type responderManager struct {
-	host   string
+	hosts  []string // addresses each responder binds; [""] is every address
 	bounds Bounds
 	now    func() time.Time
 	log    *slog.Logger
@@ -115,8 +115,11 @@ type responderManager struct {
 	wg      sync.WaitGroup
 }
 
-func newResponderManager(host string, b Bounds, now func() time.Time, log *slog.Logger) *responderManager {
-	return &responderManager{host: host, bounds: b, now: now, log: log, sets: map[string]*responderSet{}}
+func newResponderManager(hosts []string, b Bounds, now func() time.Time, log *slog.Logger) *responderManager {
+	if len(hosts) == 0 {
+		hosts = []string{""}
+	}
+	return &responderManager{hosts: hosts, bounds: b, now: now, log: log, sets: map[string]*responderSet{}}
 }
 
 func validateListen(ls []Listen) *apiError {
@@ -200,42 +203,51 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	return out, nil
 }
 
-// openOne opens one responder unless a real service holds the port.
+// openOne opens one responder unless a real service holds the port: one listener per
+// responder address, all or none.
 func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
 	p := ResponderPort{Proto: l.Proto, Port: l.Port}
-	addr := net.JoinHostPort(m.host, strconv.Itoa(l.Port))
 	if l.Proto != "udp" && m.serviceAnswers(l.Port) {
 		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
 		return p
 	}
+	var closers []func() error
+	var serve []func()
 	var lc net.ListenConfig
-	switch l.Proto {
-	case "tcp":
-		ln, err := lc.Listen(ctx, "tcp", addr)
+	for _, host := range m.hosts {
+		addr := net.JoinHostPort(host, strconv.Itoa(l.Port))
+		var err error
+		switch l.Proto {
+		case "tcp", ProtoBandwidth:
+			var ln net.Listener
+			if ln, err = lc.Listen(ctx, "tcp", addr); err == nil {
+				closers = append(closers, ln.Close)
+				if l.Proto == "tcp" {
+					serve = append(serve, func() { _ = serveTCP(ctx, ln) })
+				} else {
+					lim := m.bounds.bwLimits()
+					lim.Logger = m.log
+					serve = append(serve, func() { _ = bwtest.Serve(ctx, ln, lim) })
+				}
+			}
+		case "udp":
+			var pc net.PacketConn
+			if pc, err = lc.ListenPacket(ctx, "udp", addr); err == nil {
+				closers = append(closers, pc.Close)
+				serve = append(serve, func() { _ = serveUDP(ctx, pc) })
+			}
+		}
 		if err != nil {
+			for _, c := range closers {
+				_ = c()
+			}
 			p.Status, p.Detail = bindFailure(err)
 			return p
 		}
-		set.closers = append(set.closers, ln.Close)
-		m.wg.Go(func() { _ = serveTCP(ctx, ln) })
-	case ProtoBandwidth:
-		ln, err := lc.Listen(ctx, "tcp", addr)
-		if err != nil {
-			p.Status, p.Detail = bindFailure(err)
-			return p
-		}
-		set.closers = append(set.closers, ln.Close)
-		lim := m.bounds.bwLimits()
-		lim.Logger = m.log
-		m.wg.Go(func() { _ = bwtest.Serve(ctx, ln, lim) })
-	case "udp":
-		pc, err := lc.ListenPacket(ctx, "udp", addr)
-		if err != nil {
-			p.Status, p.Detail = bindFailure(err)
-			return p
-		}
-		set.closers = append(set.closers, pc.Close)
-		m.wg.Go(func() { _ = serveUDP(ctx, pc) })
+	}
+	set.closers = append(set.closers, closers...)
+	for _, f := range serve {
+		m.wg.Go(f)
 	}
 	set.n++
 	p.Status = Opened
@@ -246,7 +258,7 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 // alone is not enough: Windows lets a wildcard bind succeed beside a service bound to one
 // address. The connect goes to loopback (or the configured responder host): a local socket only.
 func (m *responderManager) serviceAnswers(port int) bool {
-	host := m.host
+	host := m.hosts[0]
 	if a, err := netip.ParseAddr(host); host == "" || (err == nil && a.IsUnspecified()) {
 		host = "127.0.0.1"
 	}

@@ -114,6 +114,10 @@ type Config struct {
 	// ResponderHost is the address responders bind; "" means every address of the host (the
 	// flows under test arrive on the host's NICs).
 	ResponderHost string
+	// ResponderHosts adds more addresses for responders to bind (a multi-homed host on a
+	// machine shared with other agents, as in the demo); each responder listens on all of
+	// ResponderHost and ResponderHosts.
+	ResponderHosts []string
 	// Version is reported by Hello.
 	Version string
 	// Logger receives security events (failed attempts) and lifecycle; nil discards.
@@ -191,7 +195,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.authFail = newLimiter(b.AuthFailures, 1/b.AuthRefill.Seconds(), s.now)
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
 	s.kinds = builtinKinds()
-	s.resp = newResponderManager(cfg.ResponderHost, b, s.now, s.log)
+	s.resp = newResponderManager(responderHosts(cfg), b, s.now, s.log)
 	s.bwRunning = make(chan struct{}, 1)
 	return s, nil
 }
@@ -484,4 +488,13 @@ func (s *Server) handleHostFacts(_ context.Context, _ *http.Request, body []byte
 		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "retention path %q is not absolute; give the topology's absolute path", req.Retention)
 	}
 	return collectHostFacts(s.cfg.hostRoot, req.Retention), nil
+}
+
+// responderHosts lists the addresses responders bind: "" alone means every address.
+func responderHosts(cfg Config) []string {
+	hosts := []string{cfg.ResponderHost}
+	if cfg.ResponderHost == "" && len(cfg.ResponderHosts) > 0 {
+		hosts = nil
+	}
+	return append(hosts, cfg.ResponderHosts...)
 }

@@ -28,6 +28,9 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		Banner:  c.Proto == "tcp" && by == AnsweredResponder,
 		Echo:    c.Proto == "udp" && by == AnsweredResponder,
 	}
+	if st.r.BindSource {
+		req.Source = hostOnly(c.FromAddress)
+	}
 	pctx, cancel := probeCtx(ctx, c.Timeout)
 	defer cancel()
 	var m probes.PortResult
@@ -66,6 +69,9 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 		Samples:  c.Samples,
 		Interval: c.Interval,
 		Timeout:  c.Timeout,
+	}
+	if st.r.BindSource {
+		req.Source = hostOnly(c.FromAddress)
 	}
 	budget := time.Duration(max(c.Samples, 1))*c.Interval + c.Timeout
 	pctx, cancel := probeCtx(ctx, budget)

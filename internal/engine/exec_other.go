@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -162,14 +163,15 @@ func JudgePath(c Check, m probes.PathResult) result.Result {
 			hops = append(hops, h.Addr)
 		}
 	}
-	r.Metrics = map[string]any{"hops": hops, "private": m.Private, "reached": m.Reached}
+	private := m.Private || allPrivateOrLoopback(m.Hops)
+	r.Metrics = map[string]any{"hops": hops, "private": private, "reached": m.Reached}
 	route := strings.Join(hops, " -> ")
 	switch {
 	case !m.Reached:
 		r.Status = result.Warn
 		r.Message = fmt.Sprintf("%s -> %s over %s: the trace did not reach %s (%s)", c.From, c.Address, c.To, c.Address, route)
 		r.Hint = "Routers or firewalls on the path do not answer traceroute; the port checks tell whether the flows pass."
-	case !m.Private:
+	case !private:
 		r.Status = result.Fail
 		r.Message = fmt.Sprintf("%s -> %s over %s leaves the private network: %s", c.From, c.Address, c.To, route)
 		r.Hint = "Failback needs a site-to-site VPN or ExpressRoute private peering with private addresses end to end: route the Azure networks over the tunnel, not the internet."
@@ -254,4 +256,19 @@ func JudgeTLS(c Check, m probes.TLSResult) result.Result {
 		r.Message = fmt.Sprintf("%s -> %s: %s, certificate %s", c.From, c.Target(), m.Version, m.Subject)
 	}
 	return r
+}
+
+// allPrivateOrLoopback accepts loopback hops as private: they never leave the host (the demo
+// runs every host on loopback), and they are no public path either.
+func allPrivateOrLoopback(hops []probes.Hop) bool {
+	if len(hops) == 0 {
+		return false
+	}
+	for _, h := range hops {
+		a, err := netip.ParseAddr(h.Addr)
+		if err != nil || !(probes.IsPrivate(a) || a.IsLoopback()) {
+			return false
+		}
+	}
+	return true
 }

@@ -41,15 +41,23 @@ func base(c Check) result.Result {
 func Skipped(c Check, why string) result.Result {
 	r := base(c)
 	r.Status = result.Skip
-	r.Message = fmt.Sprintf("%s -> %s %s: %s", c.From, c.To, c.PortProto(), why)
+	r.Message = fmt.Sprintf("%s: %s", arrow(c), why)
 	return r
+}
+
+// arrow names a check's direction and port for messages: "sql01 -> cs01 443/tcp".
+func arrow(c Check) string {
+	if pp := c.PortProto(); pp != "" {
+		return c.From + " -> " + c.To + " " + pp
+	}
+	return c.From + " -> " + c.To
 }
 
 // Errored is the result of a check that could not find out.
 func Errored(c Check, err error, hint string) result.Result {
 	r := base(c)
 	r.Status = result.Error
-	r.Message = fmt.Sprintf("%s -> %s %s: could not test: %v", c.From, c.To, c.PortProto(), err)
+	r.Message = fmt.Sprintf("%s: could not test: %v", arrow(c), err)
 	r.Hint = hint
 	return r
 }

@@ -70,7 +70,11 @@ type Runner struct {
 	// PerAgent bounds calls in flight to one agent (default DefaultPerAgent); a Dialer's
 	// client should allow at least as many connections.
 	PerAgent int
-	Log      *slog.Logger
+	// BindSource makes port and latency probes leave from the flow's source address instead of
+	// letting the OS choose (the demo, where every host shares one machine's loopback). Real
+	// runs leave it off: ASR's traffic goes the way the OS routes it, which is what to test.
+	BindSource bool
+	Log        *slog.Logger
 }
 
 // DefaultConcurrency bounds checks in flight: enough that a thousand-VM estate finishes in a
