@@ -112,6 +112,11 @@ func open(ctx context.Context, dial Dialer, h header, streams []*stream) error {
 		g.Go(func() error {
 			conn, err := dial(gctx)
 			if err != nil {
+				if gctx.Err() != nil {
+					// A dropped SYN looks like this: say the deadline ended it, so callers
+					// can tell a filtered port from a refusal.
+					return fmt.Errorf("bandwidth stream %d: connect: %v: %w", i, err, context.Cause(gctx))
+				}
 				return fmt.Errorf("bandwidth stream %d: connect: %w", i, err)
 			}
 			mu.Lock()
