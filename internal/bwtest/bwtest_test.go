@@ -124,10 +124,11 @@ func TestRun(t *testing.T) {
 			if math.Abs(float64(per-res.Rate)) > 1e-6*float64(res.Rate) {
 				t.Errorf("per-stream rates sum to %v, total is %v", per, res.Rate)
 			}
-			if n := len(res.Intervals); n < 3 || n > 4 {
+			// A loaded machine may fire the ticker late (a tick is then skipped), hence ranges.
+			if n := len(res.Intervals); n < 2 || n > 4 {
 				t.Errorf("%d intervals for 300ms at 100ms: %v", n, res.Intervals)
 			}
-			if res.Window < 300*time.Millisecond || res.Window > 400*time.Millisecond {
+			if res.Window < 300*time.Millisecond || res.Window > 600*time.Millisecond {
 				t.Errorf("window %v, want about 300ms", res.Window)
 			}
 			// The server moved the warm-up's bytes too, which the client must not count.
