@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -123,7 +122,7 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	if err != nil {
 		return exitWith(ExitUsage, err)
 	}
-	ln, err := net.Listen("tcp", f.listen)
+	ln, err := agent.ListenControl(cmd.Context(), f.listen)
 	if err != nil {
 		return exitWith(ExitCannotRun, fmt.Errorf("listen on %s: %w (is another agent running? pick another --listen port)", f.listen, err))
 	}

@@ -67,7 +67,7 @@ type ClientConfig struct {
 	Timeout time.Duration
 	// MaxConns bounds concurrent calls (one TLS connection each). Zero is 4.
 	MaxConns int
-	// DialContext opens the TCP connection; nil is a net.Dialer.
+	// DialContext opens the TCP connection; nil is a net.Dialer with the control MSS.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -428,8 +428,7 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 	}
 	dial := c.cfg.DialContext
 	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
+		dial = controlDialer().DialContext
 	}
 	raw, err := dial(ctx, "tcp", c.addr)
 	if err != nil {

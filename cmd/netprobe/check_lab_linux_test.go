@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprobe/netprobe/internal/lab"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// labTopology describes the failback lab of internal/lab (design/lab.md) as a user would.
+const labTopology = `version: 1
+name: lab-failback
+settings: {timeout: 1s, azure_endpoints: false}
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/24, 192.168.50.0/24]}
+  azure: {kind: azure, networks: [10.20.0.0/16, 10.10.5.0/24]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure], bandwidth: 50Mbps, mtu: 1400}
+hosts:
+  cs01:
+    site: onprem
+    os: linux
+    roles: [configuration-server]
+    nics:
+      - {name: source, address: 10.10.0.4/24}
+      - {name: failback, address: 192.168.50.4/24, toward: azure}
+    agent: 10.10.0.4
+  mt01: {site: onprem, os: linux, roles: [master-target], address: 10.10.0.8, agent: 10.10.0.8}
+  ps-az: {site: azure, os: linux, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}
+  sql01:
+    site: azure
+    os: linux
+    roles: [protected-vm]
+    address: 10.10.5.10
+    retained_ip: true
+    agent: 10.10.5.10
+    group: app-tier
+    disks: [{size: 64GiB, churn: 1MB/s}]
+  app01:
+    site: azure
+    os: linux
+    roles: [protected-vm]
+    address: 10.10.5.11
+    retained_ip: true
+    agent: 10.10.5.11
+    group: app-tier
+    disks: [{size: 32GiB, churn: 256KB/s}]
+checks:
+  latency: {samples: 10, interval: 10ms}
+  bandwidth: {duration: 1s, streams: [2]}
+`
+
+// labEstate builds the failback lab, starts a real agent on every host and returns the lab,
+// the netprobe binary and the topology and token files.
+func labEstate(t *testing.T) (l *lab.Lab, bin, topo, token string) {
+	lab.Require(t)
+	bin = lab.GoBinary(t, "github.com/netprobe/netprobe/cmd/netprobe")
+	dir := t.TempDir()
+	token = filepath.Join(dir, "token")
+	topo = filepath.Join(dir, "lab-failback.yaml")
+	if err := os.WriteFile(token, []byte("lab-token-0123456789abcdef0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(topo, []byte(labTopology), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = lab.Build(t, lab.Failback())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, h := range []string{lab.CS01, lab.MT01, lab.PSAz, lab.SQL01, lab.App01} {
+		l.Host(h).Start(t, bin, "agent", "--listen", ":7411", "--token-file", token)
+	}
+	for _, a := range []string{lab.AddrCS01, lab.AddrMT01, lab.AddrPSAz, lab.AddrSQL01, lab.AddrApp01} {
+		if err := l.Host(lab.CS01).WaitTCP(ctx, a+":7411"); err != nil {
+			t.Fatalf("agent on %s did not come up: %v", a, err)
+		}
+	}
+	return l, bin, topo, token
+}
+
+// runCheck runs `netprobe check` in cs01's namespace (the coordinator on the configuration
+// server) and returns the JSON document and the exit code.
+func labCheck(t *testing.T, l *lab.Lab, bin, topo, token string, extra ...string) (result.Run, int) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run.json")
+	args := append([]string{"netns", "exec", l.Host(lab.CS01).Netns(), bin, "check", "-f", topo,
+		"--token-file", token, "--format", "json", "-o", out, "--no-host-facts"}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	stderr, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("netprobe check: %v\n%s", err, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no JSON written (exit %d): %v\n%s", code, err, stderr)
+	}
+	var run result.Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		t.Fatalf("JSON output: %v", err)
+	}
+	if len(stderr) > 0 {
+		t.Logf("stderr:\n%s", stderr)
+	}
+	return run, code
+}
+
+// verdicts maps "status state/reason" per check for the non-passing results.
+func verdicts(run result.Run) map[string]string {
+	m := map[string]string{}
+	for _, r := range run.Results {
+		if r.Status == result.Pass {
+			continue
+		}
+		v := r.Status.String()
+		if r.State != "" {
+			v += " " + r.State + "/" + r.Reason
+		}
+		if r.Check == result.CheckPMTU && r.Metrics["blackhole"] == true {
+			v += " blackhole"
+		}
+		m[r.ID] = v
+	}
+	return m
+}
+
+func TestCheckLabNoFaults(t *testing.T) {
+	l, bin, topo, token := labEstate(t)
+	run, code := labCheck(t, l, bin, topo, token)
+	if diff := cmp.Diff(map[string]string{}, verdicts(run)); diff != "" {
+		for _, r := range run.Results {
+			if r.Status != result.Pass {
+				t.Logf("%s: %s", r.ID, r.Message)
+			}
+		}
+		t.Errorf("non-passing results in a healthy lab (-want +got):\n%s", diff)
+	}
+	if code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+	ids := map[string]bool{}
+	for _, r := range run.Results {
+		ids[r.ID] = true
+	}
+	for _, want := range []string{"port/sql01/cs01/443/tcp", "route/cs01/sql01", "pmtu/mt01/ps-az", "latency/ps-az/sql01",
+		"bandwidth/ps-az/mt01/2", "path/ps-az/s2s", "port/sql01/app01/20004/tcp"} {
+		if !ids[want] {
+			t.Errorf("check %s missing from the run", want)
+		}
+	}
+	for _, r := range run.Results {
+		switch r.ID {
+		case "pmtu/mt01/ps-az":
+			if r.Metrics["mtu"] != float64(lab.VPNMTU) {
+				t.Errorf("%s: mtu %v, want %d", r.ID, r.Metrics["mtu"], lab.VPNMTU)
+			}
+		case "route/cs01/sql01":
+			if r.Metrics["source_ip"] != lab.AddrCS01FB {
+				t.Errorf("%s: source %v, want the failback NIC %s", r.ID, r.Metrics["source_ip"], lab.AddrCS01FB)
+			}
+		case "bandwidth/ps-az/mt01/2":
+			// The VPN is shaped to 50 Mbit/s.
+			if mbps, _ := r.Metrics["mbps"].(float64); mbps < 35 || mbps > 55 {
+				t.Errorf("%s: %v Mbit/s over a 50 Mbit/s VPN", r.ID, mbps)
+			}
+		}
+	}
+}
+
+func TestCheckLabFaults(t *testing.T) {
+	l, bin, topo, token := labEstate(t)
+	pfx := netip.MustParsePrefix
+	l.Apply(t, lab.Faults{
+		// The data leg between the process server and the master target, both ways.
+		lab.DropPort{Via: lab.OnPrem, Proto: lab.TCP, Port: 9443},
+		// The configuration server's 443 refused.
+		lab.RejectPort{Host: lab.CS01, Proto: lab.TCP, Port: 443, With: lab.TCPReset},
+		// The configuration server's failback routes missing.
+		lab.DelRoute{Host: lab.CS01, Prefix: pfx(lab.NetAzure)},
+		lab.DelRoute{Host: lab.CS01, Prefix: pfx(lab.NetRetained)},
+		// The VPN eats large packets and says nothing.
+		lab.DropFragNeeded{Router: lab.OnPrem},
+		lab.DropFragNeeded{Router: lab.Azure},
+		// Multi-VM consistency blocked inside the group.
+		lab.DropPort{Host: lab.App01, Proto: lab.TCP, Port: 20004},
+	})
+	run, code := labCheck(t, l, bin, topo, token, "--no-bandwidth")
+	want := map[string]string{
+		"port/mt01/ps-az/9443/tcp":   "fail filtered/timeout",
+		"port/ps-az/mt01/9443/tcp":   "fail filtered/timeout",
+		"port/sql01/cs01/443/tcp":    "fail closed/reset",
+		"port/app01/cs01/443/tcp":    "fail closed/reset",
+		"port/ps-az/cs01/443/tcp":    "fail closed/reset",
+		"port/mt01/cs01/443/tcp":     "fail closed/reset",
+		"route/cs01/ps-az":           "fail",
+		"route/cs01/sql01":           "fail",
+		"route/cs01/app01":           "fail",
+		"pmtu/cs01/sql01":            "fail blackhole",
+		"pmtu/cs01/app01":            "fail blackhole",
+		"pmtu/sql01/cs01":            "fail blackhole",
+		"pmtu/app01/cs01":            "fail blackhole",
+		"pmtu/mt01/ps-az":            "fail blackhole",
+		"pmtu/ps-az/mt01":            "fail blackhole",
+		// FB-GROUP is documented for forward replication only: for failback a blocked
+		// group port is a warning (design/asr-flows.md, confidence uncertain).
+		"port/sql01/app01/20004/tcp": "warn filtered/timeout",
+	}
+	got := verdicts(run)
+	if diff := cmp.Diff(want, got); diff != "" {
+		var ids []string
+		for id := range got {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, r := range run.Results {
+			if _, ok := got[r.ID]; ok {
+				t.Logf("%s: %s | %s", r.ID, r.Message, r.Hint)
+			}
+		}
+		t.Errorf("verdicts (-want +got):\n%s", diff)
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, r := range run.Results {
+		if r.Status == result.Fail && (r.Rule == "" || r.Hint == "") {
+			t.Errorf("%s: a failure without rule or hint: %+v", r.ID, r)
+		}
+	}
+	rules := map[string]string{"port/ps-az/mt01/9443/tcp": "FB-PS-MT", "port/sql01/cs01/443/tcp": "FB-VM-CS",
+		"route/cs01/sql01": "FB-ROUTE", "pmtu/mt01/ps-az": "FB-PMTU"}
+	for _, r := range run.Results {
+		if w, ok := rules[r.ID]; ok && r.Rule != w {
+			t.Errorf("%s: rule %s, want %s", r.ID, r.Rule, w)
+		}
+	}
+	_ = fmt.Sprint
+	_ = strings.TrimSpace
+}
