@@ -59,7 +59,8 @@ hosts:
     group: app-tier
     disks: [{size: 32GiB, churn: 256KB/s}]
 checks:
-  latency: {samples: 10, interval: 10ms}
+  # generous thresholds: the lab shares 2 loaded cores with the rest of make test
+  latency: {samples: 10, interval: 10ms, warn_p95: 100ms, fail_p95: 500ms}
   bandwidth: {duration: 1s, streams: [2]}
 `
 

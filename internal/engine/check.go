@@ -33,6 +33,9 @@ type Check struct {
 	ToAgent   string
 	// FromAddress is the source host's primary address, for hints ("allow tcp A -> B:port").
 	FromAddress string
+	// Link is the topology link the check crosses ("" when both ends share a site); the report
+	// groups link-level measurements by it.
+	Link string
 	// SkipReason, when set, makes the check a skip without running it.
 	SkipReason string
 

@@ -89,6 +89,10 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	if h := t.Hosts[f.To]; h != nil {
 		c.ToAgent = h.Agent
 	}
+	c.Link = linkBetween(t, f.From, f.To)
+	if f.Kind == topology.FlowPath {
+		c.Link = f.To
+	}
 	switch f.Kind {
 	case topology.FlowPort:
 		c.Kind = result.CheckPort
@@ -192,6 +196,21 @@ func usedBytes(t *topology.Topology) int64 {
 		}
 	}
 	return sum
+}
+
+// linkBetween names the link joining the two hosts' sites, "" when they share a site or none
+// is declared.
+func linkBetween(t *topology.Topology, from, to string) string {
+	a, b := t.Hosts[from], t.Hosts[to]
+	if a == nil || b == nil || a.Site == b.Site {
+		return ""
+	}
+	for _, l := range t.Links {
+		if (l.Sites[0] == a.Site && l.Sites[1] == b.Site) || (l.Sites[1] == a.Site && l.Sites[0] == b.Site) {
+			return l.Name
+		}
+	}
+	return ""
 }
 
 // linkMTU is the declared MTU of the link between the two hosts' sites, 0 when none is declared.

@@ -336,6 +336,15 @@ func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	start := time.Now()
 	res := st.executeCheck(ctx, c)
 	res.DurationMS = time.Since(start).Milliseconds()
+	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error {
+		switch c.Kind {
+		case result.CheckBandwidth, result.CheckLatency, result.CheckPMTU, result.CheckPath:
+			if res.Metrics == nil {
+				res.Metrics = map[string]any{}
+			}
+			res.Metrics["link"] = c.Link
+		}
+	}
 	return res
 }
 
