@@ -44,9 +44,11 @@ var Faults = []string{
 // Demo is a running demo estate.
 type Demo struct {
 	Topology *topology.Topology
-	Token    []byte
-	stop     []func()
-	once     sync.Once
+	// YAML is the topology file as rendered, with the agents' addresses filled in.
+	YAML  []byte
+	Token []byte
+	stop  []func()
+	once  sync.Once
 }
 
 // Start brings the demo up; Close tears it down. ctx bounds the agents' lifetime too.
@@ -95,6 +97,7 @@ func Start(ctx context.Context) (*Demo, error) {
 		return nil, fmt.Errorf("demo: the built-in estate does not load: %w", err)
 	}
 	d.Topology = t
+	d.YAML = buf.Bytes()
 	return d, nil
 }
 

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netprobe/netprobe/internal/demo"
+	"github.com/netprobe/netprobe/internal/result"
+)
+
+// loopbackTopology is a small estate on loopback; agent is "" (no agents) or one address used
+// by ps-az.
+func loopbackTopology(t *testing.T, psAgent string) string {
+	t.Helper()
+	agentLine := ""
+	if psAgent != "" {
+		agentLine = "\n    agent: " + psAgent
+	}
+	y := `version: 1
+name: loopback
+settings: {azure_endpoints: false, timeout: 500ms}
+sites:
+  onprem: {kind: onprem, networks: [127.0.1.0/24]}
+  azure: {kind: azure, networks: [127.0.2.0/24]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure]}
+hosts:
+  cs01: {site: onprem, os: linux, roles: [configuration-server, master-target], address: 127.0.1.4}
+  ps-az:
+    site: azure
+    os: linux
+    roles: [process-server]
+    address: 127.0.2.4` + agentLine + `
+  vm01: {site: azure, os: linux, roles: [protected-vm], address: 127.0.2.10}
+`
+	p := filepath.Join(t.TempDir(), "estate.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readRun(t *testing.T, path string) result.Run {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no output written: %v", err)
+	}
+	var run result.Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		t.Fatalf("output is not the JSON document: %v", err)
+	}
+	return run
+}
+
+func TestCheckNoAgentsAtAll(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run.json")
+	// No token is needed when no check uses an agent.
+	t.Setenv("NETPROBE_TOKEN_FILE", "")
+	code, _, stderr := runCLI(t, "check", "-f", loopbackTopology(t, ""), "--format", "json", "-o", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0 (nothing can fail without agents): %s", code, stderr)
+	}
+	run := readRun(t, out)
+	if run.Summary.Skip == 0 || run.Summary.Fail+run.Summary.Error > 0 {
+		t.Errorf("summary %+v: want skips and no fail or error", run.Summary)
+	}
+	for _, r := range run.Results {
+		if r.Check != result.CheckLint && r.Status != result.Skip {
+			t.Errorf("%s: %v, want skip", r.ID, r.Status)
+		}
+		if r.Status == result.Skip && !strings.Contains(r.Message, "no agent") {
+			t.Errorf("%s: skip without the reason: %q", r.ID, r.Message)
+		}
+	}
+}
+
+func TestCheckAgentUnreachableIsIncomplete(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.2.4:0")
+	if err != nil {
+		t.Skip(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef"), 0o600)
+	out := filepath.Join(t.TempDir(), "run.json")
+	start := time.Now()
+	code, _, stderr := runCLI(t, "check", "-f", loopbackTopology(t, dead), "--token-file", token, "--format", "json", "-o", out)
+	if code != ExitIncomplete {
+		t.Errorf("exit %d, want %d (an agent did not answer)", code, ExitIncomplete)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v with a dead agent", d)
+	}
+	if !strings.Contains(stderr, dead) {
+		t.Errorf("stderr does not name the dead agent %s:\n%s", dead, stderr)
+	}
+	run := readRun(t, out)
+	if run.Summary.Error == 0 {
+		t.Errorf("no error results: %+v", run.Summary)
+	}
+}
+
+func TestCheckBadUsage(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no file":           {"check"},
+		"missing file":      {"check", "-f", "/nonexistent/estate.yaml"},
+		"unknown format":    {"check", "-f", loopbackTopology(t, ""), "--format", "xml"},
+		"bad phase":         {"check", "-f", loopbackTopology(t, ""), "--phase", "sideways"},
+		"only matches none": {"check", "-f", loopbackTopology(t, ""), "--only", "port/nothing/*"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, args...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d: %s", code, ExitUsage, stderr)
+			}
+			if strings.Contains(stderr, "goroutine") || stderr == "" {
+				t.Errorf("stderr: %q", stderr)
+			}
+		})
+	}
+}
+
+// TestCheckInterrupted sends SIGINT to a real `netprobe check` during a bandwidth test of the
+// demo estate: the partial results are written, marked interrupted, and the exit code is 130.
+func TestCheckInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "netprobe")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	d, err := demo.Start(ctx)
+	if err != nil {
+		t.Skipf("demo estate cannot start: %v", err)
+	}
+	defer d.Close()
+	dir := t.TempDir()
+	topo, token, out := filepath.Join(dir, "demo.yaml"), filepath.Join(dir, "token"), filepath.Join(dir, "run.json")
+	os.WriteFile(topo, d.YAML, 0o644)
+	os.WriteFile(token, d.Token, 0o600)
+	// Bandwidth tests run last and take seconds: interrupt during them.
+	cmd := exec.CommandContext(ctx, bin, "check", "-f", topo, "--token-file", token, "--only", "bandwidth", "--format", "json", "-o", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != int(ExitInterrupted) {
+		t.Fatalf("exit: %v, want %d", err, ExitInterrupted)
+	}
+	run := readRun(t, out)
+	if !run.Interrupted {
+		t.Error("results not marked interrupted")
+	}
+	if len(run.Results) == 0 {
+		t.Error("no partial results written")
+	}
+	// The bandwidth responder the run opened on ps-az's data port is closed again (mt01's
+	// 9443 is held by the demo's stuck listener, so the test ran with ps-az serving).
+	ln, err := net.Listen("tcp", "127.0.2.4:9443")
+	if err != nil {
+		t.Errorf("ps-az's data port is still held after the interrupted run: %v", err)
+	} else {
+		ln.Close()
+	}
+}
