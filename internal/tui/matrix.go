@@ -337,6 +337,15 @@ func portCell(r result.Result) string {
 	if r.Check == "" {
 		return r.Proto
 	}
+	if r.Check == result.CheckBandwidth {
+		// Single- and multi-stream tests of one pair differ only by their stream count,
+		// the last element of the ID.
+		if i := strings.LastIndexByte(r.ID, '/'); i >= 0 {
+			if n := r.ID[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
+				return "bw ×" + n
+			}
+		}
+	}
 	return r.Check
 }
 
