@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/demo"
+	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -178,5 +179,41 @@ func TestCheckInterrupted(t *testing.T) {
 		t.Errorf("ps-az's data port is still held after the interrupted run: %v", err)
 	} else {
 		ln.Close()
+	}
+}
+
+// TestCheckHistoryLocked: a second cron run that finds the history locked waits briefly, then
+// exits 4 without probing or writing anything.
+func TestCheckHistoryLocked(t *testing.T) {
+	dir := t.TempDir()
+	held, err := history.Open(context.Background(), dir, history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	out := filepath.Join(t.TempDir(), "run.json")
+	t.Setenv("NETPROBE_TOKEN_FILE", "")
+	start := time.Now()
+	code, _, stderr := runCLI(t, "check", "-f", loopbackTopology(t, ""), "--history", dir, "--history-wait", "200ms", "--format", "json", "-o", out)
+	if code != ExitLocked {
+		t.Errorf("exit %d, want %d: %s", code, ExitLocked, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("waited %v for a 200ms lock timeout", d)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a locked-out run wrote results")
+	}
+	if !strings.Contains(stderr, "another netprobe check") {
+		t.Errorf("stderr does not say why: %q", stderr)
+	}
+	held.Close()
+	code, _, stderr = runCLI(t, "check", "-f", loopbackTopology(t, ""), "--history", dir, "--format", "json", "-o", out)
+	if code != ExitOK {
+		t.Fatalf("after the lock is released: exit %d: %s", code, stderr)
+	}
+	runs, warns := history.Load(dir)
+	if len(runs) != 1 || len(warns) != 0 {
+		t.Errorf("history holds %d runs, %d warnings; want 1 run", len(runs), len(warns))
 	}
 }
