@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"runtime/debug"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -51,7 +49,7 @@ responders, the flow ports under test.`,
   # only probe the estate's networks, JSON logs for the journal
   NETPROBE_TOKEN_FILE=/etc/netprobe/token netprobe agent --allow 10.20.0.0/16 --allow 192.168.50.0/24 --log-format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAgentHosted(cmd, f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(agent.DefaultPort), "address to listen on (host:port)")
@@ -74,9 +72,9 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	var h slog.Handler
 	switch f.logFormat {
 	case "text":
-		h = slog.NewTextHandler(os.Stderr, nil)
+		h = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
 	case "json":
-		h = slog.NewJSONHandler(os.Stderr, nil)
+		h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 	default:
 		return exitWith(ExitUsage, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
 	}
@@ -144,11 +142,5 @@ func parseAllow(s string) (netip.Prefix, error) {
 	return netip.Prefix{}, fmt.Errorf("--allow %q: want a network like 10.20.0.0/16 or an IP address", s)
 }
 
-// agentVersion is the module version the binary was built from, reported by Hello.
-// TODO(lead): use main.version (set by the Makefile's -X) once a version.go defines it.
-func agentVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return strings.TrimPrefix(bi.Main.Version, "v")
-	}
-	return "dev"
-}
+// agentVersion is the version reported by Hello: the same as `netprobe version` prints.
+func agentVersion() string { return currentBuild().Version }
