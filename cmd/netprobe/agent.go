@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -19,6 +21,7 @@ func init() { register(newAgentCmd) }
 
 type agentFlags struct {
 	listen, tokenFile, cert, key, clientCA, logFormat string
+	metrics                                           string
 	allow                                             []string
 	bounds                                            agent.Bounds
 }
@@ -40,14 +43,23 @@ certificate at start and logs its SHA-256 fingerprint. --client-ca adds mutual T
 
 Bounds that no request can exceed are set here (see docs/agent.md). The agent's host
 firewall must allow the coordinator to reach --listen (TCP, default 7411) and, for
-responders, the flow ports under test.`,
+responders, the flow ports under test.
+
+--metrics ADDR serves Prometheus metrics of the agent itself (probes run, responders open,
+failed logins, bandwidth measured, build info) on a separate plain-HTTP listener at
+http://ADDR/metrics. It is off by default and NOT authenticated (it is read-only and
+controls nothing, but tells who measured what): bind it to loopback or a management
+network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
 		Example: `  # create a token once, copy it to the coordinator and every agent host
   openssl rand -hex 32 > /etc/netprobe/token && chmod 600 /etc/netprobe/token
 
   netprobe agent --listen :7411 --token-file /etc/netprobe/token
 
   # only probe the estate's networks, JSON logs for the journal
-  NETPROBE_TOKEN_FILE=/etc/netprobe/token netprobe agent --allow 10.20.0.0/16 --allow 192.168.50.0/24 --log-format json`,
+  NETPROBE_TOKEN_FILE=/etc/netprobe/token netprobe agent --allow 10.20.0.0/16 --allow 192.168.50.0/24 --log-format json
+
+  # metrics for a local Prometheus (or node_exporter-style scrape through a tunnel)
+  netprobe agent --token-file /etc/netprobe/token --metrics 127.0.0.1:9741`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAgentHosted(cmd, f) },
 	}
@@ -59,6 +71,7 @@ responders, the flow ports under test.`,
 	fl.StringVar(&f.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	fl.StringArrayVar(&f.allow, "allow", nil, "only probe targets in this network (CIDR or IP; repeatable)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address (plain HTTP, unauthenticated: use loopback or a management network); off when empty")
 	fl.DurationVar(&f.bounds.ProbeTimeout, "max-probe-timeout", d.ProbeTimeout, "longest budget a probe may get")
 	fl.Float64Var(&f.bounds.ProbeRate, "max-probe-rate", d.ProbeRate, "probes per second over all coordinators")
 	fl.IntVar(&f.bounds.MaxResponders, "max-responders", d.MaxResponders, "responders open at once")
@@ -124,11 +137,42 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	if err != nil {
 		return exitWith(ExitCannotRun, fmt.Errorf("listen on %s: %w (is another agent running? pick another --listen port)", f.listen, err))
 	}
-	if err := srv.Serve(cmd.Context(), ln); err != nil {
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	// The metrics listener lives as long as the control API; it stops when Serve returns.
+	metricsDone := make(chan struct{})
+	if f.metrics == "" {
+		close(metricsDone)
+	} else {
+		var lc net.ListenConfig
+		mln, err := lc.Listen(ctx, "tcp", f.metrics)
+		if err != nil {
+			ln.Close()
+			return exitWith(ExitCannotRun, fmt.Errorf("--metrics %s: %w (pick a free address, e.g. 127.0.0.1:9741)", f.metrics, err))
+		}
+		if !isLoopbackAddr(mln.Addr()) {
+			cfg.Logger.Warn("metrics are served without authentication on a non-loopback address; keep it on a management network", "addr", mln.Addr().String())
+		}
+		go func() {
+			defer close(metricsDone)
+			if err := srv.ServeMetrics(ctx, mln); err != nil {
+				cfg.Logger.Error("agent metrics stopped; the control API goes on", "err", err)
+			}
+		}()
+	}
+	err = srv.Serve(ctx, ln)
+	cancel()
+	<-metricsDone
+	if err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
 	// A clean stop on SIGINT/SIGTERM (systemd's stop) is success, not an interruption.
 	return nil
+}
+
+func isLoopbackAddr(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // parseAllow reads a --allow value: a CIDR, or a single IP as a host route.

@@ -10,12 +10,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
@@ -29,6 +31,9 @@ type bandwidthFlags struct {
 	duration, warmup            time.Duration
 	reverse, noLatency          bool
 	requiredMbps                float64
+	// progress, when set, receives the live progress line whatever it is (tests); nil is
+	// stderr when it is a terminal and the format is text.
+	progress io.Writer
 }
 
 // defaultDataPort is the ASR process server's data port (topology settings.data_port): the
@@ -147,6 +152,8 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 		switch {
 		case p.Proto == agent.ProtoBandwidth && p.Status != agent.Opened:
 			return exitWith(ExitCannotRun, fmt.Errorf("%s could not listen on %d/tcp (%s: %s); pick a free port with --port", serverAddr, f.port, p.Status, p.Detail))
+		case p.Proto == agent.ProtoBandwidth:
+			params.TestID = p.Ticket // the listener admits only the test it issued this ticket for
 		case p.Proto == "udp" && p.Status == agent.Opened:
 			echo = net.JoinHostPort(host, ctlPort)
 			params.LoadedEcho = echo
@@ -167,9 +174,18 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 		}
 	}
 
-	stopProgress := startProgressLine(stderr, f.format == "text", f.warmup+f.duration)
-	res, err := client.Bandwidth(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params)
-	stopProgress()
+	live := f.progress
+	if live == nil && f.format == "text" && isTerminalWriter(stderr) {
+		live = stderr
+	}
+	var res bwtest.Result
+	if live != nil {
+		pl := startProgressLine(live, f.warmup+f.duration)
+		res, err = client.BandwidthStream(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params, pl.interval)
+		pl.stop()
+	} else {
+		res, err = client.Bandwidth(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return exitWith(ExitInterrupted, fmt.Errorf("bandwidth test interrupted: %w", ctx.Err()))
@@ -230,31 +246,69 @@ func dialPair(ctx context.Context, fromAddr, toAddr, tokenFlag string) (*agent.C
 	return from, to, nil
 }
 
-// startProgressLine shows elapsed / expected time on a terminal while the far agents measure.
-// The agent answers with the whole result at the end, so the line shows time, not rates.
-func startProgressLine(w io.Writer, text bool, total time.Duration) (stop func()) {
+func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !text || !ok || !isTerminal(f) {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
+	return ok && isTerminal(f)
+}
+
+// progressLine is the live line on a terminal while the far agents measure: elapsed of
+// expected time, and, once the agent streams them, the rate of the last interval.
+type progressLine struct {
+	w     io.Writer
+	total time.Duration
+	start time.Time
+
+	mu   sync.Mutex // guards n, rate and writes to w
+	n    int        // last interval seen; 0 before the first
+	rate capacity.BitsPerSecond
+
+	done, finished chan struct{}
+}
+
+// startProgressLine draws the line on w every second until stop.
+func startProgressLine(w io.Writer, total time.Duration) *progressLine {
+	p := &progressLine{w: w, total: total, start: time.Now(), done: make(chan struct{}), finished: make(chan struct{})}
 	go func() {
-		defer close(finished)
+		defer close(p.finished)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
-		start := time.Now()
 		for {
 			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
+			case <-p.done:
 				return
 			case <-t.C:
-				fmt.Fprintf(w, "\rmeasuring... %s of %s", time.Since(start).Round(time.Second), total)
+				p.draw()
 			}
 		}
 	}()
-	return func() { close(done); <-finished }
+	return p
+}
+
+// interval is the bwtest OnInterval hook: it records the streamed rate and redraws at once.
+func (p *progressLine) interval(i int, rate capacity.BitsPerSecond) {
+	p.mu.Lock()
+	p.n, p.rate = i, rate
+	p.mu.Unlock()
+	p.draw()
+}
+
+func (p *progressLine) draw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("\rmeasuring... %s of %s", time.Since(p.start).Round(time.Second), p.total)
+	if p.n > 0 {
+		line += fmt.Sprintf("  interval %d: %.1f Mbit/s", p.n, float64(p.rate)/1e6)
+	}
+	fmt.Fprint(p.w, line+"\033[K")
+}
+
+// stop ends the line and clears it, so the result starts on a clean line.
+func (p *progressLine) stop() {
+	close(p.done)
+	<-p.finished
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.w, "\r\033[K")
 }
 
 func writeBandwidth(w io.Writer, format string, r result.Result) error {

@@ -102,7 +102,10 @@ func runLatency(ctx context.Context, stdout, stderr io.Writer, f latencyFlags) e
 			return exitWith(ExitCannotRun, fmt.Errorf("%s could not open a UDP echo on %d (%s: %s)", f.to, echoPort, p.Status, p.Detail))
 		}
 	}
-	stop := startProgressLine(stderr, f.format == "text", total)
+	stop := func() {}
+	if f.format == "text" && isTerminalWriter(stderr) {
+		stop = startProgressLine(stderr, total).stop
+	}
 	lr, err := from.Latency(ctx, probes.LatencyRequest{Address: net.JoinHostPort(host, port), Samples: f.samples, Interval: f.interval})
 	stop()
 	if err != nil && !errors.Is(err, probes.ErrRefused) {

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
 )
 
 // The bandwidth endpoint (internal/bwtest). Serving is a responder of proto ProtoBandwidth:
@@ -18,11 +20,14 @@ import (
 const ProtoBandwidth = "bwtest"
 
 // BandwidthRequest asks the agent to measure throughput toward Address (host:port of a
-// bandwidth responder) with Params.
+// bandwidth responder) with Params. Params.TestID must be the responder's ticket
+// (ResponderPort.Ticket). With Stream, the agent answers with signed JSON lines, one
+// BandwidthInterval per interval and then the BandwidthResponse (see StreamLine).
 type BandwidthRequest struct {
 	V       int           `json:"v"`
 	Address string        `json:"address"`
 	Params  bwtest.Params `json:"params"`
+	Stream  bool          `json:"stream,omitempty"`
 }
 
 // BandwidthResponse carries the measurement, or why there is none.
@@ -32,22 +37,40 @@ type BandwidthResponse struct {
 	Error  *WireError     `json:"error,omitempty"`
 }
 
+// BandwidthInterval is one streamed line of a bandwidth test: the total rate of interval
+// Interval (1-based), in bits per second.
+type BandwidthInterval struct {
+	Interval int     `json:"interval"`
+	BPS      float64 `json:"bps"`
+}
+
 // bandwidthSlack is what a test may take beyond warm-up plus duration: the queue wait at a
 // busy server and the connection set-up. bwtest's default queue wait is within it.
 const bandwidthSlack = 30 * time.Second
 
-// CheckBandwidth refuses a bandwidth test beyond the agent's bounds. Zero values mean the
-// bwtest defaults, which are within DefaultBounds.
+// CheckBandwidth refuses a bandwidth test beyond the agent's bounds. It counts what bwtest
+// will run - zero values become bwtest's defaults - and bounds warm-up plus duration together,
+// as the far agent's bandwidth responder does (bwtest.Limits.MaxDuration), so a test the far
+// side would refuse is refused here, before anything is sent.
 func (b Bounds) CheckBandwidth(p bwtest.Params) error {
 	b = b.withDefaults()
-	if p.Duration < 0 || p.Duration > b.BandwidthDuration {
-		return fmt.Errorf("bandwidth test of %s is over this agent's bound of %s (--max-bandwidth-duration)", p.Duration, b.BandwidthDuration)
+	d, w, n := p.Duration, p.WarmUp, p.Streams
+	if d == 0 {
+		d = bwtest.DefaultDuration
 	}
-	if p.WarmUp < 0 || p.WarmUp > b.BandwidthDuration {
-		return fmt.Errorf("bandwidth warm-up of %s is over this agent's bound of %s", p.WarmUp, b.BandwidthDuration)
+	if w == 0 && !p.NoWarmUp {
+		w = bwtest.DefaultWarmUp
 	}
-	if p.Streams < 0 || p.Streams > b.BandwidthStreams {
-		return fmt.Errorf("bandwidth test with %d streams is over this agent's bound of %d (--max-bandwidth-streams)", p.Streams, b.BandwidthStreams)
+	if n == 0 {
+		n = bwtest.DefaultStreams
+	}
+	switch {
+	case d < 0 || w < 0:
+		return fmt.Errorf("bandwidth duration %s and warm-up %s must not be negative", d, w)
+	case w+d > b.BandwidthDuration:
+		return fmt.Errorf("bandwidth test of %s warm-up + %s duration = %s is over this agent's bound of %s: shorten --duration or --warmup, or raise --max-bandwidth-duration on both agents", w, d, w+d, b.BandwidthDuration)
+	case n < 0 || n > b.BandwidthStreams:
+		return fmt.Errorf("bandwidth test with %d streams is over this agent's bound of %d (--max-bandwidth-streams)", n, b.BandwidthStreams)
 	}
 	return nil
 }
@@ -56,7 +79,42 @@ func (b Bounds) bwLimits() bwtest.Limits {
 	return bwtest.Limits{MaxDuration: b.BandwidthDuration, MaxStreams: b.BandwidthStreams}
 }
 
-func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body []byte) (any, *apiError) {
+// Bandwidth error codes on the wire, one per bwtest sentinel, so the client can rebuild them.
+var bwErrCodes = []struct {
+	code string
+	err  error
+}{
+	{"bw_ticket", bwtest.ErrTicket}, // before bw_limit: a refused ticket wraps both
+	{"bw_busy", bwtest.ErrBusy},
+	{"bw_limit", bwtest.ErrLimit},
+	{"bw_stream", bwtest.ErrStream},
+	{"bw_protocol", bwtest.ErrProtocol},
+}
+
+func bandwidthErrCode(err error) string {
+	for _, c := range bwErrCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return probeErrCode(err)
+}
+
+// bandwidthError rebuilds a bandwidth test's classified error on the client side.
+func bandwidthError(w *WireError) error {
+	for _, c := range bwErrCodes {
+		if c.code == w.Code {
+			e := &remoteProbeError{kind: "bandwidth", msg: w.Message, class: c.err}
+			if c.err == bwtest.ErrTicket {
+				return fmt.Errorf("%w: %w", bwtest.ErrLimit, e)
+			}
+			return e
+		}
+	}
+	return probeError("bandwidth", w)
+}
+
+func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body []byte, st *streamer) (any, *apiError) {
 	var req BandwidthRequest
 	if e := decode(body, &req); e != nil {
 		return nil, e
@@ -86,12 +144,26 @@ func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body [
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget+bandwidthSlack)
 	defer cancel()
+	if req.Stream {
+		// Every refusal is above: from here the answer is 200 and streamed. OnInterval runs
+		// on bwtest.Run's sampling loop, which is this goroutine, so writes do not race.
+		st.start()
+		req.Params.OnInterval = func(i int, rate capacity.BitsPerSecond) {
+			_ = st.event(BandwidthInterval{Interval: i, BPS: float64(rate)})
+		}
+	}
+	dir := req.Params.Direction
+	if dir == 0 {
+		dir = bwtest.Send
+	}
 	res, err := bwtest.Run(ctx, bwtest.TCPDialer(req.Address), req.Params)
 	out := BandwidthResponse{V: Version}
 	if err != nil {
-		out.Error = &WireError{Code: probeErrCode(err), Message: err.Error()}
+		out.Error = &WireError{Code: bandwidthErrCode(err), Message: err.Error()}
+		s.metrics.bandwidth(req.Address, dir.String(), out.Error.Code, 0)
 		return out, nil
 	}
+	s.metrics.bandwidth(req.Address, dir.String(), outcomeOK, float64(res.Rate))
 	out.Result = &res
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/probes"
 )
 
@@ -294,8 +295,12 @@ func (c *Client) PMTU(ctx context.Context, req probes.PMTURequest) (probes.PMTUR
 }
 
 // Bandwidth has the agent measure throughput toward a bandwidth responder at address (open
-// one on the far agent with OpenResponders and Listen{Proto: ProtoBandwidth}). Without a ctx
+// one on the far agent with OpenResponders and Listen{Proto: ProtoBandwidth}, and pass its
+// ResponderPort.Ticket as p.TestID: the responder admits no other test). Without a ctx
 // deadline the call waits for warm-up + duration + a margin, not the client's default timeout.
+//
+// With p.OnInterval set, the agent streams each interval's rate as it is measured and
+// OnInterval is called with it on the calling goroutine (see BandwidthStream).
 func (c *Client) Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error) {
 	if p.Direction == 0 {
 		p.Direction = bwtest.Send // the zero value cannot travel; Send is bwtest's default too
@@ -309,17 +314,38 @@ func (c *Client) Bandwidth(ctx context.Context, address string, p bwtest.Params)
 		ctx, cancel = context.WithTimeout(ctx, d+bandwidthSlack+c.cfg.Timeout)
 		defer cancel()
 	}
+	req := BandwidthRequest{V: Version, Address: address, Params: p}
+	var onEvent func(json.RawMessage) error
+	if p.OnInterval != nil {
+		req.Stream = true
+		onEvent = func(msg json.RawMessage) error {
+			var iv BandwidthInterval
+			if err := json.Unmarshal(msg, &iv); err != nil {
+				return fmt.Errorf("bandwidth interval: %w", err)
+			}
+			p.OnInterval(iv.Interval, capacity.BitsPerSecond(iv.BPS))
+			return nil
+		}
+	}
 	var resp BandwidthResponse
-	if err := c.call(ctx, PathBandwidthRun, BandwidthRequest{V: Version, Address: address, Params: p}, &resp); err != nil {
+	if err := c.callStream(ctx, PathBandwidthRun, req, onEvent, &resp); err != nil {
 		return bwtest.Result{}, err
 	}
 	if resp.Error != nil {
-		return bwtest.Result{}, probeError("bandwidth", resp.Error)
+		return bwtest.Result{}, bandwidthError(resp.Error)
 	}
 	if resp.Result == nil {
 		return bwtest.Result{}, fmt.Errorf("%w: %s: bandwidth answer has neither result nor error", ErrProtocol, c.addr)
 	}
 	return *resp.Result, nil
+}
+
+// BandwidthStream is Bandwidth with a live view: onInterval gets each interval's total rate
+// as the agent measures it (1-based i), on the calling goroutine. The answer is authenticated
+// line by line (StreamLine), so onInterval sees only rates the agent signed.
+func (c *Client) BandwidthStream(ctx context.Context, address string, p bwtest.Params, onInterval func(i int, rate capacity.BitsPerSecond)) (bwtest.Result, error) {
+	p.OnInterval = onInterval
+	return c.Bandwidth(ctx, address, p)
 }
 
 // OpenResponders asks the agent for temporary listeners that live until CloseResponders, or
@@ -359,6 +385,12 @@ func (c *Client) withDeadline(ctx context.Context) (context.Context, context.Can
 
 // call sends one request and decodes the answer into out.
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	return c.callStream(ctx, path, in, nil, out)
+}
+
+// callStream is call for a request that asks for a streamed answer: onEvent gets each verified
+// event line, and out the final one. An agent may still answer in one piece (a refusal).
+func (c *Client) callStream(ctx context.Context, path string, in any, onEvent func(json.RawMessage) error, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("agent client: encode request: %w", err)
@@ -380,7 +412,7 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		if err != nil {
 			return err
 		}
-		status, data, signed, err := c.roundTrip(ctx, cc, path, body)
+		status, data, signed, err := c.roundTrip(ctx, cc, path, body, onEvent)
 		if err != nil {
 			_ = cc.tc.Close()
 			// An idle connection the agent closed fails before any answer: retry once on a
@@ -472,7 +504,9 @@ func (c *Client) put(cc *clientConn) {
 // roundTrip writes one HTTP/1.1 request on cc and reads the answer, within ctx. It checks the
 // agent's signature over the answer. Doing HTTP by hand (rather than http.Transport) is what
 // lets the MAC bind to the TLS session the request actually travels on.
-func (c *Client) roundTrip(ctx context.Context, cc *clientConn, path string, body []byte) (status int, data []byte, signed bool, err error) {
+//
+// With onEvent set, a streamed answer (ContentTypeStream) is read line by line (readStream).
+func (c *Client) roundTrip(ctx context.Context, cc *clientConn, path string, body []byte, onEvent func(json.RawMessage) error) (status int, data []byte, signed bool, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = cc.tc.SetDeadline(dl)
 	}
@@ -495,6 +529,15 @@ func (c *Client) roundTrip(ctx context.Context, cc *clientConn, path string, bod
 	resp, err := http.ReadResponse(cc.br, req)
 	if err != nil {
 		return 0, nil, false, err
+	}
+	if onEvent != nil && resp.StatusCode == http.StatusOK && isStream(resp) {
+		status, data, err = readStream(cc, resp.Body, onEvent)
+		resp.Body.Close()
+		if err != nil {
+			return 0, nil, false, err
+		}
+		cc.dead = cc.dead || resp.Close
+		return status, data, cc.key != nil, nil
 	}
 	data, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	resp.Body.Close()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/netprobe/netprobe/internal/probes"
 )
@@ -141,23 +142,35 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	res, err := k.run(ctx, req.Params, s.checkTargets)
+	took := time.Since(start)
 	switch {
 	case errors.Is(err, errMalformed):
+		s.metrics.probe(req.Kind, CodeBadRequest, took)
 		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "%s params: %v", req.Kind, err)
 	case errors.Is(err, errForbidden):
+		s.metrics.probe(req.Kind, CodeForbidden, took)
 		return nil, refuse(http.StatusForbidden, CodeForbidden, "%v", err)
 	}
 	out := ProbeResponse{V: Version, Kind: req.Kind}
+	outcome := outcomeOK
 	if err != nil {
-		out.Error = &WireError{Code: probeErrCode(err), Message: err.Error()}
+		outcome = probeErrCode(err)
+		out.Error = &WireError{Code: outcome, Message: err.Error()}
 	}
+	s.metrics.probe(req.Kind, outcome, took)
 	if res != nil {
 		data, merr := json.Marshal(res)
-		if merr != nil {
+		switch {
+		case merr == nil:
+			out.Result = data
+		case err != nil:
+			// A probe that could not run may leave a zero result whose unset enums do not
+			// encode; its error is the answer.
+		default:
 			return nil, refuse(http.StatusInternalServerError, CodeInternal, "encode %s result: %v", req.Kind, merr)
 		}
-		out.Result = data
 	}
 	return out, nil
 }

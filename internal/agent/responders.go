@@ -67,6 +67,10 @@ type ResponderPort struct {
 	Port   int             `json:"port"`
 	Status ResponderStatus `json:"status"`
 	Detail string          `json:"detail,omitempty"`
+	// Ticket, on an opened ProtoBandwidth responder, is the one-time test id its data port
+	// admits: give it as bwtest.Params.TestID to the agent that connects. It runs one test,
+	// within the responder's lifetime; open the responder again for another.
+	Ticket string `json:"ticket,omitempty"`
 }
 
 // Responders is the answer to OpenResponders: an id to close them by, and one entry per port.
@@ -93,7 +97,8 @@ type responderSet struct {
 	cancel  context.CancelFunc
 	closers []func() error
 	timer   *time.Timer
-	n       int // sockets actually opened
+	n       int           // sockets actually opened
+	ttl     time.Duration // the set's lifetime; a bandwidth ticket lives as long
 }
 
 // responderManager owns every responder socket. Sockets close on close(id), on closeAll
@@ -103,6 +108,9 @@ type responderManager struct {
 	bounds Bounds
 	now    func() time.Time
 	log    *slog.Logger
+	// ticketRefused is called when a bandwidth responder refuses a test's ticket (metrics);
+	// nil does nothing. Set before the first open.
+	ticketRefused func()
 
 	mu     sync.Mutex // guards sets, open_, closed
 	sets   map[string]*responderSet
@@ -171,7 +179,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	set := &responderSet{cancel: cancel}
+	set := &responderSet{cancel: cancel, ttl: ttl}
 	out := Responders{V: Version, ID: id, ExpiresAt: m.now().Add(ttl).UTC()}
 	for _, l := range ls {
 		p := m.openOne(ctx, set, l)
@@ -214,6 +222,14 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 	var closers []func() error
 	var serve []func()
 	var lc net.ListenConfig
+	// A bandwidth responder admits only the test it issues a ticket for: its data port speaks
+	// bwtest's unauthenticated protocol, so the ticket, handed out on the authenticated control
+	// channel, is what keeps anyone else who reaches the port from running tests on it. One
+	// ticket set per responder, shared by its listeners on every address.
+	var tickets *bwtest.Tickets
+	if l.Proto == ProtoBandwidth {
+		tickets = bwtest.NewTickets(set.ttl, m.now)
+	}
 	for _, host := range m.hosts {
 		addr := net.JoinHostPort(host, strconv.Itoa(l.Port))
 		var err error
@@ -227,6 +243,7 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 				} else {
 					lim := m.bounds.bwLimits()
 					lim.Logger = m.log
+					lim.Admit = m.admit(tickets)
 					serve = append(serve, func() { _ = bwtest.Serve(ctx, ln, lim) })
 				}
 			}
@@ -251,7 +268,24 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 	}
 	set.n++
 	p.Status = Opened
+	if tickets != nil {
+		p.Ticket = tickets.Issue()
+	}
 	return p
+}
+
+// admit is a bandwidth responder's Limits.Admit: the ticket check, counted when it refuses.
+func (m *responderManager) admit(t *bwtest.Tickets) func(string) error {
+	return func(id string) error {
+		err := t.Admit(id)
+		if err != nil {
+			m.log.Warn("bandwidth test refused", "event", "bandwidth_ticket_refused", "reason", err.Error())
+			if m.ticketRefused != nil {
+				m.ticketRefused()
+			}
+		}
+		return err
+	}
 }
 
 // serviceAnswers reports whether something accepts TCP connections on the port locally. Bind

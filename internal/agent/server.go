@@ -156,6 +156,7 @@ type Server struct {
 	kinds     map[string]probeKind
 	resp      *responderManager
 	bwRunning chan struct{} // one token: one outgoing bandwidth test at a time
+	metrics   *metrics
 }
 
 // NewServer checks cfg and prepares the TLS identity.
@@ -197,6 +198,10 @@ func NewServer(cfg Config) (*Server, error) {
 	s.kinds = builtinKinds()
 	s.resp = newResponderManager(responderHosts(cfg), b, s.now, s.log)
 	s.bwRunning = make(chan struct{}, 1)
+	kinds := s.kindNames()
+	slices.Sort(kinds)
+	s.metrics = newMetrics(cmp.Or(cfg.Version, "dev"), kinds, func() float64 { return float64(s.resp.count()) })
+	s.resp.ticketRefused = s.metrics.ticketsRefused.Inc
 	return s, nil
 }
 
@@ -261,7 +266,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathRespondersOpen, s.endpoint(s.handleOpen))
 	mux.Handle(PathResponderClose, s.endpoint(s.handleClose))
 	mux.Handle(PathHostFacts, s.endpoint(s.handleHostFacts))
-	mux.Handle(PathBandwidthRun, s.endpoint(s.handleBandwidthRun))
+	mux.Handle(PathBandwidthRun, s.streamEndpoint(s.handleBandwidthRun))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, nil, 0, http.StatusNotFound, CodeBadRequest, "no such endpoint "+r.URL.Path)
 	})
@@ -292,9 +297,20 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
+// streamHandlerFunc is an endpoint that may stream its answer: it calls st.start, then
+// st.event per event; what it returns becomes the stream's final line.
+type streamHandlerFunc func(ctx context.Context, r *http.Request, body []byte, st *streamer) (any, *apiError)
+
 // endpoint wraps h with the method check, the failure rate limit, the size cap,
 // authentication, replay protection and the signed answer.
 func (s *Server) endpoint(h handlerFunc) http.Handler {
+	return s.streamEndpoint(func(ctx context.Context, r *http.Request, body []byte, _ *streamer) (any, *apiError) {
+		return h(ctx, r, body)
+	})
+}
+
+// streamEndpoint is endpoint for a handler that may answer with signed lines (StreamLine).
+func (s *Server) streamEndpoint(h streamHandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -306,7 +322,12 @@ func (s *Server) endpoint(h handlerFunc) http.Handler {
 			writeError(w, nil, 0, aerr.status, aerr.code, aerr.msg)
 			return
 		}
-		out, aerr := h(r.Context(), r, body)
+		st := &streamer{w: w, key: key, counter: counter}
+		out, aerr := h(r.Context(), r, body, st)
+		if st.started {
+			st.final(out, aerr)
+			return
+		}
 		if aerr != nil {
 			writeError(w, key, counter, aerr.status, aerr.code, aerr.msg)
 			return
@@ -321,6 +342,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, [
 	ip := remoteIP(r)
 	if s.authFail.exhausted(ip) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.bounds.AuthRefill.Seconds()+0.5)))
+		s.metrics.authLimited.Inc()
 		s.log.Warn("agent auth rate limited", "event", "auth_rate_limited", "remote", ip, "path", r.URL.Path)
 		return nil, nil, 0, refuse(http.StatusTooManyRequests, CodeRateLimited,
 			"too many failed authentication attempts from %s; wait %s and check --token-file on both sides", ip, s.bounds.AuthRefill)
@@ -338,6 +360,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, [
 	}
 	fail := func(reason string) ([]byte, []byte, uint64, *apiError) {
 		s.authFail.allow(ip)
+		s.metrics.authFailures.Inc()
 		s.log.Warn("agent auth failed", "event", "auth_failed", "remote", ip, "path", r.URL.Path, "reason", reason)
 		return nil, nil, 0, refuse(http.StatusUnauthorized, CodeAuth,
 			"authentication failed (%s): the token does not match the agent's - check --token-file on both sides", reason)

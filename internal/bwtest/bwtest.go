@@ -61,7 +61,8 @@ func (d *Direction) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown bandwidth direction %q (want send or receive)", b)
 }
 
-// Errors. Client errors wrap one of these; the server's refusals arrive as ErrBusy or ErrLimit.
+// Errors. Client errors wrap one of these; the server's refusals arrive as ErrBusy or ErrLimit
+// (a refused ticket as ErrLimit and ErrTicket).
 var (
 	// ErrBusy: another test held the server for longer than the queue wait.
 	ErrBusy = errors.New("bandwidth server busy")
@@ -205,7 +206,7 @@ type header struct {
 // ack is the server's answer to a header.
 type ack struct {
 	OK    bool   `json:"ok"`
-	Code  string `json:"code,omitempty"` // busy, limit, protocol
+	Code  string `json:"code,omitempty"` // busy, limit, ticket, protocol
 	Error string `json:"error,omitempty"`
 }
 

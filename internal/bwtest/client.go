@@ -112,10 +112,10 @@ func open(ctx context.Context, dial Dialer, h header, streams []*stream) error {
 		g.Go(func() error {
 			conn, err := dial(gctx)
 			if err != nil {
-				if gctx.Err() != nil {
+				if cause := deadlineCause(gctx); cause != nil {
 					// A dropped SYN looks like this: say the deadline ended it, so callers
 					// can tell a filtered port from a refusal.
-					return fmt.Errorf("bandwidth stream %d: connect: %v: %w", i, err, context.Cause(gctx))
+					return fmt.Errorf("bandwidth stream %d: connect: %v: %w", i, err, cause)
 				}
 				return fmt.Errorf("bandwidth stream %d: connect: %w", i, err)
 			}
@@ -149,6 +149,8 @@ func open(ctx context.Context, dial Dialer, h header, streams []*stream) error {
 					kind = ErrBusy
 				case "limit":
 					kind = ErrLimit
+				case "ticket":
+					return fmt.Errorf("%w: %w: server says: %s", ErrLimit, ErrTicket, a.Error)
 				}
 				return fmt.Errorf("%w: server says: %s", kind, a.Error)
 			}
@@ -156,6 +158,19 @@ func open(ctx context.Context, dial Dialer, h header, streams []*stream) error {
 		})
 	}
 	return g.Wait()
+}
+
+// deadlineCause is why ctx ended, or nil while it runs. A dial cut by ctx's deadline can
+// return its own "i/o timeout" a moment before ctx's timer marks ctx done: a passed deadline
+// counts as DeadlineExceeded already.
+func deadlineCause(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // loop moves data until the connection is closed, counting bytes. It allocates once.

@@ -309,6 +309,8 @@ func (s *server) release(id string, sess *session) {
 
 func codeOf(err error) string {
 	switch {
+	case errors.Is(err, ErrTicket):
+		return "ticket"
 	case errors.Is(err, ErrBusy):
 		return "busy"
 	case errors.Is(err, ErrLimit):

@@ -66,6 +66,8 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 		switch {
 		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:
 			return bwtest.Result{}, fmt.Errorf("port %d is %s on the server side (%s): the bandwidth test needs it free", c.Port, pr.Status, pr.Detail)
+		case pr.Proto == agent.ProtoBandwidth:
+			params.TestID = pr.Ticket // the responder admits only the test it issued
 		case pr.Proto == "udp" && pr.Status == agent.Opened:
 			params.LoadedEcho = joinHostPort(serverHost, echo.Port)
 		}
