@@ -31,10 +31,8 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	if st.r.BindSource {
 		req.Source = hostOnly(c.FromAddress)
 	}
-	pctx, cancel := probeCtx(ctx, c.Timeout)
-	defer cancel()
 	var m probes.PortResult
-	if err := p.Probe(pctx, agent.KindPort, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, agent.KindPort, c.Timeout, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	if by == AnsweredUnknown && m.AnsweredBy == "service" {
@@ -47,6 +45,9 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	}
 	res := JudgePort(jc, m, by)
 	res.Confidence = c.Confidence
+	if err := st.errs[c.ToAgent]; err != nil && by == AnsweredUnknown && res.Status != result.Pass {
+		res.Hint = fmt.Sprintf("The agent on %s (%s) did not answer, so no responder was opened there: %v. Start it and run again to tell a firewall from a missing service.", c.To, c.ToAgent, err)
+	}
 	if m.ObservedSource != "" && m.SourceIP != "" && hostOnly(m.ObservedSource) != m.SourceIP {
 		res.Metrics["nat"] = true
 		if res.Status == result.Pass {
@@ -60,9 +61,12 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 
 // latency runs a UDP echo latency probe to the destination agent's echo responder.
 func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Result {
+	if err := st.errs[c.ToAgent]; err != nil {
+		return Errored(c, fmt.Errorf("the agent on %s (%s) did not answer, so it cannot echo: %w", c.To, c.ToAgent, err), agentHint(Check{From: c.To, FromAgent: c.ToAgent}, err))
+	}
 	if st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] != agent.Opened {
 		return Errored(c, fmt.Errorf("the agent on %s did not open its UDP echo on port %d", c.To, echoPort(c.ToAgent)),
-			fmt.Sprintf("Check that the agent on %s runs and that udp/%d is free there.", c.To, echoPort(c.ToAgent)))
+			fmt.Sprintf("Check that udp/%d is free on %s (the agent's echo uses its control port number over UDP).", echoPort(c.ToAgent), c.To))
 	}
 	req := probes.LatencyRequest{
 		Address:  joinHostPort(c.Address, echoPort(c.ToAgent)),
@@ -74,10 +78,8 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 		req.Source = hostOnly(c.FromAddress)
 	}
 	budget := time.Duration(max(c.Samples, 1))*c.Interval + c.Timeout
-	pctx, cancel := probeCtx(ctx, budget)
-	defer cancel()
 	var m probes.LatencyResult
-	if err := p.Probe(pctx, agent.KindLatency, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, agent.KindLatency, budget, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	return JudgeLatency(c, m.Stats())
@@ -86,10 +88,8 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 // route asks the source agent's OS which interface and source address it uses toward the
 // destination: the dual-NIC check of the configuration server.
 func (st *runState) route(ctx context.Context, p Prober, c Check) result.Result {
-	pctx, cancel := probeCtx(ctx, c.Timeout)
-	defer cancel()
 	var m probes.RouteResult
-	if err := p.Probe(pctx, agent.KindRoute, agent.RouteRequest{Dest: c.Address}, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, agent.KindRoute, c.Timeout, agent.RouteRequest{Dest: c.Address}, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	return JudgeRoute(c, m)

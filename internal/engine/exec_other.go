@@ -51,10 +51,8 @@ const icmpCount = 3
 
 func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.ICMPRequest{Address: c.Address, Count: icmpCount, Interval: 200 * time.Millisecond}
-	pctx, cancel := probeCtx(ctx, c.Timeout+time.Duration(icmpCount)*req.Interval)
-	defer cancel()
 	var m probes.ICMPResult
-	if err := p.Probe(pctx, agent.KindICMP, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, agent.KindICMP, c.Timeout+time.Duration(icmpCount)*req.Interval, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgeICMP(c, m)
@@ -70,10 +68,10 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	switch {
 	case m.Received == 0:
 		r.Status = result.Fail
-		r.State = "filtered"
-		r.Reason = "timeout"
+		r.State, r.Reason = "filtered", "timeout"
 		if len(m.Errors) > 0 {
-			r.State, r.Reason = "unreachable", m.Errors[0]
+			r.State, r.Reason = icmpErrorState(m.Errors[0])
+			r.Metrics["icmp_errors"] = strings.Join(m.Errors, "; ")
 		}
 		r.Message = fmt.Sprintf("%s cannot ping %s (%s): %d of %d echoes lost", c.From, c.To, c.Address, m.Sent-m.Received, m.Sent)
 		r.Hint = fmt.Sprintf("Allow ICMP echo %s -> %s and its replies: ASR's reprotect expects ping to work%s.", c.FromAddress, c.Address, codeSuffix(c))
@@ -102,10 +100,8 @@ func codeSuffix(c Check) string {
 func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PMTURequest{Address: c.Address, Min: c.MTUMin, Max: c.MTUMax}
 	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
-	pctx, cancel := probeCtx(ctx, 12*c.Timeout)
-	defer cancel()
 	var m probes.PMTUResult
-	if err := p.Probe(pctx, kindPMTU, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgePMTU(c, m)
@@ -142,10 +138,8 @@ func JudgePMTU(c Check, m probes.PMTUResult) result.Result {
 
 func (st *runState) path(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PathRequest{Address: c.Address, Mode: "icmp"}
-	pctx, cancel := probeCtx(ctx, 10*c.Timeout)
-	defer cancel()
 	var m probes.PathResult
-	if err := p.Probe(pctx, kindPath, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c, kindPath, 10*c.Timeout, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgePath(c, m)
@@ -166,20 +160,38 @@ func JudgePath(c Check, m probes.PathResult) result.Result {
 	private := m.Private || allPrivateOrLoopback(m.Hops)
 	r.Metrics = map[string]any{"hops": hops, "private": private, "reached": m.Reached}
 	route := strings.Join(hops, " -> ")
-	switch {
+	switch public := publicHop(m.Hops); {
+	case public != "":
+		r.Status = result.Fail
+		r.Message = fmt.Sprintf("%s -> %s over %s leaves the private network at %s: %s", c.From, c.Address, c.To, public, route)
+		r.Hint = "Failback needs a site-to-site VPN or ExpressRoute private peering with private addresses end to end: route the Azure networks over the tunnel, not the internet."
 	case !m.Reached:
 		r.Status = result.Warn
 		r.Message = fmt.Sprintf("%s -> %s over %s: the trace did not reach %s (%s)", c.From, c.Address, c.To, c.Address, route)
 		r.Hint = "Routers or firewalls on the path do not answer traceroute; the port checks tell whether the flows pass."
 	case !private:
-		r.Status = result.Fail
-		r.Message = fmt.Sprintf("%s -> %s over %s leaves the private network: %s", c.From, c.Address, c.To, route)
-		r.Hint = "Failback needs a site-to-site VPN or ExpressRoute private peering with private addresses end to end: route the Azure networks over the tunnel, not the internet."
+		// Reached, no public hop, but some hop stayed silent (VPN gateways often do): privacy
+		// cannot be proven, nothing shows it is broken.
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s -> %s over %s: every hop that answered is private, but some stayed silent: %s", c.From, c.Address, c.To, route)
+		r.Hint = "Silent hops (often the VPN gateways) cannot be checked; the NAT check of the port results shows whether addresses are rewritten."
 	default:
 		r.Status = result.Pass
 		r.Message = fmt.Sprintf("%s -> %s over %s stays private: %s", c.From, c.Address, c.To, route)
 	}
 	return r
+}
+
+// publicHop is the first hop that answered from an address that is neither private nor
+// loopback, "" when there is none.
+func publicHop(hops []probes.Hop) string {
+	for _, h := range hops {
+		a, err := netip.ParseAddr(h.Addr)
+		if err == nil && !probes.IsPrivate(a) && !a.IsLoopback() {
+			return h.Addr
+		}
+	}
+	return ""
 }
 
 // endpoint checks an ASR service endpoint from the configuration server: the name resolves,
@@ -189,25 +201,32 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 		// Time sources (NTP) answer no echo: a UDP probe cannot tell open from filtered, so
 		// resolving the name is what can be checked.
 		var d probes.DNSResult
-		pctx, cancel := probeCtx(ctx, c.Timeout)
-		defer cancel()
-		if err := p.Probe(pctx, agent.KindDNS, probes.DNSRequest{Name: c.Address}, &d); err != nil {
+		if err := st.callProbe(ctx, p, c, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address}, &d); err != nil {
 			return probeFailed(c, err)
 		}
 		return JudgeEndpointDNS(c, d)
 	}
-	pctx, cancel := probeCtx(ctx, 2*c.Timeout)
-	defer cancel()
 	var m probes.TLSResult
-	err := p.Probe(pctx, agent.KindTLS, probes.TLSRequest{Address: c.Target()}, &m)
-	if err != nil && m.HandshakeError == "" && m.Version == "" {
-		r := base(c)
-		r.Status = result.Fail
-		r.Message = fmt.Sprintf("%s cannot reach %s: %v", c.From, c.Target(), err)
-		r.Hint = fmt.Sprintf("Allow outbound https from %s to %s (directly or through the proxy ASR is configured with); the configuration server must stay connected to Azure during reprotect and failback.", c.From, c.Address)
-		return r
+	err := st.callProbe(ctx, p, c, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target()}, &m)
+	switch {
+	case err == nil || m.HandshakeError != "" || m.Version != "":
+		return JudgeTLS(c, m)
+	case controlFailure(ctx, err):
+		return Errored(c, err, agentHint(c, err))
 	}
-	return JudgeTLS(c, m)
+	r := base(c)
+	r.Status = result.Fail
+	r.Message = fmt.Sprintf("%s cannot reach %s: %v", c.From, c.Target(), err)
+	r.Hint = fmt.Sprintf("Allow outbound https from %s to %s (directly or through the proxy ASR is configured with); the configuration server must stay connected to Azure during reprotect and failback.", c.From, c.Address)
+	return r
+}
+
+// controlFailure reports whether err is about netprobe itself (the agent, its bounds, the
+// run being cancelled) rather than about the network under test: an error, not a fail.
+func controlFailure(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, agent.ErrAuth) || errors.Is(err, agent.ErrUnreachable) ||
+		errors.Is(err, agent.ErrProtocol) || errors.Is(err, agent.ErrRefused) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, probes.ErrTimeout)
 }
 
 // JudgeEndpointDNS passes when the name resolves.
@@ -271,4 +290,20 @@ func allPrivateOrLoopback(hops []probes.Hop) bool {
 		}
 	}
 	return true
+}
+
+// icmpErrorState maps an ICMP error the echo got instead of a reply ("3x
+// icmp-admin-prohibited from 10.1.2.3") to the state and reason tokens of results.md.
+func icmpErrorState(e string) (state, reason string) {
+	for _, r := range []string{"admin-prohibited", "host-prohibited", "net-prohibited"} {
+		if strings.Contains(e, r) {
+			return "filtered", "icmp-" + r
+		}
+	}
+	for _, r := range []string{"host-unreachable", "net-unreachable"} {
+		if strings.Contains(e, r) {
+			return "unreachable", "icmp-" + r
+		}
+	}
+	return "unreachable", "icmp-error"
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -169,13 +171,26 @@ func demote(c Check, r *result.Result) {
 
 // JudgePair judges two port checks that test one leg in both directions (FB-MT-PS / FB-PS-MT):
 // fail when neither direction is open, warn when only one is, pass when both are. Each result
-// keeps its own measurement; only status and message change.
+// keeps its own measurement; only status and message change. A side whose partner could not
+// be measured is judged alone, with its rule's own confidence.
 func JudgePair(a, b result.Result) (result.Result, result.Result) {
-	if a.Status == result.Error || b.Status == result.Error || a.Status == result.Skip || b.Status == result.Skip {
+	aMeasured := a.Status != result.Error && a.Status != result.Skip
+	bMeasured := b.Status != result.Error && b.Status != result.Skip
+	switch {
+	case !aMeasured && !bMeasured:
 		return a, b
+	case !aMeasured:
+		return a, JudgeAlone(b)
+	case !bMeasured:
+		return JudgeAlone(a), b
 	}
-	aOpen, bOpen := a.State == probes.Open.String(), b.State == probes.Open.String()
+	// A NAT'd open port failed on its own account; the pair does not hide that.
+	aOpen := a.State == probes.Open.String() && a.Metrics["nat"] != true
+	bOpen := b.State == probes.Open.String() && b.Metrics["nat"] != true
 	set := func(r *result.Result, st result.Status, note string) {
+		if r.Metrics["nat"] == true {
+			return
+		}
 		r.Status = st
 		if note != "" {
 			r.Message += "; " + note
@@ -202,6 +217,16 @@ func JudgePair(a, b result.Result) (result.Result, result.Result) {
 	return a, b
 }
 
+// JudgeAlone judges one side of a pair whose other side was not measured (filtered out by
+// --only, re-run alone, or its agent down): its own confidence applies again.
+func JudgeAlone(r result.Result) result.Result {
+	if r.Status == result.Fail && r.Confidence == "uncertain" {
+		r.Status = result.Warn
+		r.Message += " (the other direction was not measured; this rule is not documented by Microsoft: a warning, not a failure)"
+	}
+	return r
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func roundDur(d time.Duration) time.Duration {
@@ -212,17 +237,14 @@ func roundDur(d time.Duration) time.Duration {
 }
 
 func hostOnly(hostport string) string {
-	if i := strings.LastIndex(hostport, ":"); i > 0 && !strings.HasSuffix(hostport, "]") {
-		h := hostport[:i]
-		return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if a, err := netip.ParseAddr(strings.Trim(hostport, "[]")); err == nil {
+		return a.String()
+	}
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return ap.Addr().String()
+	}
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
 	}
 	return hostport
-}
-
-// Pending is the placeholder result of a planned check that has not run yet (status unset),
-// for displays that show progress before results arrive.
-func Pending(c Check) result.Result {
-	r := base(c)
-	r.Message = c.Why
-	return r
 }

@@ -82,3 +82,84 @@ func TestJudgePair(t *testing.T) {
 		})
 	}
 }
+
+func TestJudgePairPartnerNotMeasured(t *testing.T) {
+	closed := result.Result{ID: "a", Check: "port", Status: result.Fail, State: "closed", Confidence: "uncertain"}
+	for _, other := range []result.Status{result.Error, result.Skip} {
+		a, b := JudgePair(closed, result.Result{ID: "b", Status: other})
+		if a.Status != result.Warn || !strings.Contains(a.Message, "other direction was not measured") {
+			t.Errorf("partner %v: %v %q, want a warn judged alone (uncertain rule)", other, a.Status, a.Message)
+		}
+		if b.Status != other {
+			t.Errorf("partner changed to %v", b.Status)
+		}
+	}
+	// The documented confidence of a side judged alone keeps its fail.
+	doc := closed
+	doc.Confidence = "doc"
+	if got := JudgeAlone(doc); got.Status != result.Fail {
+		t.Errorf("doc rule judged alone: %v", got.Status)
+	}
+}
+
+func TestJudgePairKeepsNAT(t *testing.T) {
+	natted := result.Result{ID: "a", Status: result.Fail, State: "open", Metrics: map[string]any{"nat": true}}
+	open := result.Result{ID: "b", Status: result.Pass, State: "open"}
+	a, b := JudgePair(natted, open)
+	if a.Status != result.Fail {
+		t.Errorf("NAT'd side: %v, want fail", a.Status)
+	}
+	if b.Status != result.Pass {
+		t.Errorf("clean side: %v, want pass (it is open and not translated)", b.Status)
+	}
+}
+
+func TestJudgePath(t *testing.T) {
+	c := Check{ID: "path/ps-az/s2s", Kind: "path", From: "ps-az", To: "s2s", Address: "10.10.0.8"}
+	hop := func(a string) probes.Hop { return probes.Hop{Addr: a} }
+	cases := []struct {
+		name    string
+		m       probes.PathResult
+		want    result.Status
+		message string
+	}{
+		{"private", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop("172.31.255.1"), hop("10.10.0.8")}, Reached: true, Private: true}, result.Pass, "stays private"},
+		{"public hop", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop("203.0.113.9"), hop("10.10.0.8")}, Reached: true}, result.Fail, "leaves the private network at 203.0.113.9"},
+		{"silent gateway", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop(""), hop("10.10.0.8")}, Reached: true}, result.Warn, "some stayed silent"},
+		{"not reached", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop("")}}, result.Warn, "did not reach"},
+		{"public and not reached", probes.PathResult{Hops: []probes.Hop{hop("198.51.100.1"), hop("")}}, result.Fail, "leaves the private network"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := JudgePath(c, tc.m)
+			if r.Status != tc.want || !strings.Contains(r.Message, tc.message) {
+				t.Errorf("%v %q, want %v containing %q", r.Status, r.Message, tc.want, tc.message)
+			}
+		})
+	}
+}
+
+func TestJudgeICMPErrorTokens(t *testing.T) {
+	c := Check{ID: "icmp/sql01/cs01", Kind: "icmp", From: "sql01", To: "cs01", Address: "192.168.50.4", Confidence: "doc"}
+	for in, want := range map[string]string{
+		"3x icmp-admin-prohibited from 10.1.2.3": "filtered/icmp-admin-prohibited",
+		"host-unreachable from 10.0.0.1":         "unreachable/icmp-host-unreachable",
+		"net-unreachable from 10.0.0.1":          "unreachable/icmp-net-unreachable",
+	} {
+		r := JudgeICMP(c, probes.ICMPResult{Sent: 3, Errors: []string{in}})
+		if got := r.State + "/" + r.Reason; got != want || r.Status != result.Fail {
+			t.Errorf("%q: %v %s, want fail %s", in, r.Status, got, want)
+		}
+	}
+}
+
+func TestHostOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1:443": "10.0.0.1", "10.0.0.1": "10.0.0.1", "fd00::5": "fd00::5",
+		"[fd00::5]:9443": "fd00::5", "cs01.contoso.local:443": "cs01.contoso.local", "cs01": "cs01",
+	} {
+		if got := hostOnly(in); got != want {
+			t.Errorf("hostOnly(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,7 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
-	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -39,19 +39,20 @@ func Plan(t *topology.Topology, opts Options) []Check {
 	var checks []Check
 	seen := map[string]int{}
 	for _, f := range topology.Flows(t) {
-		if len(opts.Phases) > 0 && !contains(opts.Phases, f.Phase.String()) {
-			continue
-		}
-		if opts.NoBandwidth && f.Kind == topology.FlowBandwidth {
-			continue
-		}
 		for _, c := range checksForFlow(t, f, timeout) {
 			// Two rules can ask for the same flow (a configuration server that is also the
 			// process server); keep both, distinguished by rule, so neither verdict is lost.
+			// IDs are settled before any filter, so --phase or --only never moves them.
 			if n := seen[c.ID]; n > 0 {
 				c.ID += "#" + c.Rule
 			}
 			seen[c.ID]++
+			if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
+				continue
+			}
+			if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
+				continue
+			}
 			if matchOnly(opts.Only, c.ID) {
 				checks = append(checks, c)
 			}
@@ -141,8 +142,9 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		c.Port = t.Settings.DataPort
 		c.Proto = "tcp"
 		// The churn is judged in the replication direction only: from the process server
-		// in Azure to the master target. The way back is measured and shown, not judged.
-		if h := t.Hosts[f.From]; h != nil && h.HasRole(topology.RoleProcessServer) {
+		// in Azure to the master target. The way back is measured and shown, not judged
+		// (also when the on-premises master target is a process server too).
+		if h := t.Hosts[f.From]; h != nil && h.HasRole(topology.RoleProcessServer) && t.Sites[h.Site] != nil && t.Sites[h.Site].Kind == topology.SiteAzure {
 			c.RequiredBps = requiredBps(t)
 			c.UsedBytes = usedBytes(t)
 		}
@@ -227,12 +229,22 @@ func linkMTU(t *topology.Topology, from, to string) int {
 	return 0
 }
 
+// matchOnly keeps an ID that matches one of the patterns: a glob whose * matches any text
+// (slashes included, so "port/*/cs01/*" keeps every port check toward cs01), or, without
+// wildcards, any ID that contains the pattern ("--only cs01").
 func matchOnly(patterns []string, id string) bool {
 	if len(patterns) == 0 {
 		return true
 	}
 	for _, p := range patterns {
-		if ok, _ := path.Match(p, id); ok || strings.Contains(id, p) {
+		if !strings.ContainsAny(p, "*?") {
+			if strings.Contains(id, p) {
+				return true
+			}
+			continue
+		}
+		re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p)) + "$"
+		if ok, _ := regexp.MatchString(re, id); ok {
 			return true
 		}
 	}

@@ -63,7 +63,7 @@ type Event struct {
 // Runner runs plans. The zero value is not usable: Dial is required.
 type Runner struct {
 	Dial Dialer
-	// Concurrency bounds checks in flight (default 32).
+	// Concurrency bounds checks in flight (default DefaultConcurrency).
 	Concurrency int
 	// DialTimeout bounds connecting to one agent (default 5s).
 	DialTimeout time.Duration
@@ -110,8 +110,10 @@ type runState struct {
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
 	slots   map[string]chan struct{}                          // agent addr -> calls in flight
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending, emitted and down
 	pending map[string]result.Result
+	emitted map[string]bool
+	down    map[string]error // agents that failed mid-run: their remaining checks error at once
 }
 
 func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
@@ -121,7 +123,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		slots: map[string]chan struct{}{}}
+		slots: map[string]chan struct{}{}, emitted: map[string]bool{}, down: map[string]error{}}
 
 	st.dialAgents(ctx, plan, log)
 	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
@@ -156,10 +158,19 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		}
 		st.emit(c, st.execute(ctx, c))
 	}
-	// A pair whose partner never ran (filtered out by --only) is reported as measured.
+	// Every check ends in exactly one result: those a cancelled run never started say so.
+	for _, c := range plan {
+		st.mu.Lock()
+		done := st.emitted[c.ID]
+		st.mu.Unlock()
+		if !done {
+			st.emit(c, Errored(c, errors.New("not run: the run was interrupted"), ""))
+		}
+	}
+	// A pair whose partner never ran (filtered out by --only) is judged alone.
 	st.mu.Lock()
 	for id, res := range st.pending {
-		res := res
+		res := JudgeAlone(res)
 		delete(st.pending, id)
 		st.send(Event{Result: &res})
 	}
@@ -171,6 +182,9 @@ func (st *runState) send(e Event) { st.out <- e }
 
 // emit sends a result, holding back one side of a pair until the other arrives.
 func (st *runState) emit(c Check, res result.Result) {
+	st.mu.Lock()
+	st.emitted[c.ID] = true
+	st.mu.Unlock()
 	if c.Pair == "" {
 		st.send(Event{Result: &res})
 		return
@@ -353,6 +367,12 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return Skipped(c, c.SkipReason)
 	}
 	p := st.agents[c.FromAgent]
+	st.mu.Lock()
+	downErr := st.down[c.FromAgent]
+	st.mu.Unlock()
+	if downErr != nil {
+		return Errored(c, fmt.Errorf("agent %s on %s stopped answering during the run: %w", c.FromAgent, c.From, downErr), agentHint(c, downErr))
+	}
 	if p == nil {
 		err := st.errs[c.FromAgent]
 		if err == nil {
@@ -387,6 +407,45 @@ func agentHint(c Check, err error) string {
 		return fmt.Sprintf("Start the agent on %s (netprobe agent --listen %s --token-file F) and allow its control port from this machine.", c.From, c.FromAgent)
 	}
 	return ""
+}
+
+// callProbe runs one probe on an agent with its own deadline. An agent that refuses for its
+// probe-rate bound is waited for and asked again, each attempt with a fresh deadline, so a
+// busy agent delays a check instead of failing it.
+//
+// An agent that stops answering (its connection fails, not a probe) is marked down: its
+// remaining checks become errors at once instead of each waiting out its timeout.
+func (st *runState) callProbe(ctx context.Context, p Prober, c Check, kind string, timeout time.Duration, req, res any) error {
+	for attempt := 0; ; attempt++ {
+		pctx, cancel := probeCtx(ctx, timeout)
+		err := p.Probe(pctx, kind, req, res)
+		cancel()
+		if errors.Is(err, agent.ErrUnreachable) && ctx.Err() == nil {
+			st.mu.Lock()
+			if st.down[c.FromAgent] == nil {
+				st.down[c.FromAgent] = err
+			}
+			st.mu.Unlock()
+		}
+		var re *agent.RemoteError
+		if err == nil || !errors.As(err, &re) || re.Code != agent.CodeRateLimited || attempt >= maxRateRetries {
+			return err
+		}
+		select {
+		case <-time.After(rateBackoff(attempt)):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// maxRateRetries bounds waiting for a rate-limited agent: with rateBackoff's doubling from
+// 100ms that is about 25 s, longer than the agent's burst of 100 at 50/s takes to refill.
+const maxRateRetries = 8
+
+func rateBackoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << attempt
+	return min(d, 5*time.Second)
 }
 
 // probeCtx gives one probe its timeout plus room for the control round trip.

@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprobe/netprobe/internal/topology"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// planLines renders a plan compactly: one line per check with what decides how it runs.
+func planLines(plan []Check) []string {
+	var out []string
+	for _, c := range plan {
+		line := fmt.Sprintf("%s rule=%s kind=%s target=%s from_agent=%s to_agent=%s", c.ID, c.Rule, c.Kind, c.Target(), c.FromAgent, c.ToAgent)
+		if c.Expect != "" {
+			line += " expect=" + c.Expect
+		}
+		if c.Pair != "" {
+			line += " pair=" + c.Pair
+		}
+		if c.Link != "" {
+			line += " link=" + c.Link
+		}
+		if c.ExpectSource != "" {
+			line += " expect_source=" + c.ExpectSource
+		}
+		if c.ExpectedMTU > 0 {
+			line += fmt.Sprintf(" expected_mtu=%d", c.ExpectedMTU)
+		}
+		if c.RequiredBps > 0 {
+			line += fmt.Sprintf(" required_mbps=%.1f", c.RequiredBps/1e6)
+		}
+		if c.SkipReason != "" {
+			line += " skip"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func TestPlanNormativeExample(t *testing.T) {
+	tp, err := topology.Load("../topology/testdata/normative.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := planLines(Plan(tp, Options{}))
+	golden := filepath.Join("testdata", "plan-normative.golden")
+	if *update {
+		os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(strings.Split(strings.TrimSpace(string(want)), "\n"), got); diff != "" {
+		t.Errorf("plan of the normative example (-want +got):\n%s", diff)
+	}
+}
+
+func TestPlanOptions(t *testing.T) {
+	tp, err := topology.Load("../../topologies/retained-ip-failback.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := Plan(tp, Options{})
+	ids := map[string]Check{}
+	for _, c := range all {
+		if _, dup := ids[c.ID]; dup {
+			t.Errorf("duplicate ID %s", c.ID)
+		}
+		ids[c.ID] = c
+	}
+	// cs01 is configuration server, process server and master target on-premises: only the
+	// data direction from the Azure process server is judged against churn.
+	for id, c := range ids {
+		if c.Kind != "bandwidth" {
+			continue
+		}
+		fromAzure := strings.HasPrefix(id, "bandwidth/ps-")
+		if fromAzure != (c.RequiredBps > 0) {
+			t.Errorf("%s: required %.0f bit/s; judged against churn must be the Azure PS -> MT direction only", id, c.RequiredBps)
+		}
+	}
+	cases := []struct {
+		name string
+		opts Options
+		keep func(Check) bool
+	}{
+		{"no bandwidth", Options{NoBandwidth: true}, func(c Check) bool { return c.Kind != "bandwidth" }},
+		{"no host facts", Options{NoHostFacts: true}, func(c Check) bool { return c.Kind != "host" }},
+		{"only glob", Options{Only: []string{"port/*/cs01/*"}}, func(c Check) bool {
+			return c.Kind == "port" && c.To == "cs01"
+		}},
+		{"only substring", Options{Only: []string{"route"}}, func(c Check) bool { return strings.Contains(c.ID, "route") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var want []string
+			for _, c := range all {
+				if tc.keep(c) {
+					want = append(want, c.ID)
+				}
+			}
+			var got []string
+			for _, c := range Plan(tp, tc.opts) {
+				got = append(got, c.ID)
+			}
+			if len(want) == 0 {
+				t.Fatal("the case keeps nothing: it tests nothing")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
