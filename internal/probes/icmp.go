@@ -17,7 +17,7 @@ type ICMPRequest struct {
 	Interval time.Duration `json:"interval_ns,omitempty"`
 	// Size is the echo payload in bytes (the IPv4 packet is Size+28); 0 means 56, as ping.
 	Size int `json:"size,omitempty"`
-	// DF sets Don't Fragment (Linux).
+	// DF sets Don't Fragment (Linux, Windows).
 	DF bool `json:"df,omitempty"`
 }
 
@@ -36,7 +36,7 @@ type ICMPResult struct {
 	// Errors counts ICMP errors that answered instead of a reply, by kind and sender
 	// ("host-unreachable from 10.0.0.1").
 	Errors []string `json:"errors,omitempty"`
-	// Method is "ping-socket" (unprivileged) or "raw".
+	// Method is "ping-socket" (unprivileged), "raw", or "iphlpapi" (Windows IcmpSendEcho2).
 	Method string `json:"method"`
 	Detail string `json:"detail,omitempty"`
 }
@@ -70,6 +70,10 @@ func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
 	dst, err := resolveHost(ctx, req.Address)
 	if err != nil {
 		return ICMPResult{}, err
+	}
+	// Windows: the ICMP helper API, which needs no administrator (icmp_windows.go).
+	if res, ok, err := nativeICMP(ctx, env, req, dst); ok {
+		return res, err
 	}
 	c, err := openEcho(ctx, dst, req.DF)
 	if err != nil {

@@ -4,7 +4,6 @@ package probes
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -56,30 +55,12 @@ func osRoute(ctx context.Context, dest netip.Addr) (RouteResult, error) {
 	return r, nil
 }
 
-// The SOCKADDR_INET union: family, port (network order), then for IPv4 the address; for IPv6
-// the flow info and the address.
 func toSockaddrInet(ip netip.Addr) windows.RawSockaddrInet {
 	var sa windows.RawSockaddrInet
-	b := (*[28]byte)(unsafe.Pointer(&sa))
-	if ip.Is4() {
-		binary.LittleEndian.PutUint16(b[0:], windows.AF_INET)
-		a := ip.As4()
-		copy(b[4:8], a[:])
-	} else {
-		binary.LittleEndian.PutUint16(b[0:], windows.AF_INET6)
-		a := ip.As16()
-		copy(b[8:24], a[:])
-	}
+	*(*[sockaddrInetSize]byte)(unsafe.Pointer(&sa)) = sockaddrInetBytes(ip)
 	return sa
 }
 
 func fromSockaddrInet(sa *windows.RawSockaddrInet) (netip.Addr, bool) {
-	b := (*[28]byte)(unsafe.Pointer(sa))
-	switch binary.LittleEndian.Uint16(b[0:]) {
-	case windows.AF_INET:
-		return netip.AddrFrom4([4]byte(b[4:8])), true
-	case windows.AF_INET6:
-		return netip.AddrFrom16([16]byte(b[8:24])).Unmap(), true
-	}
-	return netip.Addr{}, false
+	return addrFromSockaddrInet((*[sockaddrInetSize]byte)(unsafe.Pointer(sa)))
 }
