@@ -32,8 +32,15 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 		if err2 == nil {
 			res, err, openedBy = res2, nil, c.To
 		} else {
-			err = fmt.Errorf("%s connecting to %s: %v; %s connecting to %s: %v", c.From, c.To, err, c.To, c.From, err2)
+			err = &bothWays{first: err, second: err2, msg: fmt.Sprintf("%s connecting to %s: %v; %s connecting to %s: %v", c.From, c.To, err, c.To, c.From, err2)}
 		}
+	}
+	switch {
+	case err == nil:
+	case heldBothWays(err):
+		return Skipped(c, fmt.Sprintf("port %d is held by a service on both %s and %s (ASR installed?), so no bandwidth responder can listen there; measure on a free port that the firewall opens too: netprobe bandwidth --port N", c.Port, c.From, c.To))
+	case controlFailure(ctx, err):
+		return Errored(c, err, agentHint(c, err))
 	}
 	if err != nil {
 		r := base(c)
@@ -44,6 +51,26 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 		return r
 	}
 	return JudgeBandwidth(c, res, openedBy)
+}
+
+// errPortHeld: the data port is taken on the serving side, so no bandwidth responder can
+// listen there.
+var errPortHeld = errors.New("the bandwidth test needs the port free")
+
+// bothWays carries the errors of both attempts: the first wraps through Unwrap, the second
+// through err2Of, so a verdict can ask what happened each way.
+type bothWays struct {
+	first, second error
+	msg           string
+}
+
+func (e *bothWays) Error() string   { return e.msg }
+func (e *bothWays) Unwrap() []error { return []error{e.first, e.second} }
+
+// heldBothWays reports whether neither side could serve because the port was taken on both.
+func heldBothWays(err error) bool {
+	var b *bothWays
+	return errors.As(err, &b) && errors.Is(b.first, errPortHeld) && errors.Is(b.second, errPortHeld)
 }
 
 // bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
@@ -65,7 +92,7 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 	for _, pr := range rs.Ports {
 		switch {
 		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:
-			return bwtest.Result{}, fmt.Errorf("port %d is %s on the server side (%s): the bandwidth test needs it free", c.Port, pr.Status, pr.Detail)
+			return bwtest.Result{}, fmt.Errorf("%w: port %d is %s on the server side (%s)", errPortHeld, c.Port, pr.Status, pr.Detail)
 		case pr.Proto == agent.ProtoBandwidth:
 			params.TestID = pr.Ticket // the responder admits only the test it issued
 		case pr.Proto == "udp" && pr.Status == agent.Opened:

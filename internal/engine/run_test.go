@@ -264,3 +264,39 @@ func TestRunCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBandwidthPortHeldBothEnds: once ASR is installed, its services hold the data port on
+// both ends; the bandwidth test cannot listen there and says so as a skip, not a firewall fail.
+func TestRunBandwidthPortHeldBothEnds(t *testing.T) {
+	agents := map[string]string{
+		"mt01":  startAgent(t, "127.0.1.8"),
+		"ps-az": startAgent(t, "127.0.2.4"),
+	}
+	for _, ip := range []string{"127.0.1.8", "127.0.2.4"} {
+		ln, err := net.Listen("tcp", ip+":19443")
+		if err != nil {
+			t.Skip(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+	}
+	tp := loopbackEstate(t, agents)
+	plan := RemapPorts(Plan(tp, Options{Only: []string{"bandwidth/ps-az/mt01/"}}), 20000)
+	if len(plan) != 1 {
+		t.Fatalf("plan: %d checks", len(plan))
+	}
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	rs, _, _ := collect(t, r.Run(context.Background(), plan))
+	res := rs[plan[0].ID]
+	if res.Status != result.Skip || !strings.Contains(res.Message, "held by a service on both") {
+		t.Errorf("%v: %s", res.Status, res.Message)
+	}
+}
