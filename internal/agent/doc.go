@@ -19,8 +19,15 @@
 //   - Bounds (probe timeout, probe rate, responder count and lifetime, bandwidth duration and
 //     streams) cap what any request can ask; an optional allowlist limits probe targets.
 //   - No endpoint runs a command or reads a file a request names.
+//   - A bandwidth responder's data port (bwtest's unauthenticated protocol) admits only the
+//     one-time ticket its opening issued (ResponderPort.Ticket, bwtest.Tickets).
 //
 // The wire: POST PathHello, PathProbe, PathRespondersOpen, PathResponderClose,
 // PathHostFacts and PathBandwidthRun; a responder of proto ProtoBandwidth serves
-// internal/bwtest on a data port. Errors are ErrorResponse bodies.
+// internal/bwtest on a data port. Errors are ErrorResponse bodies. A bandwidth run may be
+// streamed: signed StreamLine lines, one per interval, then the answer.
+//
+// Apart from the control API, ServeMetrics serves the agent's own Prometheus metrics on a
+// plain-HTTP listener of its own: read-only and unauthenticated, for loopback or a
+// management network.
 package agent
