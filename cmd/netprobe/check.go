@@ -18,6 +18,7 @@ import (
 	"github.com/netprobe/netprobe/internal/report"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
+	"github.com/netprobe/netprobe/internal/tui"
 )
 
 func init() { register(newCheckCmd) }
@@ -135,8 +136,14 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 
-	if !f.headless && !formatSet && f.output == "" && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
-		return runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
+	// The TUI is for a person at a terminal; a run that writes history, a file or a chosen
+	// format is a cron or CI run, headless.
+	if !f.headless && !formatSet && f.output == "" && store == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
+		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
+		if !errors.Is(err, tui.ErrNoTerminal) {
+			return err
+		}
+		fmt.Fprintf(stderr, "netprobe: %v; running headless\n", err)
 	}
 
 	started := time.Now()
@@ -155,14 +162,24 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	}
 	progress := newProgress(stderr, len(plan))
 	interrupted := false
-	for ev := range runner.Run(ctx, plan) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := runner.Run(rctx, plan)
+	// Whatever ends this loop early, the engine must finish (closing its responders): cancel
+	// it and read its stream to the end.
+	defer func() {
+		cancel()
+		for range events {
+		}
+	}()
+	for ev := range events {
 		switch {
 		case ev.Result != nil:
 			results = append(results, *ev.Result)
 			progress.result(*ev.Result)
 			if streamOut {
 				if err := stream.WriteResult(stdout, *ev.Result); err != nil {
-					return exitWith(ExitCannotRun, err)
+					return exitWith(ExitCannotRun, fmt.Errorf("writing results: %w", err))
 				}
 			}
 		case ev.Agent != nil:

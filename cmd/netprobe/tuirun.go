@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -51,7 +52,12 @@ func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, dial
 	src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t),
 		Runner: &engine.Runner{Dial: dial, Concurrency: concurrency, Log: logger(os.Stderr)}}
 	rep, err := tui.Run(ctx, src, estateOf(t), tui.Options{})
-	if err != nil {
+	switch {
+	case errors.Is(err, tui.ErrNoTerminal):
+		return err
+	case ctx.Err() != nil:
+		return exitWith(ExitInterrupted, errors.New("interrupted"))
+	case err != nil:
 		return exitWith(ExitCannotRun, fmt.Errorf("tui: %w", err))
 	}
 	run := result.Run{Summary: rep.Summary, Results: rep.Results, Interrupted: !rep.Complete}

@@ -248,3 +248,11 @@ func hostOnly(hostport string) string {
 	}
 	return hostport
 }
+
+// Pending is the placeholder result of a planned check that has not run yet (status unset),
+// for displays that show progress before results arrive.
+func Pending(c Check) result.Result {
+	r := base(c)
+	r.Message = c.Why
+	return r
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/result"
@@ -17,6 +18,10 @@ type EngineSource struct {
 	// Findings are results known before anything runs (readiness rules on paper); they are
 	// shown with the first run and never re-run.
 	Findings []result.Result
+
+	// running serializes runs: a re-run asked for while another run streams waits for it,
+	// so two runs never fight over the same agents' responders and data ports.
+	running sync.Mutex
 }
 
 // ErrInterrupted is the run-level error shown when the engine reports that it stopped early.
@@ -38,6 +43,8 @@ func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
 	out := make(chan Event)
 	go func() {
 		defer close(out)
+		s.running.Lock()
+		defer s.running.Unlock()
 		in := s.Runner.Run(ctx, plan)
 		// The engine's sends block until read: whatever happens here, read its stream to the
 		// end so its goroutines finish.
