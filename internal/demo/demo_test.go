@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -19,6 +20,9 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 	defer cancel()
 	d, err := Start(ctx)
 	if err != nil {
+		if os.Getenv("NETPROBE_LAB_REQUIRED") != "" {
+			t.Fatalf("demo cannot start: %v", err)
+		}
 		t.Skipf("demo cannot start here: %v", err)
 	}
 	defer d.Close()
@@ -36,6 +40,9 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 		if ev.Result != nil {
 			got[ev.Result.ID] = *ev.Result
 		}
+	}
+	if len(got) != len(plan) {
+		t.Errorf("%d results for %d checks", len(got), len(plan))
 	}
 	want := map[string]string{
 		"port/cs01/vcenter01/20443/tcp": "fail closed",
