@@ -55,12 +55,16 @@ lab-down:
 bench:
 	$(GO) run ./bench
 
+## release: static binaries for every platform, packed with the docs and service files into
+## dist/*.tar.gz (linux) and dist/*.zip (windows), with dist/SHA256SUMS (tools/release).
 release:
-	@mkdir -p dist
+	@rm -rf dist && mkdir -p dist
 	@for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "build $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/netprobe-$(VERSION)-$$os-$$arch/netprobe$$ext ./cmd/netprobe || exit 1; \
 	done
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./tools/release -dist dist
 
 clean:
 	rm -rf bin dist

@@ -26,7 +26,7 @@ with the unit shipped in the release archive (deploy/systemd/netprobe-agent.serv
   install -m 0755 netprobe /usr/local/bin/netprobe
   install -d -m 0750 /etc/netprobe
   openssl rand -hex 32 > /etc/netprobe/token && chmod 0600 /etc/netprobe/token
-  cp netprobe-agent.service /etc/systemd/system/
+  cp deploy/systemd/netprobe-agent.service /etc/systemd/system/
   systemctl daemon-reload && systemctl enable --now netprobe-agent
   journalctl -u netprobe-agent
 
