@@ -30,18 +30,18 @@ func loopbackTopology(t *testing.T, psAgent string) string {
 name: loopback
 settings: {azure_endpoints: false, timeout: 500ms}
 sites:
-  onprem: {kind: onprem, networks: [127.0.1.0/24]}
-  azure: {kind: azure, networks: [127.0.2.0/24]}
+  onprem: {kind: onprem, networks: [127.0.51.0/24]}
+  azure: {kind: azure, networks: [127.0.52.0/24]}
 links:
   - {name: s2s, kind: vpn, sites: [onprem, azure]}
 hosts:
-  cs01: {site: onprem, os: linux, roles: [configuration-server, master-target], address: 127.0.1.4}
+  cs01: {site: onprem, os: linux, roles: [configuration-server, master-target], address: 127.0.51.4}
   ps-az:
     site: azure
     os: linux
     roles: [process-server]
-    address: 127.0.2.4` + agentLine + `
-  vm01: {site: azure, os: linux, roles: [protected-vm], address: 127.0.2.10}
+    address: 127.0.52.4` + agentLine + `
+  vm01: {site: azure, os: linux, roles: [protected-vm], address: 127.0.52.10}
 `
 	p := filepath.Join(t.TempDir(), "estate.yaml")
 	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
@@ -86,7 +86,7 @@ func TestCheckNoAgentsAtAll(t *testing.T) {
 }
 
 func TestCheckAgentUnreachableIsIncomplete(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.2.4:0")
+	ln, err := net.Listen("tcp", "127.0.52.4:0")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -144,7 +144,7 @@ func TestCheckInterrupted(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, err := demo.Start(ctx)
+	d, err := demo.StartOn(ctx, demo.Net{OnPrem: "127.0.51", Azure: "127.0.52", Failback: "127.0.53"})
 	if err != nil {
 		t.Skipf("demo estate cannot start: %v", err)
 	}
@@ -174,7 +174,7 @@ func TestCheckInterrupted(t *testing.T) {
 	}
 	// The bandwidth responder the run opened on ps-az's data port is closed again (mt01's
 	// 9443 is held by the demo's stuck listener, so the test ran with ps-az serving).
-	ln, err := net.Listen("tcp", "127.0.2.4:9443")
+	ln, err := net.Listen("tcp", "127.0.52.4:9443")
 	if err != nil {
 		t.Errorf("ps-az's data port is still held after the interrupted run: %v", err)
 	} else {

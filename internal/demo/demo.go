@@ -27,17 +27,31 @@ var estateTmpl string
 // root; results show the shifted port.
 const PortOffset = 20000
 
-// Agents are the hosts that run an agent, and the loopback address each listens on.
-var Agents = map[string]string{"cs01": "127.0.1.4", "mt01": "127.0.1.8", "psaz": "127.0.2.4", "sql01": "127.0.2.10"}
+// Net is where the demo estate lives: three /24s of the loopback range, given by their first
+// three octets. Tests that run beside the demo (other packages, in parallel) take their own.
+type Net struct {
+	OnPrem, Azure, Failback string
+}
+
+// DefaultNet is the demo's own: 127.0.1.x on-premises, 127.0.2.x in "Azure", and
+// configuration server's failback NIC in 127.0.3.x.
+var DefaultNet = Net{OnPrem: "127.0.1", Azure: "127.0.2", Failback: "127.0.3"}
+
+// agents are the hosts that run an agent, and the loopback address each listens on.
+func (n Net) agents() map[string]string {
+	return map[string]string{"cs01": n.OnPrem + ".4", "mt01": n.OnPrem + ".8", "psaz": n.Azure + ".4", "sql01": n.Azure + ".10"}
+}
 
 // extraAddrs are further addresses of a host: cs01's failback NIC.
-var extraAddrs = map[string][]string{"cs01": {"127.0.3.4"}}
+func (n Net) extraAddrs() map[string][]string {
+	return map[string][]string{"cs01": {n.Failback + ".4"}}
+}
 
 // Faults describes what the demo plants, for the user to compare with what netprobe finds.
 var Faults = []string{
 	"vcenter01 runs no agent and nothing listens on it: the configuration server's vCenter port is closed (reset).",
 	"app01 runs no agent: its flows are skipped, and the group port 20004 toward it is closed.",
-	"cs01 has a failback NIC toward Azure (127.0.3.4) but no route uses it: the dual-NIC route check fails.",
+	"cs01 has a failback NIC toward Azure but no route uses it: the dual-NIC route check fails.",
 	"a stuck service holds mt01's data port 9443 and accepts nothing: SYNs from the process server are dropped (filtered), and the bandwidth test has mt01 open the connections instead.",
 }
 
@@ -51,8 +65,12 @@ type Demo struct {
 	once  sync.Once
 }
 
-// Start brings the demo up; Close tears it down. ctx bounds the agents' lifetime too.
-func Start(ctx context.Context) (*Demo, error) {
+// Start brings the demo up on DefaultNet; Close tears it down. ctx bounds the agents'
+// lifetime too.
+func Start(ctx context.Context) (*Demo, error) { return StartOn(ctx, DefaultNet) }
+
+// StartOn brings the demo up on the loopback addresses of n.
+func StartOn(ctx context.Context, n Net) (*Demo, error) {
 	d := &Demo{Token: make([]byte, 32)}
 	if _, err := rand.Read(d.Token); err != nil {
 		return nil, err
@@ -63,8 +81,8 @@ func Start(ctx context.Context) (*Demo, error) {
 	var wg sync.WaitGroup
 	// Close runs these last first: cancel the agents, then wait for them.
 	d.stop = append(d.stop, wg.Wait, cancel)
-	for host, ip := range Agents {
-		srv, err := agent.NewServer(agent.Config{Token: d.Token, ResponderHost: ip, ResponderHosts: extraAddrs[host], Version: "demo"})
+	for host, ip := range n.agents() {
+		srv, err := agent.NewServer(agent.Config{Token: d.Token, ResponderHost: ip, ResponderHosts: n.extraAddrs()[host], Version: "demo"})
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -78,15 +96,17 @@ func Start(ctx context.Context) (*Demo, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = srv.Serve(actx, ln) }()
 	}
-	stuck, err := stuckListener("127.0.1.8:9443")
+	stuckAddr := n.OnPrem + ".8:9443"
+	stuck, err := stuckListener(stuckAddr)
 	if err != nil && !errors.Is(err, errUnsupported) {
 		d.Close()
-		return nil, fmt.Errorf("demo: planting the stuck data port on 127.0.1.8:9443: %w", err)
+		return nil, fmt.Errorf("demo: planting the stuck data port on %s: %w", stuckAddr, err)
 	}
 	if stuck != nil {
 		d.stop = append(d.stop, stuck)
 	}
 	var buf bytes.Buffer
+	addrs["on"], addrs["az"], addrs["fb"] = n.OnPrem, n.Azure, n.Failback
 	if err := template.Must(template.New("estate").Parse(estateTmpl)).Execute(&buf, addrs); err != nil {
 		d.Close()
 		return nil, err

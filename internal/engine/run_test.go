@@ -46,8 +46,8 @@ func loopbackEstate(t *testing.T, agents map[string]string) *topology.Topology {
 name: loopback
 settings: {azure_endpoints: false, data_port: 19443, vcenter_port: 10443, timeout: 1s}
 sites:
-  onprem: {kind: onprem, networks: [127.0.1.0/24]}
-  azure: {kind: azure, networks: [127.0.2.0/24]}
+  onprem: {kind: onprem, networks: [127.0.61.0/24]}
+  azure: {kind: azure, networks: [127.0.62.0/24]}
 links:
   - {name: s2s, kind: vpn, sites: [onprem, azure]}
 hosts:
@@ -55,26 +55,26 @@ hosts:
     site: onprem
     os: windows
     roles: [configuration-server]
-    address: 127.0.1.4` + agentLine("cs01") + `
+    address: 127.0.61.4` + agentLine("cs01") + `
   mt01:
     site: onprem
     os: windows
     roles: [master-target]
-    address: 127.0.1.8` + agentLine("mt01") + `
+    address: 127.0.61.8` + agentLine("mt01") + `
   vcenter01:
     site: onprem
     roles: [vcenter]
-    address: 127.0.1.2
+    address: 127.0.61.2
   ps-az:
     site: azure
     os: windows
     roles: [process-server]
-    address: 127.0.2.4` + agentLine("ps-az") + `
+    address: 127.0.62.4` + agentLine("ps-az") + `
   sql01:
     site: azure
     os: windows
     roles: [protected-vm]
-    address: 127.0.2.10` + agentLine("sql01") + `
+    address: 127.0.62.10` + agentLine("sql01") + `
     disks: [{size: 100GiB, churn: 1MB/s}]
 checks:
   latency: {samples: 5, interval: 5ms, warn_p95: 200ms, fail_p95: 500ms}
@@ -120,10 +120,10 @@ func collect(t *testing.T, ch <-chan Event) (map[string]result.Result, []AgentSt
 
 func TestRunLoopbackAgents(t *testing.T) {
 	agents := map[string]string{
-		"cs01":  startAgent(t, "127.0.1.4"),
-		"mt01":  startAgent(t, "127.0.1.8"),
-		"ps-az": startAgent(t, "127.0.2.4"),
-		"sql01": startAgent(t, "127.0.2.10"),
+		"cs01":  startAgent(t, "127.0.61.4"),
+		"mt01":  startAgent(t, "127.0.61.8"),
+		"ps-az": startAgent(t, "127.0.62.4"),
+		"sql01": startAgent(t, "127.0.62.10"),
 	}
 	tp := loopbackEstate(t, agents)
 	plan := RemapPorts(Plan(tp, Options{NoHostFacts: true}), 20000)
@@ -186,9 +186,9 @@ func TestRunLoopbackAgents(t *testing.T) {
 }
 
 func TestRunAgentFaults(t *testing.T) {
-	good := startAgent(t, "127.0.2.10")
+	good := startAgent(t, "127.0.62.10")
 	// A listener that accepts and closes: an "agent" answering garbage.
-	garbage, err := net.Listen("tcp", "127.0.1.8:0")
+	garbage, err := net.Listen("tcp", "127.0.61.8:0")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -204,7 +204,7 @@ func TestRunAgentFaults(t *testing.T) {
 		}
 	}()
 	// An address where nothing listens at all.
-	dead, _ := net.Listen("tcp", "127.0.2.4:0")
+	dead, _ := net.Listen("tcp", "127.0.62.4:0")
 	deadAddr := dead.Addr().String()
 	dead.Close()
 
@@ -244,7 +244,7 @@ func TestRunAgentFaults(t *testing.T) {
 }
 
 func TestRunCancelled(t *testing.T) {
-	a := startAgent(t, "127.0.2.10")
+	a := startAgent(t, "127.0.62.10")
 	tp := loopbackEstate(t, map[string]string{"sql01": a})
 	plan := RemapPorts(Plan(tp, Options{NoBandwidth: true}), 20000)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -269,10 +269,10 @@ func TestRunCancelled(t *testing.T) {
 // both ends; the bandwidth test cannot listen there and says so as a skip, not a firewall fail.
 func TestRunBandwidthPortHeldBothEnds(t *testing.T) {
 	agents := map[string]string{
-		"mt01":  startAgent(t, "127.0.1.8"),
-		"ps-az": startAgent(t, "127.0.2.4"),
+		"mt01":  startAgent(t, "127.0.61.8"),
+		"ps-az": startAgent(t, "127.0.62.4"),
 	}
-	for _, ip := range []string{"127.0.1.8", "127.0.2.4"} {
+	for _, ip := range []string{"127.0.61.8", "127.0.62.4"} {
 		ln, err := net.Listen("tcp", ip+":19443")
 		if err != nil {
 			t.Skip(err)
