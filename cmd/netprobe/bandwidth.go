@@ -63,9 +63,9 @@ judged: headroom below 1 fails (exit 1), below 1.2 warns.
 --format json prints one result of docs/results.md (check "bandwidth") with metrics mbps,
 streams, direction, per_stream, opened_by, latency figures, and intervals_bps.
 Exit codes: 0 measured, 1 below the required rate, 2 bad usage, 5 could not measure.`,
-		Example: `  netprobe bandwidth --from 10.20.1.4:7070 --to 10.10.0.8:7070 --token-file /etc/netprobe/token
-  netprobe bandwidth --from ps-az:7070 --to mt01:7070 --streams 1 --duration 30s
-  netprobe bandwidth --from ps-az:7070 --to mt01:7070 --reverse --required-mbps 57.2 --format json`,
+		Example: `  netprobe bandwidth --from 10.20.1.4:7411 --to 10.10.0.8:7411 --token-file /etc/netprobe/token
+  netprobe bandwidth --from ps-az:7411 --to mt01:7411 --streams 1 --duration 30s
+  netprobe bandwidth --from ps-az:7411 --to mt01:7411 --reverse --required-mbps 57.2 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBandwidth(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)

@@ -42,8 +42,8 @@ checks.latency in a topology file.
 
 --format json prints one result of docs/results.md (check "latency").
 Exit codes: 0 measured, 1 above --fail-p95 or no reply at all, 2 bad usage, 5 could not measure.`,
-		Example: `  netprobe latency --from 10.20.1.4:7070 --to 10.10.0.8:7070 --token-file /etc/netprobe/token
-  netprobe latency --from ps-az:7070 --to sql01:7070 --samples 100 --interval 100ms --fail-p95 50ms --format json`,
+		Example: `  netprobe latency --from 10.20.1.4:7411 --to 10.10.0.8:7411 --token-file /etc/netprobe/token
+  netprobe latency --from ps-az:7411 --to sql01:7411 --samples 100 --interval 100ms --fail-p95 50ms --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLatency(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
