@@ -67,6 +67,10 @@ checks:
 // labEstate builds the failback lab, starts a real agent on every host and returns the lab,
 // the netprobe binary and the topology and token files.
 func labEstate(t *testing.T) (l *lab.Lab, bin, topo, token string) {
+	return labEstateWith(t, labTopology)
+}
+
+func labEstateWith(t *testing.T, topology string) (l *lab.Lab, bin, topo, token string) {
 	lab.Require(t)
 	bin = lab.GoBinary(t, "github.com/netprobe/netprobe/cmd/netprobe")
 	dir := t.TempDir()
@@ -75,7 +79,7 @@ func labEstate(t *testing.T) (l *lab.Lab, bin, topo, token string) {
 	if err := os.WriteFile(token, []byte("lab-token-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(topo, []byte(labTopology), 0o644); err != nil {
+	if err := os.WriteFile(topo, []byte(topology), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l = lab.Build(t, lab.Failback())
@@ -255,4 +259,45 @@ func TestCheckLabFaults(t *testing.T) {
 	}
 	_ = fmt.Sprint
 	_ = strings.TrimSpace
+}
+
+// TestCheckLabBandwidthShort: over the VPN shaped to 50 Mbit/s, VMs whose churn needs more
+// fail in the replication direction with the headroom the figures give.
+func TestCheckLabBandwidthShort(t *testing.T) {
+	// sql01 8 MB/s + app01 256 KB/s = 66.048 Mbit/s, with 30 % growth 85.86 Mbit/s.
+	topo := strings.Replace(labTopology, "churn: 1MB/s", "churn: 8MB/s", 1)
+	l, bin, topoFile, token := labEstateWith(t, topo)
+	run, code := labCheck(t, l, bin, topoFile, token, "--only", "bandwidth/")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var seen int
+	for _, r := range run.Results {
+		if r.Check != result.CheckBandwidth {
+			continue
+		}
+		seen++
+		mbps, _ := r.Metrics["mbps"].(float64)
+		if mbps < 40 || mbps > 55 {
+			t.Errorf("%s: %.1f Mbit/s over a 50 Mbit/s VPN", r.ID, mbps)
+		}
+		switch r.ID {
+		case "bandwidth/ps-az/mt01/2":
+			req, _ := r.Metrics["required_mbps"].(float64)
+			head, _ := r.Metrics["headroom"].(float64)
+			if r.Status != result.Fail || req != 85.86 {
+				t.Errorf("%s: %v with required %v, want fail with 85.86: %s", r.ID, r.Status, req, r.Message)
+			}
+			if want := mbps / req; head < want-0.01 || head > want+0.01 {
+				t.Errorf("%s: headroom %v, want %.2f", r.ID, head, want)
+			}
+		case "bandwidth/mt01/ps-az/2":
+			if r.Status != result.Pass {
+				t.Errorf("%s: the way back is not judged against churn: %v %s", r.ID, r.Status, r.Message)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d bandwidth results, want 2", seen)
+	}
 }
