@@ -19,24 +19,7 @@ const (
 	kindPath = "path"
 )
 
-// runOther dispatches the check kinds beyond port, latency, route and host facts.
-func runOther(ctx context.Context, st *runState, p Prober, c Check) result.Result {
-	switch c.Kind {
-	case result.CheckICMP:
-		return st.icmp(ctx, p, c)
-	case result.CheckPMTU:
-		return st.pmtu(ctx, p, c)
-	case result.CheckPath:
-		return st.path(ctx, p, c)
-	case result.CheckEndpoint:
-		return st.endpoint(ctx, p, c)
-	case result.CheckBandwidth:
-		return st.bandwidth(ctx, p, c)
-	}
-	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
-}
-
-// unsupported turns "the agent cannot run this here" (no raw socket privilege, an OS without
+// probeFailed turns "the agent cannot run this here" (no raw socket privilege, an OS without
 // the probe) into a skip that says why, and anything else into an error.
 func probeFailed(c Check, err error) result.Result {
 	if errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported) {

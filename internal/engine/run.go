@@ -395,8 +395,18 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.route(ctx, p, c)
 	case result.CheckHost:
 		return st.hostFacts(ctx, p, c)
+	case result.CheckICMP:
+		return st.icmp(ctx, p, c)
+	case result.CheckPMTU:
+		return st.pmtu(ctx, p, c)
+	case result.CheckPath:
+		return st.path(ctx, p, c)
+	case result.CheckEndpoint:
+		return st.endpoint(ctx, p, c)
+	case result.CheckBandwidth:
+		return st.bandwidth(ctx, p, c)
 	}
-	return runOther(ctx, st, p, c)
+	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }
 
 func agentHint(c Check, err error) string {
