@@ -32,6 +32,7 @@ type checkFlags struct {
 	noHostFacts                     bool
 	historyDir                      string
 	historyMaxAge                   time.Duration
+	historyMaxBytes                 int64
 	historyWait                     time.Duration
 	jitter                          time.Duration
 }
@@ -81,6 +82,7 @@ are still written).`,
 	fl.BoolVar(&f.noHostFacts, "no-host-facts", false, "leave out the master target's host-fact rules (RD-RETENTION, RD-VMTOOLS, RD-SCSI)")
 	fl.StringVar(&f.historyDir, "history", "", "append this run to the history store in DIR (for netprobe report)")
 	fl.DurationVar(&f.historyMaxAge, "history-max-age", 0, "prune history older than this (e.g. 720h); 0 keeps everything")
+	fl.Int64Var(&f.historyMaxBytes, "history-max-bytes", 0, "prune the oldest history days beyond this total size in bytes; 0 means no limit")
 	fl.DurationVar(&f.historyWait, "history-wait", history.DefaultLockTimeout, "how long to wait for another run's history lock before giving up (exit 4)")
 	fl.DurationVar(&f.jitter, "jitter", 0, "wait a random time up to this before starting, so cron jobs of a fleet do not fire in step")
 	_ = cmd.MarkFlagRequired("file")
@@ -117,7 +119,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	// Take the history lock before probing: a second cron run must not probe in parallel.
 	var store *history.Store
 	if f.historyDir != "" {
-		store, err = history.Open(ctx, f.historyDir, history.Options{LockTimeout: f.historyWait, MaxAge: f.historyMaxAge})
+		store, err = history.Open(ctx, f.historyDir, history.Options{LockTimeout: f.historyWait, MaxAge: f.historyMaxAge, MaxBytes: f.historyMaxBytes})
 		if err != nil {
 			if errors.Is(err, history.ErrLocked) {
 				return exitWith(ExitLocked, fmt.Errorf("%w: another netprobe check is writing %s; this run did nothing (raise --history-wait or space the cron jobs)", err, f.historyDir))

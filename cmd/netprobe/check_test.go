@@ -217,3 +217,28 @@ func TestCheckHistoryLocked(t *testing.T) {
 		t.Errorf("history holds %d runs, %d warnings; want 1 run", len(runs), len(warns))
 	}
 }
+
+func TestCheckHistoryRetention(t *testing.T) {
+	dir := t.TempDir()
+	// Two old day files of about 1 KB each; the run's own file is the newest and stays.
+	for _, day := range []string{"2026-01-01", "2026-01-02"} {
+		line := `{"schema":"netprobe/check/v1","topology":"old","started_at":"` + day + `T00:00:00Z","duration_ms":1,"summary":{"pass":0,"warn":0,"fail":0,"error":0,"skip":0},"results":[]}` + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "runs-"+day+".jsonl"), []byte(strings.Repeat(line, 5)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("NETPROBE_TOKEN_FILE", "")
+	code, _, stderr := runCLI(t, "check", "-f", loopbackTopology(t, ""), "--history", dir, "--history-max-bytes", "1500", "--format", "json", "-o", filepath.Join(t.TempDir(), "r.json"))
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "runs-*.jsonl"))
+	for _, f := range left {
+		if strings.Contains(f, "2026-01-01") {
+			t.Errorf("the oldest day survived a 1500-byte cap: %v", left)
+		}
+	}
+	if len(left) == 0 {
+		t.Error("retention removed the newest day too")
+	}
+}
