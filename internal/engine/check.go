@@ -51,7 +51,8 @@ type Check struct {
 	ExpectIface  string        // route: the interface name the route must use ("" = by address)
 	ExpectSource string        // route: the source address the route must use
 	Names        []string      // dns: names to resolve
-	Servers      []string      // dns: resolvers
+	Servers      []string      // dns: resolvers ("" = the host's own)
+	Resolvers    []Resolver    // dns consistency: one host per site asks its site's resolvers
 	Streams      int           // bandwidth
 	Duration     time.Duration // bandwidth
 	Reverse      bool          // bandwidth: data flows from To to From
@@ -73,4 +74,11 @@ func (c Check) PortProto() string {
 		return fmt.Sprintf("%d/%s", c.Port, c.Proto)
 	}
 	return c.Proto
+}
+
+// Resolver is one site's view of DNS for a consistency check: a host of the site with an
+// agent, and the resolvers the site's hosts use (empty: the host's own configuration).
+type Resolver struct {
+	Site, Host, Agent string
+	Servers           []string
 }

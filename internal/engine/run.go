@@ -405,6 +405,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.endpoint(ctx, p, c)
 	case result.CheckBandwidth:
 		return st.bandwidth(ctx, p, c)
+	case result.CheckDNS:
+		return st.dns(ctx, p, c)
 	}
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
@@ -298,5 +299,52 @@ func TestRunBandwidthPortHeldBothEnds(t *testing.T) {
 	res := rs[plan[0].ID]
 	if res.Status != result.Skip || !strings.Contains(res.Message, "held by a service on both") {
 		t.Errorf("%v: %s", res.Status, res.Message)
+	}
+}
+
+// TestRunDNS resolves a name from hosts of two sites whose resolvers disagree: each host
+// resolves it (pass) and the consistency check warns of the split horizon.
+func TestRunDNS(t *testing.T) {
+	agents := map[string]string{
+		"cs01":  startAgent(t, "127.0.61.4"),
+		"ps-az": startAgent(t, "127.0.62.4"),
+	}
+	onprem := probetest.DNSServer(t, map[string][]string{"cs01.contoso.local.": {"10.10.0.4"}}, false)
+	azure := probetest.DNSServer(t, map[string][]string{"cs01.contoso.local.": {"10.20.9.9"}}, false)
+	tp := loopbackEstate(t, agents)
+	tp.Checks.DNS.Names = []string{"cs01.contoso.local"}
+	var plan []Check
+	for _, c := range Plan(tp, Options{Only: []string{"dns/"}}) {
+		// Plan gives the site's resolvers without a port (53); the test servers listen on
+		// high ports of loopback.
+		switch {
+		case len(c.Resolvers) > 0:
+			for i := range c.Resolvers {
+				c.Resolvers[i].Servers = []string{map[string]string{"onprem": onprem.String(), "azure": azure.String()}[c.Resolvers[i].Site]}
+			}
+		case c.From == "cs01":
+			c.Servers = []string{onprem.String()}
+		default:
+			c.Servers = []string{azure.String()}
+		}
+		plan = append(plan, c)
+	}
+	if len(plan) != 3 {
+		t.Fatalf("plan: %d dns checks, want 2 per-host and 1 consistency", len(plan))
+	}
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	rs, _, _ := collect(t, r.Run(context.Background(), plan))
+	want := map[string]result.Status{
+		"dns/cs01/cs01.contoso.local":  result.Pass,
+		"dns/ps-az/cs01.contoso.local": result.Pass,
+		"dns/cs01.contoso.local":       result.Warn,
+	}
+	for id, st := range want {
+		if rs[id].Status != st {
+			t.Errorf("%s: %v, want %v: %s", id, rs[id].Status, st, rs[id].Message)
+		}
+	}
+	if m := rs["dns/cs01.contoso.local"].Message; !strings.Contains(m, "10.10.0.4") || !strings.Contains(m, "10.20.9.9") {
+		t.Errorf("consistency message does not show both answers: %s", m)
 	}
 }
