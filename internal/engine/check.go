@@ -39,6 +39,11 @@ type Check struct {
 	// SkipReason, when set, makes the check a skip without running it.
 	SkipReason string
 
+	// TLS asks a port check to shake hands when a real service answers: ASR's 443 and data
+	// port speak HTTPS, and a handshake failure there means the port is held by something else
+	// or cut by an inspecting device.
+	TLS bool
+
 	// Kind-specific parameters.
 	Timeout      time.Duration // one probe attempt
 	Samples      int           // latency

@@ -48,6 +48,13 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	if err := st.errs[c.ToAgent]; err != nil && by == AnsweredUnknown && res.Status != result.Pass {
 		res.Hint = fmt.Sprintf("The agent on %s (%s) did not answer, so no responder was opened there: %v. Start it and run again to tell a firewall from a missing service.", c.To, c.ToAgent, err)
 	}
+	if c.TLS && by == AnsweredService && m.State == probes.Open {
+		var tm probes.TLSResult
+		err := st.callProbe(ctx, p, c, agent.KindTLS, c.Timeout, probes.TLSRequest{Address: c.Target()}, &tm)
+		if err == nil || tm.HandshakeError != "" || tm.Version != "" {
+			AddTLS(&res, tm, st.r.now())
+		}
+	}
 	if m.ObservedSource != "" && m.SourceIP != "" && hostOnly(m.ObservedSource) != m.SourceIP {
 		res.Metrics["nat"] = true
 		if res.Status == result.Pass {
@@ -162,4 +169,46 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 	}
 	return fmt.Sprintf("%dµs", d.Microseconds())
+}
+
+// certWarnBefore: a certificate that expires this soon is worth a warning before a cutover
+// that may run for days.
+const certWarnBefore = 14 * 24 * time.Hour
+
+// AddTLS adds what a handshake with the real service showed to a passing port result: the
+// TLS version and certificate, a warning when no handshake completes (the port is held by
+// something that is not the HTTPS service ASR expects, or a device cuts TLS) or when the
+// certificate has expired or expires within two weeks.
+func AddTLS(r *result.Result, m probes.TLSResult, now time.Time) {
+	if r.Metrics == nil {
+		r.Metrics = map[string]any{}
+	}
+	if m.HandshakeError != "" {
+		if r.Status == result.Pass {
+			r.Status = result.Warn
+		}
+		r.Message += "; but no TLS handshake completed: " + m.HandshakeError
+		r.Hint = "ASR's services speak HTTPS on this port: check what listens there, and that no device on the path cuts TLS."
+		return
+	}
+	r.Metrics["tls_version"] = m.Version
+	r.Metrics["cert_subject"] = m.Subject
+	if m.NotAfter.IsZero() {
+		return
+	}
+	r.Metrics["cert_expires"] = m.NotAfter.UTC().Format(time.RFC3339)
+	switch left := m.NotAfter.Sub(now); {
+	case left <= 0:
+		if r.Status == result.Pass {
+			r.Status = result.Warn
+		}
+		r.Message += fmt.Sprintf("; its certificate (%s) expired on %s", m.Subject, m.NotAfter.UTC().Format("2006-01-02"))
+		r.Hint = "Renew the component's certificate before failback: ASR components refuse expired peers."
+	case left < certWarnBefore:
+		if r.Status == result.Pass {
+			r.Status = result.Warn
+		}
+		r.Message += fmt.Sprintf("; its certificate (%s) expires on %s", m.Subject, m.NotAfter.UTC().Format("2006-01-02"))
+		r.Hint = "Renew the component's certificate before the cutover window."
+	}
 }

@@ -103,6 +103,8 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	case topology.FlowPort:
 		c.Kind = result.CheckPort
 		c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+		c.TLS = c.Proto == "tcp" && !strings.HasPrefix(f.Rule, "USER") &&
+			(f.Port == 443 || f.Port == t.Settings.DataPort || f.Port == t.Settings.VCenterPort)
 	case topology.FlowICMP:
 		c.Kind = result.CheckICMP
 		c.Proto = "icmp"

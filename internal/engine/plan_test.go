@@ -38,6 +38,9 @@ func planLines(plan []Check) []string {
 		if c.RequiredBps > 0 {
 			line += fmt.Sprintf(" required_mbps=%.1f", c.RequiredBps/1e6)
 		}
+		if c.TLS {
+			line += " tls"
+		}
 		if c.SkipReason != "" {
 			line += " skip"
 		}

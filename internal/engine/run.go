@@ -75,6 +75,15 @@ type Runner struct {
 	// runs leave it off: ASR's traffic goes the way the OS routes it, which is what to test.
 	BindSource bool
 	Log        *slog.Logger
+	// Now reads the clock for certificate expiry; nil is time.Now.
+	Now func() time.Time
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 // DefaultConcurrency bounds checks in flight: enough that a thousand-VM estate finishes in a

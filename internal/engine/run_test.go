@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
@@ -346,5 +347,48 @@ func TestRunDNS(t *testing.T) {
 	}
 	if m := rs["dns/cs01.contoso.local"].Message; !strings.Contains(m, "10.10.0.4") || !strings.Contains(m, "10.20.9.9") {
 		t.Errorf("consistency message does not show both answers: %s", m)
+	}
+}
+
+// TestRunTLSOnService: when a real HTTPS service holds a flow's port, the port check also
+// shakes hands and reports the certificate; an expiring one is a warning.
+func TestRunTLSOnService(t *testing.T) {
+	cert := probetest.NewTLSCert(t, "ASR test CA", "cs01.contoso.local", 5*24*time.Hour)
+	svc := probetest.TLSServer(t, cert)
+	a := startAgent(t, svc.Addr().String())
+	c := Check{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", From: "sql01", To: "cs01",
+		Address: svc.Addr().String(), Port: int(svc.Port()), Proto: "tcp", Expect: "open", Confidence: "doc",
+		FromAgent: a, ToAgent: a, Timeout: time.Second, TLS: true}
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	rs, _, _ := collect(t, r.Run(context.Background(), []Check{c}))
+	res := rs[c.ID]
+	if res.Metrics["answered_by"] != "service" || res.Metrics["tls_version"] == nil {
+		t.Fatalf("metrics %v: want a service answering with TLS", res.Metrics)
+	}
+	if res.Status != result.Warn || !strings.Contains(res.Message, "expires on") {
+		t.Errorf("%v %q: want a warning for a certificate expiring in 5 days", res.Status, res.Message)
+	}
+}
+
+func TestAddTLS(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		m    probes.TLSResult
+		want result.Status
+	}{
+		{"valid a year", probes.TLSResult{Version: "TLS 1.3", Subject: "CN=cs01", NotAfter: now.AddDate(1, 0, 0)}, result.Pass},
+		{"expires in a week", probes.TLSResult{Version: "TLS 1.3", Subject: "CN=cs01", NotAfter: now.AddDate(0, 0, 7)}, result.Warn},
+		{"expired", probes.TLSResult{Version: "TLS 1.2", Subject: "CN=cs01", NotAfter: now.AddDate(0, 0, -1)}, result.Warn},
+		{"not TLS", probes.TLSResult{HandshakeError: "first record does not look like a TLS handshake"}, result.Warn},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := result.Result{Status: result.Pass, Message: "open", Metrics: map[string]any{}}
+			AddTLS(&r, tc.m, now)
+			if r.Status != tc.want {
+				t.Errorf("%v (%s), want %v", r.Status, r.Message, tc.want)
+			}
+		})
 	}
 }
