@@ -291,6 +291,14 @@ func TestCheckLabBandwidthShort(t *testing.T) {
 			if want := mbps / req; head < want-0.01 || head > want+0.01 {
 				t.Errorf("%s: headroom %v, want %.2f", r.ID, head, want)
 			}
+			// The shaper queues: latency under load exceeds idle latency, both reported.
+			idle, _ := r.Metrics["p95_ms"].(float64)
+			loaded, _ := r.Metrics["loaded_p95_ms"].(float64)
+			if idle <= 0 || loaded <= idle {
+				t.Errorf("%s: idle p95 %v ms, loaded p95 %v ms: want both, loaded above idle", r.ID, idle, loaded)
+			} else {
+				t.Logf("%s: %.1f Mbit/s, headroom %.2f, p95 idle %.2f ms, loaded %.2f ms", r.ID, mbps, head, idle, loaded)
+			}
 		case "bandwidth/mt01/ps-az/2":
 			if r.Status != result.Pass {
 				t.Errorf("%s: the way back is not judged against churn: %v %s", r.ID, r.Status, r.Message)

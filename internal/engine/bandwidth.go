@@ -9,6 +9,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/capacity"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -25,12 +26,12 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 		}
 		return Errored(c, fmt.Errorf("the agent on %s (%s) is needed to receive the test: %w", c.To, c.ToAgent, err), "")
 	}
-	res, err := st.bwAttempt(ctx, to, c.ToAgent, c.Address, p, bwtest.Send, c)
+	res, idle, err := st.bwAttempt(ctx, to, c.ToAgent, c.Address, p, bwtest.Send, c)
 	openedBy := c.From
 	if err != nil && ctx.Err() == nil {
-		res2, err2 := st.bwAttempt(ctx, p, c.FromAgent, hostOnly(c.FromAddress), to, bwtest.Receive, c)
+		res2, idle2, err2 := st.bwAttempt(ctx, p, c.FromAgent, hostOnly(c.FromAddress), to, bwtest.Receive, c)
 		if err2 == nil {
-			res, err, openedBy = res2, nil, c.To
+			res, idle, err, openedBy = res2, idle2, nil, c.To
 		} else {
 			err = &bothWays{first: err, second: err2, msg: fmt.Sprintf("%s connecting to %s: %v; %s connecting to %s: %v", c.From, c.To, err, c.To, c.From, err2)}
 		}
@@ -50,7 +51,15 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 		r.Hint = fmt.Sprintf("Open tcp %d between %s and %s in at least one direction (the process server's data port).", c.Port, c.From, c.To)
 		return r
 	}
-	return JudgeBandwidth(c, res, openedBy)
+	r := JudgeBandwidth(c, res, openedBy)
+	if idle != nil && idle.Samples > 0 {
+		for k, v := range idle.Metrics("") {
+			if k != "samples" {
+				r.Metrics[k] = v
+			}
+		}
+	}
+	return r
 }
 
 // errPortHeld: the data port is taken on the serving side, so no bandwidth responder can
@@ -75,13 +84,13 @@ func heldBothWays(err error) bool {
 
 // bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
 // server's agent at the data port, runs the test from the client's agent, and closes them.
-func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, dir bwtest.Direction, c Check) (bwtest.Result, error) {
+func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, dir bwtest.Direction, c Check) (bwtest.Result, *probes.LatencyStats, error) {
 	echo := agent.Listen{Proto: "udp", Port: echoPort(serverAgent)}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rs, err := server.OpenResponders(octx, []agent.Listen{{Proto: agent.ProtoBandwidth, Port: c.Port}, echo})
 	cancel()
 	if err != nil {
-		return bwtest.Result{}, fmt.Errorf("opening the bandwidth responder: %w", err)
+		return bwtest.Result{}, nil, fmt.Errorf("opening the bandwidth responder: %w", err)
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -92,18 +101,36 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 	for _, pr := range rs.Ports {
 		switch {
 		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:
-			return bwtest.Result{}, fmt.Errorf("%w: port %d is %s on the server side (%s)", errPortHeld, c.Port, pr.Status, pr.Detail)
+			return bwtest.Result{}, nil, fmt.Errorf("%w: port %d is %s on the server side (%s)", errPortHeld, c.Port, pr.Status, pr.Detail)
 		case pr.Proto == agent.ProtoBandwidth:
 			params.TestID = pr.Ticket // the responder admits only the test it issued
 		case pr.Proto == "udp" && pr.Status == agent.Opened:
 			params.LoadedEcho = joinHostPort(serverHost, echo.Port)
 		}
 	}
+	// Idle latency toward the same echo first, so the loaded figures have something to be
+	// compared with (latency under load, bandwidth.md).
+	var idle *probes.LatencyStats
+	if params.LoadedEcho != "" {
+		var lr probes.LatencyResult
+		req := probes.LatencyRequest{Address: params.LoadedEcho, Samples: idleSamples, Interval: idleInterval, Timeout: c.Timeout}
+		if err := st.callProbe(ctx, client, c, agent.KindLatency, time.Duration(idleSamples)*idleInterval+c.Timeout, req, &lr); err == nil {
+			s := lr.Stats()
+			idle = &s
+		}
+	}
 	// Warm-up + duration + the agent's own margins; the client bounds the call by this too.
 	bctx, cancel := context.WithTimeout(ctx, c.Duration+30*time.Second)
 	defer cancel()
-	return client.Bandwidth(bctx, joinHostPort(serverHost, c.Port), params)
+	res, err := client.Bandwidth(bctx, joinHostPort(serverHost, c.Port), params)
+	return res, idle, err
 }
+
+// idleSamples at idleInterval: half a second of quiet RTT samples before a bandwidth test.
+const (
+	idleSamples  = 20
+	idleInterval = 25 * time.Millisecond
+)
 
 // JudgeBandwidth compares the measured rate with what the protected VMs' churn needs
 // (bandwidth.md): headroom below 1 misses the RPO (fail), below 1.2 is tight (warn).
