@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net"
-	"net/netip"
 	"runtime"
 	"strconv"
 	"sync"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/netprobe/netprobe/internal/capacity"
-	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/probes/probetest"
 )
 
 // countingListener counts every byte the server reads and writes, so tests can check the
@@ -312,34 +311,10 @@ func TestCancelFreesTheServer(t *testing.T) {
 	}
 }
 
-// startEcho is a minimal UDP echo responder speaking probes.EchoReply.
-func startEcho(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			ap := from.(*net.UDPAddr).AddrPort()
-			pc.WriteTo(probes.EchoReply(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), buf[:n]), from)
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
 func TestLatencyUnderLoad(t *testing.T) {
 	addr, _ := startServer(t, Limits{})
 	p := short(Send, 2)
-	p.LoadedEcho = startEcho(t)
+	p.LoadedEcho = probetest.UDPEcho(t).String()
 	p.LoadedInterval = 20 * time.Millisecond
 	res, err := Run(t.Context(), TCPDialer(addr), p)
 	if err != nil {

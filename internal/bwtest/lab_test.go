@@ -5,31 +5,13 @@ import (
 	"errors"
 	"math"
 	"net"
-	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/lab"
 	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/probes/probetest"
 )
-
-// labEcho answers UDP echoes on pc until the test ends.
-func labEcho(t *testing.T, pc net.PacketConn) {
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			ap := from.(*net.UDPAddr).AddrPort()
-			pc.WriteTo(probes.EchoReply(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), buf[:n]), from)
-		}
-	}()
-}
 
 // labServe runs Serve in host h's namespace on addr until the test ends.
 func labServe(t *testing.T, h *lab.Host, addr string) {
@@ -67,7 +49,7 @@ func TestLabShapedVPN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	labEcho(t, pc)
+	probetest.UDPEchoOn(t, pc)
 	psEnv := &probes.Env{Dial: ps.Dial}
 
 	idle, err := probes.Latency(t.Context(), psEnv, probes.LatencyRequest{Address: mtAddr, Samples: 20, Interval: 10 * time.Millisecond})

@@ -20,6 +20,9 @@ const (
 	echoDup
 	echoHold  // keep the reply and send it right after the next one (reordering)
 	echoDelay // send the reply after latencyTestDelay (a late reply)
+	// echoStrangers sends a reply belonging to another run (wrong id) and garbage before
+	// the reply.
+	echoStrangers
 )
 
 // latencyTestDelay is well past the tests' per-sample timeout, so a delayed reply is late even
@@ -66,6 +69,12 @@ func startLatencyEcho(t *testing.T, action func(seq int) echoAction) string {
 			case echoDelay:
 				wg.Add(1)
 				time.AfterFunc(latencyTestDelay, func() { defer wg.Done(); pc.WriteTo(reply, from) })
+			case echoStrangers:
+				foreign := append([]byte(nil), buf[:n]...)
+				foreign[5] ^= 0xff // another run's id
+				pc.WriteTo(EchoReply(ap, foreign), from)
+				pc.WriteTo([]byte("garbage"), from)
+				pc.WriteTo(reply, from)
 			}
 			if held != nil {
 				pc.WriteTo(held, heldTo)
@@ -216,29 +225,8 @@ func TestLatencyUsesInjectedClock(t *testing.T) {
 
 func TestLatencyIgnoresStrangers(t *testing.T) {
 	// A responder that first sends a reply belonging to another run (wrong id) and garbage.
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			ap := from.(*net.UDPAddr).AddrPort()
-			foreign := append([]byte(nil), buf[:n]...)
-			foreign[5] ^= 0xff // another run's id
-			pc.WriteTo(EchoReply(ap, foreign), from)
-			pc.WriteTo([]byte("garbage"), from)
-			pc.WriteTo(EchoReply(ap, buf[:n]), from)
-		}
-	}()
-	res, err := Latency(t.Context(), nil, LatencyRequest{Address: pc.LocalAddr().String(), Samples: 3, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
+	addr := startLatencyEcho(t, func(int) echoAction { return echoStrangers })
+	res, err := Latency(t.Context(), nil, LatencyRequest{Address: addr, Samples: 3, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

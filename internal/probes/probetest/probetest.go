@@ -34,6 +34,14 @@ func TCPResponder(t testing.TB) netip.AddrPort {
 func UDPEcho(t testing.TB) netip.AddrPort {
 	t.Helper()
 	pc := listenUDP(t)
+	UDPEchoOn(t, pc)
+	return addrOf(pc.LocalAddr())
+}
+
+// UDPEchoOn runs probes.ServeUDPEcho on pc, a socket the caller opened (in a lab host's
+// namespace, say), until the test ends; pc is closed then.
+func UDPEchoOn(t testing.TB, pc net.PacketConn) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- probes.ServeUDPEcho(ctx, pc) }()
@@ -43,7 +51,6 @@ func UDPEcho(t testing.TB) netip.AddrPort {
 			t.Errorf("ServeUDPEcho: %v", err)
 		}
 	})
-	return addrOf(pc.LocalAddr())
 }
 
 // TCPService is a listener that accepts and says nothing, like a real service waiting for
