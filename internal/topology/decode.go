@@ -351,6 +351,20 @@ func (d *decoder) intRange(f field, lo, hi int, what string) (int, bool) {
 	return v, true
 }
 
+// enum reads one of names, the index of which it returns; an unknown name is reported as
+// "unknown <what> ..." and read as index 0. ok is false only when f holds no single value.
+func (d *decoder) enum(f field, names []string, what string) (int, bool) {
+	v, ok := d.str(f)
+	if !ok {
+		return 0, false
+	}
+	i, known := enumParse(names, v)
+	if !known {
+		d.errorf(f.val, f.path, "unknown %s %q (use %s)", what, v, enumList(names))
+	}
+	return i, true
+}
+
 func (d *decoder) boolField(f field) (bool, bool) {
 	if b, ok := f.val.(*ast.BoolNode); ok {
 		return b.Value, true

@@ -216,12 +216,8 @@ func (d *decoder) sites(t *Topology, sec field) {
 			switch f.key {
 			case "kind":
 				hasKind = true
-				if v, ok := d.str(f); ok {
-					k, known := enumParse(siteKindNames, v)
-					if !known {
-						d.errorf(f.val, f.path, "unknown site kind %q (use %s)", v, enumList(siteKindNames))
-					}
-					s.Kind = SiteKind(k)
+				if v, ok := d.enum(f, siteKindNames, "site kind"); ok {
+					s.Kind = SiteKind(v)
 				}
 			case "networks":
 				hasNets = true
@@ -289,12 +285,8 @@ func (d *decoder) links(t *Topology, sec field) {
 			case "name":
 				l.Name, _ = d.str(f)
 			case "kind":
-				if v, ok := d.str(f); ok {
-					k, known := enumParse(linkKindNames, v)
-					if !known {
-						d.errorf(f.val, f.path, "unknown link kind %q (use %s)", v, enumList(linkKindNames))
-					}
-					l.Kind = LinkKind(k)
+				if v, ok := d.enum(f, linkKindNames, "link kind"); ok {
+					l.Kind = LinkKind(v)
 				}
 			case "sites":
 				var names []string
@@ -568,28 +560,16 @@ func (d *decoder) flows(t *Topology, sec field) {
 			case "note":
 				fs.Note, _ = d.str(f)
 			case "proto":
-				if v, ok := d.str(f); ok {
-					p, known := enumParse(protoNames, v)
-					if !known {
-						d.errorf(f.val, f.path, "unknown proto %q (use %s)", v, enumList(protoNames))
-					}
-					fs.Proto = Proto(p)
+				if v, ok := d.enum(f, protoNames, "proto"); ok {
+					fs.Proto = Proto(v)
 				}
 			case "expect":
-				if v, ok := d.str(f); ok {
-					e, known := enumParse(expectNames, v)
-					if !known {
-						d.errorf(f.val, f.path, "unknown expectation %q (use %s)", v, enumList(expectNames))
-					}
-					fs.Expect = Expect(e)
+				if v, ok := d.enum(f, expectNames, "expectation"); ok {
+					fs.Expect = Expect(v)
 				}
 			case "phase":
-				if v, ok := d.str(f); ok {
-					p, known := enumParse(phaseNames, v)
-					if !known {
-						d.errorf(f.val, f.path, "unknown phase %q (use %s)", v, enumList(phaseNames))
-					}
-					fs.Phase = Phase(p)
+				if v, ok := d.enum(f, phaseNames, "phase"); ok {
+					fs.Phase = Phase(v)
 				}
 			}
 		}
