@@ -51,9 +51,10 @@ lab-up:
 lab-down:
 	$(GO) run ./cmd/netprobe-lab down
 
-## bench: side-by-side comparisons with iperf3, nmap and ping in the lab (root; not part of test).
+## bench: side-by-side comparisons with iperf3, nmap and ping in the lab (root; not part of test;
+## a few minutes; docs/performance.md). Flags: make bench BENCHFLAGS='-rounds 5 -idle 30s'.
 bench:
-	$(GO) run ./bench
+	$(GO) run ./bench $(BENCHFLAGS)
 
 ## release: static binaries for every platform, packed with the docs and service files into
 ## dist/*.tar.gz (linux) and dist/*.zip (windows), with dist/SHA256SUMS (tools/release).

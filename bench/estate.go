@@ -43,7 +43,12 @@ func checkEstate(c Config) error {
 
 // estateYAML is the generated failback estate: the lab's configuration server, master target
 // and process server, and c.VMs protected VMs on the Azure side in replication groups of 4.
-// Several VMs share one agent (the agent of their namespace); the loader accepts that. The
+// One agent process per namespace serves all its VMs. Each VM names its own address as its
+// agent (the agent listens on every address), so the coordinator sees one agent per VM as in
+// a real estate: the engine bounds calls in flight per agent address (engine.DefaultPerAgent),
+// and 250 VMs behind one address would measure that bound, not the coordinator. With
+// -shared-agents the VMs of a namespace name its primary address instead (the loader
+// accepts several hosts with one agent address). The
 // latency check is sized for a bench (5 samples 10 ms apart): with the default 20 x 200 ms,
 // the process server's 1,000 latency checks alone would take minutes.
 func estateYAML(c Config) []byte {
@@ -64,8 +69,12 @@ func estateYAML(c Config) []byte {
 	p("  ps-az: {site: azure, os: linux, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}\n")
 	for i := range c.VMs {
 		k := i / c.VMsPerNS
+		agent := vmAddr(c, i) // its own address: the engine bounds calls per agent address
+		if c.SharedAgents {
+			agent = vmAddr(c, k*c.VMsPerNS)
+		}
 		p("  vm%04d: {site: azure, os: linux, roles: [protected-vm], address: %s, agent: %s, group: g%03d, disks: [{size: 64GiB, churn: 256KB/s}]}\n",
-			i+1, vmAddr(c, i), vmAddr(c, k*c.VMsPerNS), i/4+1)
+			i+1, vmAddr(c, i), agent, i/4+1)
 	}
 	p("checks:\n  latency: {samples: 5, interval: 10ms, warn_p95: 100ms, fail_p95: 500ms}\n")
 	return b.Bytes()

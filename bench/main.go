@@ -37,21 +37,24 @@ import (
 
 // Config is every knob of a run; bench.json records it beside the figures.
 type Config struct {
-	Rounds      int           `json:"rounds"`
-	Duration    time.Duration `json:"throughput_duration_ns"`
-	WarmUp      time.Duration `json:"throughput_warmup_ns"`
-	ShapeMbps   int64         `json:"shaped_mbps"`
-	PortTimeout time.Duration `json:"port_timeout_ns"`
-	RTTSamples  int           `json:"rtt_samples"`
-	RTTInterval time.Duration `json:"rtt_interval_ns"`
-	VMs         int           `json:"estate_vms"`
-	VMsPerNS    int           `json:"estate_vms_per_namespace"`
-	DropPct     float64       `json:"estate_drop_percent"`
-	Timeout     time.Duration `json:"estate_probe_timeout_ns"`
-	Concurrency int           `json:"estate_concurrency"`
-	Idle        time.Duration `json:"idle_ns"`
-	Only        string        `json:"only,omitempty"`
-	Out         string        `json:"-"`
+	Rounds       int           `json:"rounds"`
+	Duration     time.Duration `json:"throughput_duration_ns"`
+	WarmUp       time.Duration `json:"throughput_warmup_ns"`
+	ShapeMbps    int64         `json:"shaped_mbps"`
+	PortTimeout  time.Duration `json:"port_timeout_ns"`
+	RTTSamples   int           `json:"rtt_samples"`
+	RTTInterval  time.Duration `json:"rtt_interval_ns"`
+	VMs          int           `json:"estate_vms"`
+	VMsPerNS     int           `json:"estate_vms_per_namespace"`
+	DropPct      float64       `json:"estate_drop_percent"`
+	SharedAgents bool          `json:"estate_shared_agents"`
+	Timeout      time.Duration `json:"estate_probe_timeout_ns"`
+	Concurrency  int           `json:"estate_concurrency"`
+	Idle         time.Duration `json:"idle_ns"`
+	Only         string        `json:"only,omitempty"`
+	Out          string        `json:"-"`
+	Keep         bool          `json:"-"`
+	Bin          string        `json:"-"`
 }
 
 func main() {
@@ -66,11 +69,14 @@ func main() {
 	flag.IntVar(&c.VMs, "vms", 1000, "protected VMs in the generated estate")
 	flag.IntVar(&c.VMsPerNS, "vms-per-ns", 250, "VM addresses (and topology hosts) per agent namespace")
 	flag.Float64Var(&c.DropPct, "drop", 10, "percent of the estate's checks whose flow is dropped")
+	flag.BoolVar(&c.SharedAgents, "shared-agents", false, "the VMs of a namespace name one agent address (default: each its own address, one agent process per namespace either way)")
 	flag.DurationVar(&c.Timeout, "timeout", 2*time.Second, "the estate's settings.timeout (one probe attempt)")
 	flag.IntVar(&c.Concurrency, "concurrency", 0, "netprobe check --concurrency for the estate (0: its default)")
 	flag.DurationVar(&c.Idle, "idle", 60*time.Second, "how long the idle agent is watched")
 	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,idle (default all)")
 	flag.StringVar(&c.Out, "o", "bench.json", "where to write the JSON results")
+	flag.StringVar(&c.Bin, "bin", "", "use this netprobe binary instead of building ./cmd/netprobe")
+	flag.BoolVar(&c.Keep, "keep", false, "keep the work directory (binary, estate topology, the check's JSON) and print where")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,13 +111,20 @@ func run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	step("building netprobe")
-	bin := filepath.Join(work, "netprobe")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/netprobe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/netprobe (run the bench from the repository root): %v\n%s", err, out)
+	if c.Keep {
+		defer step("kept %s", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	bin := c.Bin
+	if bin == "" {
+		step("building netprobe")
+		bin = filepath.Join(work, "netprobe")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/netprobe")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/netprobe (run the bench from the repository root, or give -bin): %v\n%s", err, out)
+		}
 	}
 
 	step("building the lab")

@@ -32,7 +32,7 @@ func rtt(ctx context.Context, l *lab.Lab, c Config) []Row {
 	go func() { _ = probes.ServeUDPEcho(sctx, pc) }()
 	echo := net.JoinHostPort(lab.AddrPSAz, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
 
-	var udp, icmp, ping []float64
+	var udp, icmp, ping, pingU []float64
 	budget := time.Duration(c.RTTSamples)*c.RTTInterval + 5*time.Second
 	for range c.Rounds {
 		var lr probes.LatencyResult
@@ -58,14 +58,22 @@ func rtt(ctx context.Context, l *lab.Lab, c Config) []Row {
 		if err != nil {
 			return []Row{failedRow("RTT p50", "ping", err)}
 		}
+		// ping -U times user to user (no kernel receive timestamp), as netprobe's probes do:
+		// the gap between the two pings says how much of a difference is timestamping.
+		urtts, err := pingRTTs(ctx, mt, c.RTTSamples, c.RTTInterval, "-U")
+		if err != nil {
+			return []Row{failedRow("RTT p50", "ping -U", err)}
+		}
+		pingU = append(pingU, us(probes.ComputeLatencyStats(urtts, c.RTTSamples).P50))
 		udp = append(udp, us(lr.Stats().P50))
 		icmp = append(icmp, us(probes.ComputeLatencyStats(ir.RTTs, ir.Sent).P50))
 		ping = append(ping, us(probes.ComputeLatencyStats(rtts, c.RTTSamples).P50))
 	}
 	ref := fmt.Sprintf("ping -i %g", c.RTTInterval.Seconds())
+	note := fmt.Sprintf("ping -U (user-to-user timing, like netprobe's) p50 %.0f us; rounds %v", bw.Median(pingU), pingU)
 	return []Row{
 		within(Row{Name: "RTT p50, UDP echo (probes.Latency)", RefName: ref, Unit: "us",
-			Netprobe: bw.Median(udp), Reference: bw.Median(ping), Rounds: udp, RefRounds: ping}, 20, 0.05),
+			Netprobe: bw.Median(udp), Reference: bw.Median(ping), Rounds: udp, RefRounds: ping, Note: note}, 20, 0.05),
 		within(Row{Name: "RTT p50, ICMP echo (probes.ICMP)", RefName: ref, Unit: "us",
 			Netprobe: bw.Median(icmp), Reference: bw.Median(ping), Rounds: icmp, RefRounds: ping}, 20, 0.05),
 	}
@@ -74,9 +82,10 @@ func rtt(ctx context.Context, l *lab.Lab, c Config) []Row {
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // pingRTTs runs iputils ping from host and returns the RTT of each reply.
-func pingRTTs(ctx context.Context, host *lab.Host, count int, interval time.Duration) ([]time.Duration, error) {
-	b, err := exec.CommandContext(ctx, "ip", "netns", "exec", host.Netns(), "ping", "-n", "-c", strconv.Itoa(count),
-		"-i", strconv.FormatFloat(interval.Seconds(), 'f', -1, 64), "-W", "1", lab.AddrPSAz).Output()
+func pingRTTs(ctx context.Context, host *lab.Host, count int, interval time.Duration, extra ...string) ([]time.Duration, error) {
+	args := append([]string{"netns", "exec", host.Netns(), "ping", "-n", "-c", strconv.Itoa(count),
+		"-i", strconv.FormatFloat(interval.Seconds(), 'f', -1, 64), "-W", "1"}, extra...)
+	b, err := exec.CommandContext(ctx, "ip", append(args, lab.AddrPSAz)...).Output()
 	rtts := parsePing(b)
 	if len(rtts) == 0 {
 		return nil, fmt.Errorf("ping: no reply (%v): %s", err, b)
