@@ -17,6 +17,7 @@ import (
 	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
+	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -173,16 +174,7 @@ func TestBandwidthCmdPortHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	probetest.HoldPort(t, ln)
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	code, _ := execute(t, "bandwidth", "--from", agents[0], "--to", agents[1], "--token-file", tok, "--port", port, "--duration", "200ms")
 	if code != ExitCannotRun {

@@ -279,16 +279,7 @@ func TestRunBandwidthPortHeldBothEnds(t *testing.T) {
 		if err != nil {
 			t.Skip(err)
 		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		probetest.HoldPort(t, ln)
 	}
 	tp := loopbackEstate(t, agents)
 	plan := RemapPorts(Plan(tp, Options{Only: []string{"bandwidth/ps-az/mt01/"}}), 20000)

@@ -80,6 +80,25 @@ func TCPService(t testing.TB) netip.AddrPort {
 	return addrOf(ln.Addr())
 }
 
+// HoldPort accepts on ln, a listener the caller opened, and closes every connection at once
+// until the test ends: a service holds the port, so nothing else can listen there.
+func HoldPort(t testing.TB, ln net.Listener) {
+	t.Helper()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+}
+
 // UDPService answers every datagram with reply, like a real UDP service.
 func UDPService(t testing.TB, reply []byte) netip.AddrPort {
 	t.Helper()
