@@ -97,8 +97,12 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 		procs = append(procs, p)
 		return err
 	}
+	var hub []string
+	if c.HubRate > 0 {
+		hub = []string{"--max-probe-rate", strconv.FormatFloat(c.HubRate, 'f', -1, 64)}
+	}
 	for _, h := range hosts {
-		if err := start(h); err != nil {
+		if err := start(h, hub...); err != nil {
 			return fail(err)
 		}
 	}
