@@ -198,6 +198,11 @@ func TestVMAddr(t *testing.T) {
 			t.Errorf("vmAddr(%d) = %s (namespace %d), want %s in namespace %d", tt.i, a, nsOf(c, a.String()), tt.want, tt.ns)
 		}
 	}
+	for i, want := range map[int]string{0: "10.30.0.2:7411", 1: "10.30.0.3:7412", 249: "10.30.0.251:7660", 250: "10.30.1.2:7411"} {
+		if got := vmAgent(c, i); got != want {
+			t.Errorf("vmAgent(%d) = %s, want %s", i, got, want)
+		}
+	}
 	if err := checkEstate(Config{VMs: 4001, VMsPerNS: 250}); err == nil {
 		t.Error("4001 VMs fit 16 namespaces of 250")
 	}

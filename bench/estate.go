@@ -30,6 +30,15 @@ func vmAddr(c Config, i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, 30, byte(k), byte(2 + j)})
 }
 
+// vmAgent is the agent address the i-th VM names: its own address, and its own port
+// (agentPort + its index in the namespace). The namespace's one agent process listens on
+// agentPort; a REDIRECT sends the other ports to it (estate_linux.go). Own ports matter
+// because the engine opens a latency echo on the agent's port number, and one process cannot
+// open the same UDP port for 250 agents.
+func vmAgent(c Config, i int) string {
+	return fmt.Sprintf("%s:%d", vmAddr(c, i), agentPort+i%c.VMsPerNS)
+}
+
 // checkEstate validates the estate's sizing against the addressing above.
 func checkEstate(c Config) error {
 	if c.VMsPerNS < 1 || c.VMsPerNS > 250 {
@@ -43,9 +52,8 @@ func checkEstate(c Config) error {
 
 // estateYAML is the generated failback estate: the lab's configuration server, master target
 // and process server, and c.VMs protected VMs on the Azure side in replication groups of 4.
-// One agent process per namespace serves all its VMs. Each VM names its own address as its
-// agent (the agent listens on every address), so the coordinator sees one agent per VM as in
-// a real estate: the engine bounds calls in flight per agent address (engine.DefaultPerAgent),
+// One agent process per namespace serves all its VMs. Each VM names its own address and
+// port as its agent (vmAgent), so the coordinator sees one agent per VM as in a real estate: the engine bounds calls in flight per agent address (engine.DefaultPerAgent),
 // and 250 VMs behind one address would measure that bound, not the coordinator. With
 // -shared-agents the VMs of a namespace name its primary address instead (the loader
 // accepts several hosts with one agent address). The
@@ -69,9 +77,9 @@ func estateYAML(c Config) []byte {
 	p("  ps-az: {site: azure, os: linux, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}\n")
 	for i := range c.VMs {
 		k := i / c.VMsPerNS
-		agent := vmAddr(c, i) // its own address: the engine bounds calls per agent address
+		agent := vmAgent(c, i)
 		if c.SharedAgents {
-			agent = vmAddr(c, k*c.VMsPerNS)
+			agent = vmAddr(c, k*c.VMsPerNS).String()
 		}
 		p("  vm%04d: {site: azure, os: linux, roles: [protected-vm], address: %s, agent: %s, group: g%03d, disks: [{size: 64GiB, churn: 256KB/s}]}\n",
 			i+1, vmAddr(c, i), agent, i/4+1)

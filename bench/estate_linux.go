@@ -65,15 +65,22 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	// The drops, on each destination namespace's INPUT chain, in one iptables-restore each.
 	rules := map[string]*strings.Builder{}
 	for k := range vmNamespaces(c) {
+		// Each VM's agent port (vmAgent) leads to the namespace's one agent on agentPort.
 		// The agent's UDP echo responder is a wildcard socket: it answers from the
 		// namespace's primary address, and the latency probe's connected socket ignores an
 		// answer from an address it did not send to. In real life each VM has its own agent
-		// on its own address; this DNAT gives the shared agent that shape (conntrack turns
-		// the answer's source back into the VM's address). Without it every latency check
-		// to a secondary address loses all samples (reported to the agent's owner).
+		// on its own address; the DNATs give the shared agent that shape (conntrack turns the
+		// answer's source back into the VM's address). Without the UDP one every latency
+		// check to a secondary address loses all samples (docs/performance.md).
+		net24 := netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), 24).Masked()
+		primary := vmAddr(c, k*c.VMsPerNS)
 		r := &strings.Builder{}
-		fmt.Fprintf(r, "*nat\n-A PREROUTING -d %s -p udp --dport %d -m comment --comment netprobe-bench -j DNAT --to-destination %s\nCOMMIT\n*filter\n",
-			netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), 24).Masked(), agentPort, vmAddr(c, k*c.VMsPerNS))
+		fmt.Fprintf(r, "*nat\n")
+		fmt.Fprintf(r, "-A PREROUTING -d %s -p tcp --dport %d:%d -m comment --comment netprobe-bench -j DNAT --to-destination %s:%d\n",
+			net24, agentPort+1, agentPort+c.VMsPerNS-1, primary, agentPort)
+		fmt.Fprintf(r, "-A PREROUTING -d %s -p udp --dport %d:%d -m comment --comment netprobe-bench -j DNAT --to-destination %s\n",
+			net24, agentPort, agentPort+c.VMsPerNS-1, primary)
+		fmt.Fprintf(r, "COMMIT\n*filter\n")
 		rules[l.Host(vmHost(k)).Netns()] = r
 	}
 	for _, d := range drops {
@@ -108,8 +115,8 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	}
 	for k := range vmNamespaces(c) {
 		n := min(c.VMsPerNS, c.VMs-k*c.VMsPerNS)
-		rate := strconv.Itoa(50 * n)
-		if err := start(vmHost(k), "--max-probe-rate", rate); err != nil {
+		// Bounds of one agent per VM, times the VMs this process stands for.
+		if err := start(vmHost(k), "--max-probe-rate", strconv.Itoa(50*n), "--max-responders", strconv.Itoa(64*n)); err != nil {
 			return fail(err)
 		}
 		addrs = append(addrs, vmAddr(c, k*c.VMsPerNS).String())
