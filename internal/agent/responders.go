@@ -99,6 +99,27 @@ type responderSet struct {
 	timer   *time.Timer
 	n       int           // sockets actually opened
 	ttl     time.Duration // the set's lifetime; a bandwidth ticket lives as long
+	ports   []Listen      // what the set listens on (guarded by the manager's mu once stored)
+}
+
+// sharedBy names the open set that already listens on l, "" when none does. A second
+// coordinator run (or a VM name that shares this agent) asking for the same tcp or udp port
+// gets that responder instead of a "held" that would read as a real service. Bandwidth
+// responders are never shared: each issues its own one-time ticket.
+func (m *responderManager) sharedBy(l Listen) string {
+	if l.Proto == ProtoBandwidth {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, set := range m.sets {
+		for _, p := range set.ports {
+			if p == l {
+				return id
+			}
+		}
+	}
+	return ""
 }
 
 // responderManager owns every responder socket. Sockets close on close(id), on closeAll
@@ -215,6 +236,10 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 // responder address, all or none.
 func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
 	p := ResponderPort{Proto: l.Proto, Port: l.Port}
+	if id := m.sharedBy(l); id != "" {
+		p.Status, p.Detail = Opened, "already open on this agent (responder set "+id+"); shared"
+		return p
+	}
 	if l.Proto != "udp" && m.serviceAnswers(l.Port) {
 		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
 		return p
@@ -263,6 +288,7 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 		}
 	}
 	set.closers = append(set.closers, closers...)
+	set.ports = append(set.ports, l)
 	for _, f := range serve {
 		m.wg.Go(f)
 	}

@@ -203,3 +203,44 @@ func TestShutdownClosesResponders(t *testing.T) {
 		t.Errorf("Hello after shutdown: %v, want ErrUnreachable", err)
 	}
 }
+
+// TestRespondersShared: a second request for a port this agent already listens on (a second
+// run, or several topology hosts sharing one agent) is given the open responder, not a "held"
+// that would read as a real service; a bandwidth responder is never shared.
+func TestRespondersShared(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tcp, udp := freePort(t, "tcp"), freePort(t, "udp")
+	first, err := c.OpenResponders(ctx, []Listen{{"tcp", tcp}, {"udp", udp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.OpenResponders(ctx, []Listen{{"tcp", tcp}, {"udp", udp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range second.Ports {
+		if p.Status != Opened || !strings.Contains(p.Detail, first.ID) {
+			t.Errorf("%s/%d: %v %q, want opened and shared with %s", p.Proto, p.Port, p.Status, p.Detail, first.ID)
+		}
+	}
+	bw := freePort(t, "tcp")
+	if _, err := c.OpenResponders(ctx, []Listen{{ProtoBandwidth, bw}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.OpenResponders(ctx, []Listen{{ProtoBandwidth, bw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Ports[0].Status == Opened {
+		t.Errorf("a bandwidth responder was shared: %+v", again.Ports[0])
+	}
+	// The responder still answers on its port.
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp)), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}

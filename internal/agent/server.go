@@ -54,11 +54,14 @@ type Bounds struct {
 //     6 tries a minute against a 128-bit token.
 func DefaultBounds() Bounds {
 	return Bounds{
-		ProbeTimeout:      30 * time.Second,
-		ResponderTTL:      10 * time.Minute,
-		MaxResponders:     64,
-		ProbeRate:         50,
-		ProbeBurst:        100,
+		ProbeTimeout:  30 * time.Second,
+		ResponderTTL:  10 * time.Minute,
+		MaxResponders: 64,
+		// A hub (the configuration server or the Azure process server) runs one or two
+		// probes per protected VM: 200/s checks a 1,000-VM estate in seconds, and is still
+		// a trickle of small packets.
+		ProbeRate:         200,
+		ProbeBurst:        400,
 		BandwidthDuration: 60 * time.Second,
 		BandwidthStreams:  16,
 		AuthFailures:      5,

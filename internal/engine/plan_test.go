@@ -125,3 +125,11 @@ func TestPlanOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrencyFor(t *testing.T) {
+	for n, want := range map[int]int{0: 64, 100: 64, 1024: 64, 2000: 125, 10009: 256, 100000: 256} {
+		if got := concurrencyFor(n); got != want {
+			t.Errorf("concurrencyFor(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
