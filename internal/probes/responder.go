@@ -104,12 +104,23 @@ func ServeTCPResponder(ctx context.Context, ln net.Listener) error {
 
 // ServeUDPEcho answers every datagram on pc with EchoReply. It owns pc: it closes it when ctx
 // is done and returns nil; any other read failure is returned.
+//
+// A reply leaves from the address the datagram was sent to, also when pc listens on every
+// address of a host with several (Linux: IP_PKTINFO / IPV6_PKTINFO). Without that the kernel
+// picks the host's primary address, and a prober whose socket is connected to a secondary one
+// discards every reply: latency over a VM's secondary IP would read as 100 % loss.
 func ServeUDPEcho(ctx context.Context, pc net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
 	buf := make([]byte, 64*1024)
+	read, write := plainUDP(pc)
+	if uc, ok := pc.(*net.UDPConn); ok {
+		if r, w, ok := pktinfoUDP(uc); ok {
+			read, write = r, w
+		}
+	}
 	for {
-		n, from, err := pc.ReadFrom(buf)
+		n, from, dst, err := read(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -121,20 +132,52 @@ func ServeUDPEcho(ctx context.Context, pc net.PacketConn) error {
 			pc.Close()
 			return fmt.Errorf("udp echo on %s: read: %w", pc.LocalAddr(), err)
 		}
-		payload := buf[:n]
-		if bytes.HasPrefix(payload, []byte(PMTUProbePrefix)) {
-			if i := bytes.IndexByte(payload, '\n'); i > 0 && i <= len(PMTUProbePrefix)+MaxHello {
-				payload = payload[:i+1]
-			}
-		}
-		reply := EchoReply(addrPortOf(from), payload)
-		// Keep the reply within one datagram; the hello prefix is what the prober needs.
-		if len(reply) > maxUDPPayload {
-			reply = reply[:maxUDPPayload]
-		}
 		_ = pc.SetWriteDeadline(time.Now().Add(responderWriteTimeout))
-		_, _ = pc.WriteTo(reply, from)
+		_ = write(echoPayload(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port())), from, dst)
 	}
+}
+
+// udpRead reads one datagram: its length, sender, and the local address it was sent to (the
+// zero Addr when unknown). udpWrite sends a reply to a sender, from dst when it is valid.
+type (
+	udpRead  func(buf []byte) (n int, from netip.AddrPort, dst netip.Addr, err error)
+	udpWrite func(b []byte, to netip.AddrPort, from netip.Addr) error
+)
+
+// plainUDP reads and writes through the PacketConn interface: the kernel picks the source.
+func plainUDP(pc net.PacketConn) (udpRead, udpWrite) {
+	addrs := map[netip.AddrPort]net.Addr{}
+	read := func(buf []byte) (int, netip.AddrPort, netip.Addr, error) {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return 0, netip.AddrPort{}, netip.Addr{}, err
+		}
+		ap := addrPortOf(from)
+		clear(addrs)
+		addrs[ap] = from
+		return n, ap, netip.Addr{}, nil
+	}
+	write := func(b []byte, to netip.AddrPort, _ netip.Addr) error {
+		_, err := pc.WriteTo(b, addrs[to])
+		return err
+	}
+	return read, write
+}
+
+// echoPayload is the reply to payload from a prober: the hello and the datagram, a PMTU
+// probe cut to its first line, all within one datagram.
+func echoPayload(payload []byte, from netip.AddrPort) []byte {
+	if bytes.HasPrefix(payload, []byte(PMTUProbePrefix)) {
+		if i := bytes.IndexByte(payload, '\n'); i > 0 && i <= len(PMTUProbePrefix)+MaxHello {
+			payload = payload[:i+1]
+		}
+	}
+	reply := EchoReply(from, payload)
+	// Keep the reply within one datagram; the hello prefix is what the prober needs.
+	if len(reply) > maxUDPPayload {
+		reply = reply[:maxUDPPayload]
+	}
+	return reply
 }
 
 // maxUDPPayload is the largest UDP payload over IPv4 (65535 - 20 - 8).
