@@ -162,7 +162,7 @@ func run(ctx context.Context, c Config) error {
 	if c.want("estate") && ctx.Err() == nil {
 		rows = append(rows, estate(ctx, l, bin, work, c)...)
 	}
-	if idle != nil {
+	if idle != nil && ctx.Err() == nil {
 		step("waiting for the idle agent's window to end")
 		select {
 		case r := <-idle:
