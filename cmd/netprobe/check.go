@@ -75,7 +75,7 @@ are still written).`,
 	fl.StringSliceVar(&f.phases, "phase", nil, "only these phases: failback, forward (default: the topology's settings.phases)")
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable), e.g. 'port/*/cs01/*'")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
-	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 256)")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 512)")
 	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&f.headless, "headless", false, "never open the TUI, even on a terminal")
 	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out (they take checks.bandwidth.duration each)")

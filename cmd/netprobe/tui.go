@@ -53,7 +53,7 @@ is no terminal). Exit codes are those of check.`,
 	fl.StringSliceVar(&f.phases, "phase", nil, "only these phases: failback, forward")
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
-	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 256)")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 512)")
 	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out")
 	fl.BoolVar(&f.noHostFacts, "no-host-facts", false, "leave out the master target's host-fact rules")

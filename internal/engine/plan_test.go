@@ -127,9 +127,20 @@ func TestPlanOptions(t *testing.T) {
 }
 
 func TestConcurrencyFor(t *testing.T) {
-	for n, want := range map[int]int{0: 64, 100: 64, 1024: 64, 2000: 125, 10009: 256, 100000: 256} {
+	for n, want := range map[int]int{0: 64, 100: 64, 1024: 64, 2000: 125, 10009: 512, 100000: 512} {
 		if got := concurrencyFor(n); got != want {
 			t.Errorf("concurrencyFor(%d) = %d, want %d", n, got, want)
 		}
+	}
+}
+
+func TestInterleave(t *testing.T) {
+	plan := []Check{{ID: "a1", FromAgent: "a"}, {ID: "a2", FromAgent: "a"}, {ID: "a3", FromAgent: "a"}, {ID: "b1", FromAgent: "b"}, {ID: "c1", FromAgent: "c"}, {ID: "c2", FromAgent: "c"}}
+	var got []string
+	for _, c := range interleave(plan) {
+		got = append(got, c.ID)
+	}
+	if diff := cmp.Diff([]string{"a1", "b1", "c1", "a2", "c2", "a3"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -91,12 +91,16 @@ func (r *Runner) now() time.Time {
 const DefaultConcurrency = 64
 
 // MaxAutoConcurrency caps the automatic concurrency: the coordinator's memory grows with the
-// checks in flight (make bench: about 150 MB at 64 and 220 MB at 512 for a 1,000-VM estate).
-const MaxAutoConcurrency = 256
+// checks in flight (make bench, 1,000-VM estate: see docs/performance.md for the figures).
+const MaxAutoConcurrency = 512
+
+// dialConcurrency bounds agents being connected to at once: a thousand TLS handshakes at
+// the start of a large run, without a thundering herd.
+const dialConcurrency = 64
 
 // concurrencyFor is the automatic bound for a plan of n checks: one check in flight per 16
 // planned, between DefaultConcurrency and MaxAutoConcurrency. A 10,000-check estate with 10 %
-// of its flows dropped then waits out its timeouts in about 1,000 x 2.25 s / 256 = 9 s.
+// of its flows dropped then waits out its timeouts in about 1,000 x 2.25 s / 512 = 4.4 s.
 func concurrencyFor(n int) int {
 	return min(max(DefaultConcurrency, n/16), MaxAutoConcurrency)
 }
@@ -105,9 +109,10 @@ func concurrencyFor(n int) int {
 // client keeps 250ms of it for the answer (agent.probeMargin), the rest covers the request.
 const slack = 500 * time.Millisecond
 
-// DefaultPerAgent bounds calls in flight to one agent. The engine waits for a slot before it
+// DefaultPerAgent bounds calls in flight to one agent (16: a hub such as the process server,
+// with a latency check per protected VM, keeps its queue moving; make bench). The engine waits for a slot before it
 // starts a probe's clock, so a busy agent delays checks instead of eating their timeouts.
-const DefaultPerAgent = 8
+const DefaultPerAgent = 16
 
 // Run executes plan and streams its events; the channel closes after the Done event. The
 // caller must read the channel to its end (cancel ctx to end the run early).
@@ -133,6 +138,7 @@ type runState struct {
 	pending map[string]result.Result
 	emitted map[string]bool
 	down    map[string]error // agents that failed mid-run: their remaining checks error at once
+	left    map[string]int   // checks still to run per source agent
 }
 
 func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
@@ -142,7 +148,12 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		slots: map[string]chan struct{}{}, emitted: map[string]bool{}, down: map[string]error{}}
+		slots: map[string]chan struct{}{}, emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}}
+	for _, c := range plan {
+		if c.SkipReason == "" && c.FromAgent != "" {
+			st.left[c.FromAgent]++
+		}
+	}
 
 	st.dialAgents(ctx, plan, log)
 	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
@@ -155,7 +166,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	var serial []Check // bandwidth tests: one at a time, so no two share a link
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
-	for _, c := range plan {
+	for _, c := range interleave(plan) {
 		if c.Kind == result.CheckBandwidth && c.SkipReason == "" {
 			serial = append(serial, c)
 			continue
@@ -252,7 +263,7 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 	}
 	var mu sync.Mutex
 	var g errgroup.Group
-	g.SetLimit(16)
+	g.SetLimit(dialConcurrency)
 	for _, addr := range order {
 		g.Go(func() error {
 			dctx, cancel := context.WithTimeout(ctx, timeout)
@@ -368,6 +379,7 @@ func containsListen(ls []agent.Listen, l agent.Listen) bool {
 func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	start := time.Now()
 	res := st.executeCheck(ctx, c)
+	st.done(c)
 	res.DurationMS = time.Since(start).Milliseconds()
 	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error {
 		switch c.Kind {
@@ -440,6 +452,22 @@ func agentHint(c Check, err error) string {
 	return ""
 }
 
+// done counts a check off its source agent; after the agent's last one, its idle
+// connections are closed: on a thousand-agent estate they are most of the coordinator's
+// memory (make bench). A later call (closing responders) simply dials again.
+func (st *runState) done(c Check) {
+	if c.SkipReason != "" || c.FromAgent == "" {
+		return
+	}
+	st.mu.Lock()
+	st.left[c.FromAgent]--
+	last := st.left[c.FromAgent] == 0
+	st.mu.Unlock()
+	if cl, ok := st.agents[c.FromAgent].(interface{ Close() error }); ok && last {
+		_ = cl.Close()
+	}
+}
+
 // callProbe runs one probe on an agent with its own deadline. An agent that refuses for its
 // probe-rate bound is waited for and asked again, each attempt with a fresh deadline, so a
 // busy agent delays a check instead of failing it.
@@ -485,4 +513,28 @@ func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 		d = 2 * time.Second
 	}
 	return context.WithTimeout(ctx, d+slack)
+}
+
+// interleave orders checks for dispatch round-robin over their source agents, so a hub's
+// thousand checks, which wait for its per-agent slots, never hold every global slot while
+// other agents sit idle. Results keep their own order: they are keyed by ID.
+func interleave(plan []Check) []Check {
+	var order []string
+	by := map[string][]Check{}
+	for _, c := range plan {
+		if _, ok := by[c.FromAgent]; !ok {
+			order = append(order, c.FromAgent)
+		}
+		by[c.FromAgent] = append(by[c.FromAgent], c)
+	}
+	out := make([]Check, 0, len(plan))
+	for len(out) < len(plan) {
+		for _, a := range order {
+			if q := by[a]; len(q) > 0 {
+				out = append(out, q[0])
+				by[a] = q[1:]
+			}
+		}
+	}
+	return out
 }
