@@ -84,7 +84,15 @@ func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PMTURequest{Address: c.Address, Min: c.MTUMin, Max: c.MTUMax}
 	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
 	var m probes.PMTUResult
-	if err := st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m); err != nil {
+	err := st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m)
+	if errors.Is(err, probes.ErrPermission) && st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] == agent.Opened {
+		// No ICMP socket for the agent (unprivileged, or Windows): DF datagrams to the
+		// destination agent's UDP echo measure the same path.
+		req.Mode, req.Address = "udp", joinHostPort(c.Address, echoPort(c.ToAgent))
+		m = probes.PMTUResult{}
+		err = st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m)
+	}
+	if err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgePMTU(c, m)

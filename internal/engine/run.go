@@ -253,7 +253,7 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 			continue
 		}
 		add(c.FromAgent, c.From)
-		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth {
+		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth || c.Kind == result.CheckPMTU {
 			add(c.ToAgent, c.To)
 		}
 	}
@@ -301,7 +301,9 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		switch c.Kind {
 		case result.CheckPort:
 			l = agent.Listen{Proto: c.Proto, Port: c.Port}
-		case result.CheckLatency:
+		case result.CheckLatency, result.CheckPMTU:
+			// Latency samples, and PMTU probes when ICMP is not allowed, use the destination
+			// agent's UDP echo.
 			l = agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}
 		default:
 			continue
