@@ -97,7 +97,11 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 		_ = server.CloseResponders(cctx, rs.ID)
 		cancel()
 	}()
-	params := bwtest.Params{Streams: c.Streams, Duration: c.Duration, Direction: dir}
+	params := bwtest.Params{Streams: c.Streams, Duration: c.Duration, Direction: dir,
+		// Live rates for displays; the agent streams them as it measures.
+		OnInterval: func(i int, rate capacity.BitsPerSecond) {
+			st.send(Event{Interval: &Interval{ID: c.ID, N: i, Bps: float64(rate), Required: c.RequiredBps}})
+		}}
 	for _, pr := range rs.Ports {
 		switch {
 		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:

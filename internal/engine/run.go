@@ -51,10 +51,20 @@ type AgentState struct {
 	Err   error
 }
 
-// Event is one item of a run's stream: a result, an agent's state, or the end.
+// Interval is one per-interval rate of a bandwidth test still running.
+type Interval struct {
+	ID       string  // the check's ID
+	N        int     // the interval's number, from 1
+	Bps      float64 // bits per second in that interval
+	Required float64 // what the churn needs, 0 when the check does not judge it
+}
+
+// Event is one item of a run's stream: a result, an agent's state, a bandwidth test's live
+// rate, or the end.
 type Event struct {
-	Result *result.Result
-	Agent  *AgentState
+	Result   *result.Result
+	Agent    *AgentState
+	Interval *Interval
 	// Done is the last event; Interrupted is set when ctx ended the run early.
 	Done        bool
 	Interrupted bool

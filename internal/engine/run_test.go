@@ -383,3 +383,38 @@ func TestAddTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBandwidthIntervals: a running bandwidth test streams its per-interval rates as
+// events, before its result, for live displays.
+func TestRunBandwidthIntervals(t *testing.T) {
+	agents := map[string]string{"mt01": startAgent(t, "127.0.61.8"), "ps-az": startAgent(t, "127.0.62.4")}
+	tp := loopbackEstate(t, agents)
+	plan := Plan(tp, Options{Only: []string{"bandwidth/ps-az/mt01/"}})
+	if len(plan) != 1 {
+		t.Fatalf("plan: %d checks", len(plan))
+	}
+	plan[0].Duration = 2 * time.Second
+	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
+	var intervals []Interval
+	var res *result.Result
+	for ev := range r.Run(context.Background(), plan) {
+		switch {
+		case ev.Interval != nil:
+			if res != nil {
+				t.Error("an interval after the result")
+			}
+			intervals = append(intervals, *ev.Interval)
+		case ev.Result != nil:
+			res = ev.Result
+		}
+	}
+	if res == nil || res.Status != result.Pass {
+		t.Fatalf("result %+v", res)
+	}
+	if len(intervals) < 2 || intervals[0].ID != plan[0].ID || intervals[0].N != 1 || intervals[0].Bps <= 0 {
+		t.Errorf("intervals %+v, want at least 2 for a 2 s test, numbered from 1", intervals)
+	}
+	if intervals[0].Required != plan[0].RequiredBps {
+		t.Errorf("required %v, want %v", intervals[0].Required, plan[0].RequiredBps)
+	}
+}

@@ -105,6 +105,9 @@ func fromEngine(ev engine.Event) []Event {
 			out = append(out, Event{Agent: &AgentStatus{Host: h, Addr: a.Addr, Up: a.Up, Detail: detail}})
 		}
 	}
+	if iv := ev.Interval; iv != nil {
+		out = append(out, Event{Interval: &BandwidthSample{ID: iv.ID, Interval: iv.N, Rate: BitsPerSecond(iv.Bps), Required: BitsPerSecond(iv.Required)}})
+	}
 	if ev.Done {
 		e := Event{Done: true}
 		if ev.Interrupted {
