@@ -184,19 +184,26 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
 
-	// Reserve the count first so concurrent requests cannot together exceed the bound.
+	// Ports another set already listens on are shared and cost nothing; reserve the count of
+	// the others first, so concurrent requests cannot together exceed the bound.
+	reserve := len(ls)
+	for _, l := range ls {
+		if m.sharedBy(l) != "" {
+			reserve--
+		}
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return Responders{}, refuse(http.StatusServiceUnavailable, CodeShutdown, "agent is shutting down")
 	}
-	if m.open_+len(ls) > m.bounds.MaxResponders {
+	if m.open_+reserve > m.bounds.MaxResponders {
 		n := m.open_
 		m.mu.Unlock()
 		return Responders{}, refuse(http.StatusUnprocessableEntity, CodeBounds,
-			"asks for %d responders with %d already open; this agent allows %d at once (close finished sets, or raise --max-responders on the agent)", len(ls), n, m.bounds.MaxResponders)
+			"asks for %d responders with %d already open; this agent allows %d at once (close finished sets, or raise --max-responders on the agent)", reserve, n, m.bounds.MaxResponders)
 	}
-	m.open_ += len(ls)
+	m.open_ += reserve
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -214,7 +221,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 		m.shut(set)
 		return Responders{}, refuse(http.StatusServiceUnavailable, CodeShutdown, "agent is shutting down")
 	}
-	m.open_ -= len(ls) - set.n // give back what was not opened
+	m.open_ -= reserve - set.n // give back what was not opened (a share that vanished meanwhile counts now)
 	if set.n == 0 {
 		m.mu.Unlock()
 		cancel()

@@ -244,3 +244,26 @@ func TestRespondersShared(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// TestRespondersSharedDoNotCount: sharing ports that are already open costs none of the
+// responder bound, so a second run on a full agent still gets them.
+func TestRespondersSharedDoNotCount(t *testing.T) {
+	a := startAgent(t, Config{Bounds: Bounds{MaxResponders: 2}})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ls := []Listen{{"tcp", freePort(t, "tcp")}, {"udp", freePort(t, "udp")}}
+	if _, err := c.OpenResponders(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.OpenResponders(ctx, ls)
+	if err != nil {
+		t.Fatalf("sharing two open ports on a full agent: %v", err)
+	}
+	if again.ID != "" {
+		t.Errorf("a set of only shared ports has ID %q; nothing of its own to close", again.ID)
+	}
+	if _, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}}); err == nil {
+		t.Error("a third port on a full agent was opened")
+	}
+}

@@ -26,10 +26,10 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 		}
 		return Errored(c, fmt.Errorf("the agent on %s (%s) is needed to receive the test: %w", c.To, c.ToAgent, err), "")
 	}
-	res, idle, err := st.bwAttempt(ctx, to, c.ToAgent, c.Address, p, bwtest.Send, c)
+	res, idle, err := st.bwAttempt(ctx, to, c.ToAgent, c.Address, p, c.FromAgent, bwtest.Send, c)
 	openedBy := c.From
 	if err != nil && ctx.Err() == nil {
-		res2, idle2, err2 := st.bwAttempt(ctx, p, c.FromAgent, hostOnly(c.FromAddress), to, bwtest.Receive, c)
+		res2, idle2, err2 := st.bwAttempt(ctx, p, c.FromAgent, hostOnly(c.FromAddress), to, c.ToAgent, bwtest.Receive, c)
 		if err2 == nil {
 			res, idle, err, openedBy = res2, idle2, nil, c.To
 		} else {
@@ -40,7 +40,7 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 	case err == nil:
 	case heldBothWays(err):
 		return Skipped(c, fmt.Sprintf("port %d is held by a service on both %s and %s (ASR installed?), so no bandwidth responder can listen there; measure on a free port that the firewall opens too: netprobe bandwidth --port N", c.Port, c.From, c.To))
-	case controlFailure(ctx, err):
+	case bothControl(ctx, err):
 		return Errored(c, err, agentHint(c, err))
 	}
 	if err != nil {
@@ -76,6 +76,17 @@ type bothWays struct {
 func (e *bothWays) Error() string   { return e.msg }
 func (e *bothWays) Unwrap() []error { return []error{e.first, e.second} }
 
+// bothControl reports whether err is about netprobe rather than the network: for a test
+// tried both ways, only when both attempts failed that way (a firewall that blocks one way
+// stays a fail whatever happened the other way).
+func bothControl(ctx context.Context, err error) bool {
+	var b *bothWays
+	if errors.As(err, &b) {
+		return controlFailure(ctx, b.first) && controlFailure(ctx, b.second)
+	}
+	return controlFailure(ctx, err)
+}
+
 // heldBothWays reports whether neither side could serve because the port was taken on both.
 func heldBothWays(err error) bool {
 	var b *bothWays
@@ -84,7 +95,7 @@ func heldBothWays(err error) bool {
 
 // bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
 // server's agent at the data port, runs the test from the client's agent, and closes them.
-func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, dir bwtest.Direction, c Check) (bwtest.Result, *probes.LatencyStats, error) {
+func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, clientAgent string, dir bwtest.Direction, c Check) (bwtest.Result, *probes.LatencyStats, error) {
 	echo := agent.Listen{Proto: "udp", Port: echoPort(serverAgent)}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rs, err := server.OpenResponders(octx, []agent.Listen{{Proto: agent.ProtoBandwidth, Port: c.Port}, echo})
@@ -118,7 +129,7 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 	if params.LoadedEcho != "" {
 		var lr probes.LatencyResult
 		req := probes.LatencyRequest{Address: params.LoadedEcho, Samples: idleSamples, Interval: idleInterval, Timeout: c.Timeout}
-		if err := st.callProbe(ctx, client, c, agent.KindLatency, time.Duration(idleSamples)*idleInterval+c.Timeout, req, &lr); err == nil {
+		if err := st.callProbe(ctx, client, clientAgent, agent.KindLatency, time.Duration(idleSamples)*idleInterval+c.Timeout, req, &lr); err == nil {
 			s := lr.Stats()
 			idle = &s
 		}

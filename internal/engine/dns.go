@@ -16,7 +16,7 @@ import (
 func (st *runState) dns(ctx context.Context, p Prober, c Check) result.Result {
 	if len(c.Resolvers) == 0 {
 		var m probes.DNSResult
-		if err := st.callProbe(ctx, p, c, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address, Servers: c.Servers}, &m); err != nil {
+		if err := st.callProbe(ctx, p, c.FromAgent, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address, Servers: c.Servers}, &m); err != nil {
 			return probeFailed(c, err)
 		}
 		return JudgeDNS(c, m)
@@ -29,14 +29,19 @@ func (st *runState) dns(ctx context.Context, p Prober, c Check) result.Result {
 			continue // its host's own checks report the agent
 		}
 		var m probes.DNSResult
-		if err := st.callProbe(ctx, q, c, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address, Servers: rv.Servers}, &m); err != nil {
+		if err := st.callProbe(ctx, q, rv.Agent, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address, Servers: rv.Servers}, &m); err != nil {
 			continue
 		}
+		answered := false
 		for _, a := range m.Answers {
 			a.Server = rv.Site + " (" + rv.Host + " via " + orSystem(a.Server) + ")"
 			answers = append(answers, a)
+			answered = answered || a.Error == ""
 		}
-		sites = append(sites, rv.Site)
+		// A site whose resolvers all failed has no answer to compare: it does not count.
+		if answered {
+			sites = append(sites, rv.Site)
+		}
 	}
 	return JudgeDNSConsistency(c, answers, sites)
 }
@@ -86,7 +91,7 @@ func JudgeDNSConsistency(c Check, answers []probes.DNSAnswer, sites []string) re
 	r.Metrics = map[string]any{"sites": sites}
 	if len(sites) < 2 {
 		r.Status = result.Skip
-		r.Message = fmt.Sprintf("%s: fewer than two sites could be asked (their agents did not answer)", c.Address)
+		r.Message = fmt.Sprintf("%s: fewer than two sites answered (their agents or resolvers did not), so there is nothing to compare", c.Address)
 		return r
 	}
 	mismatch, detail := probes.CompareAnswers(answers)

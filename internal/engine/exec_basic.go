@@ -32,7 +32,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		req.Source = hostOnly(c.FromAddress)
 	}
 	var m probes.PortResult
-	if err := st.callProbe(ctx, p, c, agent.KindPort, c.Timeout, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindPort, c.Timeout, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	if by == AnsweredUnknown && m.AnsweredBy == "service" {
@@ -50,7 +50,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	}
 	if c.TLS && by == AnsweredService && m.State == probes.Open {
 		var tm probes.TLSResult
-		err := st.callProbe(ctx, p, c, agent.KindTLS, c.Timeout, probes.TLSRequest{Address: c.Target()}, &tm)
+		err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, c.Timeout, probes.TLSRequest{Address: c.Target()}, &tm)
 		if err == nil || tm.HandshakeError != "" || tm.Version != "" {
 			AddTLS(&res, tm, st.r.now())
 		}
@@ -86,7 +86,7 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 	}
 	budget := time.Duration(max(c.Samples, 1))*c.Interval + c.Timeout
 	var m probes.LatencyResult
-	if err := st.callProbe(ctx, p, c, agent.KindLatency, budget, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindLatency, budget, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	return JudgeLatency(c, m.Stats())
@@ -96,7 +96,7 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 // destination: the dual-NIC check of the configuration server.
 func (st *runState) route(ctx context.Context, p Prober, c Check) result.Result {
 	var m probes.RouteResult
-	if err := st.callProbe(ctx, p, c, agent.KindRoute, c.Timeout, agent.RouteRequest{Dest: c.Address}, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindRoute, c.Timeout, agent.RouteRequest{Dest: c.Address}, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
 	return JudgeRoute(c, m)
@@ -184,6 +184,7 @@ func AddTLS(r *result.Result, m probes.TLSResult, now time.Time) {
 		r.Metrics = map[string]any{}
 	}
 	if m.HandshakeError != "" {
+		r.Metrics["tls_warning"] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}
@@ -199,12 +200,14 @@ func AddTLS(r *result.Result, m probes.TLSResult, now time.Time) {
 	r.Metrics["cert_expires"] = m.NotAfter.UTC().Format(time.RFC3339)
 	switch left := m.NotAfter.Sub(now); {
 	case left <= 0:
+		r.Metrics["tls_warning"] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}
 		r.Message += fmt.Sprintf("; its certificate (%s) expired on %s", m.Subject, m.NotAfter.UTC().Format("2006-01-02"))
 		r.Hint = "Renew the component's certificate before failback: ASR components refuse expired peers."
 	case left < certWarnBefore:
+		r.Metrics["tls_warning"] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}

@@ -35,7 +35,7 @@ const icmpCount = 3
 func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.ICMPRequest{Address: c.Address, Count: icmpCount, Interval: 200 * time.Millisecond}
 	var m probes.ICMPResult
-	if err := st.callProbe(ctx, p, c, agent.KindICMP, c.Timeout+time.Duration(icmpCount)*req.Interval, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindICMP, c.Timeout+time.Duration(icmpCount)*req.Interval, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgeICMP(c, m)
@@ -84,13 +84,13 @@ func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PMTURequest{Address: c.Address, Min: c.MTUMin, Max: c.MTUMax}
 	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
 	var m probes.PMTUResult
-	err := st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m)
-	if errors.Is(err, probes.ErrPermission) && st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] == agent.Opened {
-		// No ICMP socket for the agent (unprivileged, or Windows): DF datagrams to the
-		// destination agent's UDP echo measure the same path.
+	err := st.callProbe(ctx, p, c.FromAgent, kindPMTU, 12*c.Timeout, req, &m)
+	if (errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported)) && st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] == agent.Opened {
+		// No ICMP socket for the agent (unprivileged): DF datagrams to the destination
+		// agent's UDP echo measure the same path, where the agent's OS can set DF on UDP.
 		req.Mode, req.Address = "udp", joinHostPort(c.Address, echoPort(c.ToAgent))
 		m = probes.PMTUResult{}
-		err = st.callProbe(ctx, p, c, kindPMTU, 12*c.Timeout, req, &m)
+		err = st.callProbe(ctx, p, c.FromAgent, kindPMTU, 12*c.Timeout, req, &m)
 	}
 	if err != nil {
 		return probeFailed(c, err)
@@ -130,7 +130,7 @@ func JudgePMTU(c Check, m probes.PMTUResult) result.Result {
 func (st *runState) path(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PathRequest{Address: c.Address, Mode: "icmp"}
 	var m probes.PathResult
-	if err := st.callProbe(ctx, p, c, kindPath, 10*c.Timeout, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, kindPath, 10*c.Timeout, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgePath(c, m)
@@ -192,13 +192,13 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 		// Time sources (NTP) answer no echo: a UDP probe cannot tell open from filtered, so
 		// resolving the name is what can be checked.
 		var d probes.DNSResult
-		if err := st.callProbe(ctx, p, c, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address}, &d); err != nil {
+		if err := st.callProbe(ctx, p, c.FromAgent, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address}, &d); err != nil {
 			return probeFailed(c, err)
 		}
 		return JudgeEndpointDNS(c, d)
 	}
 	var m probes.TLSResult
-	err := st.callProbe(ctx, p, c, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target()}, &m)
+	err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target()}, &m)
 	switch {
 	case err == nil || m.HandshakeError != "" || m.Version != "":
 		return JudgeTLS(c, m)

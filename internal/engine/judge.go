@@ -191,6 +191,9 @@ func JudgePair(a, b result.Result) (result.Result, result.Result) {
 		if r.Metrics["nat"] == true {
 			return
 		}
+		if r.Metrics["tls_warning"] == true && st == result.Pass {
+			st = result.Warn // the pair is open, but what answers has a TLS problem
+		}
 		r.Status = st
 		if note != "" {
 			r.Message += "; " + note

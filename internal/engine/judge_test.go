@@ -163,3 +163,24 @@ func TestHostOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestJudgePairKeepsTLSWarning(t *testing.T) {
+	tlsBad := result.Result{ID: "a", Status: result.Warn, State: "open", Metrics: map[string]any{"tls_warning": true}}
+	open := result.Result{ID: "b", Status: result.Pass, State: "open"}
+	a, b := JudgePair(tlsBad, open)
+	if a.Status != result.Warn || b.Status != result.Pass {
+		t.Errorf("got %v/%v, want warn (TLS problem) / pass", a.Status, b.Status)
+	}
+}
+
+func TestJudgeDNSConsistencyNeedsTwoAnsweringSites(t *testing.T) {
+	c := Check{ID: "dns/cs01.contoso.local", Kind: "dns", Address: "cs01.contoso.local"}
+	ok := probes.DNSAnswer{Server: "onprem", Rcode: "NOERROR", Records: []string{"10.10.0.4"}}
+	if r := JudgeDNSConsistency(c, []probes.DNSAnswer{ok}, []string{"onprem"}); r.Status != result.Skip {
+		t.Errorf("one site: %v, want skip", r.Status)
+	}
+	other := probes.DNSAnswer{Server: "azure", Rcode: "NOERROR", Records: []string{"10.20.9.9"}}
+	if r := JudgeDNSConsistency(c, []probes.DNSAnswer{ok, other}, []string{"onprem", "azure"}); r.Status != result.Warn {
+		t.Errorf("different answers: %v, want warn", r.Status)
+	}
+}

@@ -59,7 +59,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 		}
 	}
 	for _, c := range dnsChecks(t, timeout) {
-		if matchOnly(opts.Only, c.ID) {
+		if (len(opts.Phases) == 0 || contains(opts.Phases, c.Phase)) && t.Settings.HasPhase(topology.PhaseFailback) && matchOnly(opts.Only, c.ID) {
 			checks = append(checks, c)
 		}
 	}

@@ -144,3 +144,25 @@ func TestInterleave(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestPlanDNSFollowsPhases(t *testing.T) {
+	tp, err := topology.Load("../topology/testdata/normative.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(opts Options) int {
+		n := 0
+		for _, c := range Plan(tp, opts) {
+			if c.Kind == "dns" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(Options{}); n != 5 {
+		t.Errorf("%d dns checks, want 4 hosts + 1 consistency", n)
+	}
+	if n := count(Options{Phases: []string{"forward"}}); n != 0 {
+		t.Errorf("--phase forward keeps %d failback dns checks", n)
+	}
+}

@@ -144,7 +144,7 @@ type runState struct {
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
 	slots   map[string]chan struct{}                          // agent addr -> calls in flight
 
-	mu      sync.Mutex // guards pending, emitted and down
+	mu      sync.Mutex // guards pending, emitted, down and left
 	pending map[string]result.Result
 	emitted map[string]bool
 	down    map[string]error // agents that failed mid-run: their remaining checks error at once
@@ -167,6 +167,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 
 	st.dialAgents(ctx, plan, log)
 	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
+	defer st.closeClients()
 	defer closeResponders()
 
 	limit := r.Concurrency
@@ -266,6 +267,9 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth || c.Kind == result.CheckPMTU {
 			add(c.ToAgent, c.To)
 		}
+		for _, rv := range c.Resolvers {
+			add(rv.Agent, rv.Host)
+		}
 	}
 	timeout := st.r.DialTimeout
 	if timeout <= 0 {
@@ -342,7 +346,9 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 				log.Warn("responders not opened", "agent", addr, "err", err)
 				return nil
 			}
-			sets = append(sets, opened{st.agents[addr], res.ID})
+			if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
+				sets = append(sets, opened{st.agents[addr], res.ID})
+			}
 			for _, p := range res.Ports {
 				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
 			}
@@ -464,6 +470,16 @@ func agentHint(c Check, err error) string {
 	return ""
 }
 
+// closeClients closes every agent client when the run is over (after the responders), so a
+// TUI that re-runs checks does not pile up idle connections.
+func (st *runState) closeClients() {
+	for _, p := range st.agents {
+		if cl, ok := p.(interface{ Close() error }); ok {
+			_ = cl.Close()
+		}
+	}
+}
+
 // done counts a check off its source agent; after the agent's last one, its idle
 // connections are closed: on a thousand-agent estate they are most of the coordinator's
 // memory (make bench). A later call (closing responders) simply dials again.
@@ -486,15 +502,15 @@ func (st *runState) done(c Check) {
 //
 // An agent that stops answering (its connection fails, not a probe) is marked down: its
 // remaining checks become errors at once instead of each waiting out its timeout.
-func (st *runState) callProbe(ctx context.Context, p Prober, c Check, kind string, timeout time.Duration, req, res any) error {
+func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
 	for attempt := 0; ; attempt++ {
 		pctx, cancel := probeCtx(ctx, timeout)
 		err := p.Probe(pctx, kind, req, res)
 		cancel()
 		if errors.Is(err, agent.ErrUnreachable) && ctx.Err() == nil {
 			st.mu.Lock()
-			if st.down[c.FromAgent] == nil {
-				st.down[c.FromAgent] = err
+			if st.down[agentAddr] == nil {
+				st.down[agentAddr] = err
 			}
 			st.mu.Unlock()
 		}
@@ -511,7 +527,8 @@ func (st *runState) callProbe(ctx context.Context, p Prober, c Check, kind strin
 }
 
 // maxRateRetries bounds waiting for a rate-limited agent: with rateBackoff's doubling from
-// 100ms that is about 25 s, longer than the agent's burst of 100 at 50/s takes to refill.
+// 100ms that is about 25 s, longer than the agent's default burst of 400 at 200/s takes to
+// refill.
 const maxRateRetries = 8
 
 func rateBackoff(attempt int) time.Duration {
