@@ -100,6 +100,54 @@ type responderSet struct {
 	n       int           // sockets actually opened
 	ttl     time.Duration // the set's lifetime; a bandwidth ticket lives as long
 	ports   []Listen      // what the set listens on (guarded by the manager's mu once stored)
+
+	// Sharing (guarded by the manager's mu): a set that listens on a port another request
+	// asks for lends it; the lender stays open until its last borrower is closed, even when
+	// its own close or TTL comes first, so no run loses a port it was told is open.
+	borrowed  []string // ids of the sets this one borrows ports from
+	borrowers int      // live sets borrowing from this one
+	released  bool     // closed by its owner, kept open for borrowers
+}
+
+// borrow records that set uses the open responder of another set for l and returns that
+// set's id, "" when no set listens on l (or l is a bandwidth responder, never shared).
+func (m *responderManager) borrow(set *responderSet, l Listen) string {
+	if l.Proto == ProtoBandwidth {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, other := range m.sets {
+		for _, p := range other.ports {
+			if p == l {
+				other.borrowers++
+				set.borrowed = append(set.borrowed, id)
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// releaseLocked ends set's borrowing and returns the lenders that were waiting only for it;
+// the caller holds mu and shuts them after unlocking.
+func (m *responderManager) releaseLocked(set *responderSet) []*responderSet {
+	var done []*responderSet
+	for _, id := range set.borrowed {
+		lender, ok := m.sets[id]
+		if !ok {
+			continue
+		}
+		lender.borrowers--
+		if lender.released && lender.borrowers == 0 {
+			delete(m.sets, id)
+			m.open_ -= lender.n
+			done = append(done, lender)
+			done = append(done, m.releaseLocked(lender)...)
+		}
+	}
+	set.borrowed = nil
+	return done
 }
 
 // sharedBy names the open set that already listens on l, "" when none does. A second
@@ -222,7 +270,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 		return Responders{}, refuse(http.StatusServiceUnavailable, CodeShutdown, "agent is shutting down")
 	}
 	m.open_ -= reserve - set.n // give back what was not opened (a share that vanished meanwhile counts now)
-	if set.n == 0 {
+	if set.n == 0 && len(set.borrowed) == 0 {
 		m.mu.Unlock()
 		cancel()
 		out.ID = "" // nothing to close
@@ -243,7 +291,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 // responder address, all or none.
 func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
 	p := ResponderPort{Proto: l.Proto, Port: l.Port}
-	if id := m.sharedBy(l); id != "" {
+	if id := m.borrow(set, l); id != "" {
 		p.Status, p.Detail = Opened, "already open on this agent (responder set "+id+"); shared"
 		return p
 	}
@@ -360,16 +408,28 @@ func (m *responderManager) shut(set *responderSet) {
 func (m *responderManager) close(id string) bool {
 	m.mu.Lock()
 	set, ok := m.sets[id]
-	if ok {
+	var shut []*responderSet
+	switch {
+	case !ok || set.released:
+		ok = ok && !set.released
+	case set.borrowers > 0:
+		// Another run still uses these ports: they close with its last borrower.
+		set.released = true
+		if set.timer != nil {
+			set.timer.Stop()
+		}
+		shut = m.releaseLocked(set)
+	default:
 		delete(m.sets, id)
 		m.open_ -= set.n
 		if set.timer != nil {
 			set.timer.Stop()
 		}
+		shut = append([]*responderSet{set}, m.releaseLocked(set)...)
 	}
 	m.mu.Unlock()
-	if ok {
-		m.shut(set)
+	for _, s := range shut {
+		m.shut(s)
 	}
 	return ok
 }

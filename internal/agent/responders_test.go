@@ -260,10 +260,56 @@ func TestRespondersSharedDoNotCount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sharing two open ports on a full agent: %v", err)
 	}
-	if again.ID != "" {
-		t.Errorf("a set of only shared ports has ID %q; nothing of its own to close", again.ID)
+	if again.ID == "" {
+		t.Error("a set of shared ports has no ID to release them by")
 	}
 	if _, err := c.OpenResponders(ctx, []Listen{{"tcp", freePort(t, "tcp")}}); err == nil {
 		t.Error("a third port on a full agent was opened")
+	}
+}
+
+// TestRespondersSharedOutliveTheirOwner: a port lent to a second run stays open when the
+// first run closes its set, and closes with the last borrower.
+func TestRespondersSharedOutliveTheirOwner(t *testing.T) {
+	a := startAgent(t, Config{})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	port := freePort(t, "tcp")
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	answers := func() bool {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	}
+	first, err := c.OpenResponders(ctx, []Listen{{"tcp", port}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.OpenResponders(ctx, []Listen{{"tcp", port}})
+	if err != nil || second.ID == "" {
+		t.Fatalf("share: %+v %v", second, err)
+	}
+	if err := c.CloseResponders(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !answers() {
+		t.Fatal("the owner's close took the port from the run still using it")
+	}
+	if err := c.CloseResponders(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for answers() {
+		if time.Now().After(deadline) {
+			t.Fatal("the port still answers after both sets closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := a.srv.resp.count(); n != 0 {
+		t.Errorf("%d responders counted open after both closed", n)
 	}
 }
