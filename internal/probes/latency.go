@@ -317,8 +317,16 @@ func (r *latencyRun) checkAllIn() {
 // read matches replies until conn is closed.
 func (r *latencyRun) read(conn net.Conn) {
 	buf := make([]byte, 2048)
+	readTS := func(b []byte) (int, time.Time, error) { n, err := conn.Read(b); return n, time.Time{}, err }
+	// Kernel receive times only with the real clock: an injected clock (tests) would not
+	// agree with the kernel's.
+	if r.env == nil || r.env.Now == nil {
+		if f := rxTimeReader(conn); f != nil {
+			readTS = f
+		}
+	}
 	for {
-		n, err := conn.Read(buf)
+		n, kernelAt, err := readTS(buf)
 		if err != nil {
 			if errors.Is(err, syscall.ECONNREFUSED) {
 				r.mu.Lock()
@@ -336,6 +344,13 @@ func (r *latencyRun) read(conn net.Conn) {
 		seq := int(binary.BigEndian.Uint32(rest[12:]))
 		sentAt := time.Duration(binary.BigEndian.Uint64(rest[16:]))
 		rtt := now.Sub(r.start) - sentAt
+		// The kernel's receive time is earlier than ours by the wake-up; use it when it is
+		// consistent (a wall-clock step during the run would make it negative or larger).
+		if !kernelAt.IsZero() {
+			if k := kernelAt.Sub(r.start) - sentAt; k > 0 && k <= rtt {
+				rtt = k
+			}
+		}
 		r.mu.Lock()
 		switch {
 		case seq >= len(r.rtt) || seq >= r.sentN:
