@@ -52,6 +52,8 @@ type echoConn struct {
 	id     uint16
 	nonce  [8]byte
 	method string
+	// readTS, when set, reads with the kernel's receive time (Linux ping sockets).
+	readTS func(buf []byte) (int, net.Addr, time.Time, error)
 }
 
 // echoHeader is the ICMP echo header length; an echo payload of Size bytes makes an IPv4
@@ -72,6 +74,8 @@ func openEcho(ctx context.Context, dst netip.Addr, df bool) (*echoConn, error) {
 	c := &echoConn{pc: pc, raw: raw, dst: dst, method: "ping-socket"}
 	if raw {
 		c.method = "raw"
+	} else {
+		c.readTS = packetTimeReader(pc)
 	}
 	var idb [2]byte
 	_, _ = rand.Read(idb[:])
@@ -116,7 +120,17 @@ func (c *echoConn) recv(deadline time.Time) (echoEvent, error) {
 	// means the socket itself is broken, and the loop must not spin on it.
 	unexplained := 0
 	for {
-		n, from, err := c.pc.ReadFrom(buf)
+		var (
+			n    int
+			from net.Addr
+			at   time.Time
+			err  error
+		)
+		if c.readTS != nil {
+			n, from, at, err = c.readTS(buf)
+		} else {
+			n, from, err = c.pc.ReadFrom(buf)
+		}
 		if err != nil {
 			if isTimeout(err) || errors.Is(err, net.ErrClosed) {
 				return echoEvent{}, err
@@ -133,7 +147,10 @@ func (c *echoConn) recv(deadline time.Time) (echoEvent, error) {
 		unexplained = 0
 		src := addrOfNet(from)
 		if ev, ok := c.parse(buf[:n], src); ok {
-			ev.At = time.Now()
+			ev.At = at
+			if ev.At.IsZero() {
+				ev.At = time.Now()
+			}
 			return ev, nil
 		}
 	}

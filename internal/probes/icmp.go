@@ -136,11 +136,15 @@ loop:
 					// The reader stamped the reply as it read it; the hop through the
 					// channel to this loop is not part of the round trip. An injected clock
 					// (tests) is used as it is.
-					at := env.now()
-					if (env == nil || env.Now == nil) && !ev.At.IsZero() {
-						at = ev.At
+					rtt := env.now().Sub(sentAt[ev.Seq])
+					if env == nil || env.Now == nil {
+						// A kernel receive time has no monotonic reading: use it only when
+						// it is consistent (a wall-clock step would make it odd).
+						if k := ev.At.Sub(sentAt[ev.Seq]); !ev.At.IsZero() && k > 0 && k <= rtt {
+							rtt = k
+						}
 					}
-					rtts[ev.Seq] = at.Sub(sentAt[ev.Seq])
+					rtts[ev.Seq] = rtt
 					res.Received++
 				}
 			default:

@@ -52,3 +52,30 @@ func rxTime(oob []byte) time.Time {
 	}
 	return time.Time{}
 }
+
+// packetTimeReader is rxTimeReader for an unconnected datagram socket (the ICMP ping
+// socket): each read also gives the sender. nil when pc is not a UDP-type socket or refuses.
+func packetTimeReader(pc net.PacketConn) func(buf []byte) (int, net.Addr, time.Time, error) {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return nil
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		return nil
+	}
+	oob := make([]byte, 128)
+	return func(buf []byte) (int, net.Addr, time.Time, error) {
+		n, oobn, _, from, err := uc.ReadMsgUDP(buf, oob)
+		if err != nil {
+			return n, nil, time.Time{}, err
+		}
+		return n, from, rxTime(oob[:oobn]), nil
+	}
+}
