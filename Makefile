@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # 40000 inputs take a few seconds per target here.
 FUZZTIME  ?= 40000x
 
-# Platforms the agent must build for (docs/agents.md).
+# Platforms the agent must build for (docs/install.md).
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 
 .PHONY: all build demo test vet cross fuzz lab-up lab-down bench release clean
