@@ -111,10 +111,10 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 
 	p := &pmtuSearch{c: c, ctx: ctx, env: env}
 	steps := 2 + bitsLen(hi-lo)
-	p.wait = min(maxProbeWait, remaining(ctx)/time.Duration(steps*pmtuTries))
+	p.wait = min(maxProbeWait, remaining(ctx)/time.Duration(steps*pmtuTries+refTries-pmtuTries))
 	res := PMTUResult{Method: c.Method()}
 
-	if o := p.try(lo); o != fits {
+	if o := p.tryN(lo, refTries); o != fits {
 		res.Probes = p.seq
 		if o == tooBig {
 			return PMTUResult{}, fmt.Errorf("%w: even a %d-byte packet does not fit (%s): lower Min", ErrUnreachable, lo, p.last.describe())
@@ -218,8 +218,16 @@ type pmtuSearch struct {
 }
 
 // try sends a DF echo making an IPv4 packet of size bytes, up to pmtuTries times.
-func (p *pmtuSearch) try(size int) outcome {
-	for range pmtuTries {
+func (p *pmtuSearch) try(size int) outcome { return p.tryN(size, pmtuTries) }
+
+// refTries: the smallest size must be answered before anything can be searched, and its
+// silence ends the probe with an error, so it gets more chances than the search's steps (a
+// loaded host can sit on two replies in a row).
+const refTries = 4
+
+// tryN is try with n attempts.
+func (p *pmtuSearch) tryN(size, n int) outcome {
+	for range n {
 		if p.ctx.Err() != nil {
 			return silence
 		}
