@@ -139,64 +139,45 @@ NT AUTHORITY\LocalService, enough for every probe but the raw-socket traceroute 
 }
 
 func newServiceUninstallCmd() *cobra.Command {
-	var name string
-	cmd := &cobra.Command{
-		Use:     "uninstall",
-		Short:   "Stop and remove the agent's Windows service",
-		Example: `  netprobe service uninstall --name netprobe-agent`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runtime.GOOS != "windows" {
-				return notWindows(cmd)
-			}
-			if err := winsvc.Uninstall(cmd.Context(), name); err != nil {
-				return serviceErr(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed service %s\n", name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&name, "name", winsvc.DefaultName, "service name")
-	return cmd
+	return serviceActionCmd("uninstall", "Stop and remove the agent's Windows service",
+		`  netprobe service uninstall --name netprobe-agent`,
+		func(cmd *cobra.Command, name string) (string, error) {
+			return fmt.Sprintf("removed service %s", name), winsvc.Uninstall(cmd.Context(), name)
+		})
 }
 
 func newServiceStartCmd() *cobra.Command {
-	var name string
-	cmd := &cobra.Command{
-		Use:     "start",
-		Short:   "Start the agent's Windows service",
-		Example: `  netprobe service start`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runtime.GOOS != "windows" {
-				return notWindows(cmd)
-			}
-			if err := winsvc.Start(name); err != nil {
-				return serviceErr(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "asked service %s to start; check with: netprobe service status --name %s\n", name, name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&name, "name", winsvc.DefaultName, "service name")
-	return cmd
+	return serviceActionCmd("start", "Start the agent's Windows service", `  netprobe service start`,
+		func(_ *cobra.Command, name string) (string, error) {
+			return fmt.Sprintf("asked service %s to start; check with: netprobe service status --name %s", name, name), winsvc.Start(name)
+		})
 }
 
 func newServiceStopCmd() *cobra.Command {
+	return serviceActionCmd("stop", "Stop the agent's Windows service and wait until it has stopped", `  netprobe service stop`,
+		func(cmd *cobra.Command, name string) (string, error) {
+			return fmt.Sprintf("service %s stopped", name), winsvc.Stop(cmd.Context(), name)
+		})
+}
+
+// serviceActionCmd is a `netprobe service` subcommand that acts on the named service and
+// says what it did: act returns the line to print on success and the action's error.
+func serviceActionCmd(use, short, example string, act func(cmd *cobra.Command, name string) (string, error)) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:     "stop",
-		Short:   "Stop the agent's Windows service and wait until it has stopped",
-		Example: `  netprobe service stop`,
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runtime.GOOS != "windows" {
 				return notWindows(cmd)
 			}
-			if err := winsvc.Stop(cmd.Context(), name); err != nil {
+			done, err := act(cmd, name)
+			if err != nil {
 				return serviceErr(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "service %s stopped\n", name)
+			fmt.Fprintln(cmd.OutOrStdout(), done)
 			return nil
 		},
 	}

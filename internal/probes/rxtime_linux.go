@@ -14,18 +14,8 @@ import (
 // wake-up of the reading goroutine, which on a busy machine adds tens of microseconds at
 // random (make bench: ping, which does the same, read 66 us where netprobe read 120-167 us).
 func rxTimeReader(conn net.Conn) func(buf []byte) (int, time.Time, error) {
-	uc, ok := conn.(*net.UDPConn)
-	if !ok {
-		return nil
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	}); err != nil || serr != nil {
+	uc := timestamped(conn)
+	if uc == nil {
 		return nil
 	}
 	oob := make([]byte, 128)
@@ -56,7 +46,24 @@ func rxTime(oob []byte) time.Time {
 // packetTimeReader is rxTimeReader for an unconnected datagram socket (the ICMP ping
 // socket): each read also gives the sender. nil when pc is not a UDP-type socket or refuses.
 func packetTimeReader(pc net.PacketConn) func(buf []byte) (int, net.Addr, time.Time, error) {
-	uc, ok := pc.(*net.UDPConn)
+	uc := timestamped(pc)
+	if uc == nil {
+		return nil
+	}
+	oob := make([]byte, 128)
+	return func(buf []byte) (int, net.Addr, time.Time, error) {
+		n, oobn, _, from, err := uc.ReadMsgUDP(buf, oob)
+		if err != nil {
+			return n, nil, time.Time{}, err
+		}
+		return n, from, rxTime(oob[:oobn]), nil
+	}
+}
+
+// timestamped turns on SO_TIMESTAMPNS on a UDP-type socket and returns it; nil when c is not
+// one or refuses the option.
+func timestamped(c any) *net.UDPConn {
+	uc, ok := c.(*net.UDPConn)
 	if !ok {
 		return nil
 	}
@@ -70,12 +77,5 @@ func packetTimeReader(pc net.PacketConn) func(buf []byte) (int, net.Addr, time.T
 	}); err != nil || serr != nil {
 		return nil
 	}
-	oob := make([]byte, 128)
-	return func(buf []byte) (int, net.Addr, time.Time, error) {
-		n, oobn, _, from, err := uc.ReadMsgUDP(buf, oob)
-		if err != nil {
-			return n, nil, time.Time{}, err
-		}
-		return n, from, rxTime(oob[:oobn]), nil
-	}
+	return uc
 }
