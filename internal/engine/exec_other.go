@@ -141,16 +141,20 @@ func JudgePath(c Check, m probes.PathResult) result.Result {
 	r := base(c)
 	r.Target = c.Address
 	hops := make([]string, 0, len(m.Hops))
+	shown := make([]string, 0, len(m.Hops)) // with traceroute's !H, !X... marks
 	for _, h := range m.Hops {
-		if h.Addr == "" {
-			hops = append(hops, "*")
-		} else {
-			hops = append(hops, h.Addr)
+		switch {
+		case h.Addr == "":
+			hops, shown = append(hops, "*"), append(shown, "*")
+		case h.Note != "":
+			hops, shown = append(hops, h.Addr), append(shown, h.Addr+" "+h.Note)
+		default:
+			hops, shown = append(hops, h.Addr), append(shown, h.Addr)
 		}
 	}
 	private := m.Private || allPrivateOrLoopback(m.Hops)
 	r.Metrics = map[string]any{"hops": hops, "private": private, "reached": m.Reached}
-	route := strings.Join(hops, " -> ")
+	route := strings.Join(shown, " -> ")
 	switch public := publicHop(m.Hops); {
 	case public != "":
 		r.Status = result.Fail

@@ -127,6 +127,7 @@ func TestJudgePath(t *testing.T) {
 		{"public hop", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop("203.0.113.9"), hop("10.10.0.8")}, Reached: true}, result.Fail, "leaves the private network at 203.0.113.9"},
 		{"silent gateway", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop(""), hop("10.10.0.8")}, Reached: true}, result.Warn, "some stayed silent"},
 		{"not reached", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), hop("")}}, result.Warn, "did not reach"},
+		{"stopped by a filter", probes.PathResult{Hops: []probes.Hop{hop("10.20.1.1"), {TTL: 2, Addr: "172.31.255.1", Note: "!X"}}}, result.Warn, "did not reach 10.10.0.8 (10.20.1.1 -> 172.31.255.1 !X)"},
 		{"public and not reached", probes.PathResult{Hops: []probes.Hop{hop("198.51.100.1"), hop("")}}, result.Fail, "leaves the private network"},
 	}
 	for _, tc := range cases {

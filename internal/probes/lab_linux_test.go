@@ -330,6 +330,55 @@ func TestLabPath(t *testing.T) {
 	}
 }
 
+// TestLabPathRefused: a router that refuses the probes ends the path with traceroute's mark,
+// and one that refuses only for a moment (a neighbour entry being resolved, say) does not: the
+// probe asks again from that hop and reaches the destination.
+func TestLabPathRefused(t *testing.T) {
+	l := labBuild(t)
+	serveResponders(t, l.Host(lab.PSAz), 9443)
+	serveResponders(t, l.Host(lab.PSAz), 9445)
+	l.Apply(t, lab.RejectPort{Host: lab.PSAz, Proto: lab.TCP, Port: 9445, With: lab.AdminProhibited, Via: lab.Azure})
+	// The first 360 bytes to port 9443 through the Azure router are refused: the six SYNs of
+	// the first round (TTL 3 to 8, 60 bytes each); the second round passes.
+	if out, err := l.Router(lab.Azure).Exec(context.Background(), "iptables", "-w", "-I", "FORWARD", "-p", "tcp", "--dport", "9443",
+		"-m", "quota", "--quota", "360", "-j", "REJECT", "--reject-with", "icmp-host-unreachable"); err != nil {
+		t.Skipf("this kernel has no xt_quota for the passing refusal: %v %s", err, out)
+	}
+	res := runInHost(t, l.Host(lab.MT01),
+		labReq{Kind: "path", Timeout: 3 * time.Second, Path: probes.PathRequest{Address: lab.AddrPSAz + ":9445", MaxHops: 8}},
+		labReq{Kind: "path", Timeout: 3 * time.Second, Path: probes.PathRequest{Address: lab.AddrPSAz + ":9443", MaxHops: 8}})
+	hops := func(p *probes.PathResult) string {
+		var s []string
+		for _, h := range p.Hops {
+			s = append(s, strings.TrimSpace(h.Addr+" "+h.Note))
+		}
+		return strings.Join(s, " -> ")
+	}
+	t.Run("refused", func(t *testing.T) {
+		r := res[0]
+		if r.Err != "" {
+			t.Fatal(r.Err)
+		}
+		want := lab.AddrOnPremGW + " -> " + lab.AddrVPNAz + " -> " + lab.AddrVPNAz + " !X"
+		if got := hops(r.Path); got != want || r.Path.Reached || !strings.Contains(r.Path.Detail, "administratively prohibited") {
+			t.Errorf("path %s reached=%v (%s), want %s, not reached, administratively prohibited", got, r.Path.Reached, r.Path.Detail, want)
+		}
+		if r.Took > time.Second {
+			t.Errorf("took %v: a refusal answers at once, twice", r.Took)
+		}
+	})
+	t.Run("refused for a moment", func(t *testing.T) {
+		r := res[1]
+		if r.Err != "" {
+			t.Fatal(r.Err)
+		}
+		want := lab.AddrOnPremGW + " -> " + lab.AddrVPNAz + " -> " + lab.AddrPSAz
+		if got := hops(r.Path); got != want || !r.Path.Reached {
+			t.Errorf("path %s reached=%v (%s), want %s, reached", got, r.Path.Reached, r.Path.Detail, want)
+		}
+	})
+}
+
 // TestLabPMTU: mt01 to ps-az crosses the 1400-byte VPN: the probe finds 1400 exactly from the
 // router's fragmentation-needed, and a black hole when the router's ICMP is dropped.
 func TestLabPMTU(t *testing.T) {

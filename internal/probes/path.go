@@ -28,6 +28,10 @@ type Hop struct {
 	// Addr is who answered at this TTL; empty when nobody did (a silent router: "*").
 	Addr string        `json:"addr,omitempty"`
 	RTT  time.Duration `json:"rtt_ns,omitempty"`
+	// Note is traceroute's mark of an unreachable that ended the path here: !N network, !H
+	// host, !P protocol, !F fragmentation needed, !X administratively prohibited, !<code>
+	// otherwise. Empty for a time-exceeded or the destination's own answer.
+	Note string `json:"note,omitempty"`
 }
 
 // PathResult is the path as the probes saw it.
@@ -94,15 +98,38 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 		return PathResult{}, fmt.Errorf("%w: mode %q: use tcp, udp or icmp", ErrInvalid, req.Mode)
 	}
 
-	answers := make([]hopAnswer, max+1)
-	switch mode {
-	case "icmp":
-		err = pathICMP(ctx, env, dst.Addr(), answers)
-	default:
-		err = pathSockets(ctx, env, mode, dst, answers)
+	trace := func(answers []hopAnswer, from int) error {
+		if mode == "icmp" {
+			return pathICMP(ctx, env, dst.Addr(), answers, from)
+		}
+		return pathSockets(ctx, env, mode, dst, answers, from)
 	}
-	if err != nil {
+	answers := make([]hopAnswer, max+1)
+	if err = trace(answers, 1); err != nil {
 		return PathResult{}, err
+	}
+	// An unreachable from a router short of the destination may be a passing state (a
+	// neighbour entry being resolved, a queue overflowing) rather than a filter: traceroute asks
+	// every hop three times for this reason. Ask once more from that hop on, after a short
+	// pause, and keep the better answer of the two for each TTL. A real block answers the same
+	// way twice, quickly, so this costs little.
+	if b := blockedAt(answers); b > 0 && answers[b].from != dst.Addr() && roomFor(ctx, pathRetryPause) {
+		timer := time.NewTimer(pathRetryPause)
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		timer.Stop()
+		again := make([]hopAnswer, len(answers))
+		copy(again[:b], answers[:b])
+		if err = trace(again, b); err != nil {
+			return PathResult{}, err
+		}
+		for ttl := b; ttl < len(answers); ttl++ {
+			if again[ttl].better(answers[ttl]) {
+				answers[ttl] = again[ttl]
+			}
+		}
 	}
 	if cerr := cancelled(ctx); cerr != nil {
 		return PathResult{}, cerr
@@ -110,12 +137,94 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 	return buildPath(mode, answers), nil
 }
 
+// pathRetryPause is the wait before asking again past a router that answered unreachable.
+const pathRetryPause = 50 * time.Millisecond
+
+// roomFor reports whether ctx has at least four times d left: enough for a pause of d and a
+// second round that can still hear back.
+func roomFor(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() == nil && (!ok || time.Until(dl) > 4*d)
+}
+
+// blockedAt is the TTL of the first unreachable that ended the path, 0 when none did.
+func blockedAt(answers []hopAnswer) int {
+	for ttl := 1; ttl < len(answers); ttl++ {
+		switch {
+		case answers[ttl].final:
+			return 0
+		case answers[ttl].blocked:
+			return ttl
+		}
+	}
+	return 0
+}
+
 // hopAnswer is what came back for one TTL.
 type hopAnswer struct {
 	from    netip.Addr
 	rtt     time.Duration
 	final   bool // the destination answered (reply, SYN-ACK, RST, port unreachable)
-	blocked bool // an unreachable/prohibited ICMP ended the path here
+	blocked bool   // an unreachable/prohibited ICMP ended the path here
+	note    string // traceroute's mark of the unreachable (Hop.Note)
+}
+
+// better reports whether a is stronger evidence for its TTL than b: the destination's answer
+// beats a router's time-exceeded, which beats an unreachable, which beats silence.
+func (a hopAnswer) better(b hopAnswer) bool { return a.rank() > b.rank() }
+
+func (a hopAnswer) rank() int {
+	switch {
+	case a.final:
+		return 3
+	case !a.from.IsValid():
+		return 0
+	case a.blocked:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// unreachableNote is traceroute's mark for an ICMP unreachable (or IPv6 packet-too-big).
+func unreachableNote(v6 bool, typ, code uint8) string {
+	if v6 {
+		switch {
+		case typ == 2:
+			return "!F"
+		case typ != 1:
+			return fmt.Sprintf("!<%d/%d>", typ, code)
+		}
+		switch code {
+		case 0:
+			return "!N"
+		case 1, 5, 6:
+			return "!X"
+		case 3:
+			return "!H"
+		case 4:
+			return "!P"
+		}
+		return fmt.Sprintf("!<%d>", code)
+	}
+	if typ != 3 {
+		return fmt.Sprintf("!<%d/%d>", typ, code)
+	}
+	switch code {
+	case 0, 6, 11:
+		return "!N"
+	case 1, 7, 12:
+		return "!H"
+	case 2:
+		return "!P"
+	case 4:
+		return "!F"
+	case 5:
+		return "!S"
+	case 9, 10, 13:
+		return "!X"
+	}
+	return fmt.Sprintf("!<%d>", code)
 }
 
 // buildPath cuts the answers at the first final one and judges privacy.
@@ -141,7 +250,7 @@ func buildPath(mode string, answers []hopAnswer) PathResult {
 		a := answers[ttl]
 		h := Hop{TTL: ttl}
 		if a.from.IsValid() {
-			h.Addr, h.RTT = a.from.String(), a.rtt
+			h.Addr, h.RTT, h.Note = a.from.String(), a.rtt, a.note
 			if !IsPrivate(a.from) {
 				res.Private = false
 			}
@@ -155,7 +264,8 @@ func buildPath(mode string, answers []hopAnswer) PathResult {
 	case res.Reached:
 		res.Detail = fmt.Sprintf("reached in %d hops", len(res.Hops))
 	case len(res.Hops) > 0 && answers[len(res.Hops)].blocked:
-		res.Detail = fmt.Sprintf("stopped at hop %d by %s: an ICMP unreachable/prohibited", len(res.Hops), res.Hops[len(res.Hops)-1].Addr)
+		end := res.Hops[len(res.Hops)-1]
+		res.Detail = fmt.Sprintf("stopped at hop %d by %s %s (%s)", len(res.Hops), end.Addr, end.Note, noteMeaning(end.Note))
 	default:
 		res.Detail = "the destination did not answer before the deadline"
 	}
@@ -166,6 +276,27 @@ func buildPath(mode string, answers []hopAnswer) PathResult {
 		res.Private = false
 	}
 	return res
+}
+
+// noteMeaning spells out a Hop.Note.
+func noteMeaning(note string) string {
+	switch note {
+	case "!N":
+		return "network unreachable"
+	case "!H":
+		return "host unreachable"
+	case "!P":
+		return "protocol unreachable"
+	case "!F":
+		return "fragmentation needed"
+	case "!S":
+		return "source route failed"
+	case "!X":
+		return "administratively prohibited"
+	case "!<3>":
+		return "port unreachable from a router: typically a firewall's REJECT"
+	}
+	return "an ICMP unreachable"
 }
 
 // privateNets are the ranges that never cross the internet.
@@ -189,14 +320,15 @@ func IsPrivate(ip netip.Addr) bool {
 }
 
 // pathICMP sends one echo per TTL on one socket and matches the answers by sequence.
-func pathICMP(ctx context.Context, env *Env, dst netip.Addr, answers []hopAnswer) error {
+// Only TTLs from `from` on are sent; answers below it are taken as known.
+func pathICMP(ctx context.Context, env *Env, dst netip.Addr, answers []hopAnswer, from int) error {
 	c, err := openEcho(ctx, dst, false)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	sent := make([]time.Time, len(answers))
-	for ttl := 1; ttl < len(answers); ttl++ {
+	for ttl := from; ttl < len(answers); ttl++ {
 		sent[ttl] = env.now()
 		if err := c.send(ttl, 32, ttl); err != nil {
 			return fmt.Errorf("%w: send with TTL %d: %v", ErrUnsupported, ttl, err)
@@ -210,15 +342,17 @@ func pathICMP(ctx context.Context, env *Env, dst netip.Addr, answers []hopAnswer
 		if err != nil {
 			return nil // deadline: what came back is the answer
 		}
-		if ev.Seq <= 0 || ev.Seq >= len(answers) || answers[ev.Seq].from.IsValid() {
+		if ev.Seq < from || ev.Seq >= len(answers) || answers[ev.Seq].from.IsValid() {
 			continue
 		}
 		a := hopAnswer{from: ev.From, rtt: env.now().Sub(sent[ev.Seq])}
 		switch ev.Kind {
 		case echoReply:
 			a.final = true
-		case echoUnreachable, echoFragNeeded:
-			a.blocked = true
+		case echoUnreachable:
+			a.blocked, a.note = true, unreachableNote(false, 3, ev.Code)
+		case echoFragNeeded:
+			a.blocked, a.note = true, "!F"
 		}
 		answers[ev.Seq] = a
 	}
@@ -239,8 +373,9 @@ func pathDone(answers []hopAnswer) bool {
 }
 
 // pathSockets runs one TCP connect or UDP datagram per TTL in parallel, each on its own
-// socket, and reads who answered from the socket error (Linux: IP_RECVERR).
-func pathSockets(ctx context.Context, env *Env, mode string, dst netip.AddrPort, answers []hopAnswer) error {
+// socket, and reads who answered from the socket error (Linux: IP_RECVERR). Only TTLs from
+// `from` on are sent; answers below it are taken as known.
+func pathSockets(ctx context.Context, env *Env, mode string, dst netip.AddrPort, answers []hopAnswer, from int) error {
 	if err := socketTraceSupported(); err != nil {
 		return err
 	}
@@ -252,7 +387,7 @@ func pathSockets(ctx context.Context, env *Env, mode string, dst netip.AddrPort,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
-	for ttl := 1; ttl < len(answers); ttl++ {
+	for ttl := from; ttl < len(answers); ttl++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -297,7 +432,7 @@ func traceTCP(ctx context.Context, dst netip.AddrPort, ttl int) hopAnswer {
 		case ie.From == dst.Addr():
 			a.final = true
 		default:
-			a.blocked = true
+			a.blocked, a.note = true, unreachableNote(ie.V6, ie.Type, ie.Code)
 		}
 		return a
 	}
@@ -321,7 +456,7 @@ func traceUDP(ctx context.Context, dst netip.AddrPort, ttl int) hopAnswer {
 	case ie.From == dst.Addr():
 		a.final = true
 	default:
-		a.blocked = true
+		a.blocked, a.note = true, unreachableNote(ie.V6, ie.Type, ie.Code)
 	}
 	return a
 }
