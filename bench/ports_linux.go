@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/netprobe/netprobe/bench/bw"
@@ -41,8 +40,8 @@ func portSet() []portCase {
 	}
 }
 
-// ports classifies the mixed set from mt01 with `netprobe probe port` (one process per port,
-// all started at once, as a user scripting it would) and with `nmap -sT -Pn`, in turns, and
+// ports classifies the mixed set from mt01 with `netprobe probe port` (one scan of the port
+// list) and with `nmap -sT -Pn`, in turns, and
 // compares the states (nmap's words: it has no "unreachable") and the wall times.
 func ports(ctx context.Context, l *lab.Lab, bin string, c Config) []Row {
 	step("ports: %d rounds of netprobe probe port and nmap -sT -Pn over %d ports", c.Rounds, len(portSet()))
@@ -125,39 +124,39 @@ func nmapWord(state string) string {
 	return state
 }
 
-// probePorts runs one `netprobe probe port` per port of the set, all at once, inside host,
-// and returns each port's state in nmap's words and the wall time of the whole set.
+// probePorts scans the set with one `netprobe probe port HOST:P1,P2,...` inside host, as a
+// user checking a flow's ports would, and returns each port's state in nmap's words and the
+// wall time of the scan.
 func probePorts(ctx context.Context, host *lab.Host, bin string, timeout time.Duration) (map[int]string, time.Duration, error) {
-	set := portSet()
-	out := make(map[int]string, len(set))
-	var mu sync.Mutex // guards out and first
-	var first error
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, pc := range set {
-		args := []string{"netns", "exec", host.Netns(), bin, "probe", "port", "--format", "json"}
-		if timeout > 0 {
-			args = append(args, "--timeout", timeout.String())
-		}
-		args = append(args, net.JoinHostPort(lab.AddrPSAz, strconv.Itoa(pc.port)))
-		wg.Go(func() {
-			b, err := exec.CommandContext(ctx, "ip", args...).Output()
-			var res struct {
-				State string `json:"state"`
-			}
-			if err == nil {
-				err = json.Unmarshal(b, &res)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && first == nil {
-				first = fmt.Errorf("netprobe probe port %d: %v: %s", pc.port, err, b)
-			}
-			out[pc.port] = nmapWord(res.State)
-		})
+	var list []string
+	for _, pc := range portSet() {
+		list = append(list, strconv.Itoa(pc.port))
 	}
-	wg.Wait()
-	return out, time.Since(start), first
+	args := []string{"netns", "exec", host.Netns(), bin, "probe", "port", "--format", "json"}
+	if timeout > 0 {
+		args = append(args, "--timeout", timeout.String())
+	}
+	args = append(args, lab.AddrPSAz+":"+strings.Join(list, ","))
+	start := time.Now()
+	b, err := exec.CommandContext(ctx, "ip", args...).Output()
+	wall := time.Since(start)
+	if err != nil {
+		return nil, 0, fmt.Errorf("netprobe probe port: %v: %s", err, b)
+	}
+	var res []struct {
+		Target string `json:"target"`
+		State  string `json:"state"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, 0, fmt.Errorf("netprobe probe port: %v: %s", err, b)
+	}
+	out := make(map[int]string, len(res))
+	for _, r := range res {
+		_, p, _ := net.SplitHostPort(r.Target)
+		port, _ := strconv.Atoi(p)
+		out[port] = nmapWord(r.State)
+	}
+	return out, wall, nil
 }
 
 // nmapRun is the part of nmap's XML output (-oX) the bench reads.

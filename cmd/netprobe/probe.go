@@ -38,6 +38,9 @@ type probeKind struct {
 	timeoutFor func() time.Duration
 	flags      func(cmd *cobra.Command)
 	run        func(ctx context.Context, target string) (result.Result, error)
+	// many, when set, is asked first: a target naming several probes (a port list) runs as
+	// one and prints one result per probe. ok false leaves the target to run.
+	many func(ctx context.Context, target string) (rs []result.Result, ok bool, err error)
 }
 
 func newProbeCmd() *cobra.Command {
@@ -55,7 +58,7 @@ ran, 5 when it could not run (bad target, no privilege for ICMP, name not resolv
 usage errors exit 2.
 
 --format json prints one result object of docs/results.md (check, target, proto, state,
-reason, message, metrics).`,
+reason, message, metrics); a port list prints an array of them.`,
 		Example: `  netprobe probe port 10.0.0.5:9443
   netprobe probe port --udp --echo 10.0.0.5:9443
   netprobe probe icmp 10.0.0.5 --count 10
@@ -94,6 +97,11 @@ func (k probeKind) command(pf *probeFlags) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
 			start := time.Now()
+			if k.many != nil {
+				if rs, ok, err := k.many(ctx, args[0]); ok || err != nil {
+					return finishMany(cmd.OutOrStdout(), pf.format, rs, err, time.Since(start))
+				}
+			}
 			r, err := k.run(ctx, args[0])
 			r.DurationMS = time.Since(start).Milliseconds()
 			if err != nil {
@@ -115,6 +123,34 @@ func (k probeKind) command(pf *probeFlags) *cobra.Command {
 		k.flags(c)
 	}
 	return c
+}
+
+// finishMany prints the results of a target that named several probes: a line each, or a
+// JSON array in the order given. An error stops the whole set, as for a single probe.
+func finishMany(w io.Writer, format string, rs []result.Result, err error, took time.Duration) error {
+	if err != nil {
+		if errors.Is(err, probes.ErrInvalid) {
+			return exitWith(ExitUsage, err)
+		}
+		return exitWith(ExitCannotRun, err)
+	}
+	for i := range rs {
+		rs[i].DurationMS = took.Milliseconds()
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(rs); werr != nil {
+			return exitWith(ExitCannotRun, werr)
+		}
+		return nil
+	}
+	for _, r := range rs {
+		if _, werr := fmt.Fprintln(w, probeText(r)); werr != nil {
+			return exitWith(ExitCannotRun, werr)
+		}
+	}
+	return nil
 }
 
 // cannotRun turns a probe error into the result a user reads: skip when the probe is not
@@ -158,14 +194,43 @@ func probeText(r result.Result) string {
 	return fmt.Sprintf("%s: %s", what, r.Message)
 }
 
+// portFlags are `probe port`'s own flags.
+type portFlags struct {
+	udp, echo, banner bool
+	source            string
+}
+
+func (f portFlags) proto() string {
+	if f.udp {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// portResult fills r from what a port probe saw.
+func portResult(r result.Result, pr probes.PortResult) result.Result {
+	r.Status, r.State, r.Reason, r.Message = result.Pass, pr.State.String(), pr.Reason.String(), pr.Detail
+	r.Metrics = map[string]any{"source_ip": pr.SourceIP, "interface": pr.Interface}
+	if pr.RTT > 0 && pr.State != probes.Filtered && pr.State != probes.OpenFiltered {
+		r.Metrics["rtt_ms"] = ms(pr.RTT)
+	}
+	if pr.ObservedSource != "" {
+		r.Metrics["observed_source_ip"] = pr.ObservedSource
+	}
+	if pr.AnsweredBy != "" {
+		r.Metrics["answered_by"] = pr.AnsweredBy
+	}
+	if pr.ICMPFrom != "" {
+		r.Metrics["icmp_from"] = pr.ICMPFrom
+	}
+	return r
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func probeKinds() []probeKind {
 	var (
-		port struct {
-			udp, echo, banner bool
-			source            string
-		}
+		port portFlags
 		icmp struct {
 			count    int
 			interval time.Duration
@@ -191,13 +256,20 @@ func probeKinds() []probeKind {
 	exactlyOne := cobra.ExactArgs(1)
 	return []probeKind{
 		{
-			use: "port HOST:PORT", short: "Is a TCP or UDP port open, closed, filtered or unreachable - and why",
+			use: "port HOST:PORT[,PORT|-PORT...]", short: "Is a TCP or UDP port open, closed, filtered or unreachable - and why",
 			long: `Connect to a TCP port (or send a UDP datagram with --udp) and classify the answer:
 open (syn-ack, udp-echo), closed (reset, icmp-port-unreachable), filtered (timeout,
 icmp-admin-prohibited, ...), open|filtered (UDP silence), unreachable (no-route, ...).
 On Linux the ICMP error that answered is read from the socket, so a firewall's
-"administratively prohibited" is told apart from a host that is down, without root.`,
+"administratively prohibited" is told apart from a host that is down, without root.
+
+Several ports of one host (443,9443,20004 or 9440-9450, at most 512) are probed at once,
+and the wait for silent ones adapts as nmap's does: once some ports answered, a silent
+port is waited for srtt + 4 rttvar of their round trips (at least 250ms and twice the
+slowest answer) and tried twice before it counts as filtered; when none answers, every
+port gets the whole --timeout. One line per port, or a JSON array with --format json.`,
 			example: `  netprobe probe port 10.0.0.5:9443
+  netprobe probe port 10.0.0.5:443,9443,20004,20003   # the failback ports of a master target
   netprobe probe port 10.0.0.5:9443 --banner          # learn the source a netprobe responder saw
   netprobe probe port --udp --echo 10.0.0.5:9443      # a netprobe agent echoes there
   netprobe probe port 10.0.0.5:443 --source 192.168.50.4 --format json`,
@@ -209,30 +281,34 @@ On Linux the ICMP error that answered is read from the socket, so a firewall's
 				c.Flags().StringVar(&port.source, "source", "", "local IP to send from (which NIC)")
 			},
 			run: func(ctx context.Context, target string) (result.Result, error) {
-				proto := "tcp"
-				if port.udp {
-					proto = "udp"
-				}
+				proto := port.proto()
 				r := result.Result{ID: "probe/port/" + target + "/" + proto, Check: result.CheckPort, Target: target, Proto: proto}
 				pr, err := probes.Port(ctx, nil, probes.PortRequest{Proto: proto, Address: target, Source: port.source, Echo: port.echo, Banner: port.banner})
 				if err != nil {
 					return r, err
 				}
-				r.Status, r.State, r.Reason, r.Message = result.Pass, pr.State.String(), pr.Reason.String(), pr.Detail
-				r.Metrics = map[string]any{"source_ip": pr.SourceIP, "interface": pr.Interface}
-				if pr.RTT > 0 && pr.State != probes.Filtered && pr.State != probes.OpenFiltered {
-					r.Metrics["rtt_ms"] = ms(pr.RTT)
+				return portResult(r, pr), nil
+			},
+			many: func(ctx context.Context, target string) ([]result.Result, bool, error) {
+				host, list, err := net.SplitHostPort(target)
+				if err != nil || !strings.ContainsAny(list, ",-") {
+					return nil, false, nil // one port (or not host:port): the single probe says what is wrong
 				}
-				if pr.ObservedSource != "" {
-					r.Metrics["observed_source_ip"] = pr.ObservedSource
+				ports, err := probes.ParsePorts(list)
+				if err != nil {
+					return nil, true, err
 				}
-				if pr.AnsweredBy != "" {
-					r.Metrics["answered_by"] = pr.AnsweredBy
+				proto := port.proto()
+				prs, err := probes.Scan(ctx, nil, probes.ScanRequest{Proto: proto, Host: host, Ports: ports, Source: port.source, Echo: port.echo, Banner: port.banner})
+				if err != nil {
+					return nil, true, err
 				}
-				if pr.ICMPFrom != "" {
-					r.Metrics["icmp_from"] = pr.ICMPFrom
+				rs := make([]result.Result, len(prs))
+				for i, pr := range prs {
+					t := net.JoinHostPort(host, fmt.Sprint(ports[i]))
+					rs[i] = portResult(result.Result{ID: "probe/port/" + t + "/" + proto, Check: result.CheckPort, Target: t, Proto: proto}, pr)
 				}
-				return r, nil
+				return rs, true, nil
 			},
 		},
 		{

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +115,55 @@ func TestProbeJSON(t *testing.T) {
 	var skipped result.Result
 	if err := json.Unmarshal([]byte(out), &skipped); err != nil || code != ExitCannotRun || skipped.Status != result.Skip || skipped.Message == "" {
 		t.Errorf("a probe that cannot run: exit %d, %+v %v; want exit 5 and a skip result saying why", code, skipped, err)
+	}
+}
+
+// TestProbePortList: a port list runs as one scan, a line per port in the order given, or a
+// JSON array; the dropped port is waited for as long as the others' round trips say, twice.
+func TestProbePortList(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the dropping listener needs Linux")
+	}
+	open, closed, dropped := probetest.TCPResponder(t), probetest.ClosedPort(t, "tcp"), probetest.FullBacklog(t)
+	list := fmt.Sprintf("127.0.0.1:%d,%d,%d", dropped.Port(), open.Port(), closed.Port())
+	start := time.Now()
+	code, out, stderr := runCLI(t, "probe", "port", list)
+	took := time.Since(start)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{
+		dropped.String() + "/tcp filtered (timeout): no answer to 2 tries of 250ms each, while other ports of 127.0.0.1 answered within ",
+		open.String() + "/tcp open (syn-ack): ",
+		closed.String() + "/tcp closed (reset): ",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i := range want {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("line %d: %q, want it to start with %q", i+1, lines[i], want[i])
+		}
+	}
+	if took > 2*time.Second {
+		t.Errorf("took %v: the dropped port should cost two waits of 250ms, not the 2s timeout", took)
+	}
+
+	code, out, stderr = runCLI(t, "probe", "port", list, "--format", "json")
+	var rs []result.Result
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || code != ExitOK {
+		t.Fatalf("exit %d, %v: %s %s", code, err, out, stderr)
+	}
+	var states []string
+	for _, r := range rs {
+		states = append(states, r.Target+" "+r.State)
+	}
+	if diff := cmp.Diff([]string{dropped.String() + " filtered", open.String() + " open", closed.String() + " closed"}, states); diff != "" {
+		t.Errorf("JSON array (-want +got):\n%s", diff)
+	}
+
+	if code, _, stderr := runCLI(t, "probe", "port", "127.0.0.1:9443,9440-9430"); code != ExitUsage || !strings.Contains(stderr, "runs backwards") {
+		t.Errorf("a backwards range: exit %d %q, want a usage error saying so", code, stderr)
 	}
 }

@@ -164,7 +164,7 @@ func blockedAt(answers []hopAnswer) int {
 type hopAnswer struct {
 	from    netip.Addr
 	rtt     time.Duration
-	final   bool // the destination answered (reply, SYN-ACK, RST, port unreachable)
+	final   bool   // the destination answered (reply, SYN-ACK, RST, port unreachable)
 	blocked bool   // an unreachable/prohibited ICMP ended the path here
 	note    string // traceroute's mark of the unreachable (Hop.Note)
 }
