@@ -19,17 +19,24 @@ import (
 // openEchoSocket tries an unprivileged ping socket (allowed by net.ipv4.ping_group_range),
 // then a raw socket (root or CAP_NET_RAW). With df it sets IP_PMTUDISC_PROBE: DF on every
 // packet and the cached path MTU ignored, so probes larger than a learned MTU still leave.
-// IP_RECVERR makes the ping socket report ICMP errors on its error queue.
+// IP_RECVERR makes the ping socket report ICMP errors on its error queue. A raw socket does
+// without: it reads every ICMP error as a packet and keeps those that quote its own requests,
+// while with IP_RECVERR the kernel would also queue on it the errors of every other raw ICMP
+// socket of the host (raw_icmp_error delivers to all unconnected ones), and a concurrent PMTU
+// probe's fragmentation-needed would pass for this one's (make bench: "even a 1200-byte
+// packet does not fit" with 1,000 PMTU checks from one agent).
 func openEchoSocket(ctx context.Context, df bool) (net.PacketConn, bool, error) {
-	setopts := func(fd int) {
-		_ = unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVERR, 1)
+	setopts := func(fd int, ping bool) {
+		if ping {
+			_ = unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVERR, 1)
+		}
 		if df {
 			_ = unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
 		}
 	}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMP)
 	if err == nil {
-		setopts(fd)
+		setopts(fd, true)
 		if err = unix.Bind(fd, &unix.SockaddrInet4{}); err == nil {
 			f := os.NewFile(uintptr(fd), "ping")
 			pc, ferr := net.FilePacketConn(f)
@@ -44,7 +51,7 @@ func openEchoSocket(ctx context.Context, df bool) (net.PacketConn, bool, error) 
 	}
 	pingErr := err
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { setopts(int(fd)) })
+		return c.Control(func(fd uintptr) { setopts(int(fd), false) })
 	}}
 	pc, err := lc.ListenPacket(ctx, "ip4:icmp", "0.0.0.0")
 	if err == nil {
@@ -74,8 +81,12 @@ func (c *echoConn) readQueued() (echoEvent, bool) {
 	_ = rc.Control(func(fd uintptr) {
 		buf := make([]byte, 1600)
 		oob := make([]byte, 512)
-		n, oobn, _, _, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 		if err != nil {
+			return
+		}
+		// The error's address is the destination of the request it quotes: only ours count.
+		if sa, ok := from.(*unix.SockaddrInet4); ok && netip.AddrFrom4(sa.Addr) != c.dst {
 			return
 		}
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
@@ -88,7 +99,7 @@ func (c *echoConn) readQueued() (echoEvent, bool) {
 			}
 			ie := parseExtendedErr(m.Data)
 			// The queued payload is our own echo request: its sequence is at bytes 6-7.
-			if ie == nil || n < echoHeader || buf[0] != 8 {
+			if ie == nil || n < echoHeader || buf[0] != 8 || (c.raw && binary.BigEndian.Uint16(buf[4:6]) != c.id) {
 				continue
 			}
 			ev = echoEvent{Seq: int(binary.BigEndian.Uint16(buf[6:8])), From: ie.From, Code: ie.Code, At: time.Now()}

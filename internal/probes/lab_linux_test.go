@@ -27,6 +27,7 @@ import (
 type labReq struct {
 	Kind    string             `json:"kind"`
 	Timeout time.Duration      `json:"timeout"`
+	Delay   time.Duration      `json:"delay,omitempty"` // wait this long before starting
 	Port    probes.PortRequest `json:"port,omitzero"`
 	Route   string             `json:"route,omitempty"`
 	Path    probes.PathRequest `json:"path,omitzero"`
@@ -122,6 +123,7 @@ func TestLabInner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			time.Sleep(r.Delay)
 			ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
 			defer cancel()
 			start := time.Now()
@@ -327,6 +329,40 @@ func TestLabPath(t *testing.T) {
 				t.Errorf("took %v: every hop answers at once in the lab", r.Took)
 			}
 		})
+	}
+}
+
+// TestLabPMTUConcurrent: raw ICMP sockets see every ICMP error of the host. PMTU probes to a
+// host that drops echoes must not take the fragmentation-needed of concurrent probes across
+// the VPN for their own: each silent one ends with no answer, never "does not fit". The
+// crossing probes start while the silent ones wait on their second and fourth tries, when
+// the crossing probes' own second and fourth (1500 and 1450 bytes) draw fragmentation-needed.
+func TestLabPMTUConcurrent(t *testing.T) {
+	l := labBuild(t)
+	if _, err := l.Host(lab.SQL01).Exec(context.Background(), "iptables", "-A", "INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"); err != nil {
+		t.Fatal(err)
+	}
+	// 2s over 24 tries: the silent probes try every ~83ms, seq 2 from ~83ms, seq 4 from ~250ms.
+	var reqs []labReq
+	for range 8 {
+		reqs = append(reqs, labReq{Kind: "pmtu", Timeout: 2 * time.Second, PMTU: probes.PMTURequest{Address: lab.AddrSQL01}})
+	}
+	silent := len(reqs)
+	for d := 90 * time.Millisecond; d < 170*time.Millisecond; d += 10 * time.Millisecond {
+		reqs = append(reqs, labReq{Kind: "pmtu", Timeout: time.Second, Delay: d, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}},
+			labReq{Kind: "pmtu", Timeout: time.Second, Delay: d + 165*time.Millisecond, PMTU: probes.PMTURequest{Address: lab.AddrPSAz}})
+	}
+	res := runInHost(t, l.Host(lab.MT01), reqs...)
+	for i, r := range res {
+		if i < silent {
+			if !strings.Contains(r.Err, "no answer to a 576-byte probe") {
+				t.Errorf("probe %d to sql01 (echo dropped): %+v %q, want no answer", i, r.PMTU, r.Err)
+			}
+			continue
+		}
+		if r.Err != "" || r.PMTU.MTU != lab.VPNMTU {
+			t.Errorf("probe %d to ps-az: %+v %q, want %d", i, r.PMTU, r.Err, lab.VPNMTU)
+		}
 	}
 }
 
