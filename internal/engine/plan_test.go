@@ -140,9 +140,25 @@ func TestInterleave(t *testing.T) {
 	for _, c := range interleave(plan) {
 		got = append(got, c.ID)
 	}
-	if diff := cmp.Diff([]string{"a1", "b1", "c1", "a2", "c2", "a3"}, got); diff != "" {
+	// a's three at 1/6, 3/6, 5/6 of the way, b's one at 1/2, c's two at 1/4 and 3/4.
+	if diff := cmp.Diff([]string{"a1", "c1", "a2", "b1", "c2", "a3"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// A hub with many checks is spread over the whole run, not left at its end.
+	plan = nil
+	for i := range 100 {
+		plan = append(plan, Check{ID: fmt.Sprintf("hub%d", i), FromAgent: "hub"})
+		for j := range 3 {
+			plan = append(plan, Check{ID: fmt.Sprintf("vm%d-%d", i, j), FromAgent: fmt.Sprintf("vm%d", i)})
+		}
+	}
+	order := interleave(plan)
+	for _, c := range order[:len(order)/10] {
+		if c.ID == "hub10" {
+			return // the hub's 11th check is within the first tenth
+		}
+	}
+	t.Errorf("the hub's 11th of 100 checks is not in the first tenth of the dispatch order")
 }
 
 func TestPlanDNSFollowsPhases(t *testing.T) {

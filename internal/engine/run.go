@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -544,26 +545,43 @@ func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 	return context.WithTimeout(ctx, d+slack)
 }
 
-// interleave orders checks for dispatch round-robin over their source agents, so a hub's
-// thousand checks, which wait for its per-agent slots, never hold every global slot while
-// other agents sit idle. Results keep their own order: they are keyed by ID.
+// interleave orders checks for dispatch so that every source agent's checks are spread
+// evenly over the whole run, in proportion to how many it has: the i-th of a source's n checks
+// goes at (i+0.5)/n of the way. A hub with a thousand checks (the process server's latency,
+// the configuration server's PMTU) then starts at once and keeps its per-agent slots busy from
+// the first second, instead of waiting behind the hosts' few checks (round-robin put ~990 of
+// them at the end, make bench). And since a check waiting for its agent's slot holds a global
+// slot, no source can fill the global window while others sit idle. Ties keep the sources'
+// order of first appearance. Results keep their own order: they are keyed by ID.
 func interleave(plan []Check) []Check {
-	var order []string
-	by := map[string][]Check{}
-	for _, c := range plan {
-		if _, ok := by[c.FromAgent]; !ok {
-			order = append(order, c.FromAgent)
-		}
-		by[c.FromAgent] = append(by[c.FromAgent], c)
+	type pos struct {
+		c         Check
+		i, n, src int
 	}
-	out := make([]Check, 0, len(plan))
-	for len(out) < len(plan) {
-		for _, a := range order {
-			if q := by[a]; len(q) > 0 {
-				out = append(out, q[0])
-				by[a] = q[1:]
-			}
+	count := map[string]int{}
+	first := map[string]int{}
+	for _, c := range plan {
+		if _, ok := first[c.FromAgent]; !ok {
+			first[c.FromAgent] = len(first)
 		}
+		count[c.FromAgent]++
+	}
+	seen := map[string]int{}
+	ps := make([]pos, len(plan))
+	for k, c := range plan {
+		ps[k] = pos{c: c, i: seen[c.FromAgent], n: count[c.FromAgent], src: first[c.FromAgent]}
+		seen[c.FromAgent]++
+	}
+	// (2i+1)/2n compared exactly: (2a.i+1)*b.n against (2b.i+1)*a.n.
+	slices.SortStableFunc(ps, func(a, b pos) int {
+		if d := (2*a.i+1)*b.n - (2*b.i+1)*a.n; d != 0 {
+			return d
+		}
+		return a.src - b.src
+	})
+	out := make([]Check, len(ps))
+	for k, p := range ps {
+		out[k] = p.c
 	}
 	return out
 }
