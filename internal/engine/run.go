@@ -121,8 +121,9 @@ func concurrencyFor(n int) int {
 const slack = 500 * time.Millisecond
 
 // DefaultPerAgent bounds calls in flight to one agent (16: a hub such as the process server,
-// with a latency check per protected VM, keeps its queue moving; make bench). The engine waits for a slot before it
-// starts a probe's clock, so a busy agent delays checks instead of eating their timeouts.
+// with a latency check per protected VM, keeps its queue moving; make bench). A check starts
+// its probe's clock only once it has one of its agent's slots, so a busy agent delays checks
+// instead of eating their timeouts; while it waits it holds no global slot.
 const DefaultPerAgent = 16
 
 // Run executes plan and streams its events; the channel closes after the Done event. The
@@ -143,7 +144,6 @@ type runState struct {
 	agents  map[string]Prober
 	errs    map[string]error
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
-	slots   map[string]chan struct{}                          // agent addr -> calls in flight
 
 	mu      sync.Mutex // guards pending, emitted, down and left
 	pending map[string]result.Result
@@ -159,7 +159,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		slots: map[string]chan struct{}{}, emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}}
+		emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
 			st.left[c.FromAgent]++
@@ -175,9 +175,18 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if limit <= 0 {
 		limit = concurrencyFor(len(plan))
 	}
+	perAgent := st.r.PerAgent
+	if perAgent <= 0 {
+		perAgent = DefaultPerAgent
+	}
 	var serial []Check // bandwidth tests: one at a time, so no two share a link
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
+	// A check whose agent has all its calls in flight waits in that agent's backlog, holding
+	// no global slot: one of the agent's running checks takes it next. So a hub's thousand
+	// checks cannot fill the global window while waiting for its 16 slots (make bench).
+	var qmu sync.Mutex
+	queues := map[string]*agentQueue{}
 	for _, c := range interleave(plan) {
 		if c.Kind == result.CheckBandwidth && c.SkipReason == "" {
 			serial = append(serial, c)
@@ -186,9 +195,32 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		if gctx.Err() != nil {
 			break
 		}
+		qmu.Lock()
+		q := queues[c.FromAgent]
+		if q == nil {
+			q = &agentQueue{}
+			queues[c.FromAgent] = q
+		}
+		if q.inflight >= perAgent {
+			q.backlog = append(q.backlog, c)
+			qmu.Unlock()
+			continue
+		}
+		q.inflight++
+		qmu.Unlock()
 		g.Go(func() error {
-			st.emit(c, st.execute(gctx, c))
-			return nil
+			for c := c; ; {
+				st.emit(c, st.execute(gctx, c))
+				qmu.Lock()
+				if len(q.backlog) == 0 || gctx.Err() != nil {
+					q.inflight--
+					qmu.Unlock()
+					return nil
+				}
+				c = q.backlog[0]
+				q.backlog = q.backlog[1:]
+				qmu.Unlock()
+			}
 		})
 	}
 	_ = g.Wait()
@@ -290,11 +322,6 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 				log.Warn("agent unreachable", "agent", addr, "hosts", hosts[addr], "err", err)
 			} else {
 				st.agents[addr] = p
-				n := st.r.PerAgent
-				if n <= 0 {
-					n = DefaultPerAgent
-				}
-				st.slots[addr] = make(chan struct{}, n)
 			}
 			mu.Unlock()
 			st.send(Event{Agent: &AgentState{Addr: addr, Hosts: hosts[addr], Up: err == nil, Err: err}})
@@ -394,6 +421,13 @@ func containsListen(ls []agent.Listen, l agent.Listen) bool {
 	return false
 }
 
+// agentQueue is one source agent's share of the dispatch: its calls in flight (at most
+// Runner.PerAgent) and the checks waiting for one of them, in dispatch order.
+type agentQueue struct {
+	inflight int
+	backlog  []Check
+}
+
 // execute runs one check on its source agent and judges it.
 func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	start := time.Now()
@@ -429,12 +463,6 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 			err = errors.New("agent not connected")
 		}
 		return Errored(c, fmt.Errorf("agent %s on %s: %w", c.FromAgent, c.From, err), agentHint(c, err))
-	}
-	select {
-	case st.slots[c.FromAgent] <- struct{}{}:
-		defer func() { <-st.slots[c.FromAgent] }()
-	case <-ctx.Done():
-		return Errored(c, errors.New("run interrupted before this check ran"), "")
 	}
 	switch c.Kind {
 	case result.CheckPort:

@@ -2,12 +2,15 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
@@ -416,5 +419,56 @@ func TestRunBandwidthIntervals(t *testing.T) {
 	}
 	if intervals[0].Required != plan[0].RequiredBps {
 		t.Errorf("required %v, want %v", intervals[0].Required, plan[0].RequiredBps)
+	}
+}
+
+// sleepyProber answers every probe after a fixed delay with a route, and fails the rest.
+type sleepyProber struct{ delay time.Duration }
+
+func (p sleepyProber) Probe(ctx context.Context, kind string, params, res any) error {
+	select {
+	case <-time.After(p.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if r, ok := res.(*probes.RouteResult); ok {
+		*r = probes.RouteResult{Interface: "eth0", SourceIP: "127.0.0.1", Method: "fake"}
+	}
+	return nil
+}
+func (sleepyProber) OpenResponders(context.Context, []agent.Listen) (agent.Responders, error) {
+	return agent.Responders{}, nil
+}
+func (sleepyProber) CloseResponders(context.Context, string) error { return nil }
+func (sleepyProber) HostFacts(context.Context, string) (agent.HostFacts, error) {
+	return agent.HostFacts{}, nil
+}
+func (sleepyProber) Bandwidth(context.Context, string, bwtest.Params) (bwtest.Result, error) {
+	return bwtest.Result{}, nil
+}
+
+// TestRunBusyAgentHoldsNoGlobalSlot: a hub with ten checks and one call in flight, and another
+// agent with one check, under a global bound of two. The hub's waiting checks must not hold the
+// second global slot: the other agent's check runs at once, not after the hub's fourth.
+func TestRunBusyAgentHoldsNoGlobalSlot(t *testing.T) {
+	var plan []Check
+	for i := range 10 {
+		plan = append(plan, Check{ID: fmt.Sprintf("route/hub/%d", i), Kind: result.CheckRoute, From: "hub", FromAgent: "hub:7411", Address: "127.0.0.1"})
+	}
+	plan = append(plan, Check{ID: "route/other", Kind: result.CheckRoute, From: "other", FromAgent: "other:7411", Address: "127.0.0.1"})
+	r := &Runner{Concurrency: 2, PerAgent: 1, Dial: func(context.Context, string) (Prober, error) {
+		return sleepyProber{delay: 50 * time.Millisecond}, nil
+	}}
+	var order []string
+	for e := range r.Run(context.Background(), plan) {
+		if e.Result != nil {
+			order = append(order, e.Result.ID)
+		}
+	}
+	if len(order) != len(plan) {
+		t.Fatalf("%d results for %d checks", len(order), len(plan))
+	}
+	if i := slices.Index(order, "route/other"); i > 1 {
+		t.Errorf("the other agent's check came %d-th (%v): it waited behind the busy hub", i+1, order)
 	}
 }
