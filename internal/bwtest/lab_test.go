@@ -38,6 +38,8 @@ func dialFrom(h *lab.Host, addr string) Dialer {
 // The shaper counts whole frames; TCP payload over the VPN's 1400-byte MTU is about 95 % of
 // that, so a perfect test reads ~5 % low and the 10 % bound leaves ~5 % for TCP's sawtooth.
 // The warm-up is the default 2 s: with 1 s the first interval still shows slow start's losses.
+// The measured window is 4 s: with 2 s, one interval of a CI host busy with the other
+// packages' tests (42 of 50 Mbit/s, the next at 47.7) pulled the mean to -10.0 %.
 func TestLabShapedVPN(t *testing.T) {
 	l := lab.Build(t, lab.Failback())
 	ps, mt := l.Host(lab.PSAz), l.Host(lab.MT01)
@@ -67,7 +69,7 @@ func TestLabShapedVPN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Params{Streams: 4, WarmUp: 2 * time.Second, Duration: 2 * time.Second, Direction: tt.dir}
+			p := Params{Streams: 4, WarmUp: 2 * time.Second, Duration: 4 * time.Second, Direction: tt.dir}
 			if tt.dir == Send {
 				p.LoadedEcho, p.LoadedEnv, p.LoadedInterval = mtAddr, psEnv, 20*time.Millisecond
 			}
