@@ -13,10 +13,10 @@ func DemoEstate() Estate {
 	return Estate{
 		Name: "contoso-failback",
 		Sites: []Site{
-			{Name: "onprem", Kind: "on-prem", Networks: []string{"10.10.0.0/16"}},
+			{Name: "onprem", Kind: "onprem", Networks: []string{"10.10.0.0/16"}},
 			{Name: "azure", Kind: "azure", Networks: []string{"10.20.0.0/16"}},
 		},
-		Links: []Link{{Name: "vpn1", Kind: "s2s-vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
+		Links: []Link{{Name: "vpn1", Kind: "vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
 		Hosts: []Host{
 			{Name: "cs01", Site: "onprem", Roles: []string{"config-server", "master-target"}, Agent: "10.10.5.4:7447"},
 			{Name: "vcenter01", Site: "onprem", Roles: []string{"vcenter"}},

@@ -85,7 +85,7 @@ type Estate struct {
 // Site is one site of the estate.
 type Site struct {
 	Name string
-	// Kind is "on-prem" or "azure".
+	// Kind is "onprem" or "azure", as in the topology file.
 	Kind     string
 	Networks []string
 }
