@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
@@ -148,8 +149,9 @@ type runState struct {
 	mu      sync.Mutex // guards pending, emitted, down and left
 	pending map[string]result.Result
 	emitted map[string]bool
-	down    map[string]error // agents that failed mid-run: their remaining checks error at once
-	left    map[string]int   // checks still to run per source agent
+	down    map[string]error         // agents that failed mid-run: their remaining checks error at once
+	left    map[string]int           // checks still to run per source agent
+	pace    map[string]*rate.Limiter // agent addr -> its probe-rate bound, from its Hello
 }
 
 func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
@@ -159,7 +161,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}}
+		emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
 			st.left[c.FromAgent]++
@@ -322,6 +324,13 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 				log.Warn("agent unreachable", "agent", addr, "hosts", hosts[addr], "err", err)
 			} else {
 				st.agents[addr] = p
+				if ip, ok := p.(interface{ Info() agent.Info }); ok {
+					// Ask no faster than the agent answers: pacing to its bound replaces a
+					// storm of 429s and backoffs (the retry stays for what others use of it).
+					if b := ip.Info().Bounds; b.ProbeRate > 0 {
+						st.pace[addr] = rate.NewLimiter(rate.Limit(b.ProbeRate), max(1, b.ProbeBurst))
+					}
+				}
 			}
 			mu.Unlock()
 			st.send(Event{Agent: &AgentState{Addr: addr, Hosts: hosts[addr], Up: err == nil, Err: err}})
@@ -525,14 +534,22 @@ func (st *runState) done(c Check) {
 	}
 }
 
-// callProbe runs one probe on an agent with its own deadline. An agent that refuses for its
-// probe-rate bound is waited for and asked again, each attempt with a fresh deadline, so a
-// busy agent delays a check instead of failing it.
+// callProbe runs one probe on an agent with its own deadline. Probes are paced to the agent's
+// probe-rate bound (its Hello says it) before their clock starts; an agent that still refuses
+// for that bound (another coordinator used it) is waited for and asked again, each attempt
+// with a fresh deadline, so a busy agent delays a check instead of failing it.
 //
 // An agent that stops answering (its connection fails, not a probe) is marked down: its
 // remaining checks become errors at once instead of each waiting out its timeout.
 func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
+	pace := st.pace[agentAddr] // written by dialAgents before any check runs
 	for attempt := 0; ; attempt++ {
+		// Route lookups send nothing and are not counted by the agent.
+		if pace != nil && kind != agent.KindRoute {
+			if err := pace.Wait(ctx); err != nil {
+				return fmt.Errorf("waiting for agent %s's probe rate (%g/s): %w", agentAddr, float64(pace.Limit()), err)
+			}
+		}
 		pctx, cancel := probeCtx(ctx, timeout)
 		err := p.Probe(pctx, kind, req, res)
 		cancel()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
+	"golang.org/x/time/rate"
 )
 
 var testToken = []byte("engine-test-token-0123456789abcdef")
@@ -470,5 +472,59 @@ func TestRunBusyAgentHoldsNoGlobalSlot(t *testing.T) {
 	}
 	if i := slices.Index(order, "route/other"); i > 1 {
 		t.Errorf("the other agent's check came %d-th (%v): it waited behind the busy hub", i+1, order)
+	}
+}
+
+// boundedProber is an agent with a probe-rate bound: it refuses (429) probes over its bucket,
+// as the real agent does, and tells its bound in Info as the real Hello does.
+type boundedProber struct {
+	sleepyProber
+	lim     *rate.Limiter
+	refused *atomic.Int32
+	bounds  agent.Bounds
+}
+
+func (p boundedProber) Info() agent.Info { return agent.Info{Bounds: p.bounds} }
+
+func (p boundedProber) Probe(ctx context.Context, kind string, params, res any) error {
+	if !p.lim.Allow() {
+		p.refused.Add(1)
+		return &agent.RemoteError{Status: 429, Code: agent.CodeRateLimited, Message: "probe rate over this agent's bound"}
+	}
+	return p.sleepyProber.Probe(ctx, kind, params, res)
+}
+
+// TestRunPacesToAgentBound: forty checks against an agent bounded to 100 probes/s with a
+// burst of 5 are paced from its Hello: none is refused, and the run takes about as long as
+// the bound says, not the retries' backoff.
+func TestRunPacesToAgentBound(t *testing.T) {
+	var plan []Check
+	for i := range 40 {
+		plan = append(plan, Check{ID: fmt.Sprintf("icmp/hub/%d", i), Kind: result.CheckPMTU, From: "hub", FromAgent: "hub:7411", Address: "127.0.0.1", Timeout: time.Second})
+	}
+	bounds := agent.Bounds{ProbeRate: 100, ProbeBurst: 5}
+	var refused atomic.Int32
+	fake := boundedProber{sleepyProber: sleepyProber{delay: time.Millisecond}, lim: rate.NewLimiter(rate.Limit(bounds.ProbeRate), bounds.ProbeBurst), refused: &refused, bounds: bounds}
+	r := &Runner{Concurrency: 16, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
+	start := time.Now()
+	n := 0
+	for e := range r.Run(context.Background(), plan) {
+		if e.Result != nil {
+			n++
+			if e.Result.Status == result.Error {
+				t.Errorf("%s: %s", e.Result.ID, e.Result.Message)
+			}
+		}
+	}
+	took := time.Since(start)
+	if n != len(plan) {
+		t.Fatalf("%d results for %d checks", n, len(plan))
+	}
+	if got := refused.Load(); got != 0 {
+		t.Errorf("the agent refused %d probes: the run did not pace to its bound", got)
+	}
+	// 35 probes beyond the burst at 100/s: 350 ms; backoffs from 429s would cost seconds.
+	if took < 300*time.Millisecond || took > 2*time.Second {
+		t.Errorf("took %v, want about 350ms", took)
 	}
 }
