@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -409,6 +410,76 @@ func TestLabPathRefused(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 		want := lab.AddrOnPremGW + " -> " + lab.AddrVPNAz + " -> " + lab.AddrPSAz
+		if got := hops(r.Path); got != want || !r.Path.Reached {
+			t.Errorf("path %s reached=%v (%s), want %s, reached", got, r.Path.Reached, r.Path.Detail, want)
+		}
+	})
+}
+
+// TestLabPathRetryBounded: the second round past a refusing router has a short wait of its
+// own and replaces the first round only when the block cleared.
+//   - A router that rate-limits its ICMP errors (the kernel default, a burst of 6 then 1/s)
+//     answers the first round and not the second: the refusal stands, in well under the
+//     deadline.
+//   - A refusal that passes, with a silent router behind it: the second round reaches the
+//     host through the silent hop, and the first round's refusal is gone.
+func TestLabPathRetryBounded(t *testing.T) {
+	hops := func(p *probes.PathResult) string {
+		var s []string
+		for _, h := range p.Hops {
+			a := h.Addr
+			if a == "" {
+				a = "*"
+			}
+			s = append(s, strings.TrimSpace(a+" "+h.Note))
+		}
+		return strings.Join(s, " -> ")
+	}
+	run := func(t *testing.T, l *lab.Lab, port int, cmds map[*lab.Host][][]string) labRes {
+		t.Helper()
+		serveResponders(t, l.Host(lab.PSAz), port)
+		for h, list := range cmds {
+			for _, cmd := range list {
+				if out, err := h.Exec(context.Background(), cmd[0], cmd[1:]...); err != nil {
+					if slices.Contains(cmd, "quota") {
+						t.Skipf("this kernel has no xt_quota for the passing refusal: %v %s", err, out)
+					}
+					t.Fatalf("%v: %v %s", cmd, err, out)
+				}
+			}
+		}
+		r := runInHost(t, l.Host(lab.MT01), labReq{Kind: "path", Timeout: 3 * time.Second,
+			Path: probes.PathRequest{Address: fmt.Sprintf("%s:%d", lab.AddrPSAz, port), MaxHops: 8}})[0]
+		if r.Err != "" {
+			t.Fatal(r.Err)
+		}
+		return r
+	}
+	t.Run("refused by a rate-limiting router", func(t *testing.T) {
+		l := labBuild(t)
+		on := l.Router(lab.OnPrem)
+		r := run(t, l, 9446, map[*lab.Host][][]string{on: {
+			{"sysctl", "-qw", "net.ipv4.icmp_ratelimit=1000"},
+			{"iptables", "-w", "-I", "FORWARD", "-p", "tcp", "--dport", "9446", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"},
+		}})
+		if want := lab.AddrOnPremGW + " -> " + lab.AddrOnPremGW + " !X"; hops(r.Path) != want || r.Path.Reached {
+			t.Errorf("path %s reached=%v (%s), want %s: the refusal stands", hops(r.Path), r.Path.Reached, r.Path.Detail, want)
+		}
+		if r.Took > 1500*time.Millisecond {
+			t.Errorf("took %v of the 3s deadline: the second round's silence cost the deadline", r.Took)
+		}
+	})
+	t.Run("refused for a moment, a silent hop behind", func(t *testing.T) {
+		l := labBuild(t)
+		on, az := l.Router(lab.OnPrem), l.Router(lab.Azure)
+		r := run(t, l, 9447, map[*lab.Host][][]string{
+			// The Azure router sends no time-exceeded: a silent hop, as VPN gateways often are.
+			az: {{"iptables", "-w", "-I", "OUTPUT", "-p", "icmp", "--icmp-type", "time-exceeded", "-j", "DROP"}},
+			// The on-premises router refuses the first round (TTL 2 to 8: seven SYNs of 60
+			// bytes), then lets the second through.
+			on: {{"iptables", "-w", "-I", "FORWARD", "-p", "tcp", "--dport", "9447", "-m", "quota", "--quota", "420", "-j", "REJECT", "--reject-with", "icmp-host-unreachable"}},
+		})
+		want := lab.AddrOnPremGW + " -> * -> " + lab.AddrPSAz
 		if got := hops(r.Path); got != want || !r.Path.Reached {
 			t.Errorf("path %s reached=%v (%s), want %s, reached", got, r.Path.Reached, r.Path.Detail, want)
 		}

@@ -59,12 +59,12 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 	if mode == "" {
 		mode = "tcp"
 	}
-	max := req.MaxHops
-	if max <= 0 {
-		max = DefaultMaxHops
+	maxHops := req.MaxHops
+	if maxHops <= 0 {
+		maxHops = DefaultMaxHops
 	}
-	if max > 64 {
-		return PathResult{}, fmt.Errorf("%w: max hops %d: at most 64", ErrInvalid, max)
+	if maxHops > 64 {
+		return PathResult{}, fmt.Errorf("%w: max hops %d: at most 64", ErrInvalid, maxHops)
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
@@ -98,21 +98,24 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 		return PathResult{}, fmt.Errorf("%w: mode %q: use tcp, udp or icmp", ErrInvalid, req.Mode)
 	}
 
-	trace := func(answers []hopAnswer, from int) error {
+	trace := func(ctx context.Context, answers []hopAnswer, from int) error {
 		if mode == "icmp" {
 			return pathICMP(ctx, env, dst.Addr(), answers, from)
 		}
 		return pathSockets(ctx, env, mode, dst, answers, from)
 	}
-	answers := make([]hopAnswer, max+1)
-	if err = trace(answers, 1); err != nil {
+	answers := make([]hopAnswer, maxHops+1)
+	if err = trace(ctx, answers, 1); err != nil {
 		return PathResult{}, err
 	}
 	// An unreachable from a router short of the destination may be a passing state (a
 	// neighbour entry being resolved, a queue overflowing) rather than a filter: traceroute asks
 	// every hop three times for this reason. Ask once more from that hop on, after a short
-	// pause, and keep the better answer of the two for each TTL. A real block answers the same
-	// way twice, quickly, so this costs little.
+	// pause. The second round has a short wait of its own: a router that rate-limits its ICMP
+	// errors (Linux: a burst of 6, then 1/s) stays silent the second time, and that silence
+	// must not cost the whole deadline. Its answers replace the first round's from that hop on
+	// only when they show the block cleared: the destination answered, or the hop answered
+	// with anything but an unreachable. Otherwise the first round stands.
 	if b := blockedAt(answers); b > 0 && answers[b].from != dst.Addr() && roomFor(ctx, pathRetryPause) {
 		timer := time.NewTimer(pathRetryPause)
 		select {
@@ -122,13 +125,14 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 		timer.Stop()
 		again := make([]hopAnswer, len(answers))
 		copy(again[:b], answers[:b])
-		if err = trace(again, b); err != nil {
+		rctx, rcancel := context.WithTimeout(ctx, max(pathRetryWait, 4*answers[b].rtt))
+		err = trace(rctx, again, b)
+		rcancel()
+		if err != nil {
 			return PathResult{}, err
 		}
-		for ttl := b; ttl < len(answers); ttl++ {
-			if again[ttl].better(answers[ttl]) {
-				answers[ttl] = again[ttl]
-			}
+		if cleared(again, b) {
+			copy(answers[b:], again[b:])
 		}
 	}
 	if cerr := cancelled(ctx); cerr != nil {
@@ -137,8 +141,26 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 	return buildPath(mode, answers), nil
 }
 
-// pathRetryPause is the wait before asking again past a router that answered unreachable.
-const pathRetryPause = 50 * time.Millisecond
+// pathRetryPause is the wait before asking again past a router that answered unreachable,
+// and pathRetryWait the least the second round waits for answers (four times the router's
+// round trip when that is longer).
+const (
+	pathRetryPause = 50 * time.Millisecond
+	pathRetryWait  = 500 * time.Millisecond
+)
+
+// cleared reports whether a second round from TTL b shows the first round's block at b gone.
+func cleared(again []hopAnswer, b int) bool {
+	if again[b].from.IsValid() && !again[b].blocked {
+		return true
+	}
+	for ttl := b; ttl < len(again); ttl++ {
+		if again[ttl].final {
+			return true
+		}
+	}
+	return false
+}
 
 // roomFor reports whether ctx has at least four times d left: enough for a pause of d and a
 // second round that can still hear back.
@@ -169,23 +191,6 @@ type hopAnswer struct {
 	note    string // traceroute's mark of the unreachable (Hop.Note)
 }
 
-// better reports whether a is stronger evidence for its TTL than b: the destination's answer
-// beats a router's time-exceeded, which beats an unreachable, which beats silence.
-func (a hopAnswer) better(b hopAnswer) bool { return a.rank() > b.rank() }
-
-func (a hopAnswer) rank() int {
-	switch {
-	case a.final:
-		return 3
-	case !a.from.IsValid():
-		return 0
-	case a.blocked:
-		return 1
-	default:
-		return 2
-	}
-}
-
 // unreachableNote is traceroute's mark for an ICMP unreachable (or IPv6 packet-too-big).
 func unreachableNote(v6 bool, typ, code uint8) string {
 	if v6 {
@@ -200,18 +205,16 @@ func unreachableNote(v6 bool, typ, code uint8) string {
 			return "!N"
 		case 1, 5, 6:
 			return "!X"
-		case 3:
+		case 2, 3:
 			return "!H"
-		case 4:
-			return "!P"
 		}
-		return fmt.Sprintf("!<%d>", code)
+		return fmt.Sprintf("!<%d>", code) // 4: port unreachable, from a router
 	}
 	if typ != 3 {
 		return fmt.Sprintf("!<%d/%d>", typ, code)
 	}
 	switch code {
-	case 0, 6, 11:
+	case 0, 6, 8, 11:
 		return "!N"
 	case 1, 7, 12:
 		return "!H"
@@ -223,8 +226,12 @@ func unreachableNote(v6 bool, typ, code uint8) string {
 		return "!S"
 	case 9, 10, 13:
 		return "!X"
+	case 14:
+		return "!V"
+	case 15:
+		return "!C"
 	}
-	return fmt.Sprintf("!<%d>", code)
+	return fmt.Sprintf("!<%d>", code) // 3: port unreachable, from a router
 }
 
 // buildPath cuts the answers at the first final one and judges privacy.
@@ -293,7 +300,11 @@ func noteMeaning(note string) string {
 		return "source route failed"
 	case "!X":
 		return "administratively prohibited"
-	case "!<3>":
+	case "!V":
+		return "host precedence violation"
+	case "!C":
+		return "precedence cut off"
+	case "!<3>", "!<4>": // IPv4 code 3, IPv6 code 4
 		return "port unreachable from a router: typically a firewall's REJECT"
 	}
 	return "an ICMP unreachable"
