@@ -128,29 +128,34 @@ func (k probeKind) command(pf *probeFlags) *cobra.Command {
 // finishMany prints the results of a target that named several probes: a line each, or a
 // JSON array in the order given. An error stops the whole set, as for a single probe.
 func finishMany(w io.Writer, format string, rs []result.Result, err error, took time.Duration) error {
-	if err != nil {
-		if errors.Is(err, probes.ErrInvalid) {
-			return exitWith(ExitUsage, err)
-		}
-		return exitWith(ExitCannotRun, err)
-	}
 	for i := range rs {
 		rs[i].DurationMS = took.Milliseconds()
 	}
-	if format == "json" {
+	var werr error
+	switch {
+	case len(rs) == 0: // the list itself is wrong: nothing was probed
+	case format == "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if werr := enc.Encode(rs); werr != nil {
-			return exitWith(ExitCannotRun, werr)
+		werr = enc.Encode(rs)
+	default:
+		for _, r := range rs {
+			if _, werr = fmt.Fprintln(w, probeText(r)); werr != nil {
+				break
+			}
 		}
+	}
+	switch {
+	case werr != nil:
+		return exitWith(ExitCannotRun, werr)
+	case err == nil:
 		return nil
+	case len(rs) == 0:
+		return exitWith(ExitUsage, err)
+	case errors.Is(err, probes.ErrInvalid):
+		return exitQuiet(ExitUsage)
 	}
-	for _, r := range rs {
-		if _, werr := fmt.Fprintln(w, probeText(r)); werr != nil {
-			return exitWith(ExitCannotRun, werr)
-		}
-	}
-	return nil
+	return exitQuiet(ExitCannotRun)
 }
 
 // cannotRun turns a probe error into the result a user reads: skip when the probe is not
@@ -300,15 +305,17 @@ port gets the whole --timeout. One line per port, or a JSON array with --format 
 				}
 				proto := port.proto()
 				prs, err := probes.Scan(ctx, nil, probes.ScanRequest{Proto: proto, Host: host, Ports: ports, Source: port.source, Echo: port.echo, Banner: port.banner})
-				if err != nil {
-					return nil, true, err
+				rs := make([]result.Result, len(ports))
+				for i, p := range ports {
+					t := net.JoinHostPort(host, fmt.Sprint(p))
+					rs[i] = result.Result{ID: "probe/port/" + t + "/" + proto, Check: result.CheckPort, Target: t, Proto: proto}
+					if err != nil {
+						rs[i] = cannotRun(rs[i], err) // every port says why, as a lone probe would
+					} else {
+						rs[i] = portResult(rs[i], prs[i])
+					}
 				}
-				rs := make([]result.Result, len(prs))
-				for i, pr := range prs {
-					t := net.JoinHostPort(host, fmt.Sprint(ports[i]))
-					rs[i] = portResult(result.Result{ID: "probe/port/" + t + "/" + proto, Check: result.CheckPort, Target: t, Proto: proto}, pr)
-				}
-				return rs, true, nil
+				return rs, true, err
 			},
 		},
 		{

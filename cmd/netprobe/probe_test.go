@@ -134,7 +134,7 @@ func TestProbePortList(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []string{
-		dropped.String() + "/tcp filtered (timeout): no answer to 2 tries of 250ms each, while other ports of 127.0.0.1 answered within ",
+		dropped.String() + "/tcp filtered (timeout): no answer to 2 tries within 500ms, while other ports of 127.0.0.1 answered within ",
 		open.String() + "/tcp open (syn-ack): ",
 		closed.String() + "/tcp closed (reset): ",
 	}
@@ -147,7 +147,7 @@ func TestProbePortList(t *testing.T) {
 		}
 	}
 	if took > 2*time.Second {
-		t.Errorf("took %v: the dropped port should cost two waits of 250ms, not the 2s timeout", took)
+		t.Errorf("took %v: the dropped port should cost two tries within 500ms, not the 2s timeout", took)
 	}
 
 	code, out, stderr = runCLI(t, "probe", "port", list, "--format", "json")
@@ -165,5 +165,22 @@ func TestProbePortList(t *testing.T) {
 
 	if code, _, stderr := runCLI(t, "probe", "port", "127.0.0.1:9443,9440-9430"); code != ExitUsage || !strings.Contains(stderr, "runs backwards") {
 		t.Errorf("a backwards range: exit %d %q, want a usage error saying so", code, stderr)
+	}
+}
+
+// TestProbePortListCannotRun: a port list that cannot run still prints a result per port
+// saying why (a JSON array for scripts), and exits 5, as a single probe does. The source
+// address is not on this host (TEST-NET-1), so binding fails before any packet leaves; a name
+// that does not resolve would send a query to the system's resolver, which tests must not.
+func TestProbePortListCannotRun(t *testing.T) {
+	code, out, _ := runCLI(t, "probe", "port", "127.0.0.1:443,9443", "--source", "192.0.2.1", "--format", "json", "--timeout", "300ms")
+	var rs []result.Result
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || code != ExitCannotRun || len(rs) != 2 {
+		t.Fatalf("exit %d, %v, %d results: %q; want exit 5 and two results", code, err, len(rs), out)
+	}
+	for _, r := range rs {
+		if (r.Status != result.Error && r.Status != result.Skip) || !strings.Contains(r.Message, "bind") {
+			t.Errorf("%s: %v %q, want an error or skip saying why", r.Target, r.Status, r.Message)
+		}
 	}
 }

@@ -595,9 +595,8 @@ func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 // goes at (i+0.5)/n of the way. A hub with a thousand checks (the process server's latency,
 // the configuration server's PMTU) then starts at once and keeps its per-agent slots busy from
 // the first second, instead of waiting behind the hosts' few checks (round-robin put ~990 of
-// them at the end, make bench). And since a check waiting for its agent's slot holds a global
-// slot, no source can fill the global window while others sit idle. Ties keep the sources'
-// order of first appearance. Results keep their own order: they are keyed by ID.
+// them at the end, make bench). Ties keep the sources' order of first appearance. Results
+// keep their own order: they are keyed by ID.
 func interleave(plan []Check) []Check {
 	type pos struct {
 		c         Check

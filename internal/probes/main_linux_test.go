@@ -13,7 +13,9 @@ import (
 
 // TestMain fails the run when a test left a namespace behind: every namespace a test creates,
 // it removes, also when it fails.
+// It also turns an accidental DNS query to the machine's resolver into a failure.
 func TestMain(m *testing.M) {
+	probetest.GuardDNS()
 	code := m.Run()
 	if os.Geteuid() == 0 && os.Getenv(labEnv) == "" && os.Getenv(probetest.InNetnsEnv) == "" {
 		mine, _ := probetest.Leftovers()

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -28,11 +27,12 @@ type ScanRequest struct {
 const MaxScanPorts = 512
 
 // Scan waits for silence no longer than it must, as nmap does: every port is probed at once,
-// and once some ports have answered (a SYN-ACK, a reset, an ICMP error), the round-trip times
-// they showed bound the wait for the silent ones (srtt + 4 rttvar, at least twice the slowest
-// answer and ScanMinWait). A silent port gets a second try with that wait before it counts as
-// filtered (open|filtered for UDP without an echo). When no port answers, every port gets the
-// whole deadline, like a single Port probe. Results are in the order of req.Ports.
+// and once some ports have answered (a SYN-ACK, a reset, an ICMP error from the host), the
+// round-trip times they showed set a port's wait t (srtt + 4 rttvar, at least twice the
+// slowest answer and ScanMinWait). A port still silent after t gets a second try, and both
+// tries keep listening until 2t: an answer late for the first try still counts. Only then is
+// the port filtered (open|filtered for UDP without an echo). When no port answers, every port
+// gets the whole deadline, like a single Port probe. Results are in the order of req.Ports.
 func Scan(ctx context.Context, env *Env, req ScanRequest) ([]PortResult, error) {
 	proto := strings.ToLower(req.Proto)
 	if proto == "" {
@@ -50,39 +50,160 @@ func Scan(ctx context.Context, env *Env, req ScanRequest) ([]PortResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	full := remaining(ctx)
-	s := &scan{env: env, est: rttEstimator{floor: ScanMinWait, ceil: full}}
-	out := make([]PortResult, len(req.Ports))
-	todo := make([]int, len(req.Ports))
-	for i := range todo {
-		todo[i] = i
+	s := &scan{env: env, req: req, proto: proto, ip: ip, est: rttEstimator{floor: ScanMinWait, ceil: remaining(ctx)},
+		ports: make([]scanPort, len(req.Ports)), out: make([]PortResult, len(req.Ports)),
+		results: make(chan tryResult, 2*len(req.Ports))}
+	if err := s.run(ctx); err != nil {
+		return nil, err
 	}
-	for try := 1; try <= 2 && len(todo) > 0; try++ {
-		if try == 2 && (!s.est.ready() || remaining(ctx) < s.est.timeout()) {
-			break // nothing answered, so the first try had the whole deadline; or no time left
-		}
-		if todo, err = s.round(ctx, req, proto, ip, todo, out); err != nil {
-			return nil, err
-		}
+	return s.out, nil
+}
+
+// ScanMinWait is the least a silent port is waited for before its second try once others
+// answered: well above a LAN's jitter and a VPN's round trip within a region. Both tries
+// listen until twice that.
+const ScanMinWait = 250 * time.Millisecond
+
+// scan is one Scan's state, owned by its run loop.
+type scan struct {
+	env     *Env
+	req     ScanRequest
+	proto   string
+	ip      netip.Addr
+	est     rttEstimator
+	icmp    int // answers that were ICMP errors: hosts rate-limit them
+	ports   []scanPort
+	out     []PortResult
+	results chan tryResult
+}
+
+// scanPort is one port's tries.
+type scanPort struct {
+	start   time.Time
+	cancels []context.CancelCauseFunc
+	running int
+	done    bool
+	cutAt   time.Duration // > 0: silenced by the adaptive wait, after this long
+}
+
+type tryResult struct {
+	i   int
+	r   PortResult
+	err error
+}
+
+// run starts every port's first try and drives the schedule until each port has its result.
+func (s *scan) run(ctx context.Context) error {
+	for i := range s.ports {
+		s.ports[i].start = time.Now()
+		s.try(ctx, i)
 	}
-	// What stayed silent says how long it was waited for.
-	for _, i := range todo {
-		if wait := s.waited[i]; wait > 0 && wait < full {
-			r := &out[i]
-			tries := "one try"
-			if s.tries[i] > 1 {
-				tries = fmt.Sprintf("%d tries", s.tries[i])
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	left := len(s.ports)
+	var firstErr error
+	for left > 0 {
+		select {
+		case tr := <-s.results:
+			p := &s.ports[tr.i]
+			p.running--
+			if p.done {
+				continue
 			}
-			if r.State == Filtered {
-				r.Detail = fmt.Sprintf("no answer to %s of %s each, while other ports of %s answered within %s - a firewall drops it",
-					tries, roundMs(wait), ip, roundMs(s.est.slowest()))
-			} else {
-				r.Detail = fmt.Sprintf("no answer to %s of %s each, while other ports of %s answered within %s: nothing to tell open from filtered without a responder there",
-					tries, roundMs(wait), ip, roundMs(s.est.slowest()))
+			switch {
+			case tr.err != nil:
+				if firstErr == nil {
+					firstErr = tr.err
+				}
+				s.finish(p, &left)
+			case !isSilence(tr.r):
+				s.out[tr.i] = tr.r
+				s.learn(tr.r)
+				s.finish(p, &left)
+			case p.running == 0:
+				// Every try is over and none answered.
+				s.out[tr.i] = tr.r
+				s.finish(p, &left)
+				if p.cutAt > 0 {
+					s.describeSilence(tr.i)
+				}
+			}
+		case <-tick.C:
+			if !s.est.ready() {
+				continue
+			}
+			t := s.est.timeout()
+			for i := range s.ports {
+				p := &s.ports[i]
+				if p.done || p.cutAt > 0 {
+					continue
+				}
+				switch el := time.Since(p.start); {
+				case el >= 2*t:
+					p.cutAt = 2 * t
+					for _, c := range p.cancels {
+						c(context.DeadlineExceeded)
+					}
+				case el >= t && len(p.cancels) == 1:
+					s.try(ctx, i)
+				}
 			}
 		}
 	}
-	return out, nil
+	if firstErr != nil {
+		return fmt.Errorf("scan of %s stopped at its first failure: %w", s.ip, firstErr)
+	}
+	return cancelled(ctx)
+}
+
+// try starts one more try of port i.
+func (s *scan) try(ctx context.Context, i int) {
+	pctx, pcancel := context.WithCancelCause(ctx)
+	p := &s.ports[i]
+	p.cancels = append(p.cancels, pcancel)
+	p.running++
+	addr := netip.AddrPortFrom(s.ip, s.req.Ports[i]).String()
+	go func() {
+		r, err := Port(pctx, s.env, PortRequest{Proto: s.proto, Address: addr, Source: s.req.Source, Echo: s.req.Echo, Banner: s.req.Banner})
+		s.results <- tryResult{i: i, r: r, err: err}
+	}()
+}
+
+// finish ends a port: its other tries are stopped (they report back and are ignored).
+func (s *scan) finish(p *scanPort, left *int) {
+	p.done = true
+	*left--
+	for _, c := range p.cancels {
+		c(nil)
+	}
+}
+
+// learn feeds an answer's round trip to the estimator, unless a third party sent it: an ICMP
+// error from a router or firewall near this end says nothing about the host's round trip.
+func (s *scan) learn(r PortResult) {
+	if r.ICMPFrom != "" {
+		s.icmp++
+		if from, err := netip.ParseAddr(r.ICMPFrom); err != nil || from != s.ip {
+			return
+		}
+	}
+	if r.RTT > 0 {
+		s.est.add(r.RTT)
+	}
+}
+
+// describeSilence says how long a port cut by the adaptive wait was listened to, and why.
+func (s *scan) describeSilence(i int) {
+	r := &s.out[i]
+	what := "a firewall drops it"
+	if r.State == OpenFiltered {
+		what = "nothing to tell open from filtered without a responder there"
+	}
+	r.Detail = fmt.Sprintf("no answer to 2 tries within %s, while other ports of %s answered within %s - %s",
+		roundMs(s.ports[i].cutAt), s.ip, roundMs(s.est.slowest()), what)
+	if s.icmp > 0 {
+		r.Detail += fmt.Sprintf("; %d of those answers were ICMP errors, which hosts and firewalls rate-limit (Linux: a burst of 6, then 1/s), so this port may be closed or rejected rather than dropped: probe it alone to tell", s.icmp)
+	}
 }
 
 // roundMs rounds to the millisecond, or to the microsecond below one.
@@ -91,148 +212,6 @@ func roundMs(d time.Duration) time.Duration {
 		return d.Round(time.Microsecond)
 	}
 	return d.Round(time.Millisecond)
-}
-
-// ScanMinWait is the least a silent port is waited for once others answered: well above a
-// LAN's jitter, and below the second nmap waits at first.
-const ScanMinWait = 250 * time.Millisecond
-
-// scanParallel bounds the sockets open at once.
-const scanParallel = 256
-
-// scan is one Scan's shared state.
-type scan struct {
-	env    *Env
-	mu     sync.Mutex
-	est    rttEstimator
-	waited map[int]time.Duration // how long each silent port was waited for, last try
-	tries  map[int]int
-}
-
-// round probes the ports todo (indexes into req.Ports) once and returns those that stayed
-// silent. A probe still waiting when the estimator's timeout has passed since it started is
-// cut as if its deadline had come.
-func (s *scan) round(ctx context.Context, req ScanRequest, proto string, ip netip.Addr, todo []int, out []PortResult) ([]int, error) {
-	type flight struct {
-		start  time.Time
-		cancel context.CancelCauseFunc
-	}
-	var (
-		wg       sync.WaitGroup
-		inflight = map[int]flight{}
-		silent   []int
-		firstErr error
-		sem      = make(chan struct{}, scanParallel)
-		changed  = make(chan struct{}, 1)
-	)
-	s.mu.Lock()
-	if s.waited == nil {
-		s.waited, s.tries = map[int]time.Duration{}, map[int]int{}
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { // the cutter: ends probes that outwaited the others' round trips
-		timer := time.NewTimer(time.Hour)
-		defer timer.Stop()
-		for {
-			s.mu.Lock()
-			next := time.Duration(-1)
-			if s.est.ready() {
-				limit := s.est.timeout()
-				for _, f := range inflight {
-					left := limit - time.Since(f.start)
-					if left <= 0 {
-						f.cancel(context.DeadlineExceeded)
-					} else if next < 0 || left < next {
-						next = left
-					}
-				}
-			}
-			s.mu.Unlock()
-			if next < 0 {
-				next = time.Hour
-			}
-			timer.Reset(next)
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-changed:
-			case <-timer.C:
-			}
-		}
-	}()
-	poke := func() {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	for _, i := range todo {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		pctx, pcancel := context.WithCancelCause(ctx)
-		s.mu.Lock()
-		inflight[i] = flight{start: time.Now(), cancel: pcancel}
-		s.tries[i]++
-		s.mu.Unlock()
-		poke()
-		wg.Go(func() {
-			defer func() { <-sem }()
-			addr := netip.AddrPortFrom(ip, req.Ports[i]).String()
-			r, err := Port(pctx, s.env, PortRequest{Proto: proto, Address: addr, Source: req.Source, Echo: req.Echo, Banner: req.Banner})
-			cut := context.Cause(pctx) == context.DeadlineExceeded && ctx.Err() == nil
-			s.mu.Lock()
-			delete(inflight, i)
-			switch {
-			case err != nil:
-				if firstErr == nil {
-					firstErr = err
-				}
-			case isSilence(r):
-				silent = append(silent, i)
-				s.waited[i] = 0 // the whole deadline: Port's own words stand
-				if cut {
-					s.waited[i] = s.est.timeout()
-				}
-				out[i] = r
-			default:
-				if r.RTT > 0 {
-					s.est.add(r.RTT)
-				}
-				out[i] = r
-			}
-			s.mu.Unlock()
-			pcancel(nil)
-			poke()
-		})
-	}
-	wg.Wait()
-	close(done)
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if cerr := cancelled(ctx); cerr != nil {
-		return nil, cerr
-	}
-	// Keep the order of the request for the next round.
-	order := make(map[int]bool, len(silent))
-	for _, i := range silent {
-		order[i] = true
-	}
-	next := silent[:0]
-	for _, i := range todo {
-		if order[i] {
-			next = append(next, i)
-		}
-	}
-	return next, nil
 }
 
 // isSilence: the probe saw nothing at all (no answer, no ICMP).

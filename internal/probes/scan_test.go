@@ -3,8 +3,13 @@ package probes_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,8 +36,8 @@ func TestParsePorts(t *testing.T) {
 }
 
 // TestScanAdapts: once the open and the closed port have answered (in microseconds on
-// loopback), the dropped port is waited for twice ScanMinWait, not the whole deadline; with
-// nothing answering it gets the whole deadline, as a lone Port probe does.
+// loopback), the dropped port is tried twice within twice ScanMinWait, not the whole
+// deadline; with nothing answering it gets the whole deadline, as a lone Port probe does.
 func TestScanAdapts(t *testing.T) {
 	t.Parallel()
 	if runtime.GOOS != "linux" {
@@ -55,7 +60,7 @@ func TestScanAdapts(t *testing.T) {
 	if diff := cmp.Diff([]string{"open/syn-ack", "closed/reset", "filtered/timeout"}, states); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(got[2].Detail, "no answer to 2 tries of 250ms each") {
+	if !strings.Contains(got[2].Detail, "no answer to 2 tries within 500ms") {
 		t.Errorf("dropped port detail %q, want the two adaptive tries", got[2].Detail)
 	}
 	if min, max := 2*probes.ScanMinWait, 2*probes.ScanMinWait+slack; took < min || took > max {
@@ -71,5 +76,91 @@ func TestScanAdapts(t *testing.T) {
 	probetest.Within(t, time.Since(start), short, slack)
 	if err != nil || got[0].State != probes.Filtered || !strings.Contains(got[0].Detail, "no answer within 400ms") {
 		t.Errorf("got %+v %v, want filtered after the whole 400ms", got, err)
+	}
+}
+
+// fakeDial is a dialer whose ports behave as told: refused after 1ms, open after a delay
+// (a real connection to a loopback responder), or silent until the try is stopped.
+func fakeDial(t *testing.T, refused []uint16, slow map[uint16]time.Duration) func(ctx context.Context, network, address string) (net.Conn, error) {
+	responder := probetest.TCPResponder(t).String()
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		ap := netip.MustParseAddrPort(address)
+		if slices.Contains(refused, ap.Port()) {
+			time.Sleep(time.Millisecond)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		if d, ok := slow[ap.Port()]; ok {
+			select {
+			case <-time.After(d):
+				var dl net.Dialer
+				return dl.DialContext(ctx, "tcp", responder)
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+		}
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}
+}
+
+// TestScanLateAnswer: ports refused in a millisecond (a firewall near this end) set a short
+// wait, and an open port behind a 300ms round trip answers after its first try's wait: the
+// answer still counts, because both tries listen until twice the wait.
+func TestScanLateAnswer(t *testing.T) {
+	t.Parallel()
+	env := &probes.Env{Dial: fakeDial(t, []uint16{20003, 20004}, map[uint16]time.Duration{9443: 300 * time.Millisecond})}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	got, err := probes.Scan(ctx, env, probes.ScanRequest{Host: "127.0.0.1", Ports: []uint16{9443, 20003, 20004, 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, r := range got {
+		states = append(states, r.State.String())
+	}
+	if diff := cmp.Diff([]string{"open", "closed", "closed", "filtered"}, states); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+}
+
+// TestScanManyPorts: the largest scan starts every port; all silent, each gets the whole
+// deadline; with one answer, the rest are cut after two tries.
+func TestScanManyPorts(t *testing.T) {
+	t.Parallel()
+	var ports []uint16
+	for p := range uint16(probes.MaxScanPorts) {
+		ports = append(ports, 30000+p)
+	}
+	for _, tc := range []struct {
+		name     string
+		refused  []uint16
+		deadline time.Duration
+		detail   string
+	}{
+		{"all silent", nil, 400 * time.Millisecond, "no answer within 400ms"},
+		{"one answers", []uint16{30000}, 2 * time.Second, "no answer to 2 tries within 500ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := &probes.Env{Dial: fakeDial(t, tc.refused, nil)}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			start := time.Now()
+			got, err := probes.Scan(ctx, env, probes.ScanRequest{Host: "127.0.0.1", Ports: ports})
+			if took := time.Since(start); took > tc.deadline+slack {
+				t.Errorf("took %v, deadline %v", took, tc.deadline)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range got {
+				if slices.Contains(tc.refused, ports[i]) {
+					continue
+				}
+				if r.State != probes.Filtered || !strings.Contains(r.Detail, tc.detail) {
+					t.Fatalf("port %d: %v %q, want filtered, %q", ports[i], r.State, r.Detail, tc.detail)
+				}
+			}
+		})
 	}
 }
