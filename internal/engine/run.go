@@ -363,12 +363,19 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 			want[c.ToAgent] = append(want[c.ToAgent], l)
 		}
 	}
+	// A set lives until the agent's responder TTL (10 minutes by default); a run of a large
+	// estate can outlast it, so each set is renewed before it expires: the same ports are
+	// asked for again (the agent shares the open sockets with the new set) and the old set is
+	// closed (its sockets stay for their borrower). No port closes mid-run.
 	type opened struct {
-		p  Prober
-		id string
+		p     Prober
+		addr  string
+		ls    []agent.Listen
+		id    string
+		renew time.Time // zero: not renewed (nothing of ours open, or a renewal failed)
 	}
-	var mu sync.Mutex
-	var sets []opened
+	var mu sync.Mutex // guards sets
+	var sets []*opened
 	var g errgroup.Group
 	for addr, ls := range want {
 		g.Go(func() error {
@@ -384,7 +391,7 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 				return nil
 			}
 			if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
-				sets = append(sets, opened{st.agents[addr], res.ID})
+				sets = append(sets, &opened{p: st.agents[addr], addr: addr, ls: ls, id: res.ID, renew: renewAt(st.agents[addr], time.Now(), res.ExpiresAt)})
 			}
 			for _, p := range res.Ports {
 				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
@@ -393,12 +400,72 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		})
 	}
 	_ = g.Wait()
+
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		for {
+			mu.Lock()
+			var next time.Time
+			for _, o := range sets {
+				if !o.renew.IsZero() && (next.IsZero() || o.renew.Before(next)) {
+					next = o.renew
+				}
+			}
+			mu.Unlock()
+			if next.IsZero() {
+				return
+			}
+			t := time.NewTimer(time.Until(next))
+			select {
+			case <-renewCtx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			due := slices.Clone(sets)
+			mu.Unlock()
+			for _, o := range due {
+				if o.renew.IsZero() || time.Now().Before(o.renew) {
+					continue
+				}
+				rctx, cancel := context.WithTimeout(renewCtx, 10*time.Second)
+				res, err := o.p.OpenResponders(rctx, o.ls)
+				if err != nil {
+					cancel()
+					log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
+					mu.Lock()
+					o.renew = time.Time{} // no more tries: it expires on its own
+					mu.Unlock()
+					continue
+				}
+				if err := o.p.CloseResponders(rctx, o.id); err != nil {
+					log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
+				}
+				cancel()
+				mu.Lock()
+				o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
+				if res.ID == "" {
+					o.renew = time.Time{}
+				}
+				mu.Unlock()
+				log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
+			}
+		}
+	}()
 	return func() {
+		stopRenew()
+		<-renewed
 		// Close even when the run was cancelled: a fresh, bounded context.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		var g errgroup.Group
 		for _, s := range sets {
+			if s.id == "" {
+				continue
+			}
 			g.Go(func() error {
 				if err := s.p.CloseResponders(cctx, s.id); err != nil {
 					log.Warn("responders not closed; they expire on their own", "id", s.id, "err", err)
@@ -408,6 +475,21 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		}
 		_ = g.Wait()
 	}
+}
+
+// renewAt is when a responder set granted at now is renewed: after two thirds of its
+// lifetime, so a 10-minute set is renewed with 3m20s to spare. The lifetime is the agent's
+// responder TTL bound from its Hello (a set asked without a TTL gets exactly that), which no
+// clock skew between the hosts can distort; without it, the agent's expiry time. Zero: never.
+func renewAt(p Prober, now, exp time.Time) time.Time {
+	ttl := exp.Sub(now)
+	if ip, ok := p.(interface{ Info() agent.Info }); ok && ip.Info().Bounds.ResponderTTL > 0 {
+		ttl = ip.Info().Bounds.ResponderTTL
+	}
+	if exp.IsZero() || ttl <= 0 {
+		return time.Time{}
+	}
+	return now.Add(ttl * 2 / 3)
 }
 
 // echoPort is where a destination agent's UDP echo for latency listens: the agent's own

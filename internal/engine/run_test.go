@@ -6,9 +6,13 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
@@ -526,5 +530,84 @@ func TestRunPacesToAgentBound(t *testing.T) {
 	// 35 probes beyond the burst at 100/s: 350 ms; backoffs from 429s would cost seconds.
 	if took < 300*time.Millisecond || took > 2*time.Second {
 		t.Errorf("took %v, want about 350ms", took)
+	}
+}
+
+// respProber is an agent whose responder sets live ttl: it records opens and closes.
+type respProber struct {
+	sleepyProber
+	ttl    time.Duration
+	mu     *sync.Mutex
+	opened *[]string
+	closed *[]string
+	live   *map[string]time.Time // id -> expiry
+	late   *[]string             // checks that ran while no set was live
+}
+
+func (p respProber) Info() agent.Info { return agent.Info{Bounds: agent.Bounds{ResponderTTL: p.ttl}} }
+
+func (p respProber) OpenResponders(_ context.Context, ls []agent.Listen) (agent.Responders, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	id := fmt.Sprintf("set%d", len(*p.opened)+1)
+	*p.opened = append(*p.opened, id)
+	(*p.live)[id] = time.Now().Add(p.ttl)
+	r := agent.Responders{ID: id, ExpiresAt: time.Now().Add(p.ttl)}
+	for _, l := range ls {
+		r.Ports = append(r.Ports, agent.ResponderPort{Proto: l.Proto, Port: l.Port, Status: agent.Opened})
+	}
+	return r, nil
+}
+
+func (p respProber) CloseResponders(_ context.Context, id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	*p.closed = append(*p.closed, id)
+	delete(*p.live, id)
+	return nil
+}
+
+func (p respProber) Probe(ctx context.Context, kind string, params, res any) error {
+	p.mu.Lock()
+	ok := false
+	for _, exp := range *p.live {
+		ok = ok || time.Now().Before(exp)
+	}
+	if !ok {
+		*p.late = append(*p.late, kind)
+	}
+	p.mu.Unlock()
+	return p.sleepyProber.Probe(ctx, kind, params, res)
+}
+
+// TestRunRenewsResponders: a run longer than the agent's responder TTL renews the sets before
+// they expire (open again, close the old), so no check runs without its responder, and every
+// set opened is closed at the end.
+func TestRunRenewsResponders(t *testing.T) {
+	var (
+		mu                   sync.Mutex
+		opened, closed, late []string
+		live                 = map[string]time.Time{}
+	)
+	fake := respProber{sleepyProber: sleepyProber{delay: 100 * time.Millisecond}, ttl: 300 * time.Millisecond,
+		mu: &mu, opened: &opened, closed: &closed, live: &live, late: &late}
+	var plan []Check
+	for i := range 10 {
+		plan = append(plan, Check{ID: fmt.Sprintf("port/a/b/%d/tcp", 9440+i), Kind: result.CheckPort, From: "a", FromAgent: "a:7411",
+			To: "b", ToAgent: "b:7411", Address: "127.0.0.1", Port: 9440 + i, Proto: "tcp", Expect: "open", Timeout: time.Second})
+	}
+	r := &Runner{PerAgent: 1, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
+	for range r.Run(context.Background(), plan) {
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(opened) < 3 {
+		t.Errorf("opened %v in a 1s run with a 300ms TTL: want renewals", opened)
+	}
+	if len(late) > 0 {
+		t.Errorf("%d checks ran with no responder set live", len(late))
+	}
+	if diff := cmp.Diff(opened, closed, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("sets opened and closed differ (-opened +closed):\n%s", diff)
 	}
 }
