@@ -81,6 +81,12 @@ func openEcho(ctx context.Context, dst netip.Addr, df bool) (*echoConn, error) {
 	_, _ = rand.Read(idb[:])
 	_, _ = rand.Read(c.nonce[:])
 	c.id = binary.BigEndian.Uint16(idb[:])
+	if raw {
+		// A raw socket gets a copy of every ICMP packet of the host: a kernel filter keeps
+		// only ours, so a hub with many probes in flight is not woken for all of theirs. A
+		// failure costs only that work: parse drops what is not ours anyway.
+		_ = filterEchoID(pc, c.id)
+	}
 	return c, nil
 }
 

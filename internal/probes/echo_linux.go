@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/bpf"
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -135,4 +137,38 @@ func openUDPPMTU(ctx context.Context, dst netip.AddrPort) (pmtuConn, error) {
 		return nil, fmt.Errorf("%w: UDP socket to %s: %v", ErrUnreachable, dst, err)
 	}
 	return newUDPPMTUConn(conn), nil
+}
+
+// filterEchoID attaches a classic BPF program to a raw ICMP socket that passes only echo
+// replies with id and ICMP errors (destination unreachable, time exceeded) quoting an echo
+// request with id, as ping does. Raw sockets see the IP header: X takes its length; an error
+// quotes the request's 20-byte IP header (one with options is dropped: none of ours has any)
+// and then its ICMP header, whose id is at offset 4.
+func filterEchoID(pc net.PacketConn, id uint16) error {
+	prog, err := bpf.Assemble(echoFilter(id))
+	if err != nil {
+		return err
+	}
+	return ipv4.NewPacketConn(pc).SetBPF(prog)
+}
+
+// echoFilter is filterEchoID's program.
+func echoFilter(id uint16) []bpf.Instruction {
+	const (
+		accept  = 0x40000
+		quoteID = 8 + ipv4Header + 4
+	)
+	return []bpf.Instruction{
+		bpf.LoadMemShift{Off: 0},                                       // 0: X = IP header length
+		bpf.LoadIndirect{Off: 0, Size: 1},                              // 1: A = ICMP type
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipFalse: 2},          // 2: echo reply? else 5
+		bpf.LoadIndirect{Off: 4, Size: 2},                              // 3: A = its id
+		bpf.Jump{Skip: 3},                                              // 4: to 8
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 3, SkipTrue: 1},           // 5: unreachable? to 7
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 11, SkipFalse: 3},         // 6: time exceeded? else drop
+		bpf.LoadIndirect{Off: quoteID, Size: 2},                        // 7: A = the quoted request's id
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(id), SkipFalse: 1}, // 8: ours?
+		bpf.RetConstant{Val: accept},                                   // 9
+		bpf.RetConstant{Val: 0},                                        // 10: drop
+	}
 }

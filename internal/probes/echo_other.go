@@ -38,3 +38,6 @@ func (c *echoConn) readQueued() (echoEvent, bool) { return echoEvent{}, false }
 func openUDPPMTU(_ context.Context, dst netip.AddrPort) (pmtuConn, error) {
 	return nil, fmt.Errorf("%w: Don't Fragment probes are implemented on Linux only", ErrUnsupported)
 }
+
+// filterEchoID: kernel socket filters are attached on Linux only; parse keeps what is ours.
+func filterEchoID(net.PacketConn, uint16) error { return nil }
