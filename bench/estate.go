@@ -30,6 +30,11 @@ func vmAddr(c Config, i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, 30, byte(k), byte(2 + j)})
 }
 
+// vmNet24 is the /24 of the k-th VM namespace.
+func vmNet24(c Config, k int) netip.Prefix {
+	return netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), 24).Masked()
+}
+
 // vmAgent is the agent address the i-th VM names: its own address, and its own port
 // (agentPort + its index in the namespace). The namespace's one agent process listens on
 // agentPort; a REDIRECT sends the other ports to it (estate_linux.go). Own ports matter

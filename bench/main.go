@@ -191,7 +191,9 @@ func run(ctx context.Context, c Config) error {
 const (
 	vmNet     = "10.30.0.0/20"
 	vmGateway = "10.30.0.1/20"
-	vmLAN     = "vms"
+	// vmGatewayAddr is the Azure router on the VM LAN.
+	vmGatewayAddr = "10.30.0.1"
+	vmLAN         = "vms"
 )
 
 // benchSpec is the failback lab with the VPN unshaped (the throughput section shapes it
@@ -207,7 +209,7 @@ func benchSpec(c Config) lab.Spec {
 		for k := range vmNamespaces(c) {
 			s.Hosts = append(s.Hosts, lab.HostSpec{Name: vmHost(k), Site: lab.Azure,
 				NICs:   []lab.NICSpec{{Name: "eth0", LAN: vmLAN, Addr: netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), 20)}},
-				Routes: []lab.Route{{Prefix: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.30.0.1")}}})
+				Routes: []lab.Route{{Prefix: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr(vmGatewayAddr)}}})
 		}
 	}
 	return s
