@@ -32,6 +32,10 @@ var (
 	ErrAuth = errors.New("authentication failed: the token does not match the agent's - check --token-file on both sides")
 	// ErrUnreachable: no answer from the agent (connect failed, TLS failed, timed out, closed).
 	ErrUnreachable = errors.New("agent unreachable")
+	// ErrNoAnswer comes with ErrUnreachable when the call's deadline passed with the agent
+	// connected but silent (a busy agent answers late; a vanished one never does): one such
+	// error does not prove the agent gone.
+	ErrNoAnswer = errors.New("no answer in time")
 	// ErrProtocol: the agent answered something that is not this protocol (other version,
 	// garbage, oversized).
 	ErrProtocol = errors.New("agent protocol error")
@@ -403,7 +407,7 @@ func (c *Client) callStream(ctx context.Context, path string, in any, onEvent fu
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %s: waiting for a free connection: %w", ErrUnreachable, c.addr, ctx.Err())
+		return fmt.Errorf("%w: %s: %w waiting for a free connection: %w", ErrUnreachable, c.addr, ErrNoAnswer, ctx.Err())
 	}
 	defer func() { <-c.slots }()
 
@@ -438,7 +442,7 @@ func (c *Client) transportErr(ctx context.Context, err error) error {
 		return ae.err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %s: no answer in time: %w", ErrUnreachable, c.addr, ctx.Err())
+		return fmt.Errorf("%w: %s: %w: %w", ErrUnreachable, c.addr, ErrNoAnswer, ctx.Err())
 	}
 	// TLS 1.3 reports a refused client certificate as an alert on the first read.
 	if strings.Contains(err.Error(), "certificate") {

@@ -150,6 +150,7 @@ type runState struct {
 	pending map[string]result.Result
 	emitted map[string]bool
 	down    map[string]error         // agents that failed mid-run: their remaining checks error at once
+	silent  map[string]int           // calls in a row an agent left unanswered past their deadline
 	left    map[string]int           // checks still to run per source agent
 	pace    map[string]*rate.Limiter // agent addr -> its probe-rate bound, from its Hello
 }
@@ -161,7 +162,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		emitted: map[string]bool{}, down: map[string]error{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
+		emitted: map[string]bool{}, down: map[string]error{}, silent: map[string]int{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
 			st.left[c.FromAgent]++
@@ -622,7 +623,8 @@ func (st *runState) done(c Check) {
 // with a fresh deadline, so a busy agent delays a check instead of failing it.
 //
 // An agent that stops answering (its connection fails, not a probe) is marked down: its
-// remaining checks become errors at once instead of each waiting out its timeout.
+// remaining checks become errors at once instead of each waiting out its timeout. A call
+// that only answered late counts toward that after maxSilentCalls in a row.
 func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
 	pace := st.pace[agentAddr] // written by dialAgents before any check runs
 	for attempt := 0; ; attempt++ {
@@ -635,10 +637,21 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 		pctx, cancel := probeCtx(ctx, timeout)
 		err := p.Probe(pctx, kind, req, res)
 		cancel()
-		if errors.Is(err, agent.ErrUnreachable) && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			st.mu.Lock()
-			if st.down[agentAddr] == nil {
-				st.down[agentAddr] = err
+			switch {
+			case err == nil:
+				st.silent[agentAddr] = 0
+			case errors.Is(err, agent.ErrNoAnswer):
+				// Connected but late: a busy agent does that now and then, a vanished one
+				// every time. Only a run of them marks it down.
+				if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls && st.down[agentAddr] == nil {
+					st.down[agentAddr] = err
+				}
+			case errors.Is(err, agent.ErrUnreachable):
+				if st.down[agentAddr] == nil {
+					st.down[agentAddr] = err
+				}
 			}
 			st.mu.Unlock()
 		}
@@ -653,6 +666,10 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 		}
 	}
 }
+
+// maxSilentCalls is how many calls in a row an agent may leave unanswered past their
+// deadline before it counts as gone (connection failures count at once).
+const maxSilentCalls = 3
 
 // maxRateRetries bounds waiting for a rate-limited agent: with rateBackoff's doubling from
 // 100ms that is about 25 s, longer than the agent's default burst of 400 at 200/s takes to

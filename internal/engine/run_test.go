@@ -611,3 +611,67 @@ func TestRunRenewsResponders(t *testing.T) {
 		t.Errorf("sets opened and closed differ (-opened +closed):\n%s", diff)
 	}
 }
+
+// flakyProber answers late (no answer in time) on the calls listed, and fails to connect on
+// every call when refused is set.
+type flakyProber struct {
+	sleepyProber
+	mu      *sync.Mutex
+	calls   *int
+	late    map[int]bool
+	refused bool
+}
+
+func (p flakyProber) Probe(ctx context.Context, kind string, params, res any) error {
+	p.mu.Lock()
+	*p.calls++
+	n := *p.calls
+	p.mu.Unlock()
+	switch {
+	case p.refused:
+		return fmt.Errorf("%w: hub:7411: connect: connection refused", agent.ErrUnreachable)
+	case p.late[n]:
+		return fmt.Errorf("%w: hub:7411: %w: %w", agent.ErrUnreachable, agent.ErrNoAnswer, context.DeadlineExceeded)
+	}
+	return p.sleepyProber.Probe(ctx, kind, params, res)
+}
+
+// TestRunSlowAgentIsNotGone: an agent that answers one call late is still used for the rest;
+// one that leaves three calls in a row unanswered, or refuses connections, is marked down and
+// its remaining checks end at once.
+func TestRunSlowAgentIsNotGone(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		late       map[int]bool
+		refused    bool
+		wantErrors int
+		wantCalls  int
+	}{
+		{"one late answer", map[int]bool{2: true}, false, 1, 10},
+		{"late twice, then answers", map[int]bool{2: true, 3: true}, false, 2, 10},
+		{"three late in a row", map[int]bool{2: true, 3: true, 4: true}, false, 9, 4},
+		{"refuses connections", nil, true, 10, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			calls := 0
+			fake := flakyProber{sleepyProber: sleepyProber{delay: time.Millisecond}, mu: &mu, calls: &calls, late: tc.late, refused: tc.refused}
+			var plan []Check
+			for i := range 10 {
+				plan = append(plan, Check{ID: fmt.Sprintf("route/hub/%d", i), Kind: result.CheckRoute, From: "hub", FromAgent: "hub:7411", Address: "127.0.0.1"})
+			}
+			r := &Runner{PerAgent: 1, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
+			errs := 0
+			for e := range r.Run(context.Background(), plan) {
+				if e.Result != nil && e.Result.Status == result.Error {
+					errs++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if errs != tc.wantErrors || calls != tc.wantCalls {
+				t.Errorf("%d errors after %d calls, want %d after %d", errs, calls, tc.wantErrors, tc.wantCalls)
+			}
+		})
+	}
+}
