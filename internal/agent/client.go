@@ -85,8 +85,10 @@ const DefaultTimeout = 45 * time.Second
 const maxResponse = 1 << 20
 
 // probeMargin is how much of the caller's deadline the client keeps for itself when it tells
-// the agent a probe budget, so the agent answers before the client gives up.
-const probeMargin = 250 * time.Millisecond
+// the agent a probe budget, so the agent answers before the client gives up. It is the
+// engine's slack whole: the agent's probe gets the check's own timeout, and a loaded agent
+// half a second to send the answer back (250ms was too little at 1,024 checks in flight).
+const probeMargin = 500 * time.Millisecond
 
 // Client talks to one agent. It is safe for concurrent use; calls beyond MaxConns wait.
 type Client struct {

@@ -118,7 +118,8 @@ func concurrencyFor(n int) int {
 }
 
 // slack is added to a probe's timeout for the control round trip to the agent: the agent
-// client keeps 250ms of it for the answer (agent.probeMargin), the rest covers the request.
+// client keeps all of it for the answer (agent.probeMargin), so the agent's probe gets the
+// check's own timeout.
 const slack = 500 * time.Millisecond
 
 // DefaultPerAgent bounds calls in flight to one agent (16: a hub such as the process server,
