@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -93,6 +94,7 @@ are still written).`,
 }
 
 func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, formatSet bool) error {
+	softMemoryLimit()
 	t, err := loadForRun(f.file)
 	if err != nil {
 		return err
@@ -267,4 +269,15 @@ func dialerFor(plan []engine.Check, tokenFlag string) (engine.Dialer, error) {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// coordinatorMemoryLimit is the Go heap's soft limit for a check run: the collector works
+// harder near it instead of letting the heap double, so a run over a thousand agents stays
+// within the 200 MB the configuration server can spare (make bench). GOMEMLIMIT overrides it.
+const coordinatorMemoryLimit = 150 << 20
+
+func softMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(coordinatorMemoryLimit)
+	}
 }

@@ -31,6 +31,7 @@ is no terminal). Exit codes are those of check.`,
 			if !isTerminal(os.Stdout) || !isTerminal(os.Stdin) {
 				return exitWith(ExitUsage, errors.New("tui needs a terminal on stdin and stdout; use `netprobe check` for headless runs"))
 			}
+			softMemoryLimit()
 			t, err := loadForRun(f.file)
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -443,8 +444,14 @@ func (c *Client) transportErr(ctx context.Context, err error) error {
 	if errors.As(err, &ae) {
 		return ae.err
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %s: %w: %w", ErrUnreachable, c.addr, ErrNoAnswer, ctx.Err())
+	// The connection's deadline is the context's: its timeout can fire a moment before the
+	// context's own timer marks it done, and means the same.
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		return fmt.Errorf("%w: %s: %w: %w", ErrUnreachable, c.addr, ErrNoAnswer, cause)
 	}
 	// TLS 1.3 reports a refused client certificate as an alert on the first read.
 	if strings.Contains(err.Error(), "certificate") {
