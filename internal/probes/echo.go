@@ -52,7 +52,7 @@ type echoConn struct {
 	id     uint16
 	nonce  [8]byte
 	method string
-	// readTS, when set, reads with the kernel's receive time (Linux ping sockets).
+	// readTS, when set, reads with the kernel's receive time (Linux ping and raw sockets).
 	readTS func(buf []byte) (int, net.Addr, time.Time, error)
 }
 
@@ -71,11 +71,9 @@ func openEcho(ctx context.Context, dst netip.Addr, df bool) (*echoConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &echoConn{pc: pc, raw: raw, dst: dst, method: "ping-socket"}
+	c := &echoConn{pc: pc, raw: raw, dst: dst, method: "ping-socket", readTS: packetTimeReader(pc)}
 	if raw {
 		c.method = "raw"
-	} else {
-		c.readTS = packetTimeReader(pc)
 	}
 	var idb [2]byte
 	_, _ = rand.Read(idb[:])

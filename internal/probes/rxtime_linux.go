@@ -2,6 +2,7 @@ package probes
 
 import (
 	"net"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -43,14 +44,30 @@ func rxTime(oob []byte) time.Time {
 	return time.Time{}
 }
 
-// packetTimeReader is rxTimeReader for an unconnected datagram socket (the ICMP ping
-// socket): each read also gives the sender. nil when pc is not a UDP-type socket or refuses.
+// packetTimeReader is rxTimeReader for an unconnected datagram socket (the ICMP ping socket)
+// or a raw ICMP socket: each read also gives the sender, and a raw socket's IPv4 header is
+// taken off as ReadFrom does. nil when pc is neither or refuses the option.
 func packetTimeReader(pc net.PacketConn) func(buf []byte) (int, net.Addr, time.Time, error) {
+	oob := make([]byte, 128)
+	if ic, ok := pc.(*net.IPConn); ok && stampNS(ic) {
+		return func(buf []byte) (int, net.Addr, time.Time, error) {
+			n, oobn, _, from, err := ic.ReadMsgIP(buf, oob)
+			if err != nil {
+				return n, nil, time.Time{}, err
+			}
+			// ReadMsgIP, unlike ReadFrom, leaves the IPv4 header in place.
+			if n >= ipv4Header && buf[0]>>4 == 4 {
+				if ihl := int(buf[0]&0x0f) * 4; ihl >= ipv4Header && ihl <= n {
+					n = copy(buf, buf[ihl:n])
+				}
+			}
+			return n, from, rxTime(oob[:oobn]), nil
+		}
+	}
 	uc := timestamped(pc)
 	if uc == nil {
 		return nil
 	}
-	oob := make([]byte, 128)
 	return func(buf []byte) (int, net.Addr, time.Time, error) {
 		n, oobn, _, from, err := uc.ReadMsgUDP(buf, oob)
 		if err != nil {
@@ -64,18 +81,23 @@ func packetTimeReader(pc net.PacketConn) func(buf []byte) (int, net.Addr, time.T
 // one or refuses the option.
 func timestamped(c any) *net.UDPConn {
 	uc, ok := c.(*net.UDPConn)
-	if !ok {
+	if !ok || !stampNS(uc) {
 		return nil
 	}
-	raw, err := uc.SyscallConn()
+	return uc
+}
+
+// stampNS turns on SO_TIMESTAMPNS on c; false when refused.
+func stampNS(c syscall.Conn) bool {
+	raw, err := c.SyscallConn()
 	if err != nil {
-		return nil
+		return false
 	}
 	var serr error
 	if err := raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	}); err != nil || serr != nil {
-		return nil
+		return false
 	}
-	return uc
+	return true
 }

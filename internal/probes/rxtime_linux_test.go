@@ -1,7 +1,9 @@
 package probes
 
 import (
+	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -36,5 +38,34 @@ func TestRxTimeReader(t *testing.T) {
 	}
 	if at.IsZero() || at.Before(before.Add(-time.Millisecond)) || at.After(after) {
 		t.Errorf("kernel receive time %v not within [%v, %v]", at, before, after)
+	}
+}
+
+// TestRawEchoKernelTime: a raw ICMP socket (root) reads with the kernel's receive time too,
+// and without the IPv4 header, as ReadFrom gives it. On loopback it sees our request, then
+// the reply.
+func TestRawEchoKernelTime(t *testing.T) {
+	c, err := openEcho(context.Background(), netip.MustParseAddr("127.0.0.1"), false)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer c.Close()
+	if !c.raw {
+		t.Skip("not root: a ping socket, tested elsewhere")
+	}
+	if c.readTS == nil {
+		t.Fatal("SO_TIMESTAMPNS refused on a raw ICMP socket")
+	}
+	before := time.Now()
+	if err := c.send(7, 32, 0); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := c.recv(time.Now().Add(2 * time.Second))
+	after := time.Now()
+	if err != nil || ev.Kind != echoReply || ev.Seq != 7 {
+		t.Fatalf("recv: %+v %v, want the echo reply to seq 7", ev, err)
+	}
+	if ev.At.Before(before.Add(-time.Millisecond)) || ev.At.After(after) {
+		t.Errorf("receive time %v not within [%v, %v]", ev.At, before, after)
 	}
 }
