@@ -1,14 +1,10 @@
 package demo
 
 import (
-	"os"
 	"testing"
 
 	"github.com/netprobe/netprobe/internal/probes/probetest"
 )
 
 // TestMain turns an accidental DNS query to the machine's resolver into a failure.
-func TestMain(m *testing.M) {
-	probetest.GuardDNS()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { probetest.Main(m) }

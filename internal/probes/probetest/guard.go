@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 )
 
 // GuardDNS makes the process's resolver refuse every DNS server but loopback, so a test that
@@ -20,4 +21,10 @@ func GuardDNS() {
 		var d net.Dialer
 		return d.DialContext(ctx, network, address)
 	}}
+}
+
+// Main is a TestMain for packages with nothing else to do there: GuardDNS, then the tests.
+func Main(m interface{ Run() int }) {
+	GuardDNS()
+	os.Exit(m.Run())
 }
