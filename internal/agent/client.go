@@ -33,9 +33,10 @@ var (
 	ErrAuth = errors.New("authentication failed: the token does not match the agent's - check --token-file on both sides")
 	// ErrUnreachable: no answer from the agent (connect failed, TLS failed, timed out, closed).
 	ErrUnreachable = errors.New("agent unreachable")
-	// ErrNoAnswer comes with ErrUnreachable when the call's deadline passed with the agent
-	// connected but silent (a busy agent answers late; a vanished one never does): one such
-	// error does not prove the agent gone.
+	// ErrNoAnswer comes with ErrUnreachable when the call's deadline passed after the request
+	// was sent on a connection, or while all of this client's connections were busy with
+	// earlier calls (a busy agent answers late; a vanished one never does): one such error
+	// does not prove the agent gone. A connect or handshake that times out is not one.
 	ErrNoAnswer = errors.New("no answer in time")
 	// ErrProtocol: the agent answered something that is not this protocol (other version,
 	// garbage, oversized).
@@ -460,6 +461,14 @@ func (c *Client) transportErr(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrUnreachable, c.addr, err)
 }
 
+// connectErr is a failure to reach the agent before any request was sent.
+func (c *Client) connectErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w: %s: %v: %w", ErrUnreachable, c.addr, err, cerr)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrUnreachable, c.addr, err)
+}
+
 // authAnswerError carries a classified error out of roundTrip (unsigned or mis-signed answers).
 type authAnswerError struct{ err error }
 
@@ -475,9 +484,11 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 	if dial == nil {
 		dial = controlDialer().DialContext
 	}
+	// Connect and handshake failures, timeouts included, are plain ErrUnreachable: nothing
+	// was asked yet, and an agent that cannot be reached (host down, SYN dropped) is gone.
 	raw, err := dial(ctx, "tcp", c.addr)
 	if err != nil {
-		return nil, false, c.transportErr(ctx, err)
+		return nil, false, c.connectErr(ctx, err)
 	}
 	tc := tls.Client(raw, c.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -485,7 +496,7 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 		if ctx.Err() == nil && strings.Contains(err.Error(), "certificate") {
 			return nil, false, fmt.Errorf("%w: %s: TLS: %v (check the agent's certificate, --client-ca and the pin)", ErrAuth, c.addr, err)
 		}
-		return nil, false, c.transportErr(ctx, fmt.Errorf("TLS handshake: %w", err))
+		return nil, false, c.connectErr(ctx, fmt.Errorf("TLS handshake: %w", err))
 	}
 	cc := &clientConn{tc: tc, br: bufio.NewReader(tc)}
 	if len(c.cfg.Token) > 0 {

@@ -152,6 +152,7 @@ type runState struct {
 	emitted map[string]bool
 	down    map[string]error         // agents that failed mid-run: their remaining checks error at once
 	silent  map[string]int           // calls in a row an agent left unanswered past their deadline
+	lateAt  map[string]time.Time     // when the last counted late answer came back
 	left    map[string]int           // checks still to run per source agent
 	pace    map[string]*rate.Limiter // agent addr -> its probe-rate bound, from its Hello
 }
@@ -163,7 +164,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		emitted: map[string]bool{}, down: map[string]error{}, silent: map[string]int{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
+		emitted: map[string]bool{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
 			st.left[c.FromAgent]++
@@ -429,32 +430,40 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 			mu.Lock()
 			due := slices.Clone(sets)
 			mu.Unlock()
+			// In parallel, so a slow agent does not use up the others' margin; each call
+			// finishes even when the run ends meanwhile, so that the set it opened is known
+			// and closed with the rest.
+			var g errgroup.Group
+			g.SetLimit(renewConcurrency)
 			for _, o := range due {
 				if o.renew.IsZero() || time.Now().Before(o.renew) {
 					continue
 				}
-				rctx, cancel := context.WithTimeout(renewCtx, 10*time.Second)
-				res, err := o.p.OpenResponders(rctx, o.ls)
-				if err != nil {
-					cancel()
-					log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
+				g.Go(func() error {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(renewCtx), renewTimeout)
+					defer cancel()
+					res, err := o.p.OpenResponders(rctx, o.ls)
+					if err != nil {
+						log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
+						mu.Lock()
+						o.renew = time.Time{} // no more tries: it expires on its own
+						mu.Unlock()
+						return nil
+					}
+					if err := o.p.CloseResponders(rctx, o.id); err != nil {
+						log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
+					}
 					mu.Lock()
-					o.renew = time.Time{} // no more tries: it expires on its own
+					o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
+					if res.ID == "" {
+						o.renew = time.Time{}
+					}
 					mu.Unlock()
-					continue
-				}
-				if err := o.p.CloseResponders(rctx, o.id); err != nil {
-					log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
-				}
-				cancel()
-				mu.Lock()
-				o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
-				if res.ID == "" {
-					o.renew = time.Time{}
-				}
-				mu.Unlock()
-				log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
+					log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
+					return nil
+				})
 			}
+			_ = g.Wait()
 		}
 	}()
 	return func() {
@@ -478,6 +487,13 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		_ = g.Wait()
 	}
 }
+
+// renewConcurrency and renewTimeout bound the renewal of responder sets: agents renewed at
+// once, and each agent's open plus close.
+const (
+	renewConcurrency = 32
+	renewTimeout     = 10 * time.Second
+)
 
 // renewAt is when a responder set granted at now is renewed: after two thirds of its
 // lifetime, so a 10-minute set is renewed with 3m20s to spare. The lifetime is the agent's
@@ -636,20 +652,27 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 			}
 		}
 		pctx, cancel := probeCtx(ctx, timeout)
+		start := time.Now()
 		err := p.Probe(pctx, kind, req, res)
 		cancel()
 		if ctx.Err() == nil {
 			st.mu.Lock()
 			switch {
-			case err == nil:
+			case !errors.Is(err, agent.ErrUnreachable):
+				// A result, or an error the agent sent: it is there.
 				st.silent[agentAddr] = 0
 			case errors.Is(err, agent.ErrNoAnswer):
-				// Connected but late: a busy agent does that now and then, a vanished one
-				// every time. Only a run of them marks it down.
-				if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls && st.down[agentAddr] == nil {
-					st.down[agentAddr] = err
+				// Asked but late: a busy agent does that now and then, a vanished one every
+				// time. Only a run of them marks it down, and calls that were in flight
+				// together count once: a late answer counts when its call began after the
+				// last counted one ended.
+				if start.After(st.lateAt[agentAddr]) {
+					st.lateAt[agentAddr] = time.Now()
+					if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls && st.down[agentAddr] == nil {
+						st.down[agentAddr] = err
+					}
 				}
-			case errors.Is(err, agent.ErrUnreachable):
+			default:
 				if st.down[agentAddr] == nil {
 					st.down[agentAddr] = err
 				}

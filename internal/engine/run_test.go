@@ -616,10 +616,11 @@ func TestRunRenewsResponders(t *testing.T) {
 // every call when refused is set.
 type flakyProber struct {
 	sleepyProber
-	mu      *sync.Mutex
-	calls   *int
-	late    map[int]bool
-	refused bool
+	mu       *sync.Mutex
+	calls    *int
+	late     map[int]bool
+	answered map[int]bool // the agent answers these with an error of its own
+	refused  bool
 }
 
 func (p flakyProber) Probe(ctx context.Context, kind string, params, res any) error {
@@ -631,36 +632,51 @@ func (p flakyProber) Probe(ctx context.Context, kind string, params, res any) er
 	case p.refused:
 		return fmt.Errorf("%w: hub:7411: connect: connection refused", agent.ErrUnreachable)
 	case p.late[n]:
+		time.Sleep(p.delay) // late calls in flight together come back together
 		return fmt.Errorf("%w: hub:7411: %w: %w", agent.ErrUnreachable, agent.ErrNoAnswer, context.DeadlineExceeded)
+	case p.answered[n]:
+		return &agent.RemoteError{Status: 500, Code: "probe", Message: "the probe failed on the agent"}
 	}
 	return p.sleepyProber.Probe(ctx, kind, params, res)
 }
 
 // TestRunSlowAgentIsNotGone: an agent that answers one call late is still used for the rest;
 // one that leaves three calls in a row unanswered, or refuses connections, is marked down and
-// its remaining checks end at once.
+// its remaining checks end at once. An error the agent sends is an answer; calls in flight
+// together that come back late together count once.
 func TestRunSlowAgentIsNotGone(t *testing.T) {
+	lateFirst := func(n int) map[int]bool {
+		m := map[int]bool{}
+		for i := 1; i <= n; i++ {
+			m[i] = true
+		}
+		return m
+	}
 	for _, tc := range []struct {
 		name       string
 		late       map[int]bool
+		answered   map[int]bool
+		perAgent   int
 		refused    bool
 		wantErrors int
 		wantCalls  int
 	}{
-		{"one late answer", map[int]bool{2: true}, false, 1, 10},
-		{"late twice, then answers", map[int]bool{2: true, 3: true}, false, 2, 10},
-		{"three late in a row", map[int]bool{2: true, 3: true, 4: true}, false, 9, 4},
-		{"refuses connections", nil, true, 10, 1},
+		{"one late answer", map[int]bool{2: true}, nil, 1, false, 1, 10},
+		{"late twice, then answers", map[int]bool{2: true, 3: true}, nil, 1, false, 2, 10},
+		{"three late in a row", map[int]bool{2: true, 3: true, 4: true}, nil, 1, false, 9, 4},
+		{"late, an error answer, late, late", map[int]bool{1: true, 3: true, 4: true}, map[int]bool{2: true}, 1, false, 4, 10},
+		{"four in flight late together count once", lateFirst(4), nil, 4, false, 4, 10},
+		{"refuses connections", nil, nil, 1, true, 10, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			calls := 0
-			fake := flakyProber{sleepyProber: sleepyProber{delay: time.Millisecond}, mu: &mu, calls: &calls, late: tc.late, refused: tc.refused}
+			fake := flakyProber{sleepyProber: sleepyProber{delay: 20 * time.Millisecond}, mu: &mu, calls: &calls, late: tc.late, answered: tc.answered, refused: tc.refused}
 			var plan []Check
 			for i := range 10 {
 				plan = append(plan, Check{ID: fmt.Sprintf("route/hub/%d", i), Kind: result.CheckRoute, From: "hub", FromAgent: "hub:7411", Address: "127.0.0.1"})
 			}
-			r := &Runner{PerAgent: 1, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
+			r := &Runner{PerAgent: tc.perAgent, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
 			errs := 0
 			for e := range r.Run(context.Background(), plan) {
 				if e.Result != nil && e.Result.Status == result.Error {
