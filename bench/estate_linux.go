@@ -77,6 +77,12 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	if err := stdinCmd(ctx, router.String(), "ip", "-n", l.Router(lab.Azure).Netns(), "-batch", "-"); err != nil {
 		return fail(fmt.Errorf("routing the VM namespaces: %w", err))
 	}
+	// Traffic between VM namespaces enters and leaves the router on the same bridge: without
+	// this the router would redirect the namespaces to each other, and they would talk
+	// on-link after all.
+	if out, err := l.Router(lab.Azure).Exec(ctx, "sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.br-"+vmLAN+".send_redirects=0"); err != nil {
+		return fail(fmt.Errorf("router redirects: %v %s", err, out))
+	}
 	// The drops, on each destination namespace's INPUT chain, in one iptables-restore each.
 	rules := map[string]*strings.Builder{}
 	for k := range vmNamespaces(c) {

@@ -274,7 +274,7 @@ func buildPath(mode string, answers []hopAnswer) PathResult {
 		end := res.Hops[len(res.Hops)-1]
 		res.Detail = fmt.Sprintf("stopped at hop %d by %s %s (%s)", len(res.Hops), end.Addr, end.Note, noteMeaning(end.Note))
 	default:
-		res.Detail = "the destination did not answer before the deadline"
+		res.Detail = "the destination did not answer"
 	}
 	if silent > 0 {
 		res.Detail += fmt.Sprintf("; %d hop(s) stayed silent, so privacy cannot be proven", silent)

@@ -112,10 +112,17 @@ func (s *scan) run(ctx context.Context) error {
 			}
 			switch {
 			case tr.err != nil:
-				if firstErr == nil {
-					firstErr = tr.err
-				}
 				s.finish(p, &left)
+				if firstErr == nil {
+					// The scan cannot run as asked (a source it cannot bind, no privilege):
+					// stop every other port now rather than after the deadline.
+					firstErr = tr.err
+					for i := range s.ports {
+						for _, c := range s.ports[i].cancels {
+							c(nil)
+						}
+					}
+				}
 			case !isSilence(tr.r):
 				s.out[tr.i] = tr.r
 				s.learn(tr.r)
