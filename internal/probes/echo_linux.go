@@ -101,7 +101,9 @@ func (c *echoConn) readQueued() (echoEvent, bool) {
 			}
 			ie := parseExtendedErr(m.Data)
 			// The queued payload is our own echo request: its sequence is at bytes 6-7.
-			if ie == nil || n < echoHeader || buf[0] != 8 || (c.raw && binary.BigEndian.Uint16(buf[4:6]) != c.id) {
+			// Only ping sockets queue errors (raw ones read them as packets, see
+			// openEchoSocket), and the kernel gives a ping socket only its own id's.
+			if ie == nil || n < echoHeader || buf[0] != 8 {
 				continue
 			}
 			ev = echoEvent{Seq: int(binary.BigEndian.Uint16(buf[6:8])), From: ie.From, Code: ie.Code, At: time.Now()}
