@@ -309,3 +309,72 @@ func TestCheckLabBandwidthShort(t *testing.T) {
 		t.Errorf("%d bandwidth results, want 2", seen)
 	}
 }
+
+// commonTopology is the lab as the most common classic estate is built: a Windows
+// configuration server that is also the on-premises process server and, by default, the
+// master target of the Windows VMs; no separate master target; a process server in Azure.
+// (The lab's hosts run Linux; the topology's os only decides roles, and host facts are off.)
+const commonTopology = `version: 1
+name: lab-common
+settings: {timeout: 1s, azure_endpoints: false}
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/24, 192.168.50.0/24]}
+  azure: {kind: azure, networks: [10.20.0.0/16, 10.10.5.0/24]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure], bandwidth: 50Mbps, mtu: 1400}
+hosts:
+  cs01:
+    site: onprem
+    os: windows
+    roles: [configuration-server, process-server]
+    nics:
+      - {name: source, address: 10.10.0.4/24}
+      - {name: failback, address: 192.168.50.4/24, toward: azure}
+    agent: 10.10.0.4
+  ps-az: {site: azure, os: windows, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}
+  sql01: {site: azure, os: windows, roles: [protected-vm], address: 10.10.5.10, retained_ip: true, agent: 10.10.5.10, disks: [{size: 64GiB, churn: 1MB/s}]}
+  app01: {site: azure, os: windows, roles: [protected-vm], address: 10.10.5.11, retained_ip: true, agent: 10.10.5.11, disks: [{size: 32GiB, churn: 256KB/s}]}
+checks:
+  latency: {samples: 10, interval: 10ms, warn_p95: 100ms, fail_p95: 500ms}
+  bandwidth: {duration: 1s, streams: [2]}
+`
+
+// TestCheckLabCommonEstate: the textbook classic estate, checked end to end in a healthy lab,
+// raises no false alarm; the data leg, the bandwidth test and the path MTU run between the
+// process server in Azure and the configuration server's failback NIC, and the bandwidth is
+// judged against the two VMs' churn.
+func TestCheckLabCommonEstate(t *testing.T) {
+	l, bin, topo, token := labEstateWith(t, commonTopology)
+	if code, out, stderr := runCLI(t, "validate", "-f", topo); code != ExitOK {
+		t.Fatalf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+	run, code := labCheck(t, l, bin, topo, token)
+	if diff := cmp.Diff(map[string]string{}, verdicts(run)); diff != "" {
+		for _, r := range run.Results {
+			if r.Status != result.Pass {
+				t.Logf("%s: %s", r.ID, r.Message)
+			}
+		}
+		t.Errorf("non-passing results in a healthy lab (-want +got):\n%s", diff)
+	}
+	if code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+	byID := map[string]result.Result{}
+	for _, r := range run.Results {
+		byID[r.ID] = r
+	}
+	for _, want := range []string{"port/ps-az/cs01/9443/tcp", "port/cs01/ps-az/9443/tcp", "pmtu/ps-az/cs01", "pmtu/cs01/ps-az",
+		"bandwidth/ps-az/cs01/2", "bandwidth/cs01/ps-az/2", "path/ps-az/s2s"} {
+		if _, ok := byID[want]; !ok {
+			t.Errorf("check %s missing from the run", want)
+		}
+	}
+	if r := byID["port/ps-az/cs01/9443/tcp"]; r.Target != lab.AddrCS01FB+":9443" {
+		t.Errorf("data leg targets %s, want the failback NIC %s:9443", r.Target, lab.AddrCS01FB)
+	}
+	// 1 MB/s + 256 KB/s = 10.048 Mbit/s, with 30 % growth 13.06 Mbit/s.
+	if req, _ := byID["bandwidth/ps-az/cs01/2"].Metrics["required_mbps"].(float64); req != 13.06 {
+		t.Errorf("bandwidth/ps-az/cs01/2: required %v Mbit/s, want 13.06", req)
+	}
+}

@@ -66,10 +66,21 @@ func TestFlowsFormats(t *testing.T) {
 	}
 	code, out, _ := runCLI(t, "flows", "-f", normativeFile, "--format", "json")
 	var doc struct {
-		Flows []struct{ Rule, Phase, Kind string }
+		Flows []struct{ Rule, Phase, Kind, From, To string }
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) != 28 {
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) != 34 {
 		t.Errorf("json: exit %d, %d flows, err %v", code, len(doc.Flows), err)
+	}
+	// The data leg between the Azure process server and cs01, the configuration server whose
+	// built-in Windows master target sql01 fails back to, both ways.
+	leg := map[string]bool{}
+	for _, f := range doc.Flows {
+		if (f.Rule == "FB-PS-MT" || f.Rule == "FB-MT-PS") && (f.From == "cs01" || f.To == "cs01") {
+			leg[f.Rule+" "+f.From+"->"+f.To] = true
+		}
+	}
+	if !leg["FB-PS-MT ps-az->cs01"] || !leg["FB-MT-PS cs01->ps-az"] {
+		t.Errorf("json lacks the data leg ps-az <-> cs01: %v", leg)
 	}
 	if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
 		t.Errorf("first flow = %+v", doc.Flows[0])

@@ -196,6 +196,7 @@ var probeErrCodes = []struct {
 	{"permission", probes.ErrPermission},
 	{"unsupported", probes.ErrUnsupported},
 	{"invalid", probes.ErrInvalid},
+	{"noname", probes.ErrNoName},
 }
 
 func probeErrCode(err error) string {

@@ -39,6 +39,11 @@ type Check struct {
 	// SkipReason, when set, makes the check a skip without running it.
 	SkipReason string
 
+	// Pattern is an endpoint's documented name (possibly a wildcard); Representative is true
+	// when netprobe picked Address under it because the file names none of the vault's own.
+	Pattern        string
+	Representative bool
+
 	// TLS asks a port check to shake hands when a real service answers: ASR's 443 and data
 	// port speak HTTPS, and a handshake failure there means the port is held by something else
 	// or cut by an inspecting device.

@@ -209,10 +209,28 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 	case controlFailure(ctx, err):
 		return Errored(c, err, agentHint(c, err))
 	}
+	return JudgeEndpointUnreached(c, err)
+}
+
+// JudgeEndpointUnreached judges an endpoint that could not be reached at all. A name that does
+// not exist in DNS fails when it is the vault's own (the configuration server cannot find it),
+// but a representative name netprobe picked under a wildcard says nothing about the vault's
+// names: it is a warn that asks for the real ones, never a network failure of the estate.
+func JudgeEndpointUnreached(c Check, err error) result.Result {
 	r := base(c)
 	r.Status = result.Fail
-	r.Message = fmt.Sprintf("%s cannot reach %s: %v", c.From, c.Target(), err)
-	r.Hint = fmt.Sprintf("Allow outbound https from %s to %s (directly or through the proxy ASR is configured with); the configuration server must stay connected to Azure during reprotect and failback.", c.From, c.Address)
+	switch {
+	case errors.Is(err, probes.ErrNoName) && c.Representative:
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s: %s, the name netprobe tests for %s, does not resolve here; the vault's own names under it were not tested", c.From, c.Address, c.Pattern)
+		r.Hint = fmt.Sprintf("Name the vault's own endpoints in the topology (azure.endpoints, azure.cache_storage_accounts) so netprobe tests those; %s must resolve and answer on %d from %s.", c.Pattern, c.Port, c.From)
+	case errors.Is(err, probes.ErrNoName):
+		r.Message = fmt.Sprintf("%s cannot resolve %s: %v", c.From, c.Address, err)
+		r.Hint = fmt.Sprintf("Fix DNS on %s: ASR's endpoints must resolve there (for private endpoints, the privatelink zone must answer with the private address).", c.From)
+	default:
+		r.Message = fmt.Sprintf("%s cannot reach %s: %v", c.From, c.Target(), err)
+		r.Hint = fmt.Sprintf("Allow outbound https from %s to %s (directly or through the proxy ASR is configured with); the configuration server must stay connected to Azure during reprotect and failback.", c.From, c.Address)
+	}
 	return r
 }
 

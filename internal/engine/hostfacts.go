@@ -23,9 +23,10 @@ const prepareFailback = "prepare-failback: https://learn.microsoft.com/azure/sit
 // hostChecks plans the readiness rules that need the master target's agent.
 func hostChecks(t *topology.Topology, timeout time.Duration) []Check {
 	var out []Check
-	for _, name := range sortedHosts(t) {
-		h := t.Hosts[name]
-		if !h.HasRole(topology.RoleMasterTarget) || h.Agent == "" {
+	// Every master target failback uses, a Windows configuration server's built-in one too.
+	for _, h := range topology.MasterTargetsInUse(t) {
+		name := h.Name
+		if h.Agent == "" {
 			continue
 		}
 		retention := h.Retention

@@ -79,6 +79,7 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		Rule: f.Rule, Phase: f.Phase.String(), From: f.From, To: f.To, Address: f.Address,
 		Port: f.Port, Confidence: f.Confidence.String(), Source: f.Source, Why: f.Why,
 		ErrorCode: f.ErrorCode, Pair: f.Pair, FromAddress: f.FromAddress, Timeout: timeout,
+		Pattern: f.Pattern, Representative: f.Representative,
 	}
 	if f.Proto != 0 {
 		c.Proto = f.Proto.String()
@@ -151,9 +152,11 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		// The churn is judged in the replication direction only: from the process server
 		// in Azure to the master target. The way back is measured and shown, not judged
 		// (also when the on-premises master target is a process server too).
-		if h := t.Hosts[f.From]; h != nil && h.HasRole(topology.RoleProcessServer) && t.Sites[h.Site] != nil && t.Sites[h.Site].Kind == topology.SiteAzure {
-			c.RequiredBps = requiredBps(t)
-			c.UsedBytes = usedBytes(t)
+		// Each pair is judged against the churn of the VMs that fail back over it (a pair
+		// with none is measured, not judged).
+		if p, ok := pairOf(t, f.From, f.To); ok {
+			c.RequiredBps = requiredBps(t, p)
+			c.UsedBytes = int64(p.Size())
 		}
 		if c.ToAgent == "" && c.SkipReason == "" {
 			c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)
@@ -174,37 +177,29 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	return []Check{c}
 }
 
-// requiredBps is the steady-state rate the failback needs: the sum of the protected VMs'
-// churn with the growth allowance (bandwidth.md; compression is not assumed).
-func requiredBps(t *topology.Topology) float64 {
+// pairOf finds the failback pair whose data flows from -> to: a process server in Azure to a
+// master target (topology.FailbackPairs).
+func pairOf(t *topology.Topology, from, to string) (topology.Pair, bool) {
+	for _, p := range topology.FailbackPairs(t) {
+		if p.PS.Name == from && p.MT.Name == to {
+			return p, true
+		}
+	}
+	return topology.Pair{}, false
+}
+
+// requiredBps is the steady-state rate a pair needs: the churn of the VMs failing back over
+// it, with the growth allowance (bandwidth.md; compression is not assumed). 0 when none do.
+func requiredBps(t *topology.Topology, p topology.Pair) float64 {
 	var churn []capacity.BitsPerSecond
-	for _, h := range t.Hosts {
-		if !h.HasRole(topology.RoleProtectedVM) {
-			continue
-		}
-		for _, d := range h.Disks {
-			churn = append(churn, capacity.BitsPerSecond(d.Churn))
-		}
+	for _, c := range p.Churn() {
+		churn = append(churn, capacity.BitsPerSecond(c))
 	}
 	req, err := capacity.Required(churn, capacity.Plan{Growth: t.Settings.Growth})
 	if err != nil {
 		return 0
 	}
 	return float64(req)
-}
-
-// usedBytes is what a resync to an alternate location sends: every disk of every protected
-// VM, taken at its full size since the used bytes are not known on paper.
-func usedBytes(t *topology.Topology) int64 {
-	var sum int64
-	for _, h := range t.Hosts {
-		if h.HasRole(topology.RoleProtectedVM) {
-			for _, d := range h.Disks {
-				sum += int64(d.Size)
-			}
-		}
-	}
-	return sum
 }
 
 // linkBetween names the link joining the two hosts' sites, "" when they share a site or none

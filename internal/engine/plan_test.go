@@ -182,3 +182,49 @@ func TestPlanDNSFollowsPhases(t *testing.T) {
 		t.Errorf("--phase forward keeps %d failback dns checks", n)
 	}
 }
+
+// TestPlanRequiredPerPair: a process server / master target pair is judged against the churn
+// of the VMs that fail back over it (with the 30 % growth allowance), not against every
+// protected VM of the file: the VM still replicating forward and the VM of the other Azure
+// site count nowhere near ps-az, and a pair no VM uses is measured, not judged.
+func TestPlanRequiredPerPair(t *testing.T) {
+	tp, err := topology.Parse("pairs.yaml", []byte(`version: 1
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/16]}
+  azure: {kind: azure, networks: [10.20.0.0/16]}
+  azure2: {kind: azure, networks: [10.40.0.0/16]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure]}
+  - {name: s2s2, kind: vpn, sites: [onprem, azure2]}
+hosts:
+  cs01: {site: onprem, os: windows, roles: [configuration-server], address: 10.10.0.4, agent: 10.10.0.4}
+  mt-lnx: {site: onprem, os: linux, roles: [master-target], address: 10.10.0.8, agent: 10.10.0.8}
+  ps-az: {site: azure, os: windows, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}
+  ps-az2: {site: azure2, os: windows, roles: [process-server], address: 10.40.1.4, agent: 10.40.1.4}
+  win1: {site: azure, os: windows, roles: [protected-vm], address: 10.20.2.1, disks: [{size: 100GiB, churn: 1MB/s}]}
+  win2: {site: azure, os: windows, roles: [protected-vm], address: 10.20.2.2, disks: [{size: 100GiB, churn: 2MB/s}]}
+  lnx1: {site: azure, os: linux, roles: [protected-vm], address: 10.20.2.3, disks: [{size: 100GiB, churn: 4MB/s}]}
+  far1: {site: azure2, os: windows, roles: [protected-vm], address: 10.40.2.1, disks: [{size: 100GiB, churn: 8MB/s}]}
+  fwd1: {site: onprem, os: windows, roles: [protected-vm], address: 10.10.3.1, disks: [{size: 100GiB, churn: 16MB/s}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range Plan(tp, Options{Only: []string{"bandwidth/*/4"}}) {
+		got[c.ID] = fmt.Sprintf("%.1f Mbit/s, resync %d GiB", c.RequiredBps/1e6, c.UsedBytes>>30)
+	}
+	want := map[string]string{
+		"bandwidth/ps-az/cs01/4":    "31.2 Mbit/s, resync 200 GiB", // win1 + win2: 3 MB/s x 8 x 1.3
+		"bandwidth/ps-az/mt-lnx/4":  "41.6 Mbit/s, resync 100 GiB", // lnx1
+		"bandwidth/ps-az2/cs01/4":   "83.2 Mbit/s, resync 100 GiB", // far1
+		"bandwidth/ps-az2/mt-lnx/4": "0.0 Mbit/s, resync 0 GiB",    // no Linux VM in azure2
+		"bandwidth/cs01/ps-az/4":    "0.0 Mbit/s, resync 0 GiB",    // the way back: measured, not judged
+		"bandwidth/cs01/ps-az2/4":   "0.0 Mbit/s, resync 0 GiB",
+		"bandwidth/mt-lnx/ps-az/4":  "0.0 Mbit/s, resync 0 GiB",
+		"bandwidth/mt-lnx/ps-az2/4": "0.0 Mbit/s, resync 0 GiB",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("required per pair (-want +got):\n%s", diff)
+	}
+}

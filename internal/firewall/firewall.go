@@ -83,7 +83,13 @@ func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []s
 		switch f.Kind {
 		case topology.FlowPort, topology.FlowICMP:
 		case topology.FlowEndpoint:
-			if e := fmt.Sprintf("%s -> %s %d/%s", f.From, f.To, f.Port, f.Proto); !contains(endpoints, e) {
+			// The documented name (a wildcard) is what the rule must allow, not the one name
+			// netprobe tested under it.
+			name := f.To
+			if f.Pattern != "" && f.Representative {
+				name = f.Pattern
+			}
+			if e := fmt.Sprintf("%s -> %s %d/%s", f.From, name, f.Port, f.Proto); !contains(endpoints, e) {
 				endpoints = append(endpoints, e)
 			}
 			continue

@@ -72,9 +72,10 @@ func TestNoAny(t *testing.T) {
 			}
 		}
 	}
-	// 8 port/icmp flows expected open in the example; USER-1 is expected blocked.
-	if n != 10 {
-		t.Errorf("%d iptables rules, want 10:\n%s", n, b.String())
+	// 12 port/icmp flows expected open in the example (the data leg to both master targets,
+	// cs01's built-in one included); USER-1 is expected blocked.
+	if n != 12 {
+		t.Errorf("%d iptables rules, want 12:\n%s", n, b.String())
 	}
 	b.Reset()
 	if err := NSG(&b, top, flows); err != nil {

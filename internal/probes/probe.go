@@ -22,6 +22,9 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrInvalid: the request itself is malformed (bad address, unknown protocol); fix the input.
 	ErrInvalid = errors.New("invalid request")
+	// ErrNoName: the name to connect to does not exist in DNS (NXDOMAIN, no such host): the
+	// resolver answered, so nothing on the path dropped anything.
+	ErrNoName = errors.New("no such name")
 )
 
 // DefaultTimeout bounds a probe whose context carries no deadline. Two seconds is nmap's

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -140,6 +141,9 @@ func normalizeFingerprint(s string) string {
 
 // connectError classifies a failed TCP connect for probes that need the connection to go on.
 func connectError(err error, addr string) error {
+	if de, ok := errors.AsType[*net.DNSError](err); ok && de.IsNotFound {
+		return fmt.Errorf("%w: %s does not resolve: %v", ErrNoName, addr, err)
+	}
 	switch classifyErrno(err) {
 	case errTimeout:
 		return fmt.Errorf("%w: no answer from %s: a firewall drops it (run the port probe for details)", ErrTimeout, addr)

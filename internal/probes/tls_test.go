@@ -3,6 +3,7 @@ package probes_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,17 @@ func TestTLSDeadline(t *testing.T) {
 			_, _ = probes.TLS(ctx, nil, probes.TLSRequest{Address: addr})
 			probetest.Within(t, time.Since(start), deadline, slack)
 		})
+	}
+}
+
+// TestTLSNoSuchName: a name DNS says does not exist is ErrNoName, not "unreachable": the
+// resolver answered, nothing on the path dropped anything. The dial is faked: no query leaves.
+func TestTLSNoSuchName(t *testing.T) {
+	env := &probes.Env{Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "nosuch.example", IsNotFound: true}}
+	}}
+	_, err := probes.TLS(context.Background(), env, probes.TLSRequest{Address: "nosuch.example:443"})
+	if !errors.Is(err, probes.ErrNoName) || errors.Is(err, probes.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrNoName", err)
 	}
 }

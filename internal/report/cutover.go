@@ -40,10 +40,13 @@ type LinkInput struct {
 	MTU       int
 }
 
-// VMInput is a protected VM of the topology.
+// VMInput is a protected VM of the topology that fails back.
 type VMInput struct {
 	Name, Group string
 	Disks       []DiskInput
+	// Link is the link its failback data crosses (from its process server in Azure to its
+	// master target), "" when not known: the VM then counts toward every link.
+	Link string
 }
 
 // DiskInput is one disk: provisioned size in bytes and 95th-percentile churn in bits per second.
@@ -51,6 +54,10 @@ type DiskInput struct {
 	Size  int64
 	Churn float64
 }
+
+// FailbackRPO is the RPO threshold of ASR's failback policy, which cannot be edited
+// (topology.FailbackRPO; the report takes no topology import for it to stay pure data).
+const FailbackRPO = 15 * time.Minute
 
 // Verdict is the report's answer for a VM, a link, or the whole estate.
 type Verdict int
@@ -131,8 +138,12 @@ type LinkReport struct {
 	// second); WorstHour is the lowest hourly median of it, at hour WorstHourAt.
 	Measured, WorstHour float64
 	WorstHourAt         int
-	// Headroom and WorstHeadroom are Measured and WorstHour over the required bandwidth; 0
-	// when the requirement is unknown.
+	// Required is the bandwidth the churn of the VMs failing back over this link needs (bits
+	// per second; 0 when unknown): the sum over the process server / master target pairs that
+	// cross it, since they share it.
+	Required float64
+	// Headroom and WorstHeadroom are Measured and WorstHour over Required; 0 when the
+	// requirement is unknown.
 	Headroom, WorstHeadroom float64
 }
 
@@ -455,14 +466,15 @@ func Build(runs []result.Run, in Inputs) Report {
 				lr.Measured, lr.WorstHour, lr.WorstHourAt = s.All.Median*1e6, worst*1e6, at
 			}
 		}
-		if rep.Required > 0 && lr.Measured > 0 {
-			lr.Headroom = lr.Measured / rep.Required
-			lr.WorstHeadroom = lr.WorstHour / rep.Required
+		lr.Required = linkRequired(lr.Name, in, plan, rep.Required)
+		if lr.Required > 0 && lr.Measured > 0 {
+			lr.Headroom = lr.Measured / lr.Required
+			lr.WorstHeadroom = lr.WorstHour / lr.Required
 			switch capacity.Judge(lr.WorstHeadroom) {
 			case capacity.Short:
 				lr.Verdict = NoGo
 				lr.Reasons = append(lr.Reasons, fmt.Sprintf("At %02d:00 the median throughput (%s) is below the required %s: the RPO will be missed at that hour.",
-					lr.WorstHourAt, mbps(lr.WorstHour), mbps(rep.Required)))
+					lr.WorstHourAt, mbps(lr.WorstHour), mbps(lr.Required)))
 			case capacity.Tight:
 				lr.Verdict = worse(lr.Verdict, Caution)
 				lr.Reasons = append(lr.Reasons, fmt.Sprintf("At %02d:00 the headroom is only %.2f× (less than 20 %% to spare).", lr.WorstHourAt, lr.WorstHeadroom))
@@ -589,7 +601,35 @@ func Build(runs []result.Run, in Inputs) Report {
 	if rep.Required == 0 {
 		rep.Notes = append(rep.Notes, "Required bandwidth unknown: give the protected VMs' disks a churn in the topology (-f) to judge headroom.")
 	}
+	if in.RPO > 0 && in.RPO != FailbackRPO {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The RPO sums use settings.rpo = %s; ASR's failback policy cannot be edited and measures the RPO against 15 minutes.", humanDuration(in.RPO)))
+	}
 	return rep
+}
+
+// linkRequired is the bandwidth a link must carry: the churn of the VMs whose failback data
+// crosses it. When the inputs say for no VM which link it crosses (a report from the history
+// alone, or an older caller), every VM counts toward every link: all is the estate's total.
+func linkRequired(link string, in Inputs, plan capacity.Plan, all float64) float64 {
+	known := false
+	var churn []capacity.BitsPerSecond
+	for _, vm := range in.VMs {
+		known = known || vm.Link != ""
+		if vm.Link != link {
+			continue
+		}
+		for _, d := range vm.Disks {
+			churn = append(churn, capacity.BitsPerSecond(d.Churn))
+		}
+	}
+	if !known {
+		return all
+	}
+	req, err := capacity.Required(churn, plan)
+	if err != nil {
+		return 0
+	}
+	return float64(req)
 }
 
 // judgeTrack turns one check's latest result and its history into a verdict and a reason.

@@ -333,3 +333,80 @@ hosts:
 		t.Errorf("vms %+v", in.VMs)
 	}
 }
+
+// TestInputsFromTopologyFailbackVMs: the report's VMs are those that fail back, each with the
+// link its data crosses; a VM still replicating forward takes no failback bandwidth.
+func TestInputsFromTopologyFailbackVMs(t *testing.T) {
+	top, err := topology.Parse("pairs.yaml", []byte(`version: 1
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/16]}
+  azure: {kind: azure, networks: [10.20.0.0/16]}
+  azure2: {kind: azure, networks: [10.40.0.0/16]}
+links:
+  - {name: s2s, kind: vpn, sites: [onprem, azure]}
+  - {name: er, kind: expressroute-private, sites: [onprem, azure2]}
+hosts:
+  cs01: {site: onprem, os: windows, roles: [configuration-server], address: 10.10.0.4}
+  ps-az: {site: azure, os: windows, roles: [process-server], address: 10.20.1.4}
+  ps-az2: {site: azure2, os: windows, roles: [process-server], address: 10.40.1.4}
+  win1: {site: azure, os: windows, roles: [protected-vm], address: 10.20.2.1, disks: [{size: 100GiB, churn: 1MB/s}]}
+  far1: {site: azure2, os: windows, roles: [protected-vm], address: 10.40.2.1, disks: [{size: 100GiB, churn: 8MB/s}]}
+  fwd1: {site: onprem, os: windows, roles: [protected-vm], address: 10.10.3.1, disks: [{size: 100GiB, churn: 16MB/s}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := InputsFromTopology(top)
+	var got []string
+	for _, vm := range in.VMs {
+		got = append(got, vm.Name+"@"+vm.Link)
+	}
+	if strings.Join(got, " ") != "far1@er win1@s2s" {
+		t.Errorf("VMs %v, want far1@er win1@s2s (fwd1 replicates forward)", got)
+	}
+}
+
+// TestReportRequiredPerLink: each link's headroom is judged against the churn of the VMs
+// failing back over it, not the estate's total; the estate's figure stays the sum.
+func TestReportRequiredPerLink(t *testing.T) {
+	in := Inputs{Topology: "t", RPO: 15 * time.Minute,
+		Links: []LinkInput{{Name: "s2s", Kind: "vpn"}, {Name: "er", Kind: "expressroute-private"}},
+		VMs: []VMInput{
+			{Name: "win1", Link: "s2s", Disks: []DiskInput{{Size: 1 << 30, Churn: 8e6}}},
+			{Name: "far1", Link: "er", Disks: []DiskInput{{Size: 1 << 30, Churn: 64e6}}},
+		}}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	bw := func(from, to, link string, mbps float64) result.Result {
+		return result.Result{ID: "bandwidth/" + from + "/" + to + "/4", Check: result.CheckBandwidth, Rule: "FB-BW", From: from, To: to, Status: result.Pass,
+			Metrics: map[string]any{"mbps": mbps, "streams": 4.0, "direction": "push", "required_mbps": 1.0, "link": link}}
+	}
+	// 20 Mbit/s on s2s carries win1's 8 (headroom 2.5) but would be short of the 72 total.
+	runs := []result.Run{{Topology: "t", StartedAt: at, Results: []result.Result{bw("ps-az", "cs01", "s2s", 20), bw("ps-az2", "cs01", "er", 100)}}}
+	rep := Build(runs, in)
+	if rep.Required != 72e6 {
+		t.Errorf("estate required %.0f, want 72e6", rep.Required)
+	}
+	for _, lr := range rep.Links {
+		want := map[string]float64{"s2s": 8e6, "er": 64e6}[lr.Name]
+		if lr.Required != want {
+			t.Errorf("link %s required %.0f, want %.0f", lr.Name, lr.Required, want)
+		}
+	}
+	if rep.Links[0].Name != "s2s" || rep.Links[0].Headroom != 2.5 || rep.Links[0].Verdict == NoGo {
+		t.Errorf("s2s: headroom %.2f verdict %s, want 2.50 and not NO-GO", rep.Links[0].Headroom, rep.Links[0].Verdict)
+	}
+}
+
+// TestReportFixedFailbackRPO: a what-if RPO is used for the sums, and the report says ASR's
+// failback policy does not follow it.
+func TestReportFixedFailbackRPO(t *testing.T) {
+	in := fixtureInputs()
+	in.RPO = 30 * time.Minute
+	rep := Build(fixtureRuns(), in)
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "ASR's failback policy cannot be edited and measures the RPO against 15 minutes") {
+		t.Errorf("no note on the fixed failback RPO: %q", rep.Notes)
+	}
+	if rep := Build(fixtureRuns(), fixtureInputs()); strings.Contains(strings.Join(rep.Notes, "\n"), "cannot be edited") {
+		t.Errorf("note with the default RPO: %q", rep.Notes)
+	}
+}

@@ -136,7 +136,7 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 <h2>Verdict per link</h2>
 {{if .Links}}<table>
 <tr><th>Link</th><th>Kind</th><th>Verdict</th><th>Measured (median)</th><th>Worst hour</th><th>Required</th><th>Headroom (worst hour)</th></tr>
-{{range .Links}}<tr><td>{{.Name}}</td><td>{{dash .Kind}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td class="num">{{rate .Measured}}</td><td class="num">{{worstHour .}}</td><td class="num">{{rate $.Required}}</td><td class="num">{{headroom .}}</td></tr>
+{{range .Links}}<tr><td>{{.Name}}</td><td>{{dash .Kind}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td class="num">{{rate .Measured}}</td><td class="num">{{worstHour .}}</td><td class="num">{{rate .Required}}</td><td class="num">{{headroom .}}</td></tr>
 {{end}}</table>
 <ul class="reasons">{{range .Links}}{{$l := .}}{{range .Reasons}}<li><b>{{$l.Name}}</b>: {{.}}</li>{{end}}{{end}}</ul>
 {{else}}<p>No link was measured.</p>{{end}}

@@ -13,11 +13,10 @@ func InputsFromTopology(t *topology.Topology) Inputs {
 	for _, l := range t.Links {
 		in.Links = append(in.Links, LinkInput{Name: l.Name, Kind: l.Kind.String(), Sites: l.Sites, Bandwidth: float64(l.Bandwidth), MTU: l.MTU})
 	}
-	for _, h := range t.Hosts {
-		if !h.HasRole(topology.RoleProtectedVM) {
-			continue
-		}
-		vm := VMInput{Name: h.Name, Group: h.Group}
+	// The VMs that fail back (in an Azure site); one still replicating forward takes no
+	// failback bandwidth. Each crosses the link between its process server and master target.
+	for _, h := range topology.FailbackVMs(t) {
+		vm := VMInput{Name: h.Name, Group: h.Group, Link: failbackLink(t, h)}
 		for _, d := range h.Disks {
 			vm.Disks = append(vm.Disks, DiskInput{Size: int64(d.Size), Churn: float64(d.Churn)})
 		}
@@ -25,4 +24,19 @@ func InputsFromTopology(t *topology.Topology) Inputs {
 	}
 	sort.Slice(in.VMs, func(i, j int) bool { return in.VMs[i].Name < in.VMs[j].Name })
 	return in
+}
+
+// failbackLink names the link between vm's process server and its master target, "" when
+// either is unknown or no link joins their sites.
+func failbackLink(t *topology.Topology, vm *topology.Host) string {
+	ps, mt := topology.ProcessServerOf(t, vm), topology.MasterTargetOf(t, vm)
+	if ps == nil || mt == nil {
+		return ""
+	}
+	for _, l := range t.Links {
+		if (l.Sites[0] == ps.Site && l.Sites[1] == mt.Site) || (l.Sites[1] == ps.Site && l.Sites[0] == mt.Site) {
+			return l.Name
+		}
+	}
+	return ""
 }

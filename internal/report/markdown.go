@@ -32,7 +32,7 @@ func (rep Report) Markdown(w io.Writer) error {
 		p("| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, l := range rep.Links {
 			p("| %s | %s | **%s** | %s | %s | %s | %s |\n", mdCell(l.Name), dash(l.Kind), l.Verdict,
-				rate(l.Measured), worstHour(l), rate(rep.Required), headroom(l))
+				rate(l.Measured), worstHour(l), rate(l.Required), headroom(l))
 		}
 		p("\n")
 		for _, l := range rep.Links {

@@ -31,6 +31,11 @@ type Flow struct {
 	ErrorCode  string     `json:"asr_error,omitempty"`
 	// Pair groups flows judged as one (FB-MT-PS and FB-PS-MT: the data leg, either direction).
 	Pair string `json:"pair,omitempty"`
+	// Pattern is the documented name of an endpoint flow, possibly a wildcard; To is the name
+	// tested. Representative is true when netprobe picked To under a wildcard because the file
+	// names none of the vault's own (azure:): such a name says nothing about the vault's.
+	Pattern        string `json:"pattern,omitempty"`
+	Representative bool   `json:"representative,omitempty"`
 }
 
 // ID is a stable identifier of the flow: the same flow in the same file always has it.
@@ -47,16 +52,17 @@ const docBase = "https://learn.microsoft.com/azure/site-recovery/"
 
 // sources maps the catalogue's abbreviations to their pages (asr-flows.md).
 var sources = map[string]string{
-	"prepare-failback": "vmware-azure-prepare-failback",
-	"reprotect":        "vmware-azure-reprotect",
-	"architecture":     "vmware-azure-architecture",
-	"ts-failback":      "vmware-azure-troubleshoot-failback-reprotect",
-	"ts-ps":            "vmware-physical-azure-troubleshoot-process-server",
-	"capacity":         "site-recovery-plan-capacity-vmware",
-	"push":             "vmware-azure-troubleshoot-push-install",
-	"deploy-cs":        "vmware-azure-deploy-configuration-server",
-	"linux-mt":         "vmware-azure-install-linux-master-target",
-	"networking":       "concepts-on-premises-to-azure-networking",
+	"prepare-failback":  "vmware-azure-prepare-failback",
+	"reprotect":         "vmware-azure-reprotect",
+	"architecture":      "vmware-azure-architecture",
+	"ts-failback":       "vmware-azure-troubleshoot-failback-reprotect",
+	"ts-ps":             "vmware-physical-azure-troubleshoot-process-server",
+	"capacity":          "site-recovery-plan-capacity-vmware",
+	"push":              "vmware-azure-troubleshoot-push-install",
+	"deploy-cs":         "vmware-azure-deploy-configuration-server",
+	"linux-mt":          "vmware-azure-install-linux-master-target",
+	"networking":        "concepts-on-premises-to-azure-networking",
+	"physical-failback": "physical-to-azure-failover-failback",
 }
 
 // azureVPNGuidance backs FB-PMTU, which no ASR page states.
@@ -85,6 +91,9 @@ var ruleOrder = []string{
 	"FB-GROUP", "FB-CS-AZ", "FB-LINK", "FB-PMTU", "FB-ROUTE", "FB-LAT", "FB-BW",
 	"FW-VM-CS", "FW-VM-PS", "FW-CS-AZ", "FW-PS-BLOB", "FW-PSO-CS", "FW-CS-VC", "FW-GROUP", "FW-PUSH-WIN", "FW-PUSH-LNX",
 }
+
+// blobPattern is the documented name of the cache storage accounts.
+const blobPattern = "*.blob.core.windows.net"
 
 // GroupPort is the port ASR's multi-VM consistency uses between the VMs of a group.
 const GroupPort = 20004
@@ -180,10 +189,11 @@ func Flows(t *Topology) []Flow {
 func (e *expander) failback() {
 	s := e.t.Settings
 	cs := e.hosts(RoleConfigurationServer, nil)
-	psAz := e.hosts(RoleProcessServer, e.inAzure)
+	psAz := AzureProcessServers(e.t)
 	// Failed-over VMs: protected VMs that now live in an Azure site.
-	vms := e.hosts(RoleProtectedVM, e.inAzure)
-	mts := e.hosts(RoleMasterTarget, func(h *Host) bool { return !e.inAzure(h) })
+	vms := FailbackVMs(e.t)
+	mts := MasterTargetsInUse(e.t)
+	pairs := FailbackPairs(e.t)
 	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
 	sort.Slice(vcs, func(i, j int) bool { return vcs[i].Name < vcs[j].Name })
 
@@ -194,12 +204,17 @@ func (e *expander) failback() {
 				Why: "Mobility service registration and control with the configuration server"}, vm, c)
 			e.add(Flow{Rule: "FB-VM-CS", Kind: FlowICMP, Proto: ProtoICMP, Confidence: ConfDoc,
 				Source: source("reprotect", "ts-failback"), ErrorCode: "95226",
-				Why: "the failed-over VM must ping the configuration server"}, vm, c)
+				Why: "the reprotect page asks that the failed-over VM can reach (ping) the configuration server"}, vm, c)
 		}
-		for _, ps := range psFor(vm, psAz) {
-			e.add(Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
+		if ps := ProcessServerOf(e.t, vm); ps != nil {
+			f := Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
-				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}, vm, ps)
+				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}
+			if !e.inAzure(ps) {
+				f.Source = source("physical-failback", "reprotect")
+				f.Why = "proof of concept: replication data from the Azure VM to the on-premises process server over ExpressRoute private peering (test use only; port inferred)"
+			}
+			e.add(f, vm, ps)
 		}
 	}
 	for _, ps := range psAz {
@@ -212,16 +227,16 @@ func (e *expander) failback() {
 				Why: "the process server in Azure must ping the configuration server"}, ps, c)
 		}
 	}
+	for _, p := range pairs {
+		pair := "data-leg/" + p.PS.Name + "/" + p.MT.Name
+		e.add(Flow{Rule: "FB-MT-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfUncertain,
+			Source: source("prepare-failback"), Pair: pair,
+			Why: "failback data leg, master target to process server (direction undocumented; judged with FB-PS-MT)" + builtinMT(p.MT)}, p.MT, p.PS)
+		e.add(Flow{Rule: "FB-PS-MT", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfUncertain,
+			Source: source("prepare-failback"), Pair: pair,
+			Why: "failback data leg, process server to master target (direction undocumented; judged with FB-MT-PS)" + builtinMT(p.MT)}, p.PS, p.MT)
+	}
 	for _, mt := range mts {
-		for _, ps := range psAz {
-			pair := "data-leg/" + ps.Name + "/" + mt.Name
-			e.add(Flow{Rule: "FB-MT-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfUncertain,
-				Source: source("prepare-failback"), Pair: pair,
-				Why: "failback data leg, master target to process server (direction undocumented; judged with FB-PS-MT)"}, mt, ps)
-			e.add(Flow{Rule: "FB-PS-MT", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfUncertain,
-				Source: source("prepare-failback"), Pair: pair,
-				Why: "failback data leg, process server to master target (direction undocumented; judged with FB-MT-PS)"}, ps, mt)
-		}
 		for _, c := range cs {
 			e.add(Flow{Rule: "FB-MT-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("linux-mt"), ErrorCode: "78022",
@@ -236,6 +251,9 @@ func (e *expander) failback() {
 		}
 	}
 	for _, mt := range mts {
+		if mt.HasRole(RoleConfigurationServer) {
+			continue // FB-CS-VC tests the same flow, with its documented confidence
+		}
 		for _, vc := range vcs {
 			e.add(Flow{Rule: "FB-MT-VC", Kind: FlowPort, Port: s.VCenterPort, Proto: ProtoTCP, Confidence: ConfUncertain,
 				Source: source("reprotect"),
@@ -247,13 +265,11 @@ func (e *expander) failback() {
 		e.endpoints("FB-CS-AZ", cs, "the configuration server must stay connected to Azure during reprotect and failback", "prepare-failback")
 	}
 	e.links(psAz, mts, cs)
-	for _, ps := range psAz {
-		for _, mt := range mts {
-			e.add(Flow{Rule: "FB-PMTU", Kind: FlowPMTU, Proto: ProtoICMP, Confidence: ConfInferred, Source: azureVPNGuidance,
-				Why: "large replication packets must survive the tunnel (VPN overhead commonly needs MTU 1400 / MSS 1350)"}, ps, mt)
-			e.add(Flow{Rule: "FB-PMTU", Kind: FlowPMTU, Proto: ProtoICMP, Confidence: ConfInferred, Source: azureVPNGuidance,
-				Why: "large packets from the master target must survive the tunnel"}, mt, ps)
-		}
+	for _, p := range pairs {
+		e.add(Flow{Rule: "FB-PMTU", Kind: FlowPMTU, Proto: ProtoICMP, Confidence: ConfInferred, Source: azureVPNGuidance,
+			Why: "large replication packets must survive the tunnel (VPN overhead commonly needs MTU 1400 / MSS 1350)"}, p.PS, p.MT)
+		e.add(Flow{Rule: "FB-PMTU", Kind: FlowPMTU, Proto: ProtoICMP, Confidence: ConfInferred, Source: azureVPNGuidance,
+			Why: "large packets from the master target must survive the tunnel"}, p.MT, p.PS)
 	}
 	for _, vm := range vms {
 		for _, c := range cs {
@@ -265,20 +281,30 @@ func (e *expander) failback() {
 	}
 	e.routes(cs)
 	for _, vm := range vms {
-		for _, ps := range psFor(vm, psAz) {
+		if ps := ProcessServerOf(e.t, vm); ps != nil {
 			e.add(Flow{Rule: "FB-LAT", Kind: FlowLatency, Confidence: ConfDoc, Source: source("prepare-failback"),
-				Why: "the process server in Azure needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
+				Why: "the process server needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
 		}
 	}
-	for _, ps := range psAz {
-		for _, mt := range mts {
-			e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
-				Why: "failback data flows from the process server in Azure to on-premises: enough bandwidth for churn and resync"}, ps, mt)
-			e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
-				Why: "the reverse direction, measured so an asymmetric link shows"}, mt, ps)
+	for _, p := range pairs {
+		carries := "no VM of the file fails back over this pair: measured, not judged"
+		if len(p.VMs) > 0 {
+			carries = "judged against the churn of " + names(p.VMs)
 		}
+		e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
+			Why: "failback data flows from the process server in Azure to on-premises: enough bandwidth for churn and resync; " + carries}, p.PS, p.MT)
+		e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
+			Why: "the reverse direction, measured so an asymmetric link shows"}, p.MT, p.PS)
 	}
 	e.addPhase(PhaseFailback)
+}
+
+// builtinMT notes that a configuration server is tested as the master target built into it.
+func builtinMT(mt *Host) string {
+	if mt.HasRole(RoleMasterTarget) {
+		return ""
+	}
+	return "; " + mt.Name + " runs the built-in Windows master target of the configuration server"
 }
 
 func (e *expander) forward() {
@@ -305,11 +331,18 @@ func (e *expander) forward() {
 	if s.AzureEndpoints {
 		e.endpoints("FW-CS-AZ", cs, "orchestration with the ASR service", "architecture")
 		for _, ps := range psOn {
-			ep := Endpoints[2] // *.blob.core.windows.net
-			e.flows = append(e.flows, Flow{Rule: "FW-PS-BLOB", Phase: PhaseForward, Kind: FlowEndpoint, From: ps.Name, To: ep.Name,
-				Address: ep.Name, FromAddress: ps.Address, Port: ep.Port, Proto: ep.Proto, Expect: ExpectOpen, Confidence: ConfDoc,
-				Source: source("architecture"),
-				Why:    "replication upload to cache storage; tests " + ep.Name + " as a representative of " + ep.Pattern})
+			for _, ep := range endpointNames(e.t) {
+				if ep.Pattern != blobPattern {
+					continue
+				}
+				why := "replication upload to cache storage account " + ep.Name
+				if ep.representative {
+					why = "replication upload to cache storage; tests " + ep.Name + " as a representative of " + ep.Pattern + " (name the cache accounts under azure.cache_storage_accounts to test those)"
+				}
+				e.flows = append(e.flows, Flow{Rule: "FW-PS-BLOB", Phase: PhaseForward, Kind: FlowEndpoint, From: ps.Name, To: ep.Name,
+					Address: ep.Name, FromAddress: ps.Address, Port: ep.Port, Proto: ep.Proto, Expect: ExpectOpen, Confidence: ConfDoc,
+					Source: source("architecture"), Why: why, Pattern: ep.Pattern, Representative: ep.representative})
+			}
 		}
 	}
 	for _, ps := range psOn {
@@ -368,16 +401,69 @@ func (e *expander) group(rule string, vms []*Host, conf Confidence, why string) 
 	}
 }
 
+// endpointNames are the names tested for the documented endpoints: under each wildcard, the
+// vault's own names the file gives (azure.cache_storage_accounts, azure.endpoints), else one
+// representative; then the file's names no documented endpoint covers.
+type endpointName struct {
+	Endpoint
+	representative bool
+}
+
+func endpointNames(t *Topology) []endpointName {
+	var own []string
+	for _, a := range t.Azure.CacheStorageAccounts {
+		own = append(own, a+".blob.core.windows.net")
+	}
+	own = append(own, t.Azure.Endpoints...)
+	covered := map[string]bool{}
+	var out []endpointName
+	for _, ep := range Endpoints {
+		var mine []string
+		for _, n := range own {
+			if ep.Covers(n) {
+				mine = append(mine, n)
+				covered[n] = true
+			}
+		}
+		if len(mine) == 0 {
+			out = append(out, endpointName{ep, ep.Name != ep.Pattern})
+			continue
+		}
+		for _, n := range mine {
+			e := ep
+			e.Name = n
+			out = append(out, endpointName{e, false})
+		}
+	}
+	for _, n := range own {
+		if !covered[n] {
+			covered[n] = true
+			out = append(out, endpointName{Endpoint{Pattern: n, Name: n, Port: 443, Proto: ProtoTCP, Why: "named in the topology's azure: section"}, false})
+		}
+	}
+	return out
+}
+
+// Covers reports whether name is the endpoint's name or falls under its wildcard.
+func (ep Endpoint) Covers(name string) bool {
+	if suffix, ok := strings.CutPrefix(ep.Pattern, "*"); ok {
+		return strings.HasSuffix(name, suffix) && len(name) > len(suffix)
+	}
+	return name == ep.Pattern
+}
+
 func (e *expander) endpoints(rule string, from []*Host, why, src string) {
 	for _, c := range from {
-		for _, ep := range Endpoints {
+		for _, ep := range endpointNames(e.t) {
 			w := why + ": " + ep.Why
-			if ep.Name != ep.Pattern {
-				w += "; tests " + ep.Name + " as a representative of " + ep.Pattern + " (the vault's own names may differ)"
+			if ep.representative {
+				w += "; tests " + ep.Name + " as a representative of " + ep.Pattern + " (name the vault's own under azure: to test those)"
+			} else if ep.Name != ep.Pattern {
+				w += "; the vault's own name under " + ep.Pattern
 			}
 			e.flows = append(e.flows, Flow{Rule: rule, Kind: FlowEndpoint, From: c.Name, To: ep.Name, Address: ep.Name,
 				FromAddress: c.Address, Port: ep.Port, Proto: ep.Proto, Expect: ExpectOpen, Confidence: ConfDoc,
-				Source: source(src), Why: w})
+				Source: source(src), Why: w, Pattern: ep.Pattern, Representative: ep.representative})
 		}
 	}
 }
@@ -399,7 +485,9 @@ func (e *expander) links(psAz, mts, cs []*Host) {
 		if from == nil {
 			from = e.firstAgentIn(az.Name)
 		}
-		to := firstIn(mts, on.Name)
+		// A declared master target before the configuration server's built-in one: the
+		// path that matters most is the one to the host that receives the data.
+		to := firstIn(declaredFirst(mts), on.Name)
 		if to == nil {
 			to = firstIn(cs, on.Name)
 		}
@@ -426,6 +514,22 @@ func psFor(vm *Host, psAz []*Host) []*Host {
 		return own
 	}
 	return psAz
+}
+
+// declaredFirst orders hosts with role master-target before built-in master targets.
+func declaredFirst(mts []*Host) []*Host {
+	out := make([]*Host, 0, len(mts))
+	for _, mt := range mts {
+		if mt.HasRole(RoleMasterTarget) {
+			out = append(out, mt)
+		}
+	}
+	for _, mt := range mts {
+		if !mt.HasRole(RoleMasterTarget) {
+			out = append(out, mt)
+		}
+	}
+	return out
 }
 
 func firstIn(hosts []*Host, site string) *Host {

@@ -31,7 +31,10 @@ func rows(fs []Flow) []row {
 	return out
 }
 
-const dataLeg = "data-leg/ps-az/mt01"
+const (
+	dataLeg   = "data-leg/ps-az/mt01"
+	dataLegCS = "data-leg/ps-az/cs01"
+)
 
 // normativeFlows is the expansion of testdata/normative.yaml: the design's example estate.
 var normativeFlows = []row{
@@ -40,7 +43,10 @@ var normativeFlows = []row{
 	{"FB-VM-PS", "failback", "port", "sql01", "ps-az", "10.20.1.4", "10.10.5.10", 9443, "tcp", "open", "inferred", "", "", ""},
 	{"FB-PS-CS", "failback", "port", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 443, "tcp", "open", "doc", "806", "", ""},
 	{"FB-PS-CS", "failback", "icmp", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "open", "doc", "806", "", ""},
+	// cs01 is a Windows configuration server: the built-in master target sql01 fails back to.
+	{"FB-MT-PS", "failback", "port", "cs01", "ps-az", "10.20.1.4", "192.168.50.4", 9443, "tcp", "open", "uncertain", "", dataLegCS, ""},
 	{"FB-MT-PS", "failback", "port", "mt01", "ps-az", "10.20.1.4", "10.10.0.8", 9443, "tcp", "open", "uncertain", "", dataLeg, ""},
+	{"FB-PS-MT", "failback", "port", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 9443, "tcp", "open", "uncertain", "", dataLegCS, ""},
 	{"FB-PS-MT", "failback", "port", "ps-az", "mt01", "10.10.0.8", "10.20.1.4", 9443, "tcp", "open", "uncertain", "", dataLeg, ""},
 	{"FB-MT-CS", "failback", "port", "mt01", "cs01", "10.10.0.4", "10.10.0.8", 443, "tcp", "open", "inferred", "78022", "", ""},
 	{"FB-CS-VC", "failback", "port", "cs01", "vcenter01", "10.10.0.2", "10.10.0.4", 443, "tcp", "open", "doc", "", "", ""},
@@ -53,14 +59,18 @@ var normativeFlows = []row{
 	{"FB-CS-AZ", "failback", "endpoint", "cs01", "time.nist.gov", "time.nist.gov", "10.10.0.4", 123, "udp", "open", "doc", "", "", ""},
 	{"FB-CS-AZ", "failback", "endpoint", "cs01", "time.windows.com", "time.windows.com", "10.10.0.4", 123, "udp", "open", "doc", "", "", ""},
 	{"FB-LINK", "failback", "path", "ps-az", "s2s", "10.10.0.8", "10.20.1.4", 0, "", "", "doc", "", "", ""},
+	{"FB-PMTU", "failback", "pmtu", "cs01", "ps-az", "10.20.1.4", "192.168.50.4", 0, "icmp", "", "inferred", "", "", ""},
 	{"FB-PMTU", "failback", "pmtu", "cs01", "sql01", "10.10.5.10", "192.168.50.4", 0, "icmp", "", "inferred", "", "", ""},
 	{"FB-PMTU", "failback", "pmtu", "mt01", "ps-az", "10.20.1.4", "10.10.0.8", 0, "icmp", "", "inferred", "", "", ""},
+	{"FB-PMTU", "failback", "pmtu", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "", "inferred", "", "", ""},
 	{"FB-PMTU", "failback", "pmtu", "ps-az", "mt01", "10.10.0.8", "10.20.1.4", 0, "icmp", "", "inferred", "", "", ""},
 	{"FB-PMTU", "failback", "pmtu", "sql01", "cs01", "192.168.50.4", "10.10.5.10", 0, "icmp", "", "inferred", "", "", ""},
 	{"FB-ROUTE", "failback", "route", "cs01", "ps-az", "10.20.1.4", "192.168.50.4", 0, "", "", "doc", "", "", "failback"},
 	{"FB-ROUTE", "failback", "route", "cs01", "sql01", "10.10.5.10", "192.168.50.4", 0, "", "", "doc", "", "", "failback"},
 	{"FB-LAT", "failback", "latency", "ps-az", "sql01", "10.10.5.10", "10.20.1.4", 0, "", "", "doc", "", "", ""},
+	{"FB-BW", "failback", "bandwidth", "cs01", "ps-az", "10.20.1.4", "192.168.50.4", 0, "", "", "doc", "", "", ""},
 	{"FB-BW", "failback", "bandwidth", "mt01", "ps-az", "10.20.1.4", "10.10.0.8", 0, "", "", "doc", "", "", ""},
+	{"FB-BW", "failback", "bandwidth", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "", "", "doc", "", "", ""},
 	{"FB-BW", "failback", "bandwidth", "ps-az", "mt01", "10.10.0.8", "10.20.1.4", 0, "", "", "doc", "", "", ""},
 	{"USER-1", "failback", "port", "sql01", "cs01", "192.168.50.4", "10.10.5.10", 1433, "tcp", "blocked", "doc", "", "", ""},
 }

@@ -54,7 +54,7 @@ func Parse(filename string, data []byte) (t *Topology, err error) {
 	return t, nil
 }
 
-var topKeys = []string{"version", "name", "settings", "sites", "links", "hosts", "checks", "flows"}
+var topKeys = []string{"version", "name", "settings", "sites", "links", "hosts", "checks", "flows", "azure"}
 
 func (d *decoder) topology(t *Topology, root ast.Node) {
 	fields := map[string]field{}
@@ -104,6 +104,58 @@ func (d *decoder) topology(t *Topology, root ast.Node) {
 	if f, ok := fields["flows"]; ok {
 		d.flows(t, f)
 	}
+	if f, ok := fields["azure"]; ok {
+		d.azure(&t.Azure, f)
+	}
+}
+
+var azureKeys = []string{"cache_storage_accounts", "endpoints"}
+
+// azure reads the vault's own names. Storage account names follow Azure's rule (3 to 24
+// lower-case letters and digits); endpoints are DNS names.
+func (d *decoder) azure(a *Azure, sec field) {
+	for _, f := range d.mapping(sec.val, sec.path, azureKeys) {
+		switch f.key {
+		case "cache_storage_accounts":
+			d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
+				v, ok := d.strItem(item, p)
+				if !ok {
+					return
+				}
+				if !validStorageAccount(v) {
+					d.errorf(item, p, "%q is not a storage account name (3 to 24 lower-case letters and digits, without .blob.core.windows.net)", v)
+					return
+				}
+				a.CacheStorageAccounts = append(a.CacheStorageAccounts, v)
+			})
+		case "endpoints":
+			d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
+				v, ok := d.strItem(item, p)
+				if !ok {
+					return
+				}
+				if strings.Contains(v, "*") || !validDNSName(v) {
+					d.errorf(item, p, "%q is not a DNS name; give the vault's real names, not wildcards (netprobe knows the documented wildcards)", v)
+					return
+				}
+				a.Endpoints = append(a.Endpoints, strings.ToLower(strings.TrimSuffix(v, ".")))
+			})
+		}
+	}
+}
+
+// validStorageAccount: Azure storage account names are 3 to 24 characters, lower-case letters
+// and digits only.
+func validStorageAccount(s string) bool {
+	if len(s) < 3 || len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 var settingsKeys = []string{"agent_port", "data_port", "vcenter_port", "timeout", "phases", "azure_endpoints", "rpo", "growth"}
@@ -195,7 +247,7 @@ func containsPhase(ps []Phase, p Phase) bool {
 	return false
 }
 
-var siteKeys = []string{"kind", "networks", "dns"}
+var siteKeys = []string{"kind", "networks", "dns", "vnets"}
 
 func (d *decoder) sites(t *Topology, sec field) {
 	for _, sf := range d.mapping(sec.val, sec.path, nil) {
@@ -222,24 +274,9 @@ func (d *decoder) sites(t *Topology, sec field) {
 			case "networks":
 				hasNets = true
 				d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
-					v, ok := d.strItem(item, p)
-					if !ok {
-						return
+					if pfx, ok := d.cidr(item, p); ok {
+						s.Networks = append(s.Networks, pfx)
 					}
-					pfx, err := netip.ParsePrefix(v)
-					if err != nil {
-						if a, aerr := netip.ParseAddr(v); aerr == nil {
-							d.errorf(item, p, "%q is an address, not a network (write %s/%d)", v, v, a.BitLen())
-						} else {
-							d.errorf(item, p, "%q is not a network in CIDR form (try 10.10.0.0/16)", v)
-						}
-						return
-					}
-					if pfx.Masked() != pfx {
-						d.errorf(item, p, "%s has host bits set (did you mean %s?)", v, pfx.Masked())
-						return
-					}
-					s.Networks = append(s.Networks, pfx)
 				})
 				if len(s.Networks) == 0 && f.val == nil {
 					d.errorf(f.keyN, f.path, "needs at least one network (CIDR)")
@@ -257,6 +294,22 @@ func (d *decoder) sites(t *Topology, sec field) {
 					}
 					s.DNS = append(s.DNS, a)
 				})
+			case "vnets":
+				for _, vf := range d.mapping(f.val, f.path, nil) {
+					if !validName(vf.key) {
+						d.errorf(vf.keyN, vf.path, "%q is not a usable vnet name (letters, digits, - and _)", vf.key)
+					}
+					v := VNet{Name: vf.key}
+					d.seq(vf.val, vf.path, func(i int, item ast.Node, p string) {
+						if pfx, ok := d.cidr(item, p); ok {
+							v.Ranges = append(v.Ranges, pfx)
+						}
+					})
+					if len(v.Ranges) == 0 && vf.val == nil {
+						d.errorf(vf.keyN, vf.path, "needs the vnet's address ranges (CIDR), e.g. [10.20.0.0/16]")
+					}
+					s.VNets = append(s.VNets, v)
+				}
 			}
 		}
 		if !hasKind {
@@ -266,6 +319,28 @@ func (d *decoder) sites(t *Topology, sec field) {
 			d.errorf(sf.keyN, sf.path, "networks is required (the address ranges of the site, e.g. [10.10.0.0/16])")
 		}
 	}
+}
+
+// cidr reads a network in CIDR form from a list item.
+func (d *decoder) cidr(item ast.Node, p string) (netip.Prefix, bool) {
+	v, ok := d.strItem(item, p)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	pfx, err := netip.ParsePrefix(v)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(v); aerr == nil {
+			d.errorf(item, p, "%q is an address, not a network (write %s/%d)", v, v, a.BitLen())
+		} else {
+			d.errorf(item, p, "%q is not a network in CIDR form (try 10.10.0.0/16)", v)
+		}
+		return netip.Prefix{}, false
+	}
+	if pfx.Masked() != pfx {
+		d.errorf(item, p, "%s has host bits set (did you mean %s?)", v, pfx.Masked())
+		return netip.Prefix{}, false
+	}
+	return pfx, true
 }
 
 var linkKeys = []string{"name", "kind", "sites", "bandwidth", "mtu"}
@@ -318,7 +393,7 @@ func (d *decoder) links(t *Topology, sec field) {
 	})
 }
 
-var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target"}
+var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target", "process_server"}
 var nicKeys = []string{"name", "address", "toward"}
 var diskKeys = []string{"size", "churn"}
 
@@ -381,6 +456,8 @@ func (d *decoder) hosts(t *Topology, sec field) {
 				h.Retention, _ = d.str(f)
 			case "master_target":
 				h.MasterTarget, _ = d.str(f)
+			case "process_server":
+				h.ProcessServer, _ = d.str(f)
 			case "nics":
 				d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
 					nic := NIC{}

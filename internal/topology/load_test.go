@@ -91,3 +91,24 @@ func TestLoadMissingFile(t *testing.T) {
 	}
 	_ = os.ErrNotExist
 }
+
+// TestDocExampleIsNormative: the example of docs/topology.md is the file the tests load, so
+// what the docs show is what is tested (the design's example is the same block).
+func TestDocExampleIsNormative(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/topology.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/topology.md has no yaml block")
+	}
+	want, err := os.ReadFile("testdata/normative.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if block != string(want) {
+		t.Errorf("docs/topology.md's example differs from testdata/normative.yaml:\n%s", cmp.Diff(string(want), block))
+	}
+}

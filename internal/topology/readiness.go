@@ -3,10 +3,15 @@ package topology
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // MaxMTDisks is how many disks one master target carries (prepare-failback).
 const MaxMTDisks = 60
+
+// FailbackRPO is the RPO threshold of ASR's failback policy: created automatically, it "can't
+// be modified" (physical-failback: RPO threshold = 15 minutes).
+const FailbackRPO = 15 * time.Minute
 
 // Finding is the verdict of one readiness rule, judged on paper.
 type Finding struct {
@@ -31,6 +36,7 @@ func Readiness(t *Topology) []Finding {
 		r.retainNIC()
 		r.link()
 		r.psAzure()
+		r.rpo()
 	}
 	r.overlaps()
 	sort.SliceStable(r.out, func(i, j int) bool {
@@ -64,7 +70,8 @@ var readinessSource = map[string]string{
 	"RD-RETAIN-NIC": source("prepare-failback", "networking"),
 	"RD-OVERLAP":    source("networking"),
 	"RD-LINK":       source("prepare-failback"),
-	"RD-PS-AZ":      source("prepare-failback"),
+	"RD-PS-AZ":      source("prepare-failback", "physical-failback"),
+	"RD-RPO":        source("prepare-failback", "physical-failback"),
 }
 
 func (r *readiness) azure(h *Host) bool {
@@ -73,38 +80,20 @@ func (r *readiness) azure(h *Host) bool {
 }
 
 // failbackVMs are the protected VMs now in an Azure site, sorted by name.
-func (r *readiness) failbackVMs() []*Host {
-	var out []*Host
-	for _, n := range sortedKeys(r.t.Hosts) {
-		if h := r.t.Hosts[n]; h.HasRole(RoleProtectedVM) && r.azure(h) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
+func (r *readiness) failbackVMs() []*Host { return FailbackVMs(r.t) }
 
-// MasterTargetOf returns the master target vm fails back to: its master_target, else the only
-// master target of its OS family; nil when there is none or the choice is ambiguous.
-func MasterTargetOf(t *Topology, vm *Host) *Host {
-	if vm.MasterTarget != "" {
-		return t.Hosts[vm.MasterTarget]
-	}
-	var match *Host
-	for _, n := range sortedKeys(t.Hosts) {
-		h := t.Hosts[n]
-		if h.HasRole(RoleMasterTarget) && h.OS == vm.OS {
-			if match != nil {
-				return nil
-			}
-			match = h
-		}
-	}
-	return match
-}
-
-func diskCount(h *Host) int {
+func vmDisks(h *Host) int {
 	if len(h.Disks) == 0 {
-		return 1 // every machine has at least its OS disk
+		return 1
+	}
+	return len(h.Disks)
+}
+
+// mtOwnDisks counts a master target's own disks: at least its OS disk and its retention disk
+// (prepare-failback counts "local disks plus protected disks" toward the 60).
+func mtOwnDisks(h *Host) int {
+	if len(h.Disks) == 0 {
+		return 2
 	}
 	return len(h.Disks)
 }
@@ -112,8 +101,12 @@ func diskCount(h *Host) int {
 func (r *readiness) mtDisksAndOS() {
 	load := map[string]int{}
 	vmsOf := map[string]int{}
+	type assumption struct{ mt, others string }
+	assumed := map[assumption][]*Host{}
+	var order []assumption
 	for _, vm := range r.failbackVMs() {
-		mt := MasterTargetOf(r.t, vm)
+		ch := MasterTargetChoice(r.t, vm)
+		mt := ch.Host
 		p := "hosts." + vm.Name
 		if vm.MasterTarget != "" {
 			p += ".master_target"
@@ -127,7 +120,14 @@ func (r *readiness) mtDisksAndOS() {
 			}
 			continue
 		}
-		load[mt.Name] += diskCount(vm)
+		if ch.Assumed() {
+			k := assumption{mt.Name, hostNames(ch.Others)}
+			if assumed[k] == nil {
+				order = append(order, k)
+			}
+			assumed[k] = append(assumed[k], vm)
+		}
+		load[mt.Name] += vmDisks(vm)
 		vmsOf[mt.Name]++
 		if mt.OS != vm.OS {
 			r.add("RD-MT-OS", SevFail, vm.Name, p,
@@ -135,22 +135,54 @@ func (r *readiness) mtDisksAndOS() {
 				"%s is %s but fails back to master target %s, which is %s", vm.Name, vm.OS, mt.Name, mt.OS)
 		}
 	}
+	for _, k := range order {
+		vms := assumed[k]
+		r.add("RD-MT-OS", SevInfo, vms[0].Name, "hosts."+vms[0].Name,
+			"set master_target: on the VM to say which one it uses; the disk count (RD-MT-DISKS), data leg and bandwidth follow that choice",
+			"%s: netprobe assumes master target %s; %s could take %s too (several %s master targets)",
+			names(vms), k.mt, k.others, pronoun(len(vms)), vms[0].OS)
+	}
 	for _, mtName := range sortedKeys(load) {
 		mt := r.t.Hosts[mtName]
-		own := len(mt.Disks)
+		own := mtOwnDisks(mt)
+		ownNote := ""
+		if len(mt.Disks) == 0 {
+			ownNote = ", OS and retention, as disks: is not given"
+		}
 		if total := own + load[mtName]; total > MaxMTDisks {
 			r.add("RD-MT-DISKS", SevFail, mtName, "hosts."+mtName,
 				"add a master target and move some VMs to it with master_target:",
-				"%s would carry %d disks (its own %d + %d of %d VMs failing back to it); a master target carries at most %d",
-				mtName, total, own, load[mtName], vmsOf[mtName], MaxMTDisks)
+				"%s would carry %d disks (its own %d%s + %d of %d VMs failing back to it); a master target carries at most %d",
+				mtName, total, own, ownNote, load[mtName], vmsOf[mtName], MaxMTDisks)
 		}
 	}
 }
 
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+func hostNames(hs []*Host) string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.Name)
+	}
+	return orList(out)
+}
+
 func describeMTs(t *Topology) []string {
 	var out []string
-	for _, n := range hostsWithRole(t, RoleMasterTarget) {
-		out = append(out, n+" ("+t.Hosts[n].OS+")")
+	for _, n := range sortedKeys(t.Hosts) {
+		h := t.Hosts[n]
+		switch {
+		case h.HasRole(RoleMasterTarget):
+			out = append(out, n+" ("+h.OS+")")
+		case IsMasterTarget(h):
+			out = append(out, n+" (windows, built into the configuration server)")
+		}
 	}
 	return out
 }
@@ -204,6 +236,12 @@ func (r *readiness) retainNIC() {
 				r.add("RD-RETAIN-NIC", SevFail, csName, "hosts."+csName,
 					"add a second NIC to the configuration server, on a network outside every site range, with toward: "+site,
 					"%s keeps its on-premises address in %s, so %s needs a NIC toward %s for failback traffic", names(retained), site, csName, site)
+				continue
+			}
+			if len(cs.NICs) < 2 {
+				r.add("RD-RETAIN-NIC", SevFail, csName, "hosts."+csName+".nics",
+					"keep the source NIC for the on-premises machines and add the failback NIC beside it: two NICs, one toward "+site,
+					"%s has one NIC, and it points toward %s: with retained IP addresses the configuration server needs two NICs, one for the on-premises source machines and one toward Azure", csName, site)
 				continue
 			}
 			// The failback NIC's subnet must be distinguishable from Azure's ranges, or replies
@@ -303,24 +341,80 @@ func (r *readiness) anchor(site string) *Host {
 }
 
 func (r *readiness) psAzure() {
-	vmsBySite := map[string][]*Host{}
+	vmsByNet := map[network][]*Host{}
+	var nets []network
 	for _, vm := range r.failbackVMs() {
-		vmsBySite[vm.Site] = append(vmsBySite[vm.Site], vm)
-	}
-	for _, site := range sortedKeys(vmsBySite) {
-		hasPS := false
-		for _, h := range r.t.Hosts {
-			if h.Site == site && h.HasRole(RoleProcessServer) {
-				hasPS = true
-			}
+		n := r.t.networkOf(vm)
+		if vmsByNet[n] == nil {
+			nets = append(nets, n)
 		}
-		if !hasPS {
-			vm := vmsBySite[site][0]
-			r.add("RD-PS-AZ", SevFail, vm.Name, "sites."+site,
-				"deploy a process server in Azure (ASR's marketplace image) in the network of the failed-over VMs and add it with roles: [process-server]",
-				"site %s holds failed-over VMs (%s) but no process server; failback needs one in Azure", site, names(vmsBySite[site]))
-		}
+		vmsByNet[n] = append(vmsByNet[n], vm)
 	}
+	hasPS := map[network]bool{}
+	for _, ps := range AzureProcessServers(r.t) {
+		hasPS[r.t.networkOf(ps)] = true
+	}
+	poc := ProofOfConceptPS(r.t)
+	for _, n := range nets {
+		if hasPS[n] {
+			continue
+		}
+		vms := vmsByNet[n]
+		path := "sites." + n.site
+		if n.vnet != "" {
+			path += ".vnets." + n.vnet
+		}
+		if len(poc) > 0 {
+			r.add("RD-PS-AZ", SevWarn, vms[0].Name, path,
+				"for production failback deploy a process server in Azure in the network of the failed-over VMs (ASR's marketplace image) and add it with roles: [process-server]",
+				"%s holds failed-over VMs (%s) but no process server: they would fail back through the on-premises process server %s over ExpressRoute private peering, which Microsoft supports for tests only (low performance)",
+				n, names(vms), hostNames(poc))
+			continue
+		}
+		what := "failback needs one in Azure"
+		if n.vnet != "" {
+			what = "failback needs one in each Azure network that holds failed-over VMs"
+		}
+		r.add("RD-PS-AZ", SevFail, vms[0].Name, path,
+			"deploy a process server in Azure (ASR's marketplace image) in the network of the failed-over VMs and add it with roles: [process-server]",
+			"%s holds failed-over VMs (%s) but no process server; %s", n, names(vms), what)
+	}
+	r.psAssumed()
+}
+
+// psAssumed notes the VMs whose process server netprobe picked among several of their network.
+func (r *readiness) psAssumed() {
+	type assumption struct{ ps, others string }
+	assumed := map[assumption][]*Host{}
+	var order []assumption
+	for _, vm := range r.failbackVMs() {
+		ch := ProcessServerChoice(r.t, vm)
+		if ch.Host == nil || !ch.Assumed() {
+			continue
+		}
+		k := assumption{ch.Host.Name, hostNames(ch.Others)}
+		if assumed[k] == nil {
+			order = append(order, k)
+		}
+		assumed[k] = append(assumed[k], vm)
+	}
+	for _, k := range order {
+		vms := assumed[k]
+		r.add("RD-PS-AZ", SevInfo, vms[0].Name, "hosts."+vms[0].Name,
+			"set process_server: on the VM to say which one it uses; the data-port flow, latency and the bandwidth each pair needs follow that choice",
+			"%s: netprobe assumes process server %s; %s could serve %s too", names(vms), k.ps, k.others, pronoun(len(vms)))
+	}
+}
+
+// rpo notes that ASR's failback policy has a fixed RPO threshold: settings.rpo only changes
+// netprobe's own sums.
+func (r *readiness) rpo() {
+	if r.t.Settings.RPO == FailbackRPO {
+		return
+	}
+	r.add("RD-RPO", SevInfo, "", "settings.rpo",
+		"keep settings.rpo for what-if sums only; ASR measures failback against 15 minutes whatever this file says",
+		"settings.rpo is %s: netprobe's RPO sums use it, but ASR's failback policy is created automatically and cannot be edited: its RPO threshold is 15 minutes", r.t.Settings.RPO)
 }
 
 // overlaps notes every shared range the loader allowed because retained-IP hosts live there:
@@ -337,18 +431,35 @@ func (r *readiness) overlaps() {
 	}
 }
 
-// ManualChecklist lists the facts no agent can see, for the user to confirm by hand.
+// ManualChecklist lists the facts no agent can see, for the user to confirm by hand, naming
+// the master targets failback uses (a Windows configuration server's built-in one included).
 func ManualChecklist(t *Topology) []string {
-	mts := hostsWithRole(t, RoleMasterTarget)
+	var all, linux []string
+	for _, mt := range MasterTargetsInUse(t) {
+		all = append(all, mt.Name)
+		if mt.OS == "linux" {
+			linux = append(linux, mt.Name)
+		}
+	}
 	on := "each master target"
-	if len(mts) > 0 {
-		on = "master target " + abbreviate(mts, 6)
+	if len(all) > 0 {
+		on = "master target " + abbreviate(all, 6)
 	}
-	src := " (" + SourceURL("prepare-failback") + ")"
-	return []string{
-		"No VMware snapshots on " + on + ": reprotect fails while its disks have snapshots" + src,
-		"disk.EnableUUID = TRUE in the VM advanced configuration of " + on + ": without it ASR cannot identify the attached disks" + src,
-		"No Storage vMotion of " + on + " after reprotect: failback breaks when its disks move" + src,
-		"Datastore of " + on + " is VMFS or vSAN with room for the failing-back disks (NFS datastores cannot host them)" + src,
+	pf := " (" + SourceURL("prepare-failback") + ")"
+	rp := " (" + SourceURL("reprotect") + ")"
+	out := []string{
+		"No VMware snapshots on " + on + ": reprotect and failback fail while its disks have snapshots" + pf,
+		"disk.EnableUUID = TRUE in the VM advanced configuration of " + on + ": without it ASR cannot identify the attached disks" + pf,
+		"No Storage vMotion of " + on + " after reprotect: failback breaks when its disks move" + pf,
+		"The ESXi host of " + on + " has at least one VMFS datastore attached (vSAN alone does not do: without VMFS the reprotect screen lists no datastore); the failing-back disks go to VMFS or vSAN, never NFS" + pf,
+		"The version of " + on + " is not newer than the configuration server's and the process servers': otherwise reprotect succeeds but replication fails" + rp,
+		"Each VM's operating system is the same version as its master target's, or older (a replication group shares one master target)" + pf,
+		"The vCenter account ASR uses is not read-only: with read-only credentials the datastores are not listed and reprotect fails" + rp,
+		"The VM of " + on + " is not cloned from the protected VMs' template: a shared disk UUID breaks disk attach" + rp,
 	}
+	if len(linux) > 0 {
+		lm := " (" + SourceURL("linux-mt") + ")"
+		out = append(out, "Linux master target "+abbreviate(linux, 6)+": not installed on LVM, kernel upgrades and automatic updates disabled, and /etc/hosts maps its host name to the address of every NIC"+lm)
+	}
+	return out
 }

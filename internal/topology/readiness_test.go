@@ -27,7 +27,8 @@ func TestReadinessFixtures(t *testing.T) {
 			var got []string
 			for _, f := range Readiness(top) {
 				got = append(got, fmt.Sprintf("%s %s %d:%d %s: %s", f.Rule, f.Severity, f.Line, f.Col, f.Path, f.Message))
-				if f.Hint == "" || !strings.HasPrefix(f.Source, "prepare-failback: https://") && !strings.HasPrefix(f.Source, "networking: https://") {
+				if f.Hint == "" || !strings.HasPrefix(f.Source, "prepare-failback: https://") && !strings.HasPrefix(f.Source, "networking: https://") &&
+					!strings.HasPrefix(f.Source, "physical-failback: https://") {
 					t.Errorf("%s: hint %q, source %q", f.Rule, f.Hint, f.Source)
 				}
 			}
@@ -42,25 +43,27 @@ func TestReadinessFixtures(t *testing.T) {
 	}
 }
 
-// TestReadinessNormative: the design's example fails RD-MT-OS, and rightly so:
-// sql01 is Windows and the only master target, mt01, is Linux.
+// TestReadinessNormative: the design's example is a healthy classic estate. sql01 is Windows
+// and fails back to cs01, the Windows configuration server with its built-in master target
+// ("by default a Windows master target server runs on the on-premises configuration server");
+// mt01 is the Linux master target. Only the allowed overlap is noted.
 func TestReadinessNormative(t *testing.T) {
 	top := mustLoad(t, "testdata/normative.yaml")
 	var got []string
 	for _, f := range Readiness(top) {
 		got = append(got, f.Rule+" "+f.Severity.String())
 	}
-	want := []string{"RD-OVERLAP info", "RD-MT-OS fail"}
+	want := []string{"RD-OVERLAP info"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	list := ManualChecklist(top)
-	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "VMFS"} {
-		if !strings.Contains(strings.Join(list, "\n"), want) {
-			t.Errorf("manual checklist lacks %q", want)
-		}
+	if mt := MasterTargetOf(top, top.Hosts["sql01"]); mt == nil || mt.Name != "cs01" {
+		t.Errorf("sql01 fails back to %v, want cs01 (the configuration server's built-in master target)", mt)
 	}
-	if !strings.Contains(list[0], "mt01") {
-		t.Errorf("checklist does not name the master target: %q", list[0])
+	list := strings.Join(ManualChecklist(top), "\n")
+	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "VMFS", "mt01", "cs01"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("manual checklist lacks %q:\n%s", want, list)
+		}
 	}
 }

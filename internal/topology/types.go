@@ -16,6 +16,8 @@ type Topology struct {
 	Hosts    map[string]*Host
 	Checks   Checks
 	Flows    []*FlowSpec
+	// Azure names the vault's own Azure endpoints, when the user knows them.
+	Azure Azure
 
 	// File is the name the topology was loaded from, as given to Load or Parse.
 	File string
@@ -61,6 +63,37 @@ type Site struct {
 	Kind     SiteKind
 	Networks []netip.Prefix
 	DNS      []netip.Addr
+	// VNets are the Azure virtual networks of an azure site with their address ranges; empty
+	// means the site is one network. ASR needs a process server in each network that holds
+	// failed-over VMs (RD-PS-AZ).
+	VNets []VNet
+}
+
+// VNet is one Azure virtual network: its name and the address ranges it holds.
+type VNet struct {
+	Name   string
+	Ranges []netip.Prefix
+}
+
+// VNetOf names the virtual network of site s that holds addr: "" when the site declares no
+// vnets (it is one network) or addr is no IP address; ok is false when the site declares vnets
+// and none holds addr.
+func (s *Site) VNetOf(addr string) (name string, ok bool) {
+	if s == nil || len(s.VNets) == 0 {
+		return "", true
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return "", false
+	}
+	for _, v := range s.VNets {
+		for _, r := range v.Ranges {
+			if r.Contains(a) {
+				return v.Name, true
+			}
+		}
+	}
+	return "", false
 }
 
 // Link connects two sites.
@@ -88,8 +121,11 @@ type Host struct {
 	Retention  string
 	Disks      []Disk
 	// MasterTarget names the master target this protected VM fails back to; "" lets the
-	// catalogue pick the only master target of the VM's OS family.
+	// catalogue assume one of the VM's OS family (MasterTargetOf).
 	MasterTarget string
+	// ProcessServer names the process server in Azure this protected VM replicates back
+	// through; "" lets the catalogue assume one in the VM's network (ProcessServerOf).
+	ProcessServer string
 }
 
 // HasRole reports whether the host plays role r.
@@ -156,6 +192,17 @@ type PMTUCheck struct{ Min, Max int }
 
 // DNSCheck lists names every host with an agent must resolve.
 type DNSCheck struct{ Names []string }
+
+// Azure holds what the file says about the vault's own Azure resources. Names given here are
+// tested instead of the representative names netprobe picks under a documented wildcard.
+type Azure struct {
+	// CacheStorageAccounts are the cache storage accounts of the vault's replication policy
+	// (account names: NAME.blob.core.windows.net).
+	CacheStorageAccounts []string
+	// Endpoints are other DNS names of the vault the configuration server must reach on 443:
+	// regional ASR service names, private-endpoint names.
+	Endpoints []string
+}
 
 // FlowSpec is a flow the file declares beyond the catalogue.
 type FlowSpec struct {

@@ -102,8 +102,15 @@ func validate(d *decoder, t *Topology) {
 		if h.MasterTarget != "" {
 			if !h.HasRole(RoleProtectedVM) {
 				d.crossf(p+".master_target", p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
-			} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !mt.HasRole(RoleMasterTarget) {
-				d.crossf(p+".master_target", p+".master_target", "%q is not a host with role master-target (master targets: %s)", h.MasterTarget, listOr(hostsWithRole(t, RoleMasterTarget), "none"))
+			} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !IsMasterTarget(mt) {
+				d.crossf(p+".master_target", p+".master_target", "%q is not a master target: a host with role master-target or a Windows configuration server (master targets: %s)", h.MasterTarget, listOr(masterTargetNames(t), "none"))
+			}
+		}
+		if h.ProcessServer != "" {
+			if !h.HasRole(RoleProtectedVM) {
+				d.crossf(p+".process_server", p+".process_server", "process_server applies to a protected-vm; %s is not one", name)
+			} else if ps, ok := t.Hosts[h.ProcessServer]; !ok || !ps.HasRole(RoleProcessServer) {
+				d.crossf(p+".process_server", p+".process_server", "%q is not a host with role process-server (process servers: %s)", h.ProcessServer, listOr(hostsWithRole(t, RoleProcessServer), "none"))
 			}
 		}
 	}
@@ -146,6 +153,81 @@ func validate(d *decoder, t *Topology) {
 	}
 
 	checkOverlaps(d, t)
+	checkVNets(d, t)
+}
+
+func masterTargetNames(t *Topology) []string {
+	var out []string
+	for _, n := range sortedKeys(t.Hosts) {
+		if IsMasterTarget(t.Hosts[n]) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// checkVNets: vnets belong to azure sites, lie inside the site's networks, do not overlap,
+// and place every process server and protected VM of the site (RD-PS-AZ is judged per vnet).
+func checkVNets(d *decoder, t *Topology) {
+	for _, sn := range sortedKeys(t.Sites) {
+		s := t.Sites[sn]
+		if len(s.VNets) == 0 {
+			continue
+		}
+		p := "sites." + sn + ".vnets"
+		if s.Kind != SiteAzure {
+			d.crossf(p, p, "vnets describe the virtual networks of an azure site; %s is %s", sn, s.Kind)
+			continue
+		}
+		for i, v := range s.VNets {
+			vp := p + "." + v.Name
+			for j, r := range v.Ranges {
+				rp := fmt.Sprintf("%s[%d]", vp, j)
+				inside := false
+				for _, n := range s.Networks {
+					if n.Bits() <= r.Bits() && n.Contains(r.Addr()) {
+						inside = true
+					}
+				}
+				if !inside {
+					d.crossf(rp, rp, "%s is not inside the site's networks (%s)", r, prefixList(s.Networks))
+				}
+				for _, o := range s.VNets[:i] {
+					for _, or := range o.Ranges {
+						if or.Overlaps(r) {
+							d.crossf(rp, rp, "%s overlaps vnet %s's %s; an address belongs to one vnet", r, o.Name, or)
+						}
+					}
+				}
+			}
+		}
+		for _, hn := range sortedKeys(t.Hosts) {
+			h := t.Hosts[hn]
+			if h.Site != sn || !(h.HasRole(RoleProcessServer) || h.HasRole(RoleProtectedVM)) {
+				continue
+			}
+			if _, ok := s.VNetOf(h.Address); !ok {
+				hp := "hosts." + hn + ".address"
+				d.crossf(hp, hp, "%s is in no vnet of site %s (%s): give the host an IP address inside one, or add its range to vnets", h.Address, sn, vnetNames(s))
+			}
+		}
+	}
+}
+
+func prefixList(ps []netip.Prefix) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, ", ")
+}
+
+func vnetNames(s *Site) string {
+	var out []string
+	for _, v := range s.VNets {
+		out = append(out, v.Name)
+	}
+	return strings.Join(out, ", ")
 }
 
 // Overlap is a range that two sites share.

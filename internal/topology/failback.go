@@ -1,0 +1,269 @@
+package topology
+
+import "sort"
+
+// Who serves whom during failback: which master target receives each failed-over VM, which
+// process server in Azure sends its data, and so which process server / master target pairs
+// carry which churn. Computed from the file alone, the same way for the catalogue, the
+// readiness rules, the engine's bandwidth requirement and the report.
+
+// IsMasterTarget reports whether h can receive failback data: a host with role master-target,
+// or a Windows configuration server, which runs the built-in Windows master target ("By
+// default, the master target server receives failback data. It runs on the on-premises
+// configuration server": physical-failback; "by default a Windows master target server runs
+// on the on-premises configuration server": prepare-failback). A Linux master target is
+// always a separate host.
+func IsMasterTarget(h *Host) bool {
+	return h.HasRole(RoleMasterTarget) || (h.HasRole(RoleConfigurationServer) && h.OS == "windows")
+}
+
+// Choice is the host that serves a protected VM, and how netprobe knows.
+type Choice struct {
+	// Host is nil when no host can serve the VM.
+	Host *Host
+	// Pinned: the VM names it (master_target:, process_server:).
+	Pinned bool
+	// Others are the other candidates when Host was assumed among several.
+	Others []*Host
+}
+
+// Assumed reports whether netprobe picked Host among several candidates.
+func (c Choice) Assumed() bool { return !c.Pinned && len(c.Others) > 0 }
+
+func (t *Topology) inAzure(h *Host) bool {
+	s := t.Sites[h.Site]
+	return s != nil && s.Kind == SiteAzure
+}
+
+// FailbackVMs are the protected VMs now in an Azure site (failed over, to fail back), sorted
+// by name. Protected VMs in an on-premises site still replicate forward.
+func FailbackVMs(t *Topology) []*Host {
+	var out []*Host
+	for _, n := range sortedKeys(t.Hosts) {
+		if h := t.Hosts[n]; h.HasRole(RoleProtectedVM) && t.inAzure(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// MasterTargetCandidates are the on-premises master targets of OS family os: hosts with role
+// master-target by name, then a Windows configuration server's built-in master target (the
+// file declared the others, so they are what the user most likely means to use).
+func MasterTargetCandidates(t *Topology, os string) []*Host {
+	var declared, builtin []*Host
+	for _, n := range sortedKeys(t.Hosts) {
+		h := t.Hosts[n]
+		if t.inAzure(h) || !IsMasterTarget(h) || h.OS != os {
+			continue
+		}
+		if h.HasRole(RoleMasterTarget) {
+			declared = append(declared, h)
+		} else {
+			builtin = append(builtin, h)
+		}
+	}
+	return append(declared, builtin...)
+}
+
+// MasterTargetChoice is the master target vm fails back to: the one it names, else the first
+// candidate of its OS family (MasterTargetCandidates), with the others listed.
+func MasterTargetChoice(t *Topology, vm *Host) Choice {
+	if vm.MasterTarget != "" {
+		return Choice{Host: t.Hosts[vm.MasterTarget], Pinned: true}
+	}
+	c := MasterTargetCandidates(t, vm.OS)
+	if len(c) == 0 {
+		return Choice{}
+	}
+	return Choice{Host: c[0], Others: c[1:]}
+}
+
+// MasterTargetOf returns the master target vm fails back to (MasterTargetChoice), nil when
+// there is none.
+func MasterTargetOf(t *Topology, vm *Host) *Host { return MasterTargetChoice(t, vm).Host }
+
+// MasterTargetsInUse are the master targets failback uses, sorted by name: every host with
+// role master-target, and a Windows configuration server's built-in master target when a VM
+// fails back to it, or when the file has no Windows VM to fail back and no other Windows
+// master target (it is then the estate's Windows master target). A built-in master target
+// that no VM uses is left out: its data leg is never opened, and testing it could only raise
+// a false alarm.
+func MasterTargetsInUse(t *Topology) []*Host {
+	used := map[string]bool{}
+	windowsVMs := false
+	for _, vm := range FailbackVMs(t) {
+		if mt := MasterTargetOf(t, vm); mt != nil {
+			used[mt.Name] = true
+		}
+		windowsVMs = windowsVMs || vm.OS == "windows"
+	}
+	var out []*Host
+	for _, n := range sortedKeys(t.Hosts) {
+		h := t.Hosts[n]
+		if t.inAzure(h) || !IsMasterTarget(h) {
+			continue
+		}
+		if h.HasRole(RoleMasterTarget) || used[n] {
+			out = append(out, h)
+			continue
+		}
+		if !windowsVMs && len(MasterTargetCandidates(t, "windows")) == 1 {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// network is where a host sits for RD-PS-AZ: its site and, when the site declares vnets, the
+// vnet holding its address.
+type network struct{ site, vnet string }
+
+func (t *Topology) networkOf(h *Host) network {
+	vnet, _ := t.Sites[h.Site].VNetOf(h.Address)
+	return network{h.Site, vnet}
+}
+
+// String names the network for messages: "site azure" or "vnet spoke of site azure".
+func (n network) String() string {
+	if n.vnet == "" {
+		return "site " + n.site
+	}
+	return "vnet " + n.vnet + " of site " + n.site
+}
+
+// AzureProcessServers are the process servers in Azure sites, sorted by name.
+func AzureProcessServers(t *Topology) []*Host {
+	var out []*Host
+	for _, n := range sortedKeys(t.Hosts) {
+		if h := t.Hosts[n]; h.HasRole(RoleProcessServer) && t.inAzure(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ProofOfConceptPS reports the on-premises process servers that may serve failback as a
+// proof of concept: when no process server is in Azure and an ExpressRoute private peering
+// joins the sites ("For test purposes, if you have an Azure ExpressRoute connection, you can
+// use the on-premises process server that's automatically installed on the configuration
+// server. If you have a VPN connection, or you're running failback in a production
+// environment, you must set up an Azure VM as an Azure-based process server": physical-failback).
+func ProofOfConceptPS(t *Topology) []*Host {
+	if len(AzureProcessServers(t)) > 0 {
+		return nil
+	}
+	var out []*Host
+	for _, n := range sortedKeys(t.Hosts) {
+		h := t.Hosts[n]
+		if !h.HasRole(RoleProcessServer) || t.inAzure(h) {
+			continue
+		}
+		for _, l := range t.Links {
+			if l.Kind == LinkExpressRoutePrivate && (l.Sites[0] == h.Site || l.Sites[1] == h.Site) {
+				out = append(out, h)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ProcessServerCandidates are the process servers that can serve vm during failback: those in
+// Azure in the VM's own network; when its network has none, every process server in Azure
+// (RD-PS-AZ fails on paper, the flows are still tested); with none in Azure, the on-premises
+// ones of a proof of concept over ExpressRoute.
+func ProcessServerCandidates(t *Topology, vm *Host) []*Host {
+	all := AzureProcessServers(t)
+	if len(all) == 0 {
+		return ProofOfConceptPS(t)
+	}
+	net := t.networkOf(vm)
+	var own []*Host
+	for _, ps := range all {
+		if t.networkOf(ps) == net {
+			own = append(own, ps)
+		}
+	}
+	if len(own) > 0 {
+		return own
+	}
+	return all
+}
+
+// ProcessServerChoice is the process server vm replicates back through: the one it names,
+// else the first candidate (ProcessServerCandidates), with the others listed.
+func ProcessServerChoice(t *Topology, vm *Host) Choice {
+	if vm.ProcessServer != "" {
+		return Choice{Host: t.Hosts[vm.ProcessServer], Pinned: true}
+	}
+	c := ProcessServerCandidates(t, vm)
+	if len(c) == 0 {
+		return Choice{}
+	}
+	return Choice{Host: c[0], Others: c[1:]}
+}
+
+// Pair is a process server and a master target that carry failback data between them, with
+// the VMs whose data they carry.
+type Pair struct {
+	PS, MT *Host
+	VMs    []*Host
+}
+
+// Churn lists the churn of every disk of the pair's VMs.
+func (p Pair) Churn() []BitsPerSecond {
+	var out []BitsPerSecond
+	for _, vm := range p.VMs {
+		for _, d := range vm.Disks {
+			out = append(out, d.Churn)
+		}
+	}
+	return out
+}
+
+// Size is the provisioned size of every disk of the pair's VMs: what a full resync sends.
+func (p Pair) Size() Bytes {
+	var sum Bytes
+	for _, vm := range p.VMs {
+		for _, d := range vm.Disks {
+			sum += d.Size
+		}
+	}
+	return sum
+}
+
+// FailbackPairs are the data legs of failback: every process server in Azure with every master
+// target in use, each with the VMs that fail back over it (none when no VM of the file does),
+// sorted by process server then master target. On-premises VMs still replicating forward and
+// VMs served by another pair do not count toward a pair.
+func FailbackPairs(t *Topology) []Pair {
+	var pairs []Pair
+	idx := map[[2]string]int{}
+	for _, ps := range AzureProcessServers(t) {
+		for _, mt := range MasterTargetsInUse(t) {
+			idx[[2]string{ps.Name, mt.Name}] = len(pairs)
+			pairs = append(pairs, Pair{PS: ps, MT: mt})
+		}
+	}
+	for _, vm := range FailbackVMs(t) {
+		ps, mt := ProcessServerOf(t, vm), MasterTargetOf(t, vm)
+		if ps == nil || mt == nil {
+			continue
+		}
+		if i, ok := idx[[2]string{ps.Name, mt.Name}]; ok {
+			pairs[i].VMs = append(pairs[i].VMs, vm)
+		}
+	}
+	sort.SliceStable(pairs, func(i, j int) bool {
+		if pairs[i].PS.Name != pairs[j].PS.Name {
+			return pairs[i].PS.Name < pairs[j].PS.Name
+		}
+		return pairs[i].MT.Name < pairs[j].MT.Name
+	})
+	return pairs
+}
+
+// ProcessServerOf returns the process server vm replicates back through (ProcessServerChoice),
+// nil when there is none.
+func ProcessServerOf(t *Topology, vm *Host) *Host { return ProcessServerChoice(t, vm).Host }
