@@ -61,7 +61,10 @@ func TestReadinessNormative(t *testing.T) {
 		t.Errorf("sql01 fails back to %v, want cs01 (the configuration server's built-in master target)", mt)
 	}
 	list := strings.Join(ManualChecklist(top), "\n")
-	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "VMFS", "mt01", "cs01"} {
+	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "mt01", "cs01",
+		"at least one VMFS datastore attached (vSAN alone does not do", "is not newer than the configuration server's",
+		"same version as its master target's, or older", "not read-only", "not cloned from the protected VMs' template",
+		"Linux master target mt01: not installed on LVM, kernel upgrades and automatic updates disabled", "/etc/hosts"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("manual checklist lacks %q:\n%s", want, list)
 		}
