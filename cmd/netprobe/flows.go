@@ -84,7 +84,13 @@ func runFlows(stdout, stderr io.Writer, file, format string, phases []string) er
 	flows := topology.Flows(t)
 	switch format {
 	case "table":
-		return flowsTable(stdout, flows)
+		if err := flowsTable(stdout, flows); err != nil {
+			return err
+		}
+		for _, n := range topology.Notes(t) {
+			fmt.Fprintf(stdout, "\nnote: %s\n", n)
+		}
+		return nil
 	case "csv":
 		return flowsCSV(stdout, flows)
 	case "json":
@@ -94,8 +100,9 @@ func runFlows(stdout, stderr io.Writer, file, format string, phases []string) er
 		return enc.Encode(struct {
 			Schema   string          `json:"schema"`
 			Topology string          `json:"topology"`
+			Notes    []string        `json:"notes,omitempty"`
 			Flows    []topology.Flow `json:"flows"`
-		}{"netprobe/flows/v1", t.Name, flows})
+		}{"netprobe/flows/v1", t.Name, topology.Notes(t), flows})
 	}
 	ff, err := firewall.ParseFormat(format)
 	if err != nil {

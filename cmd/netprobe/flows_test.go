@@ -11,13 +11,24 @@ import (
 )
 
 func TestFlowsGolden(t *testing.T) {
+	type golden struct{ name, file, format string }
+	var cases []golden
 	for _, format := range []string{"table", "csv", "iptables"} {
-		t.Run(format, func(t *testing.T) {
-			code, out, stderr := runCLI(t, "flows", "-f", normativeFile, "--format", format)
+		cases = append(cases, golden{"normative", normativeFile, format})
+	}
+	// The modernized and migration examples in every format.
+	for _, name := range []string{"modernized", "migration"} {
+		for _, format := range flowFormats {
+			cases = append(cases, golden{name, "../../topologies/" + name + ".yaml", format})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+"/"+tc.format, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "flows", "-f", tc.file, "--format", tc.format)
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			path := filepath.Join("testdata", "flows", "normative."+format)
+			path := filepath.Join("testdata", "flows", tc.name+"."+tc.format)
 			if updateGolden() {
 				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 					t.Fatal(err)

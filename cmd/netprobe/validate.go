@@ -73,6 +73,9 @@ func runValidate(w io.Writer, path string) error {
 	fmt.Fprintf(w, "%s: valid topology %q: %s, %s, %s, %s (%s)\n", path, t.Name,
 		plural(len(t.Sites), "site"), plural(len(t.Links), "link"), plural(len(t.Hosts), "host"),
 		plural(len(flows), "required flow"), strings.Join(phases, ", "))
+	for _, n := range topology.Notes(t) {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 
 	findings := topology.Readiness(t)
 	fails, warns := 0, 0

@@ -76,6 +76,7 @@ func (r *rule) comment() string {
 // plan turns flows into deduplicated allow rules plus notes on flows that need no rule or
 // cannot be written as one (DNS names, expected-blocked flows, measurements).
 func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []string) {
+	notes = append(notes, topology.Notes(t)...)
 	byKey := map[string]*rule{}
 	measured := map[topology.FlowKind]int{}
 	var pmtuDst, endpoints []string

@@ -36,6 +36,8 @@ type Flow struct {
 	// names none of the vault's own (azure:): such a name says nothing about the vault's.
 	Pattern        string `json:"pattern,omitempty"`
 	Representative bool   `json:"representative,omitempty"`
+	// Impact is set for an optional endpoint: what is lost without it. Its failure is a warn.
+	Impact string `json:"impact,omitempty"`
 }
 
 // ID is a stable identifier of the flow: the same flow in the same file always has it.
@@ -63,6 +65,19 @@ var sources = map[string]string{
 	"linux-mt":          "vmware-azure-install-linux-master-target",
 	"networking":        "concepts-on-premises-to-azure-networking",
 	"physical-failback": "physical-to-azure-failover-failback",
+	// Modernized architecture (asr-modernized.md, Sources).
+	"arch-m":     "vmware-azure-architecture-modernized",
+	"matrix":     "replication-appliance-support-matrix",
+	"deploy-m":   "deploy-vmware-azure-replication-appliance-modernized",
+	"fofb-m":     "failover-failback-overview-modernized",
+	"tut-m":      "vmware-azure-tutorial-failover-failback-modernized",
+	"setup-m":    "vmware-azure-set-up-replication-tutorial-modernized",
+	"c2m":        "classic-to-modernized-common-questions",
+	"move":       "move-from-classic-to-modernized-vmware-disaster-recovery",
+	"pe":         "hybrid-how-to-enable-replication-private-endpoints",
+	"phys-m":     "physical-server-azure-architecture-modernized",
+	"dp":         "site-recovery-deployment-planner",
+	"howto-move": "how-to-move-from-classic-to-modernized-vmware-disaster-recovery",
 }
 
 // azureVPNGuidance backs FB-PMTU, which no ASR page states.
@@ -85,11 +100,54 @@ func SourceURL(abbrev string) string {
 	return ""
 }
 
+// ClassicEnd is when Microsoft ended support for the classic architecture (howto-move: "The
+// classic protection experience retired on March 30, 2026").
+const ClassicEnd = "2026-03-30"
+
+// Notes are what a reader of the flows must know about the estate's architecture, beyond the
+// flows themselves: classic's end of support, and that modernized failback needs no path from
+// Azure to on-premises (so that firewall teams do not open one for nothing).
+func Notes(t *Topology) []string {
+	classic, modernized := t.architectures()
+	var out []string
+	if classic {
+		out = append(out, "Microsoft ended support for the classic architecture (configuration server, process server, master target) on "+ClassicEnd+
+			": VMs that failed over under it still fail back with it; new protection uses the modernized replication appliance (settings.architecture: modernized) ("+SourceURL("howto-move")+")")
+	}
+	if modernized {
+		n := "Modernized failback needs no inbound connection and no private path from Azure to on-premises: the failed-over VMs write to a log storage account in Azure and the replication appliance downloads it over outbound 443; do not open the data port (9443) across the WAN for it (" +
+			SourceURL("c2m") + ", " + SourceURL("fofb-m") + ")"
+		if t.Azure.PrivateEndpoints {
+			n += ". With private endpoints the appliance reaches the vault and storage over the VPN or ExpressRoute private peering (" + SourceURL("pe") + ")"
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// architectures says which catalogues apply: the estate's, and each protected VM's own.
+func (t *Topology) architectures() (classic, modernized bool) {
+	a := t.Settings.Architecture
+	classic = a == ArchClassic || a == ArchMigration || a == 0
+	modernized = a == ArchModernized || a == ArchMigration
+	for _, h := range t.Hosts {
+		switch h.Architecture {
+		case ArchClassic:
+			classic = true
+		case ArchModernized:
+			modernized = true
+		}
+	}
+	return classic, modernized
+}
+
 // ruleOrder is the catalogue order (asr-flows.md), used to sort flows the way a reader expects.
 var ruleOrder = []string{
 	"FB-VM-CS", "FB-VM-PS", "FB-PS-CS", "FB-MT-PS", "FB-PS-MT", "FB-MT-CS", "FB-CS-VC", "FB-MT-VC",
 	"FB-GROUP", "FB-CS-AZ", "FB-LINK", "FB-PMTU", "FB-ROUTE", "FB-LAT", "FB-BW",
 	"FW-VM-CS", "FW-VM-PS", "FW-CS-AZ", "FW-PS-BLOB", "FW-PSO-CS", "FW-CS-VC", "FW-GROUP", "FW-PUSH-WIN", "FW-PUSH-LNX",
+	"MFB-VM-AZ", "MFB-VM-BLOB", "MFB-APL-AZ", "MFB-APL-BLOB", "MFB-APL-VC", "MFB-APL-ESXI", "MFB-GROUP", "MFB-PE-LINK", "MFB-PE-PMTU", "MFB-BW",
+	"MFW-VM-APL", "MFW-VM-APL-DATA", "MFW-APL-AZ", "MFW-APL-BLOB", "MFW-APL-VC", "MFW-GROUP", "MFW-PUSH-WIN", "MFW-PUSH-LNX", "MFW-BW",
 }
 
 // blobPattern is the documented name of the cache storage accounts.
@@ -146,11 +204,24 @@ func (e *expander) add(f Flow, from, to *Host) {
 // destination and port, and is the same for the same file every time.
 func Flows(t *Topology) []Flow {
 	e := &expander{t: t}
+	classic, modernized := t.architectures()
 	if t.Settings.HasPhase(PhaseFailback) {
-		e.failback()
+		if classic {
+			e.failback()
+		}
+		if modernized {
+			e.modernizedFailback()
+		}
+		e.addPhase(PhaseFailback)
 	}
 	if t.Settings.HasPhase(PhaseForward) {
-		e.forward()
+		if classic {
+			e.forward()
+		}
+		if modernized {
+			e.modernizedForward()
+		}
+		e.addPhase(PhaseForward)
 	}
 	sortFlows(e.flows)
 	for _, fs := range t.Flows {

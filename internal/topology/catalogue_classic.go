@@ -13,8 +13,8 @@ func (e *expander) failback() {
 	s := e.t.Settings
 	cs := e.hosts(RoleConfigurationServer, nil)
 	psAz := AzureProcessServers(e.t)
-	// Failed-over VMs: protected VMs that now live in an Azure site.
-	vms := FailbackVMs(e.t)
+	// Failed-over VMs: protected VMs that now live in an Azure site and fail back with classic.
+	vms := ClassicFailbackVMs(e.t)
 	mts := MasterTargetsInUse(e.t)
 	pairs := FailbackPairs(e.t)
 	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
@@ -119,7 +119,6 @@ func (e *expander) failback() {
 		e.add(Flow{Rule: "FB-BW", Kind: FlowBandwidth, Confidence: ConfDoc, Source: source("prepare-failback"),
 			Why: "the reverse direction, measured so an asymmetric link shows"}, p.MT, p.PS)
 	}
-	e.addPhase(PhaseFailback)
 }
 
 // builtinMT notes that a configuration server is tested as the master target built into it.
@@ -135,8 +134,8 @@ func (e *expander) forward() {
 	s := e.t.Settings
 	cs := e.hosts(RoleConfigurationServer, nil)
 	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.inAzure(h) })
-	// Machines still replicating forward: protected VMs in an on-premises site.
-	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.inAzure(h) })
+	// Machines still replicating forward: protected VMs in an on-premises site, under classic.
+	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.inAzure(h) && e.t.Classic(h) })
 	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
 	sort.Slice(vcs, func(i, j int) bool { return vcs[i].Name < vcs[j].Name })
 
@@ -204,7 +203,6 @@ func (e *expander) forward() {
 			}
 		}
 	}
-	e.addPhase(PhaseForward)
 }
 
 // links adds FB-LINK for every link between an on-premises and an Azure site: the path from

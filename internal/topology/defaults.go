@@ -16,6 +16,9 @@ func Defaults() (Settings, Checks) {
 		AzureEndpoints: true,
 		RPO:            15 * time.Minute, // ASR's default replication policy RPO threshold
 		Growth:         0.30,             // Deployment Planner's default growth factor
+		// Classic stays the default so that every file written before the modernized
+		// architecture keeps its meaning.
+		Architecture: ArchClassic,
 	}
 	c := Checks{
 		// 50 samples 20ms apart take one second; thresholds are ours (ASR documents "low

@@ -91,10 +91,13 @@ const (
 	RoleProtectedVM
 	RoleVCenter
 	RoleESXi
+	// RoleReplicationAppliance: the modernized architecture's on-premises appliance.
+	RoleReplicationAppliance
 )
 
 var roleNames = []string{RoleConfigurationServer: "configuration-server", RoleProcessServer: "process-server",
-	RoleMasterTarget: "master-target", RoleProtectedVM: "protected-vm", RoleVCenter: "vcenter", RoleESXi: "esxi"}
+	RoleMasterTarget: "master-target", RoleProtectedVM: "protected-vm", RoleVCenter: "vcenter", RoleESXi: "esxi",
+	RoleReplicationAppliance: "replication-appliance"}
 
 func (r Role) String() string               { return enumString(roleNames, int(r), "role") }
 func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
@@ -164,10 +167,13 @@ const (
 	FlowLatency
 	// FlowBandwidth: throughput in the flow's direction.
 	FlowBandwidth
+	// FlowBlob: throughput between a host and Azure Storage (a test blob): downloads for
+	// failback, uploads for forward replication.
+	FlowBlob
 )
 
 var flowKindNames = []string{FlowPort: "port", FlowICMP: "icmp", FlowEndpoint: "endpoint", FlowPath: "path",
-	FlowPMTU: "pmtu", FlowRoute: "route", FlowLatency: "latency", FlowBandwidth: "bandwidth"}
+	FlowPMTU: "pmtu", FlowRoute: "route", FlowLatency: "latency", FlowBandwidth: "bandwidth", FlowBlob: "blob"}
 
 func (k FlowKind) String() string               { return enumString(flowKindNames, int(k), "flowkind") }
 func (k FlowKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -202,3 +208,63 @@ var severityNames = []string{SevFail: "fail", SevWarn: "warn", SevInfo: "info"}
 
 func (s Severity) String() string               { return enumString(severityNames, int(s), "severity") }
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Architecture is the ASR experience an estate, or one VM of it, uses.
+type Architecture int
+
+const (
+	// ArchClassic: configuration server, process server, master target. Microsoft ended its
+	// support on 2026-03-30; VMs that failed over under it still fail back with it.
+	ArchClassic Architecture = iota + 1
+	// ArchModernized: the on-premises replication appliance; failback data through Azure Storage.
+	ArchModernized
+	// ArchMigration: an estate moving from classic to modernized: both catalogues apply.
+	ArchMigration
+)
+
+var architectureNames = []string{ArchClassic: "classic", ArchModernized: "modernized", ArchMigration: "migration"}
+
+func (a Architecture) String() string { return enumString(architectureNames, int(a), "architecture") }
+func (a Architecture) MarshalText() ([]byte, error) {
+	return []byte(a.String()), nil
+}
+
+// Platform is what a protected machine runs on; modernized failback needs VMware.
+type Platform int
+
+const (
+	PlatformVMware Platform = iota + 1
+	PlatformPhysical
+)
+
+var platformNames = []string{PlatformVMware: "vmware", PlatformPhysical: "physical"}
+
+func (p Platform) String() string               { return enumString(platformNames, int(p), "platform") }
+func (p Platform) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// Cloud selects the Azure endpoint table.
+type Cloud int
+
+const (
+	CloudPublic Cloud = iota + 1
+	CloudUSGov
+	CloudChina
+)
+
+var cloudNames = []string{CloudPublic: "public", CloudUSGov: "usgov", CloudChina: "china"}
+
+func (c Cloud) String() string               { return enumString(cloudNames, int(c), "cloud") }
+func (c Cloud) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// Connectivity is how source machines reach a replication appliance.
+type Connectivity int
+
+const (
+	ConnectFQDN Connectivity = iota + 1
+	ConnectIP
+)
+
+var connectivityNames = []string{ConnectFQDN: "fqdn", ConnectIP: "ip"}
+
+func (c Connectivity) String() string               { return enumString(connectivityNames, int(c), "connectivity") }
+func (c Connectivity) MarshalText() ([]byte, error) { return []byte(c.String()), nil }

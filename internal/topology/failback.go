@@ -47,6 +47,17 @@ func FailbackVMs(t *Topology) []*Host {
 	return out
 }
 
+// ClassicFailbackVMs are the failback VMs that fail back with the classic components.
+func ClassicFailbackVMs(t *Topology) []*Host {
+	var out []*Host
+	for _, h := range FailbackVMs(t) {
+		if t.Classic(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // MasterTargetCandidates are the on-premises master targets of OS family os: hosts with role
 // master-target by name, then a Windows configuration server's built-in master target (the
 // file declared the others, so they are what the user most likely means to use).
@@ -92,7 +103,7 @@ func MasterTargetOf(t *Topology, vm *Host) *Host { return MasterTargetChoice(t, 
 func MasterTargetsInUse(t *Topology) []*Host {
 	used := map[string]bool{}
 	windowsVMs := false
-	for _, vm := range FailbackVMs(t) {
+	for _, vm := range ClassicFailbackVMs(t) {
 		if mt := MasterTargetOf(t, vm); mt != nil {
 			used[mt.Name] = true
 		}
@@ -246,7 +257,7 @@ func FailbackPairs(t *Topology) []Pair {
 			pairs = append(pairs, Pair{PS: ps, MT: mt})
 		}
 	}
-	for _, vm := range FailbackVMs(t) {
+	for _, vm := range ClassicFailbackVMs(t) {
 		ps, mt := ProcessServerOf(t, vm), MasterTargetOf(t, vm)
 		if ps == nil || mt == nil {
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -109,7 +110,7 @@ func (d *decoder) topology(t *Topology, root ast.Node) {
 	}
 }
 
-var azureKeys = []string{"cache_storage_accounts", "endpoints"}
+var azureKeys = []string{"cloud", "private_endpoints", "cache_storage_accounts", "log_storage_accounts", "key_vault", "endpoints", "bandwidth_test_url"}
 
 // azure reads the vault's own names. Storage account names follow Azure's rule (3 to 24
 // lower-case letters and digits); endpoints are DNS names.
@@ -117,17 +118,29 @@ func (d *decoder) azure(a *Azure, sec field) {
 	for _, f := range d.mapping(sec.val, sec.path, azureKeys) {
 		switch f.key {
 		case "cache_storage_accounts":
-			d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
-				v, ok := d.strItem(item, p)
-				if !ok {
-					return
+			a.CacheStorageAccounts = d.storageAccounts(f)
+		case "log_storage_accounts":
+			a.LogStorageAccounts = d.storageAccounts(f)
+		case "cloud":
+			if v, ok := d.enum(f, cloudNames, "cloud"); ok && v != 0 {
+				a.Cloud = Cloud(v)
+			}
+		case "private_endpoints":
+			a.PrivateEndpoints, _ = d.boolField(f)
+		case "key_vault":
+			if v, ok := d.str(f); ok {
+				if !validKeyVault(v) {
+					d.errorf(f.val, f.path, "%q is not a Key Vault name (3 to 24 letters, digits and hyphens, starting with a letter; without .vault.azure.net)", v)
 				}
-				if !validStorageAccount(v) {
-					d.errorf(item, p, "%q is not a storage account name (3 to 24 lower-case letters and digits, without .blob.core.windows.net)", v)
-					return
+				a.KeyVault = strings.ToLower(v)
+			}
+		case "bandwidth_test_url":
+			if v, ok := d.str(f); ok {
+				if msg := checkBlobURL(v); msg != "" {
+					d.errorf(f.val, f.path, "%s", msg)
 				}
-				a.CacheStorageAccounts = append(a.CacheStorageAccounts, v)
-			})
+				a.BandwidthTestURL = v
+			}
 		case "endpoints":
 			d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
 				v, ok := d.strItem(item, p)
@@ -144,6 +157,61 @@ func (d *decoder) azure(a *Azure, sec field) {
 	}
 }
 
+// storageAccounts reads a list of storage account names.
+func (d *decoder) storageAccounts(f field) []string {
+	var out []string
+	d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
+		v, ok := d.strItem(item, p)
+		if !ok {
+			return
+		}
+		if !validStorageAccount(v) {
+			d.errorf(item, p, "%q is not a storage account name (3 to 24 lower-case letters and digits, without .blob.core.windows.net)", v)
+			return
+		}
+		out = append(out, v)
+	})
+	return out
+}
+
+// validKeyVault: Key Vault names are 3 to 24 characters, letters, digits and hyphens, starting
+// with a letter and not ending with a hyphen.
+func validKeyVault(s string) bool {
+	if len(s) < 3 || len(s) > 24 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkBlobURL says what is wrong with a test blob's URL, or "": an https URL of a blob
+// (container and blob name), its SAS in the query.
+func checkBlobURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("%q is not a URL (give the test blob's https URL with its SAS token)", redactQuery(v))
+	}
+	if u.Scheme != "https" {
+		return fmt.Sprintf("%s: Azure Storage is reached over https, not %s", redactQuery(v), u.Scheme)
+	}
+	if parts := strings.Split(strings.Trim(u.Path, "/"), "/"); len(parts) < 2 || parts[0] == "" {
+		return fmt.Sprintf("%s names no blob: write https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB?SAS", redactQuery(v))
+	}
+	return ""
+}
+
+// redactQuery drops a URL's query (a SAS token is a credential) for messages.
+func redactQuery(v string) string {
+	if i := strings.IndexByte(v, '?'); i >= 0 {
+		return v[:i] + "?..."
+	}
+	return v
+}
+
 // validStorageAccount: Azure storage account names are 3 to 24 characters, lower-case letters
 // and digits only.
 func validStorageAccount(s string) bool {
@@ -158,7 +226,7 @@ func validStorageAccount(s string) bool {
 	return true
 }
 
-var settingsKeys = []string{"agent_port", "data_port", "vcenter_port", "timeout", "phases", "azure_endpoints", "rpo", "growth"}
+var settingsKeys = []string{"agent_port", "data_port", "vcenter_port", "timeout", "phases", "azure_endpoints", "rpo", "growth", "architecture"}
 
 func (d *decoder) settings(s *Settings, sec field) {
 	for _, f := range d.mapping(sec.val, sec.path, settingsKeys) {
@@ -194,6 +262,10 @@ func (d *decoder) settings(s *Settings, sec field) {
 		case "azure_endpoints":
 			if v, ok := d.boolField(f); ok {
 				s.AzureEndpoints = v
+			}
+		case "architecture":
+			if v, ok := d.enum(f, architectureNames, "architecture"); ok && v != 0 {
+				s.Architecture = Architecture(v)
 			}
 		case "growth":
 			if v, ok := unit(d, f, ParsePercent); ok {
@@ -393,7 +465,8 @@ func (d *decoder) links(t *Topology, sec field) {
 	})
 }
 
-var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target", "process_server"}
+var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target", "process_server",
+	"architecture", "platform", "appliance", "datastore", "fqdn", "connectivity", "data_port", "proxy", "datastores"}
 var nicKeys = []string{"name", "address", "toward"}
 var diskKeys = []string{"size", "churn"}
 
@@ -458,6 +531,49 @@ func (d *decoder) hosts(t *Topology, sec field) {
 				h.MasterTarget, _ = d.str(f)
 			case "process_server":
 				h.ProcessServer, _ = d.str(f)
+			case "architecture":
+				if v, ok := d.enum(f, architectureNames, "architecture"); ok && v != 0 {
+					h.Architecture = Architecture(v)
+					if h.Architecture == ArchMigration {
+						d.errorf(f.val, f.path, "a VM fails back with classic or modernized; migration is an estate's setting (settings.architecture)")
+					}
+				}
+			case "platform":
+				if v, ok := d.enum(f, platformNames, "platform"); ok && v != 0 {
+					h.Platform = Platform(v)
+				}
+			case "appliance":
+				h.Appliance, _ = d.str(f)
+			case "datastore":
+				h.Datastore, _ = d.str(f)
+			case "fqdn":
+				if v, ok := d.str(f); ok {
+					if !validDNSName(v) || !strings.Contains(strings.TrimSuffix(v, "."), ".") {
+						d.errorf(f.val, f.path, "%q is not a fully qualified DNS name (e.g. asr-appliance.contoso.local)", v)
+					}
+					h.FQDN = strings.ToLower(strings.TrimSuffix(v, "."))
+				}
+			case "connectivity":
+				if v, ok := d.enum(f, connectivityNames, "connectivity"); ok && v != 0 {
+					h.Connectivity = Connectivity(v)
+				}
+			case "data_port":
+				if v, ok := d.intRange(f, 1, 65535, "port"); ok {
+					h.DataPort = v
+				}
+			case "proxy":
+				if v, ok := d.str(f); ok {
+					if msg := checkProxy(v); msg != "" {
+						d.errorf(f.val, f.path, "%s", msg)
+					}
+					h.Proxy = v
+				}
+			case "datastores":
+				d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
+					if v, ok := d.strItem(item, p); ok {
+						h.Datastores = append(h.Datastores, v)
+					}
+				})
 			case "nics":
 				d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
 					nic := NIC{}
@@ -707,6 +823,25 @@ func validDNSName(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkProxy says what is wrong with an appliance's proxy: "Only HTTP proxy is supported" and
+// Site Recovery "doesn't support using an authentication proxy" (asr-modernized.md 2.7).
+func checkProxy(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("%q is not a proxy URL (write http://proxy.contoso.local:3128)", v)
+	}
+	if u.Scheme != "http" {
+		return fmt.Sprintf("%s: the appliance supports only an HTTP proxy (http://...), not %s", v, u.Scheme)
+	}
+	if u.User != nil {
+		return "the appliance does not support an authenticating proxy: remove the user and password from the URL (and from the proxy's policy for the appliance)"
+	}
+	if u.Port() == "" {
+		return fmt.Sprintf("%s has no port (write http://%s:3128 or the proxy's port)", v, u.Hostname())
+	}
+	return ""
 }
 
 // checkAddress returns what is wrong with a host address, or "".

@@ -42,9 +42,11 @@ func TestLoadNormative(t *testing.T) {
 				Retention: "/mnt/retention", Disks: []Disk{{Size: 100 * GiB}, {Size: 1 * TiB}}},
 			"vcenter01": {Name: "vcenter01", Site: "onprem", Roles: []Role{RoleVCenter}, Address: "10.10.0.2"},
 			"sql01": {Name: "sql01", Site: "azure", OS: "windows", Roles: []Role{RoleProtectedVM}, Address: "10.10.5.10", RetainedIP: true,
-				Agent: "10.10.5.10:7411", Group: "sql-tier", Disks: []Disk{{Size: 512 * GiB, Churn: 32 * Mbps}, {Size: 128 * GiB, Churn: 8 * Mbps}}},
+				Agent: "10.10.5.10:7411", Group: "sql-tier", Disks: []Disk{{Size: 512 * GiB, Churn: 32 * Mbps}, {Size: 128 * GiB, Churn: 8 * Mbps}},
+				Platform: PlatformVMware},
 		},
 		Flows: []*FlowSpec{{From: "sql01", To: "cs01", Port: 1433, Proto: ProtoTCP, Expect: ExpectBlocked, Phase: PhaseFailback, Note: "SQL stays inside the datacenter"}},
+		Azure: Azure{Cloud: CloudPublic},
 	}
 	if diff := cmp.Diff(want, top, cmpopts.IgnoreUnexported(Topology{}), cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
 		t.Errorf("normative example (-want +got):\n%s", diff)

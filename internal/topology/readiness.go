@@ -38,6 +38,9 @@ func Readiness(t *Topology) []Finding {
 		r.psAzure()
 		r.rpo()
 	}
+	if _, modernized := t.architectures(); modernized {
+		r.modernized()
+	}
 	r.overlaps()
 	sort.SliceStable(r.out, func(i, j int) bool {
 		a, b := r.out[i], r.out[j]
@@ -72,6 +75,17 @@ var readinessSource = map[string]string{
 	"RD-LINK":       source("prepare-failback"),
 	"RD-PS-AZ":      source("prepare-failback", "physical-failback"),
 	"RD-RPO":        source("prepare-failback", "physical-failback"),
+
+	"RDM-APL":                source("fofb-m", "arch-m"),
+	"RDM-APL-DISKS":          source("fofb-m"),
+	"RDM-APL-DATASTORE":      source("fofb-m"),
+	"RDM-PHYSICAL":           source("phys-m"),
+	"RDM-CLASSIC-FAILEDOVER": source("move"),
+	"RDM-APL-FQDN":           source("matrix"),
+	"RDM-APL-SIZE":           source("matrix"),
+	"RDM-GROUP-APL":          source("fofb-m"),
+	"RDM-LINK-PE":            source("pe"),
+	"RDM-UNUSED":             source("fofb-m"),
 }
 
 func (r *readiness) azure(h *Host) bool {
@@ -79,8 +93,9 @@ func (r *readiness) azure(h *Host) bool {
 	return s != nil && s.Kind == SiteAzure
 }
 
-// failbackVMs are the protected VMs now in an Azure site, sorted by name.
-func (r *readiness) failbackVMs() []*Host { return FailbackVMs(r.t) }
+// failbackVMs are the protected VMs now in an Azure site that fail back with the classic
+// components, sorted by name: the classic rules apply to them only.
+func (r *readiness) failbackVMs() []*Host { return ClassicFailbackVMs(r.t) }
 
 func vmDisks(h *Host) int {
 	if len(h.Disks) == 0 {
@@ -324,20 +339,21 @@ func (r *readiness) link() {
 // anchor is the host a finding about an Azure site points at: its process server, else its
 // first protected VM; nil when the site holds nothing that fails back.
 func (r *readiness) anchor(site string) *Host {
-	var vm *Host
-	for _, n := range sortedKeys(r.t.Hosts) {
-		h := r.t.Hosts[n]
-		if h.Site != site {
-			continue
-		}
-		if h.HasRole(RoleProcessServer) {
-			return h
-		}
-		if vm == nil && h.HasRole(RoleProtectedVM) {
-			vm = h
+	// Only the classic components need the private path: a process server of a classic
+	// estate, or a VM that fails back with classic.
+	if classic, _ := r.t.architectures(); classic {
+		for _, n := range sortedKeys(r.t.Hosts) {
+			if h := r.t.Hosts[n]; h.Site == site && h.HasRole(RoleProcessServer) {
+				return h
+			}
 		}
 	}
-	return vm
+	for _, h := range r.failbackVMs() {
+		if h.Site == site {
+			return h
+		}
+	}
+	return nil
 }
 
 func (r *readiness) psAzure() {
@@ -431,9 +447,22 @@ func (r *readiness) overlaps() {
 	}
 }
 
-// ManualChecklist lists the facts no agent can see, for the user to confirm by hand, naming
-// the master targets failback uses (a Windows configuration server's built-in one included).
+// ManualChecklist lists the facts no agent can see, for the user to confirm by hand: for the
+// classic master targets failback uses (a Windows configuration server's built-in one
+// included), and for the replication appliances of a modernized estate.
 func ManualChecklist(t *Topology) []string {
+	classic, modernized := t.architectures()
+	var out []string
+	if classic {
+		out = append(out, classicChecklist(t)...)
+	}
+	if modernized {
+		out = append(out, modernizedChecklist(t)...)
+	}
+	return out
+}
+
+func classicChecklist(t *Topology) []string {
 	var all, linux []string
 	for _, mt := range MasterTargetsInUse(t) {
 		all = append(all, mt.Name)
@@ -462,4 +491,27 @@ func ManualChecklist(t *Topology) []string {
 		out = append(out, "Linux master target "+abbreviate(linux, 6)+": not installed on LVM, kernel upgrades and automatic updates disabled, and /etc/hosts maps its host name to the address of every NIC"+lm)
 	}
 	return out
+}
+
+// modernizedChecklist: the preconditions of asr-modernized.md section 4 that no agent sees.
+func modernizedChecklist(t *Topology) []string {
+	var names []string
+	for _, a := range Appliances(t) {
+		names = append(names, a.Name)
+	}
+	on := "each replication appliance"
+	if len(names) > 0 {
+		on = "replication appliance " + abbreviate(names, 6)
+	}
+	fo := " (" + SourceURL("fofb-m") + ")"
+	tu := " (" + SourceURL("tut-m") + ")"
+	return []string{
+		"The failed-over VMs stay switched on, with their mobility agent services running, until failback: the agent must stay registered with Azure" + tu,
+		"No Storage vMotion of " + on + " after reprotect: the failing-back disks are attached to it" + fo,
+		"The target datastore of every failing-back VM is accessible (read and write) by " + on + "; alternate-location recovery creates the VM there and copies every used byte" + fo,
+		"The vCenter account of " + on + " may create and remove disks, create and register VMs and power them on" + " (" + SourceURL("setup-m") + ")",
+		"Each VM has at least one recovery point (every VM of a recovery plan), and the replication health and the appliance's components are healthy in the portal" + tu,
+		"Static IP addresses are not kept on failback (alternate or original location): the failed-back VMs come up on DHCP or need their addresses set again" + fo,
+		"With private endpoints, the appliance and the mobility agents are updated by hand: automatic upgrades are not supported (" + SourceURL("pe") + ")",
+	}
 }

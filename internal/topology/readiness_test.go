@@ -27,8 +27,8 @@ func TestReadinessFixtures(t *testing.T) {
 			var got []string
 			for _, f := range Readiness(top) {
 				got = append(got, fmt.Sprintf("%s %s %d:%d %s: %s", f.Rule, f.Severity, f.Line, f.Col, f.Path, f.Message))
-				if f.Hint == "" || !strings.HasPrefix(f.Source, "prepare-failback: https://") && !strings.HasPrefix(f.Source, "networking: https://") &&
-					!strings.HasPrefix(f.Source, "physical-failback: https://") {
+				abbrev, url, _ := strings.Cut(strings.Split(f.Source, "; ")[0], ": ")
+				if f.Hint == "" || url == "" || url != SourceURL(abbrev) {
 					t.Errorf("%s: hint %q, source %q", f.Rule, f.Hint, f.Source)
 				}
 			}

@@ -52,6 +52,8 @@ type Settings struct {
 	RPO            time.Duration
 	// Growth is the churn growth allowance as a fraction: 30% is 0.30.
 	Growth float64
+	// Architecture is the estate's ASR experience; a protected VM may override it.
+	Architecture Architecture
 }
 
 // HasPhase reports whether p is one of the phases to test.
@@ -126,10 +128,52 @@ type Host struct {
 	// ProcessServer names the process server in Azure this protected VM replicates back
 	// through; "" lets the catalogue assume one in the VM's network (ProcessServerOf).
 	ProcessServer string
+
+	// Modernized architecture.
+	// Architecture overrides the estate's for a protected VM (0: the estate's): a VM that
+	// failed over under classic keeps failing back with classic.
+	Architecture Architecture
+	// Platform of a protected VM: VMware unless the file says physical.
+	Platform Platform
+	// Appliance names the replication appliance this protected VM uses; "" lets the catalogue
+	// assume one (ApplianceOf). Datastore is the VM's target datastore on failback, "" unknown.
+	Appliance string
+	Datastore string
+	// FQDN is the host's static DNS name (a replication appliance needs one).
+	FQDN string
+	// Connectivity says how source machines reach an appliance (fqdn unless ip).
+	Connectivity Connectivity
+	// DataPort is an appliance's data port; 0 means settings.data_port.
+	DataPort int
+	// Proxy is an appliance's HTTP proxy URL, "" for none.
+	Proxy string
+	// Datastores an appliance can reach, when the file lists them.
+	Datastores []string
 }
 
 // HasRole reports whether the host plays role r.
 func (h *Host) HasRole(r Role) bool { return slices.Contains(h.Roles, r) }
+
+// ArchitectureOf is the architecture a protected VM fails back with: its own, else the
+// estate's. In a migration estate a VM without its own follows both.
+func (t *Topology) ArchitectureOf(h *Host) Architecture {
+	if h.Architecture != 0 {
+		return h.Architecture
+	}
+	return t.Settings.Architecture
+}
+
+// Classic reports whether the classic catalogue applies to h (a protected VM).
+func (t *Topology) Classic(h *Host) bool {
+	a := t.ArchitectureOf(h)
+	return a == ArchClassic || a == ArchMigration
+}
+
+// Modernized reports whether the modernized catalogue applies to h (a protected VM).
+func (t *Topology) Modernized(h *Host) bool {
+	a := t.ArchitectureOf(h)
+	return a == ArchModernized || a == ArchMigration
+}
 
 // AddressFrom is the address a flow from site `from` must target on this host: the address of
 // the NIC `toward` that site when there is one, else the primary address.
@@ -202,6 +246,20 @@ type Azure struct {
 	// Endpoints are other DNS names of the vault the configuration server must reach on 443:
 	// regional ASR service names, private-endpoint names.
 	Endpoints []string
+
+	// Cloud selects the endpoint table of the modernized architecture (public by default).
+	Cloud Cloud
+	// PrivateEndpoints: the vault uses private endpoints; the appliance then reaches them over
+	// a private link (VPN or ExpressRoute private peering).
+	PrivateEndpoints bool
+	// LogStorageAccounts are the reprotect log storage accounts the failed-over VMs write to
+	// and the appliance reads from (modernized failback).
+	LogStorageAccounts []string
+	// KeyVault is the vault's Key Vault name (NAME.vault.azure.net), "" when not given.
+	KeyVault string
+	// BandwidthTestURL is a URL (SAS) of a test blob in Azure Storage: the failback throughput
+	// of a modernized estate is measured by downloading it from the appliance.
+	BandwidthTestURL string
 }
 
 // FlowSpec is a flow the file declares beyond the catalogue.

@@ -154,6 +154,64 @@ func validate(d *decoder, t *Topology) {
 
 	checkOverlaps(d, t)
 	checkVNets(d, t)
+	checkModernized(d, t)
+}
+
+// checkModernized: the modernized keys sit on the hosts they apply to, appliances are on
+// premises with a static FQDN, and a configuration server belongs to an estate that still has
+// classic VMs. It also fills the modernized defaults.
+func checkModernized(d *decoder, t *Topology) {
+	if t.Azure.Cloud == 0 {
+		t.Azure.Cloud = CloudPublic
+	}
+	only := func(h *Host, p, key string, set bool, role Role) {
+		if set && !h.HasRole(role) {
+			d.crossf(p+"."+key, p+"."+key, "%s applies to a %s; %s is not one", key, role, h.Name)
+		}
+	}
+	anyClassic := false
+	var appliances []string
+	for _, name := range sortedKeys(t.Hosts) {
+		h := t.Hosts[name]
+		p := "hosts." + name
+		only(h, p, "architecture", h.Architecture != 0, RoleProtectedVM)
+		only(h, p, "platform", h.Platform != 0, RoleProtectedVM)
+		only(h, p, "appliance", h.Appliance != "", RoleProtectedVM)
+		only(h, p, "datastore", h.Datastore != "", RoleProtectedVM)
+		only(h, p, "connectivity", h.Connectivity != 0, RoleReplicationAppliance)
+		only(h, p, "data_port", h.DataPort != 0, RoleReplicationAppliance)
+		only(h, p, "proxy", h.Proxy != "", RoleReplicationAppliance)
+		only(h, p, "datastores", len(h.Datastores) > 0, RoleReplicationAppliance)
+		if h.HasRole(RoleProtectedVM) {
+			if h.Platform == 0 {
+				h.Platform = PlatformVMware
+			}
+			anyClassic = anyClassic || t.Classic(h)
+		}
+		if h.HasRole(RoleReplicationAppliance) {
+			appliances = append(appliances, name)
+			if h.Connectivity == 0 {
+				h.Connectivity = ConnectFQDN
+			}
+			if h.FQDN == "" {
+				d.crossf(p+".fqdn", p, "a replication-appliance needs fqdn: its static DNS name, which the source machines resolve")
+			}
+			if s := t.Sites[h.Site]; s != nil && s.Kind != SiteOnPrem {
+				d.crossf(p+".site", p+".site", "a replication-appliance runs on premises; %s is an %s site", h.Site, s.Kind)
+			}
+		}
+		if h.Appliance != "" && h.HasRole(RoleProtectedVM) {
+			if a, ok := t.Hosts[h.Appliance]; !ok || !a.HasRole(RoleReplicationAppliance) {
+				d.crossf(p+".appliance", p+".appliance", "%q is not a host with role replication-appliance (appliances: %s)", h.Appliance, listOr(appliances, "none"))
+			}
+		}
+	}
+	if t.Settings.Architecture == ArchModernized && !anyClassic {
+		for _, cs := range hostsWithRole(t, RoleConfigurationServer) {
+			p := "hosts." + cs + ".roles"
+			d.crossf(p, p, "a modernized estate has no configuration server (the replication appliance replaces it); use settings.architecture: migration while moving from classic, or mark the VMs that failed over under classic with architecture: classic")
+		}
+	}
 }
 
 func masterTargetNames(t *Topology) []string {
