@@ -165,6 +165,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	progress := newProgress(stderr, len(plan))
+	agents := agentLog{}
 	interrupted := false
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -188,6 +189,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 			}
 		case ev.Agent != nil:
 			progress.agent(*ev.Agent)
+			agents.add(*ev.Agent)
 		case ev.Done:
 			interrupted = ev.Interrupted
 		}
@@ -196,6 +198,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted
+	stampRun(&run, t, agents)
 	if !streamOut {
 		write := func(w io.Writer) error { return formatter.Format(w, run) }
 		if f.output != "" {

@@ -110,6 +110,14 @@ func TestCheckAgentUnreachableIsIncomplete(t *testing.T) {
 	if run.Summary.Error == 0 {
 		t.Errorf("no error results: %+v", run.Summary)
 	}
+	// The run document says which agent did not answer, what ran and on which file.
+	if len(run.Agents) != 1 || run.Agents[0].Address != dead || run.Agents[0].Up || run.Agents[0].Error == "" ||
+		strings.Join(run.Agents[0].Hosts, ",") != "ps-az" {
+		t.Errorf("agents %+v, want %s (ps-az) down with its error", run.Agents, dead)
+	}
+	if run.Version != currentBuild().Version || len(run.TopologySHA256) != 64 {
+		t.Errorf("version %q, topology_sha256 %q", run.Version, run.TopologySHA256)
+	}
 }
 
 func TestCheckBadUsage(t *testing.T) {
