@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/netprobe/netprobe/internal/promtool"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -198,4 +199,11 @@ func TestPrometheusDocumented(t *testing.T) {
 	if diff := cmp.Diff(documented, emitted); diff != "" {
 		t.Errorf("docs/results.md (-) and the textfile (+) differ:\n%s", diff)
 	}
+}
+
+// TestPromtoolCheckMetrics: Prometheus's own linter finds nothing to say about the textfile,
+// with and without the history's series.
+func TestPromtoolCheckMetrics(t *testing.T) {
+	t.Run("with history", func(t *testing.T) { promtool.CheckMetrics(t, withHistory(t)) })
+	t.Run("without", func(t *testing.T) { promtool.CheckMetrics(t, format(t, "prometheus", fixedRun(t))) })
 }
