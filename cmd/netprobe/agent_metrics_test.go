@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/promtool"
 )
 
 // TestAgentCmdMetrics: --metrics serves the agent's Prometheus metrics over plain HTTP while
@@ -42,12 +45,17 @@ func TestAgentCmdMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("scrape: %v", err)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
+	t.Run("promtool check metrics", func(t *testing.T) { promtool.CheckMetrics(t, raw) })
 	for _, name := range []string{agent.MetricBuildInfo, agent.MetricProbes, agent.MetricRespondersOpen, agent.MetricAuthFailures} {
 		if _, ok := mfs[name]; !ok {
 			t.Errorf("%s not exposed", name)

@@ -165,6 +165,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	progress := newProgress(stderr, len(plan))
+	agents := agentLog{}
 	interrupted := false
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -188,6 +189,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 			}
 		case ev.Agent != nil:
 			progress.agent(*ev.Agent)
+			agents.add(*ev.Agent)
 		case ev.Done:
 			interrupted = ev.Interrupted
 		}
@@ -196,6 +198,10 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted
+	stampRun(&run, t, agents)
+	if store != nil {
+		formatter = withFailingRuns(formatter, store, run, stderr)
+	}
 	if !streamOut {
 		write := func(w io.Writer) error { return formatter.Format(w, run) }
 		if f.output != "" {
@@ -213,6 +219,22 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	return exitForRun(run, f.strict)
+}
+
+// withFailingRuns hands the Prometheus textfile what the history knows: how many runs in a row
+// each failing check has failed (netprobe_check_failing_runs). Other formats do not use it.
+func withFailingRuns(f report.Formatter, store *history.Store, run result.Run, stderr io.Writer) report.Formatter {
+	p, ok := f.(report.Prometheus)
+	if !ok {
+		return f
+	}
+	counts, warns := store.FailingRuns(run)
+	if len(warns) > 0 {
+		// Not fatal: those records are passed over, as `netprobe report` does.
+		fmt.Fprintf(stderr, "netprobe: %d history record(s) skipped while counting failing runs, first: %s\n", len(warns), warns[0])
+	}
+	p.FailingRuns = counts
+	return p
 }
 
 // exitForRun maps a run's summary to the exit code of results.md.

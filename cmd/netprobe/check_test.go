@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/netprobe/netprobe/internal/demo"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/result"
@@ -109,6 +113,14 @@ func TestCheckAgentUnreachableIsIncomplete(t *testing.T) {
 	run := readRun(t, out)
 	if run.Summary.Error == 0 {
 		t.Errorf("no error results: %+v", run.Summary)
+	}
+	// The run document says which agent did not answer, what ran and on which file.
+	if len(run.Agents) != 1 || run.Agents[0].Address != dead || run.Agents[0].Up || run.Agents[0].Error == "" ||
+		strings.Join(run.Agents[0].Hosts, ",") != "ps-az" {
+		t.Errorf("agents %+v, want %s (ps-az) down with its error", run.Agents, dead)
+	}
+	if run.Version != currentBuild().Version || len(run.TopologySHA256) != 64 {
+		t.Errorf("version %q, topology_sha256 %q", run.Version, run.TopologySHA256)
 	}
 }
 
@@ -241,4 +253,77 @@ func TestCheckHistoryRetention(t *testing.T) {
 	if len(left) == 0 {
 		t.Error("retention removed the newest day too")
 	}
+}
+
+// TestCheckHistoryFailingRuns: cron runs with --history and --format prometheus count the runs
+// in a row each check has failed. The estate fails a readiness rule on paper (a Windows VM with
+// only a Linux master target), so it fails every run without an agent or a packet.
+func TestCheckHistoryFailingRuns(t *testing.T) {
+	topo := loopbackTopology(t, "")
+	b, _ := os.ReadFile(topo)
+	os.WriteFile(topo, []byte(strings.Replace(string(b), "vm01: {site: azure, os: linux", "vm01: {site: azure, os: windows", 1)), 0o644)
+	t.Setenv("NETPROBE_TOKEN_FILE", "")
+	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "netprobe.prom")
+	for run := 1; run <= 3; run++ {
+		code, _, stderr := runCLI(t, "check", "-f", topo, "--history", dir, "--format", "prometheus", "-o", out)
+		if code != ExitFail {
+			t.Fatalf("run %d: exit %d, want %d: %s", run, code, ExitFail, stderr)
+		}
+		mfs := parsePromFile(t, out)
+		failing := 0
+		for _, m := range mfs["netprobe_check_failing_runs"].GetMetric() {
+			id := labelOf(m, "id")
+			want := 0.0
+			if statusOf(t, mfs, id) == 3 {
+				want = float64(run)
+				failing++
+			}
+			if got := m.GetGauge().GetValue(); got != want {
+				t.Errorf("run %d: %s failing for %v runs, want %v", run, id, got, want)
+			}
+		}
+		if failing == 0 {
+			t.Fatalf("run %d: no failing check in %s", run, out)
+		}
+	}
+	// Without --history the count is unknown and not written.
+	code, _, _ := runCLI(t, "check", "-f", topo, "--format", "prometheus", "-o", out)
+	if _, ok := parsePromFile(t, out)["netprobe_check_failing_runs"]; code != ExitFail || ok {
+		t.Errorf("exit %d, failing runs written without a history: %v", code, ok)
+	}
+}
+
+func parsePromFile(t *testing.T, path string) map[string]*dto.MetricFamily {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return mfs
+}
+
+func labelOf(m *dto.Metric, name string) string {
+	for _, lp := range m.GetLabel() {
+		if lp.GetName() == name {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
+
+func statusOf(t *testing.T, mfs map[string]*dto.MetricFamily, id string) float64 {
+	t.Helper()
+	for _, m := range mfs["netprobe_check_status"].GetMetric() {
+		if labelOf(m, "id") == id {
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no status for %s", id)
+	return 0
 }

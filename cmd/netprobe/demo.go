@@ -39,7 +39,7 @@ found (its faults are planted on purpose).`,
   netprobe demo --format json | jq '.results[] | select(.status=="fail")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), headless || cmd.Flags().Changed("format"), format)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), demo.DefaultNet, headless || cmd.Flags().Changed("format"), format)
 		},
 	}
 	cmd.Flags().BoolVar(&headless, "headless", false, "print results instead of opening the TUI")
@@ -47,12 +47,14 @@ found (its faults are planted on purpose).`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, stdout, stderr io.Writer, headless bool, format string) error {
+// runDemo runs the demo estate on the loopback addresses of n (demo.DefaultNet; tests that
+// run beside other demos take their own).
+func runDemo(ctx context.Context, stdout, stderr io.Writer, n demo.Net, headless bool, format string) error {
 	formatter, err := report.Lookup(format)
 	if err != nil {
 		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w", format, err))
 	}
-	d, err := demo.Start(ctx)
+	d, err := demo.StartOn(ctx, n)
 	if err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
@@ -76,12 +78,15 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, headless bool, forma
 	started := time.Now()
 	results := engine.Findings(t)
 	progress := newProgress(stderr, len(plan))
+	agents := agentLog{}
 	interrupted := false
 	for ev := range runner.Run(ctx, plan) {
 		switch {
 		case ev.Result != nil:
 			results = append(results, *ev.Result)
 			progress.result(*ev.Result)
+		case ev.Agent != nil:
+			agents.add(*ev.Agent)
 		case ev.Done:
 			interrupted = ev.Interrupted
 		}
@@ -89,6 +94,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, headless bool, forma
 	progress.done()
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted
+	stampRun(&run, t, agents)
 	if err := formatter.Format(stdout, run); err != nil {
 		return exitWith(ExitCannotRun, err)
 	}

@@ -163,7 +163,7 @@ func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body [
 		s.metrics.bandwidth(req.Address, dir.String(), out.Error.Code, 0)
 		return out, nil
 	}
-	s.metrics.bandwidth(req.Address, dir.String(), outcomeOK, float64(res.Rate))
+	s.metrics.bandwidth(req.Address, dir.String(), outcomeOK, res.Rate)
 	out.Result = &res
 	return out, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/netprobe/netprobe/internal/capacity"
 )
 
 // The agent's own metrics, for the estate's Prometheus: what the agent did (probes run,
@@ -24,17 +26,17 @@ import (
 
 // Metric names: stable, documented in docs/agent.md.
 const (
-	MetricBuildInfo        = "netprobe_agent_build_info"
-	MetricProbes           = "netprobe_agent_probes_total"
-	MetricProbeDuration    = "netprobe_agent_probe_duration_seconds"
-	MetricRespondersOpen   = "netprobe_agent_responders_open"
-	MetricAuthFailures     = "netprobe_agent_auth_failures_total"
-	MetricAuthRateLimited  = "netprobe_agent_auth_rate_limited_total"
-	MetricBandwidthTests   = "netprobe_agent_bandwidth_tests_total"
-	MetricBandwidthLastBps = "netprobe_agent_bandwidth_last_bits_per_second"
-	MetricTicketsRefused   = "netprobe_agent_bandwidth_tickets_refused_total"
-	outcomeOK              = "ok"
-	metricsHeaderTimeout   = 5 * time.Second // a scraper sends its headers at once
+	MetricBuildInfo       = "netprobe_agent_build_info"
+	MetricProbes          = "netprobe_agent_probes_total"
+	MetricProbeDuration   = "netprobe_agent_probe_duration_seconds"
+	MetricRespondersOpen  = "netprobe_agent_responders_open"
+	MetricAuthFailures    = "netprobe_agent_auth_failures_total"
+	MetricAuthRateLimited = "netprobe_agent_auth_rate_limited_total"
+	MetricBandwidthTests  = "netprobe_agent_bandwidth_tests_total"
+	MetricBandwidthLast   = "netprobe_agent_bandwidth_last_bytes_per_second"
+	MetricTicketsRefused  = "netprobe_agent_bandwidth_tickets_refused_total"
+	outcomeOK             = "ok"
+	metricsHeaderTimeout  = 5 * time.Second // a scraper sends its headers at once
 )
 
 // probeBuckets span the probes' budgets: a loopback port probe answers in well under a
@@ -78,8 +80,8 @@ func newMetrics(version string, kinds []string, respondersOpen func() float64) *
 			Help: "Bandwidth tests this agent ran toward a responder, by direction and outcome (ok or an error code).",
 		}, []string{"direction", "outcome"}),
 		bwLast: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: MetricBandwidthLastBps,
-			Help: "Rate of the last successful bandwidth test toward each target (host:port of the far agent's data port), bits per second.",
+			Name: MetricBandwidthLast,
+			Help: "Rate of the last successful bandwidth test toward each target (host:port of the far agent's data port), bytes per second (x 8 for bits).",
 		}, []string{"target", "direction"}),
 		ticketsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: MetricTicketsRefused,
@@ -112,10 +114,12 @@ func (m *metrics) probe(kind, outcome string, took time.Duration) {
 	m.probeDuration.WithLabelValues(kind).Observe(took.Seconds())
 }
 
-func (m *metrics) bandwidth(target, direction, outcome string, bps float64) {
+// bandwidth counts a test; rate is in bits per second, as bwtest measures, and is exposed in
+// bytes, Prometheus's base unit.
+func (m *metrics) bandwidth(target, direction, outcome string, rate capacity.BitsPerSecond) {
 	m.bwTests.WithLabelValues(direction, outcome).Inc()
 	if outcome == outcomeOK {
-		m.bwLast.WithLabelValues(target, direction).Set(bps)
+		m.bwLast.WithLabelValues(target, direction).Set(float64(rate) / 8)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
@@ -187,8 +188,8 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 	}
 	head := capacity.Headroom(m.Rate, capacity.BitsPerSecond(c.RequiredBps))
 	r.Metrics["required_mbps"] = round2(c.RequiredBps / 1e6)
-	r.Metrics["headroom"] = round2(head)
-	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, head)
+	r.Metrics["headroom"] = floor2(head)
+	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
 	switch capacity.Judge(head) {
 	case capacity.Short:
 		r.Status = result.Fail
@@ -201,3 +202,14 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// floor2 rounds down to two decimals and never above v. Headroom is published that way so the
+// figure stays on the side of a threshold the verdict is on: rounded to nearest, a failing
+// 0.996 would read 1.00 in the results and in Prometheus, where alerts compare it with 1.
+func floor2(v float64) float64 {
+	f := math.Floor(v*100) / 100
+	for f > v { // v*100 itself may round up
+		f -= 0.01
+	}
+	return f
+}

@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
@@ -183,5 +186,39 @@ func TestJudgeDNSConsistencyNeedsTwoAnsweringSites(t *testing.T) {
 	other := probes.DNSAnswer{Server: "azure", Rcode: "NOERROR", Records: []string{"10.20.9.9"}}
 	if r := JudgeDNSConsistency(c, []probes.DNSAnswer{ok, other}, []string{"onprem", "azure"}); r.Status != result.Warn {
 		t.Errorf("different answers: %v, want warn", r.Status)
+	}
+}
+
+// TestJudgeBandwidthHeadroomEdges: the published headroom is on the same side of 1 and 1.2
+// as the verdict, also where rounding to nearest would cross (0.996 is a fail, not "1.00").
+func TestJudgeBandwidthHeadroomEdges(t *testing.T) {
+	const required = 100e6
+	for _, tc := range []struct {
+		name     string
+		measured float64 // bits per second
+		want     result.Status
+		below    float64 // the published headroom is below this
+		atLeast  float64 // ... and at least this
+	}{
+		{"just short", 99.6e6, result.Fail, 1, 0.99},
+		{"exactly enough to carry it", 100e6, result.Warn, 1.2, 1},
+		{"just tight", 119.6e6, result.Warn, 1.2, 1.19},
+		{"exactly comfortable", 120e6, result.Pass, 1.21, 1.2},
+		{"comfortable", 250e6, result.Pass, 2.51, 2.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Check{ID: "bandwidth/ps-az/mt01/4", Kind: result.CheckBandwidth, From: "ps-az", To: "mt01", RequiredBps: required, Streams: 4}
+			r := JudgeBandwidth(c, bwtest.Result{Streams: 4, Rate: capacity.BitsPerSecond(tc.measured)}, "ps-az")
+			head, ok := r.Metrics["headroom"].(float64)
+			if !ok {
+				t.Fatalf("no headroom in %v", r.Metrics)
+			}
+			if r.Status != tc.want || head >= tc.below || head < tc.atLeast {
+				t.Errorf("%s with headroom %v, want %s with headroom in [%v, %v)", r.Status, head, tc.want, tc.atLeast, tc.below)
+			}
+			if want := fmt.Sprintf("(headroom %.2f)", head); !strings.Contains(r.Message, want) {
+				t.Errorf("message %q does not say %s", r.Message, want)
+			}
+		})
 	}
 }

@@ -154,8 +154,9 @@ type runState struct {
 	agents  map[string]Prober
 	errs    map[string]error
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
+	hosts   map[string][]string                               // agent addr -> the hosts it serves; set by dialAgents before any check runs
 
-	mu      sync.Mutex // guards pending, emitted, down and left
+	mu      sync.Mutex // guards pending, emitted, down, silent, lateAt and left
 	pending map[string]result.Result
 	emitted map[string]bool
 	down    map[string]error         // agents that failed mid-run: their remaining checks error at once
@@ -317,6 +318,7 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 			add(rv.Agent, rv.Host)
 		}
 	}
+	st.hosts = hosts
 	timeout := st.r.DialTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -665,6 +667,7 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 		cancel()
 		if ctx.Err() == nil {
 			st.mu.Lock()
+			wentDown := false
 			switch {
 			case !errors.Is(err, agent.ErrUnreachable):
 				// A result, or an error the agent sent: it is there.
@@ -676,16 +679,18 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 				// last counted one ended.
 				if start.After(st.lateAt[agentAddr]) {
 					st.lateAt[agentAddr] = time.Now()
-					if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls && st.down[agentAddr] == nil {
-						st.down[agentAddr] = err
+					if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls {
+						wentDown = st.markDown(agentAddr, err)
 					}
 				}
 			default:
-				if st.down[agentAddr] == nil {
-					st.down[agentAddr] = err
-				}
+				wentDown = st.markDown(agentAddr, err)
 			}
 			st.mu.Unlock()
+			if wentDown {
+				// Said once per agent, as its dial is: the run's record and the TUI show it gone.
+				st.send(Event{Agent: &AgentState{Addr: agentAddr, Hosts: st.hosts[agentAddr], Up: false, Err: err}})
+			}
 		}
 		var re *agent.RemoteError
 		if err == nil || !errors.As(err, &re) || re.Code != agent.CodeRateLimited || attempt >= maxRateRetries {
@@ -697,6 +702,16 @@ func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, k
 			return err
 		}
 	}
+}
+
+// markDown records that an agent stopped answering, and reports whether it was news. The
+// caller holds st.mu.
+func (st *runState) markDown(addr string, err error) bool {
+	if st.down[addr] != nil {
+		return false
+	}
+	st.down[addr] = err
+	return true
 }
 
 // maxSilentCalls is how many calls in a row an agent may leave unanswered past their

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -661,13 +662,14 @@ func TestRunSlowAgentIsNotGone(t *testing.T) {
 		refused    bool
 		wantErrors int
 		wantCalls  int
+		wantDown   bool // the run reports the agent down (once)
 	}{
-		{"one late answer", map[int]bool{2: true}, nil, 1, false, 1, 10},
-		{"late twice, then answers", map[int]bool{2: true, 3: true}, nil, 1, false, 2, 10},
-		{"three late in a row", map[int]bool{2: true, 3: true, 4: true}, nil, 1, false, 9, 4},
-		{"late, an error answer, late, late", map[int]bool{1: true, 3: true, 4: true}, map[int]bool{2: true}, 1, false, 4, 10},
-		{"four in flight late together count once", lateFirst(4), nil, 4, false, 4, 10},
-		{"refuses connections", nil, nil, 1, true, 10, 1},
+		{"one late answer", map[int]bool{2: true}, nil, 1, false, 1, 10, false},
+		{"late twice, then answers", map[int]bool{2: true, 3: true}, nil, 1, false, 2, 10, false},
+		{"three late in a row", map[int]bool{2: true, 3: true, 4: true}, nil, 1, false, 9, 4, true},
+		{"late, an error answer, late, late", map[int]bool{1: true, 3: true, 4: true}, map[int]bool{2: true}, 1, false, 4, 10, false},
+		{"four in flight late together count once", lateFirst(4), nil, 4, false, 4, 10, false},
+		{"refuses connections", nil, nil, 1, true, 10, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -679,15 +681,27 @@ func TestRunSlowAgentIsNotGone(t *testing.T) {
 			}
 			r := &Runner{PerAgent: tc.perAgent, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
 			errs := 0
+			var downs []AgentState
 			for e := range r.Run(context.Background(), plan) {
 				if e.Result != nil && e.Result.Status == result.Error {
 					errs++
+				}
+				if e.Agent != nil && !e.Agent.Up {
+					downs = append(downs, *e.Agent)
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if errs != tc.wantErrors || calls != tc.wantCalls {
 				t.Errorf("%d errors after %d calls, want %d after %d", errs, calls, tc.wantErrors, tc.wantCalls)
+			}
+			switch {
+			case !tc.wantDown && len(downs) > 0:
+				t.Errorf("agent reported down: %+v", downs)
+			case tc.wantDown && len(downs) != 1:
+				t.Errorf("%d down events, want 1: %+v", len(downs), downs)
+			case tc.wantDown && (downs[0].Addr != "hub:7411" || !slices.Equal(downs[0].Hosts, []string{"hub"}) || !errors.Is(downs[0].Err, agent.ErrUnreachable)):
+				t.Errorf("down event %+v, want hub:7411 serving [hub] with the call's error", downs[0])
 			}
 		})
 	}

@@ -312,15 +312,31 @@ func Load(dir string) ([]result.Run, []Warning) {
 }
 
 func loadFile(path string) ([]result.Run, []Warning) {
+	var runs []result.Run
+	warns := eachLine(path, func(line []byte) string {
+		var run result.Run
+		if err := json.Unmarshal(line, &run); err != nil {
+			return fmt.Sprintf("corrupt record skipped: %v", err)
+		}
+		if run.Schema != result.Schema {
+			return fmt.Sprintf("record of schema %q skipped: this netprobe reads %s", run.Schema, result.Schema)
+		}
+		runs = append(runs, run)
+		return ""
+	})
+	return runs, warns
+}
+
+// eachLine calls read with every complete, non-empty line of the day file at path, in order;
+// what read returns, when not "", is a warning about that line. A truncated last line (a run
+// stopped while writing) and a read error are warnings too.
+func eachLine(path string, read func(line []byte) string) []Warning {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, []Warning{{File: path, Msg: err.Error()}}
+		return []Warning{{File: path, Msg: err.Error()}}
 	}
 	defer f.Close()
-	var (
-		runs  []result.Run
-		warns []Warning
-	)
+	var warns []Warning
 	// bufio.Reader, not Scanner: a run of thousands of results is a line of megabytes.
 	br := bufio.NewReaderSize(f, 64<<10)
 	for n := 1; ; n++ {
@@ -333,13 +349,8 @@ func loadFile(path string) ([]result.Run, []Warning) {
 			case !complete:
 				warns = append(warns, Warning{File: path, Line: n, Msg: fmt.Sprintf("truncated record at the end of the file (%d bytes, a run stopped while writing): skipped", len(line))})
 			default:
-				var run result.Run
-				if derr := json.Unmarshal(line, &run); derr != nil {
-					warns = append(warns, Warning{File: path, Line: n, Msg: fmt.Sprintf("corrupt record skipped: %v", derr)})
-				} else if run.Schema != result.Schema {
-					warns = append(warns, Warning{File: path, Line: n, Msg: fmt.Sprintf("record of schema %q skipped: this netprobe reads %s", run.Schema, result.Schema)})
-				} else {
-					runs = append(runs, run)
+				if msg := read(line); msg != "" {
+					warns = append(warns, Warning{File: path, Line: n, Msg: msg})
 				}
 			}
 		}
@@ -351,5 +362,5 @@ func loadFile(path string) ([]result.Run, []Warning) {
 			break
 		}
 	}
-	return runs, warns
+	return warns
 }

@@ -160,6 +160,21 @@ type Run struct {
 	Results    []Result  `json:"results"`
 	// Interrupted is true when the run was cancelled (Ctrl-C) and Results are partial.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Version is the netprobe version that ran the checks; TopologySHA256 the hex SHA-256 of
+	// the topology file they were planned from. A change in either explains a change in results.
+	Version        string `json:"netprobe_version,omitempty"`
+	TopologySHA256 string `json:"topology_sha256,omitempty"`
+	// Agents are the agents the run needed, each with whether it answered to the end.
+	Agents []Agent `json:"agents,omitempty"`
+}
+
+// Agent is one agent a run needed. Up is false when the coordinator could not reach it or it
+// stopped answering during the run; Error then says why, and its checks are errors.
+type Agent struct {
+	Address string   `json:"address"`
+	Hosts   []string `json:"hosts"`
+	Up      bool     `json:"up"`
+	Error   string   `json:"error,omitempty"`
 }
 
 // NewRun builds a run document from results, sorting them by ID and counting the summary.

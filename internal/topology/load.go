@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -40,7 +42,8 @@ func Load(path string) (*Topology, error) {
 // panics, whatever data holds.
 func Parse(filename string, data []byte) (t *Topology, err error) {
 	d := newDecoder(filename)
-	t = &Topology{File: filename, Sites: map[string]*Site{}, Hosts: map[string]*Host{}, pos: d.pos}
+	sum := sha256.Sum256(data)
+	t = &Topology{File: filename, SHA256: hex.EncodeToString(sum[:]), Sites: map[string]*Site{}, Hosts: map[string]*Host{}, pos: d.pos}
 	t.Settings, t.Checks = Defaults()
 	if root := d.parseYAML(data); root != nil {
 		d.topology(t, root)

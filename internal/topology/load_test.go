@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -27,7 +29,7 @@ func TestLoadNormative(t *testing.T) {
 	c.DNS.Names = []string{"cs01.contoso.local"}
 	want := &Topology{
 		Version: 1, Name: "contoso-failback", Settings: s, Checks: c,
-		File: "testdata/normative.yaml",
+		File: "testdata/normative.yaml", SHA256: fileSHA256(t, "testdata/normative.yaml"),
 		Sites: map[string]*Site{
 			"onprem": {Name: "onprem", Kind: SiteOnPrem, Networks: []netip.Prefix{netip.MustParsePrefix("10.10.0.0/16"), netip.MustParsePrefix("192.168.50.0/24")}, DNS: []netip.Addr{netip.MustParseAddr("10.10.0.53")}},
 			"azure":  {Name: "azure", Kind: SiteAzure, Networks: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16"), netip.MustParsePrefix("10.10.5.0/24")}},
@@ -81,6 +83,20 @@ func TestDefaultsWhenOmitted(t *testing.T) {
 	if top.Name != "min" {
 		t.Errorf("name = %q, want the file's base name", top.Name)
 	}
+	// What `sha256sum` prints for these bytes.
+	if want := "efb7198b379a143927c896ff537fae6be0c3af0c0ca21bbe9cb3862fe7621332"; top.SHA256 != want {
+		t.Errorf("SHA256 = %s, want %s", top.SHA256, want)
+	}
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func TestLoadMissingFile(t *testing.T) {

@@ -21,6 +21,9 @@ type Topology struct {
 
 	// File is the name the topology was loaded from, as given to Load or Parse.
 	File string
+	// SHA256 is the hex SHA-256 of the file's bytes, so a run can say which version of the
+	// file it tested (`sha256sum estate.yaml` prints the same).
+	SHA256 string
 	// pos maps a YAML path ("hosts.sql01.disks[1].churn") to where it is written.
 	pos map[string]Pos
 }
