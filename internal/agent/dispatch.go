@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/probes"
@@ -48,7 +49,23 @@ func builtinKinds() map[string]probeKind {
 		KindDNS:  kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
 		KindPath: kind(probes.Path, func(r probes.PathRequest) []string { return []string{r.Address} }),
 		KindPMTU: kind(probes.PMTU, func(r probes.PMTURequest) []string { return []string{r.Address} }),
+		// Blob throughput goes to the storage host (through the proxy when one is given); the
+		// probe's own bounds (streams, chunk) and the agent's probe timeout bound it.
+		KindBlob: kind(probes.Blob, func(r probes.BlobRequest) []string { return []string{blobTarget(r)} }),
 	}
+}
+
+// blobTarget is the host a blob request connects to: its proxy when it has one, else the
+// storage endpoint.
+func blobTarget(r probes.BlobRequest) string {
+	raw := r.URL
+	if r.Proxy != "" {
+		raw = r.Proxy
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
 }
 
 // Probe kinds on the wire.
@@ -61,6 +78,7 @@ const (
 	KindTLS     = "tls"
 	KindPath    = "path"
 	KindPMTU    = "pmtu"
+	KindBlob    = "blob"
 )
 
 // RouteRequest asks the agent's OS which interface and source it would use toward Dest (an IP).

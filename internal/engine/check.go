@@ -68,6 +68,11 @@ type Check struct {
 	Reverse      bool          // bandwidth: data flows from To to From
 	RequiredBps  float64       // bandwidth: required rate from churn, 0 when unknown
 	UsedBytes    int64         // bandwidth: bytes a full resync sends
+	// BlobURL is the test blob's URL with its SAS (a credential: it never reaches a result);
+	// Upload stages blocks instead of downloading; Proxy is the source host's HTTP proxy.
+	BlobURL string
+	Upload  bool
+	Proxy   string
 }
 
 // Target is the check's destination as shown to users: "addr:port" for ports, else the address.

@@ -171,6 +171,8 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 			out = append(out, cc)
 		}
 		return out
+	case topology.FlowBlob:
+		return blobChecks(t, f, c)
 	default:
 		return nil
 	}

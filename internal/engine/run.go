@@ -555,7 +555,7 @@ func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	res.DurationMS = time.Since(start).Milliseconds()
 	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error {
 		switch c.Kind {
-		case result.CheckBandwidth, result.CheckLatency, result.CheckPMTU, result.CheckPath:
+		case result.CheckBandwidth, result.CheckBlob, result.CheckLatency, result.CheckPMTU, result.CheckPath:
 			if res.Metrics == nil {
 				res.Metrics = map[string]any{}
 			}
@@ -602,6 +602,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.endpoint(ctx, p, c)
 	case result.CheckBandwidth:
 		return st.bandwidth(ctx, p, c)
+	case result.CheckBlob:
+		return st.blob(ctx, p, c)
 	case result.CheckDNS:
 		return st.dns(ctx, p, c)
 	}

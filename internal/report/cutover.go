@@ -354,7 +354,7 @@ func Build(runs []result.Run, in Inputs) Report {
 			}
 			m := r.Metrics
 			switch r.Check {
-			case result.CheckBandwidth:
+			case result.CheckBandwidth, result.CheckBlob:
 				v, ok := metricFloat(m, "mbps")
 				if !ok {
 					continue
@@ -365,7 +365,9 @@ func Build(runs []result.Run, in Inputs) Report {
 					samples[k] = map[int][]float64{}
 				}
 				samples[k][hour] = append(samples[k][hour], v)
-				if _, ok := m["required_mbps"]; ok {
+				// The failback direction: classic's process server to master target carries the
+				// requirement; a blob upload is the forward direction.
+				if _, ok := m["required_mbps"]; ok && metricString(m, "direction") != "up" {
 					replication[k] = true
 				}
 			case result.CheckLatency:
@@ -435,7 +437,7 @@ func Build(runs []result.Run, in Inputs) Report {
 	}
 
 	// Verdicts: a link from the latest status of its checks, their history, and headroom.
-	linkChecks := map[string]bool{result.CheckBandwidth: true, result.CheckLatency: true, result.CheckPMTU: true, result.CheckPath: true}
+	linkChecks := map[string]bool{result.CheckBandwidth: true, result.CheckBlob: true, result.CheckLatency: true, result.CheckPMTU: true, result.CheckPath: true}
 	for i := range rep.Links {
 		lr := &rep.Links[i]
 		sort.Slice(lr.Latency, func(a, b int) bool { return lr.Latency[a].From+lr.Latency[a].To < lr.Latency[b].From+lr.Latency[b].To })

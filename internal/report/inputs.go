@@ -29,6 +29,10 @@ func InputsFromTopology(t *topology.Topology) Inputs {
 // failbackLink names the link between vm's process server and its master target, "" when
 // either is unknown or no link joins their sites.
 func failbackLink(t *topology.Topology, vm *topology.Host) string {
+	if !t.Classic(vm) {
+		// Modernized failback comes down from Azure Storage to the appliance.
+		return topology.AzureStorage
+	}
 	ps, mt := topology.ProcessServerOf(t, vm), topology.MasterTargetOf(t, vm)
 	if ps == nil || mt == nil {
 		return ""

@@ -168,7 +168,7 @@ func (m *promMetrics) check(topo string, r result.Result, failingRuns map[string
 		}
 	}
 	switch r.Check {
-	case result.CheckBandwidth:
+	case result.CheckBandwidth, result.CheckBlob: // a blob test's link is azure-storage
 		if v, ok := metricFloat(mx, "mbps"); ok {
 			m.bw.WithLabelValues(append(pair, metricString(mx, "streams"))...).Set(mbpsToBytes(v))
 		}

@@ -84,7 +84,9 @@ const (
 	CheckICMP      = "icmp"
 	CheckLatency   = "latency"
 	CheckBandwidth = "bandwidth"
-	CheckPMTU      = "pmtu"
+	// CheckBlob: throughput between a host and Azure Storage (a test blob).
+	CheckBlob = "blob"
+	CheckPMTU = "pmtu"
 	CheckPath      = "path"
 	CheckRoute     = "route"
 	CheckDNS       = "dns"
