@@ -85,15 +85,15 @@ const (
 	CheckLatency   = "latency"
 	CheckBandwidth = "bandwidth"
 	// CheckBlob: throughput between a host and Azure Storage (a test blob).
-	CheckBlob = "blob"
-	CheckPMTU = "pmtu"
-	CheckPath      = "path"
-	CheckRoute     = "route"
-	CheckDNS       = "dns"
-	CheckTLS       = "tls"
-	CheckEndpoint  = "endpoint"
-	CheckHost      = "host"
-	CheckLint      = "lint"
+	CheckBlob     = "blob"
+	CheckPMTU     = "pmtu"
+	CheckPath     = "path"
+	CheckRoute    = "route"
+	CheckDNS      = "dns"
+	CheckTLS      = "tls"
+	CheckEndpoint = "endpoint"
+	CheckHost     = "host"
+	CheckLint     = "lint"
 )
 
 // Result is one check's outcome. Field names and JSON keys are the user's contract
