@@ -44,7 +44,12 @@ func builtinKinds() map[string]probeKind {
 		KindLatency: kind(probes.Latency, func(r probes.LatencyRequest) []string { return []string{r.Address} }),
 		KindRoute:   kind(routeProbe, func(r RouteRequest) []string { return []string{r.Dest} }),
 		KindICMP:    kind(probes.ICMP, func(r probes.ICMPRequest) []string { return []string{r.Address} }),
-		KindTLS:     kind(probes.TLS, func(r probes.TLSRequest) []string { return []string{r.Address} }),
+		KindTLS: kind(probes.TLS, func(r probes.TLSRequest) []string {
+			if r.Proxy != "" {
+				return []string{r.Address, blobTarget(probes.BlobRequest{URL: r.Proxy})}
+			}
+			return []string{r.Address}
+		}),
 		// DNS packets go to the resolvers; none named means the host's own configuration.
 		KindDNS:  kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
 		KindPath: kind(probes.Path, func(r probes.PathRequest) []string { return []string{r.Address} }),
@@ -215,6 +220,7 @@ var probeErrCodes = []struct {
 	{"unsupported", probes.ErrUnsupported},
 	{"invalid", probes.ErrInvalid},
 	{"noname", probes.ErrNoName},
+	{"proxy", probes.ErrProxy},
 }
 
 func probeErrCode(err error) string {

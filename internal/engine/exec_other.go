@@ -202,7 +202,7 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 		return JudgeEndpointDNS(c, d)
 	}
 	var m probes.TLSResult
-	err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target()}, &m)
+	err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target(), Proxy: c.Proxy}, &m)
 	switch {
 	case err == nil || m.HandshakeError != "" || m.Version != "":
 		return JudgeTLS(c, m)
@@ -224,6 +224,9 @@ func JudgeEndpointUnreached(c Check, err error) result.Result {
 		r.Status = result.Warn
 		r.Message = fmt.Sprintf("%s: %s, the name netprobe tests for %s, does not resolve here; the vault's own names under it were not tested", c.From, c.Address, c.Pattern)
 		r.Hint = fmt.Sprintf("Name the vault's own endpoints in the topology (azure.endpoints, azure.cache_storage_accounts) so netprobe tests those; %s must resolve and answer on %d from %s.", c.Pattern, c.Port, c.From)
+	case errors.Is(err, probes.ErrProxy):
+		r.Message = fmt.Sprintf("%s -> %s through its proxy %s: %v", c.From, c.Target(), c.Proxy, err)
+		r.Hint = fmt.Sprintf("Let the proxy %s connect to %s on %d without authentication (ASR supports only an unauthenticated HTTP proxy), or exempt it.", c.Proxy, c.Address, c.Port)
 	case errors.Is(err, probes.ErrNoName):
 		r.Message = fmt.Sprintf("%s cannot resolve %s: %v", c.From, c.Address, err)
 		r.Hint = fmt.Sprintf("Fix DNS on %s: ASR's endpoints must resolve there (for private endpoints, the privatelink zone must answer with the private address).", c.From)

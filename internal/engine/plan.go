@@ -112,6 +112,9 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		c.ID = fmt.Sprintf("icmp/%s/%s", f.From, f.To)
 	case topology.FlowEndpoint:
 		c.Kind = result.CheckEndpoint
+		if h := t.Hosts[f.From]; h != nil {
+			c.Proxy = h.Proxy // the appliance's services all go through it
+		}
 		c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
 	case topology.FlowPath:
 		c.Kind = result.CheckPath

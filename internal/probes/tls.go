@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -9,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -27,6 +30,9 @@ type TLSRequest struct {
 	ExpectFingerprint string `json:"expect_fingerprint,omitempty"`
 	// RootCAs is a PEM bundle to verify against instead of the system's roots (tests, private CAs).
 	RootCAs []byte `json:"root_cas,omitempty"`
+	// Proxy, when set, is an HTTP proxy (http://HOST:PORT) the connection goes through with
+	// CONNECT, as the replication appliance's services do when one is configured.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // TLSResult is what the handshake showed.
@@ -67,12 +73,20 @@ func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	start := env.now()
-	raw, err := env.dial(ctx, "tcp", req.Address)
-	if err != nil {
-		if cerr := cancelled(ctx); cerr != nil {
-			return TLSResult{}, cerr
+	var raw net.Conn
+	if req.Proxy != "" {
+		raw, err = dialViaProxy(ctx, env, req.Proxy, req.Address)
+		if err != nil {
+			return TLSResult{}, err
 		}
-		return TLSResult{}, connectError(err, req.Address)
+	} else {
+		raw, err = env.dial(ctx, "tcp", req.Address)
+		if err != nil {
+			if cerr := cancelled(ctx); cerr != nil {
+				return TLSResult{}, cerr
+			}
+			return TLSResult{}, connectError(err, req.Address)
+		}
 	}
 	defer raw.Close()
 	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true} // verified below, to report rather than fail
@@ -152,3 +166,58 @@ func connectError(err error, addr string) error {
 	}
 	return fmt.Errorf("%w: cannot connect to %s: %v", ErrUnreachable, addr, err)
 }
+
+// ErrProxy marks a proxy's refusal to connect: an answer, not silence (ASR's services cannot
+// pass such a proxy either).
+var ErrProxy = errors.New("the proxy refused")
+
+// dialViaProxy opens a tunnel to address through an HTTP proxy with CONNECT (RFC 9110 9.3.6).
+// A proxy that asks for credentials (407) is a refusal: the replication appliance supports
+// only an unauthenticated HTTP proxy.
+func dialViaProxy(ctx context.Context, env *Env, proxy, address string) (net.Conn, error) {
+	u, err := url.Parse(proxy)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("%w: proxy %q is not http://HOST:PORT", ErrInvalid, proxy)
+	}
+	conn, err := env.dial(ctx, "tcp", u.Host)
+	if err != nil {
+		if cerr := cancelled(ctx); cerr != nil {
+			return nil, cerr
+		}
+		return nil, fmt.Errorf("the proxy %s: %w", u.Host, connectError(err, u.Host))
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	fmt.Fprintf(conn, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", address, address)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		conn.Close()
+		if isTimeout(err) {
+			return nil, fmt.Errorf("%w: the proxy %s did not answer CONNECT %s in time", ErrTimeout, u.Host, address)
+		}
+		return nil, fmt.Errorf("%w: the proxy %s answered CONNECT with no HTTP response: %v", ErrUnreachable, u.Host, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		why := resp.Status
+		if resp.StatusCode == http.StatusProxyAuthRequired {
+			why += ": it wants credentials, and ASR supports only an unauthenticated proxy"
+		}
+		return nil, fmt.Errorf("%w: %s would not connect to %s (%s)", ErrProxy, u.Host, address, why)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if br.Buffered() > 0 { // the server spoke first (not TLS): keep what the proxy read ahead
+		return &bufferedConn{Conn: conn, r: br}, nil
+	}
+	return conn, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -1,9 +1,14 @@
 package probes_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +96,60 @@ func TestTLSNoSuchName(t *testing.T) {
 	if !errors.Is(err, probes.ErrNoName) || errors.Is(err, probes.ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrNoName", err)
 	}
+}
+
+// TestTLSViaProxy: through an HTTP proxy the handshake reaches the service by CONNECT; a proxy
+// that wants credentials is a refusal that says ASR cannot pass it either.
+func TestTLSViaProxy(t *testing.T) {
+	cert := probetest.NewTLSCert(t, "netprobe test CA", "svc.example.test", time.Hour)
+	svc := probetest.TLSServer(t, cert)
+	open := connectProxy(t, svc, 0)
+	res, err := probes.TLS(context.Background(), nil, probes.TLSRequest{Address: "svc.example.test:443", Proxy: "http://" + open.String(), RootCAs: cert.CAPEM})
+	if err != nil || !res.Verified {
+		t.Fatalf("through the proxy: %+v, %v", res, err)
+	}
+	auth := connectProxy(t, svc, http.StatusProxyAuthRequired)
+	_, err = probes.TLS(context.Background(), nil, probes.TLSRequest{Address: "svc.example.test:443", Proxy: "http://" + auth.String()})
+	if !errors.Is(err, probes.ErrProxy) || !strings.Contains(err.Error(), "unauthenticated") {
+		t.Errorf("authenticating proxy: %v", err)
+	}
+}
+
+// connectProxy is an HTTP proxy on 127.0.0.1:0 that tunnels every CONNECT to svc (whatever
+// name it asks for: no DNS), or answers refuse when it is not 0.
+func connectProxy(t *testing.T, svc netip.AddrPort, refuse int) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil || req.Method != http.MethodConnect {
+					return
+				}
+				if refuse != 0 {
+					fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n", refuse, http.StatusText(refuse))
+					return
+				}
+				up, err := net.Dial("tcp", svc.String())
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
 }
