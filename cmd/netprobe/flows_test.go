@@ -11,9 +11,9 @@ import (
 )
 
 func TestFlowsGolden(t *testing.T) {
-	for _, format := range []string{"table", "csv", "iptables"} {
+	for _, format := range flowFormats {
 		t.Run(format, func(t *testing.T) {
-			code, out, stderr := runCLI(t, "flows", "-f", normativeFile, "--format", format)
+			code, out, stderr := runCLI(t, "flows", "-f", normativeFile, "--format", format, "--coordinator", "cs01")
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -44,7 +44,12 @@ func TestFlowsFormats(t *testing.T) {
 	}{
 		{"json", []string{"--format", "json"}, ExitOK, `"schema": "netprobe/flows/v1"`, ""},
 		{"nsg", []string{"--format", "nsg"}, ExitOK, `"securityRules"`, ""},
-		{"powershell", []string{"--format", "powershell"}, ExitOK, "New-NetFirewallRule -DisplayName 'netprobe FB-VM-CS", ""},
+		{"powershell", []string{"--format", "powershell"}, ExitOK, "-DisplayName 'netprobe FB-VM-CS", ""},
+		{"no coordinator: a note says what is missing", []string{"--format", "iptables"}, ExitOK, "give --coordinator HOST|IP", "NP-CTRL cs01"},
+		{"an IP coordinator", []string{"--format", "iptables", "--coordinator", "10.10.0.99"}, ExitOK, `-A NETPROBE-AGENT -s 10.10.0.99/32 -d 10.20.1.4/32 -p tcp -m tcp --dport 7411 -m comment --comment "NP-CTRL coordinator->ps-az"`, ""},
+		{"--no-agent-rules", []string{"--format", "iptables", "--coordinator", "cs01", "--no-agent-rules"}, ExitOK, "NETPROBE-ASR", "NETPROBE-AGENT"},
+		{"unknown coordinator", []string{"--coordinator", "nohost"}, ExitUsage, `"nohost" is neither a host`, ""},
+		{"priority out of range", []string{"--format", "nsg", "--nsg-priority", "4097"}, ExitUsage, "outside Azure's 100..4096", ""},
 		{"--phase forward drops the failback catalogue, keeps the file's flows", []string{"--phase", "forward"}, ExitOK, "USER-1", "FB-VM-CS"},
 		{"--phase both adds the forward catalogue", []string{"--phase", "both"}, ExitOK, "FW-CS-AZ", ""},
 		{"unknown format", []string{"--format", "yaml"}, ExitUsage, `unknown --format "yaml"`, ""},
@@ -64,15 +69,35 @@ func TestFlowsFormats(t *testing.T) {
 			}
 		})
 	}
-	code, out, _ := runCLI(t, "flows", "-f", normativeFile, "--format", "json")
-	var doc struct {
-		Flows []struct{ Rule, Phase, Kind string }
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) != 28 {
-		t.Errorf("json: exit %d, %d flows, err %v", code, len(doc.Flows), err)
-	}
-	if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
-		t.Errorf("first flow = %+v", doc.Flows[0])
+	for _, tc := range []struct {
+		args     []string
+		asr, own int
+	}{
+		{nil, 28, 16},
+		{[]string{"--coordinator", "cs01"}, 28, 19},
+		{[]string{"--coordinator", "cs01", "--no-agent-rules"}, 28, 0},
+	} {
+		code, out, _ := runCLI(t, append([]string{"flows", "-f", normativeFile, "--format", "json"}, tc.args...)...)
+		var doc struct {
+			Flows []struct{ Rule, Phase, Kind string }
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) == 0 {
+			t.Fatalf("json %v: exit %d, %d flows, err %v", tc.args, code, len(doc.Flows), err)
+		}
+		asr, own := 0, 0
+		for _, f := range doc.Flows {
+			if strings.HasPrefix(f.Rule, "NP-") {
+				own++
+			} else {
+				asr++
+			}
+		}
+		if asr != tc.asr || own != tc.own {
+			t.Errorf("json %v: %d ASR and %d own flows, want %d and %d", tc.args, asr, own, tc.asr, tc.own)
+		}
+		if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
+			t.Errorf("first flow = %+v", doc.Flows[0])
+		}
 	}
 	// Errors of an invalid file go to stderr, never into a stream meant for iptables-restore.
 	code, out, stderr := runCLI(t, "flows", "-f", "../../internal/topology/testdata/invalid/three-mistakes.yaml", "--format", "iptables")
