@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -215,5 +216,43 @@ func TestIPTablesRestore(t *testing.T) {
 				t.Errorf("iptables-restore --test accepted a broken rule")
 			}
 		})
+	}
+}
+
+// TestPowerShellIdempotent: every rule has a -Name of its own on its host and is removed just
+// before it is added, so running a block twice leaves the same rules.
+func TestPowerShellIdempotent(t *testing.T) {
+	var b bytes.Buffer
+	if err := PowerShell(&b, load(t, "../../topologies/large-estate.yaml", "cs01")); err != nil {
+		t.Fatal(err)
+	}
+	nameRE := regexp.MustCompile(`-Name '([^']+)'`)
+	names := map[string]bool{}
+	prev, rules := "", 0
+	for line := range strings.Lines(b.String()) {
+		switch {
+		case strings.HasPrefix(line, "# --- on "):
+			names = map[string]bool{}
+		case strings.HasPrefix(line, "New-NetFirewallRule "):
+			rules++
+			m := nameRE.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("a rule without -Name: %s", line)
+			}
+			if names[m[1]] {
+				t.Errorf("-Name %s twice on one host", m[1])
+			}
+			names[m[1]] = true
+			if prev != "Remove-NetFirewallRule -Name '"+m[1]+"' -ErrorAction SilentlyContinue\n" {
+				t.Errorf("rule %s is not removed first (line before: %q)", m[1], prev)
+			}
+			if !strings.Contains(line, "-Group 'netprobe ") {
+				t.Errorf("rule %s has no netprobe group", m[1])
+			}
+		}
+		prev = line
+	}
+	if rules == 0 {
+		t.Fatal("no rules: the test tests nothing")
 	}
 }
