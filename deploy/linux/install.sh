@@ -44,7 +44,7 @@ fi
 install -d -m 0750 -o root -g netprobe /etc/netprobe
 install -d -m 0750 -o netprobe -g netprobe /var/lib/netprobe
 
-# The token: readable by the netprobe user only. netprobe refuses a token file others can read.
+# The token: readable by the netprobe user only, not by its group or others.
 if [ -n "$token" ]; then
 	install -m 0600 -o netprobe -g netprobe "$token" /etc/netprobe/token
 elif [ ! -e /etc/netprobe/token ]; then

@@ -38,7 +38,7 @@ Report "netprobe.exe" $true ((& $exe version | Select-Object -First 1) + " in $e
 
 # The service: running, as the account install-agent.ps1 gave it.
 $status = & $exe service status --name $Name 2>&1 | ForEach-Object { "$_" }
-Report "service" ($LASTEXITCODE -eq 0) (($status | Select-Object -First 2) -join "; ")
+Report "service" ($LASTEXITCODE -eq 0) ((($status | Where-Object { $_ -match "^service |account:" }) | ForEach-Object { $_.Trim() }) -join "; ")
 
 # The token: present, plain UTF-8 without a byte order mark, long enough, and readable only by
 # administrators, SYSTEM and the service.
