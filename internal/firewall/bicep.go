@@ -26,7 +26,7 @@ func Bicep(w io.Writer, in Input) error {
 	b.WriteString("param location string = resourceGroup().location\n")
 	for _, n := range nsgs {
 		fmt.Fprintf(&b, "\n// %s %s: %s\n", n.site, n.prefix, summary(n.hosts, 8))
-		fmt.Fprintf(&b, "resource %s '%s@%s' = {\n", symbol("nsg", n.name), nsgType, nsgAPIVersion)
+		fmt.Fprintf(&b, "resource %s '%s@%s' = {\n", n.symbol, nsgType, nsgAPIVersion)
 		fmt.Fprintf(&b, "  name: %s\n  location: location\n  tags: {\n", bicepString(n.name))
 		tags := nsgTags(n)
 		for _, k := range slices.Sorted(maps.Keys(tags)) {

@@ -35,6 +35,7 @@ var ErrNSGLimit = errors.New("over Azure's NSG limits")
 // topology gives) or, where the topology gives none, of one network of their site.
 type nsg struct {
 	name   string
+	symbol string // its identifier in Bicep and Terraform, unique in the output
 	site   string
 	prefix string // the subnet or site network it stands for
 	hosts  []string
@@ -184,6 +185,21 @@ func nsgPlan(in Input) ([]*nsg, []string, error) {
 	}
 	if len(out) == 0 {
 		notes = append(notes, "no flow starts or ends in an Azure site: no NSG rule is needed")
+	}
+	used := map[string]bool{}
+	for _, n := range out {
+		// Names and symbols are made from site, prefix and host names: two long ones cut at
+		// Azure's 80 characters could meet. Keep each unique.
+		base := n.name
+		for i := 2; used["name "+n.name]; i++ {
+			n.name = azureName(fmt.Sprintf("%s-%d", base[:min(len(base), nsgMaxName-4)], i))
+		}
+		used["name "+n.name] = true
+		n.symbol = symbol("nsg", n.name)
+		for i := 2; used[n.symbol]; i++ {
+			n.symbol = fmt.Sprintf("%s_%d", symbol("nsg", n.name), i)
+		}
+		used[n.symbol] = true
 	}
 	return out, notes, errors.Join(errs...)
 }

@@ -522,3 +522,35 @@ func scan(text string, re map[string]*regexp.Regexp) []string {
 	flush()
 	return out
 }
+
+// TestNSGNamesUnique: two subnets of a site whose long name fills Azure's 80 characters still
+// get NSGs of different names (and Bicep/Terraform symbols).
+func TestNSGNamesUnique(t *testing.T) {
+	site := strings.Repeat("s", 75)
+	top := &topology.Topology{Name: "long", File: "long.yaml",
+		Sites: map[string]*topology.Site{
+			site: {Name: site, Kind: topology.SiteAzure, Networks: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.3.0.0/16")}},
+			"dc": {Name: "dc", Kind: topology.SiteOnPrem, Networks: []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}},
+		},
+		Hosts: map[string]*topology.Host{"a": {Name: "a", Site: site, Address: "10.1.0.4"}, "b": {Name: "b", Site: site, Address: "10.3.0.4"}},
+	}
+	var flows []topology.Flow
+	for _, to := range []struct{ name, addr string }{{"a", "10.1.0.4"}, {"b", "10.3.0.4"}} {
+		flows = append(flows, topology.Flow{Rule: "USER-1", Kind: topology.FlowPort, From: "src", To: to.name, FromAddress: "10.2.0.9",
+			Address: to.addr, Port: 443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen})
+	}
+	nsgs, _, err := nsgPlan(Input{Topology: top, Flows: flows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nsgs) != 2 || nsgs[0].name == nsgs[1].name || nsgs[0].symbol == nsgs[1].symbol {
+		t.Fatalf("NSGs %+v: want two, named apart", nsgs)
+	}
+	var b bytes.Buffer
+	if err := NSG(&b, Input{Topology: top, Flows: flows}); err != nil {
+		t.Fatal(err)
+	}
+	if p := validateARM(b.Bytes()); len(p) > 0 {
+		t.Errorf("%s", strings.Join(p, "\n"))
+	}
+}

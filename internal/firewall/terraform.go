@@ -37,7 +37,7 @@ variable "location" {
 }
 `)
 	for _, n := range nsgs {
-		id := symbol("nsg", n.name)
+		id := n.symbol
 		fmt.Fprintf(&b, "\n# %s %s: %s\n", n.site, n.prefix, summary(n.hosts, 8))
 		fmt.Fprintf(&b, "resource \"azurerm_network_security_group\" %s {\n", hclString(id))
 		hclAttrs(&b, "  ", [][2]string{{"name", hclString(n.name)}, {"location", "var.location"}, {"resource_group_name", "var.resource_group_name"}})
