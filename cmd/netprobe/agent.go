@@ -22,6 +22,7 @@ func init() { register(newAgentCmd) }
 type agentFlags struct {
 	listen, tokenFile, cert, key, clientCA, logFormat string
 	metrics                                           string
+	createCert                                        bool
 	allow                                             []string
 	bounds                                            agent.Bounds
 }
@@ -39,11 +40,14 @@ service are left alone), and to report host facts for the ASR readiness rules.
 Every request is authenticated with the pre-shared token, bound to the TLS session so the
 token never crosses the wire. The token comes from --token-file or $NETPROBE_TOKEN_FILE,
 never from the command line. Without --cert/--key the agent makes a self-signed ECDSA
-certificate at start and logs its SHA-256 fingerprint. --client-ca adds mutual TLS.
+certificate at start and logs its SHA-256 fingerprint; --cert/--key with --create-cert
+makes one once and keeps it, so coordinators that pin agents (--known-agents) still know
+this one after a restart. --client-ca adds mutual TLS.
 
 Bounds that no request can exceed are set here (see docs/agent.md). The agent's host
-firewall must allow the coordinator to reach --listen (TCP, default 7411) and, for
-responders, the flow ports under test.
+firewall must allow the coordinator to reach --listen (TCP, default 7411), the agents that
+measure this one its UDP echo on the same port number and ICMP echo, and, for responders,
+the flow ports under test: 'netprobe flows --coordinator HOST --format ...' writes them all.
 
 --metrics ADDR serves Prometheus metrics of the agent itself (probes run, responders open,
 failed logins, bandwidth measured, build info) on a separate plain-HTTP listener at
@@ -54,6 +58,9 @@ network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
   openssl rand -hex 32 > /etc/netprobe/token && chmod 600 /etc/netprobe/token
 
   netprobe agent --listen :7411 --token-file /etc/netprobe/token
+
+  # the same certificate across restarts (made at the first start)
+  netprobe agent --token-file /etc/netprobe/token --cert /var/lib/netprobe-agent/agent.crt --key /var/lib/netprobe-agent/agent.key --create-cert
 
   # only probe the estate's networks, JSON logs for the journal
   NETPROBE_TOKEN_FILE=/etc/netprobe/token netprobe agent --allow 10.20.0.0/16 --allow 192.168.50.0/24 --log-format json
@@ -68,6 +75,7 @@ network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the pre-shared token (default $"+agent.EnvTokenFile+")")
 	fl.StringVar(&f.cert, "cert", "", "PEM certificate for the agent (with --key); default: self-signed at start")
 	fl.StringVar(&f.key, "key", "", "PEM private key for --cert")
+	fl.BoolVar(&f.createCert, "create-cert", false, "with --cert and --key: when neither file exists, make a self-signed certificate there first, so the agent keeps one identity across restarts (what coordinators' --known-agents record)")
 	fl.StringVar(&f.clientCA, "client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	fl.StringArrayVar(&f.allow, "allow", nil, "only probe targets in this network (CIDR or IP; repeatable)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
@@ -104,6 +112,18 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	}
 	if (f.cert == "") != (f.key == "") {
 		return exitWith(ExitUsage, errors.New("--cert and --key go together: give both, or neither for a self-signed certificate"))
+	}
+	if f.createCert {
+		if f.cert == "" {
+			return exitWith(ExitUsage, errors.New("--create-cert needs --cert and --key: where to keep the certificate"))
+		}
+		created, err := agent.EnsureCertFiles(f.cert, f.key)
+		if err != nil {
+			return exitWith(ExitCannotRun, fmt.Errorf("--create-cert: %w", err))
+		}
+		if created {
+			cfg.Logger.Info("agent certificate created", "event", "cert_created", "cert", f.cert, "key", f.key)
+		}
 	}
 	if f.cert != "" {
 		c, err := tls.LoadX509KeyPair(f.cert, f.key)

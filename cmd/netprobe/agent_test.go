@@ -92,3 +92,50 @@ func TestAgentCmdServes(t *testing.T) {
 		t.Fatal("agent did not stop")
 	}
 }
+
+// TestAgentCmdCreateCert: --create-cert makes the certificate once; the next start keeps it,
+// so a coordinator's known-agents line stays right. Half an identity is an error.
+func TestAgentCmdCreateCert(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := filepath.Join(dir, "agent.crt"), filepath.Join(dir, "agent.key")
+	addr := freeLoopbackAddr(t)
+	fingerprint := func() string {
+		stop := startAgentAt(t, addr, "--token-file", tok, "--cert", cert, "--key", key, "--create-cert")
+		defer stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		known, err := agent.LoadKnownAgents(filepath.Join(dir, "known"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := agent.Dial(ctx, addr, agent.ClientConfig{Token: []byte("0123456789abcdef0123456789abcdef"), KnownAgents: known})
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		c.Close()
+		sha, _ := known.Lookup(addr)
+		return sha
+	}
+	first := fingerprint()
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	if second := fingerprint(); first == "" || second != first {
+		t.Errorf("fingerprint %s after a restart, %s before: the identity did not last", second, first)
+	}
+	if err := os.Remove(cert); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if code := run(ctx, []string{"agent", "--listen", "127.0.0.1:0", "--token-file", tok, "--cert", cert, "--key", key, "--create-cert"}); code != ExitCannotRun {
+		t.Errorf("key without its certificate: exit %d, want %d", code, ExitCannotRun)
+	}
+	if code := run(ctx, []string{"agent", "--listen", "127.0.0.1:0", "--token-file", tok, "--create-cert"}); code != ExitUsage {
+		t.Errorf("--create-cert without --cert: exit %d, want %d", code, ExitUsage)
+	}
+}

@@ -26,11 +26,12 @@ import (
 func init() { register(newBandwidthCmd) }
 
 type bandwidthFlags struct {
-	from, to, tokenFile, format string
-	streams, port               int
-	duration, warmup            time.Duration
-	reverse, noLatency          bool
-	requiredMbps                float64
+	trust              trustFlags
+	from, to, format   string
+	streams, port      int
+	duration, warmup   time.Duration
+	reverse, noLatency bool
+	requiredMbps       float64
 	// progress, when set, receives the live progress line whatever it is (tests); nil is
 	// stderr when it is a terminal and the format is text.
 	progress io.Writer
@@ -81,7 +82,7 @@ Exit codes: 0 measured, 1 below the required rate, 2 bad usage, 5 could not meas
 	fl.BoolVar(&f.reverse, "reverse", false, "the receiving agent opens the connections (data still flows --from -> --to)")
 	fl.BoolVar(&f.noLatency, "no-latency", false, "skip the idle and loaded latency measurement")
 	fl.Float64Var(&f.requiredMbps, "required-mbps", 0, "rate the VMs' churn needs (Mbit/s); judges headroom when set")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $"+agent.EnvTokenFile+")")
+	addTrustFlags(fl, &f.trust)
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	return cmd
 }
@@ -113,7 +114,7 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 	if err := f.validate(); err != nil {
 		return exitWith(ExitUsage, err)
 	}
-	from, to, err := dialPair(ctx, f.from, f.to, f.tokenFile)
+	from, to, err := dialPair(ctx, f.from, f.to, f.trust)
 	if err != nil {
 		return err
 	}
@@ -224,16 +225,11 @@ func clientName(f bandwidthFlags) string {
 }
 
 // dialPair loads the token and connects to both agents.
-func dialPair(ctx context.Context, fromAddr, toAddr, tokenFlag string) (*agent.Client, *agent.Client, error) {
-	path, err := agent.TokenFile(tokenFlag)
+func dialPair(ctx context.Context, fromAddr, toAddr string, trust trustFlags) (*agent.Client, *agent.Client, error) {
+	cfg, err := trust.clientConfig()
 	if err != nil {
-		return nil, nil, exitWith(ExitUsage, err)
+		return nil, nil, err
 	}
-	tok, err := agent.LoadToken(path)
-	if err != nil {
-		return nil, nil, exitWith(ExitUsage, err)
-	}
-	cfg := agent.ClientConfig{Token: tok}
 	from, err := agent.Dial(ctx, fromAddr, cfg)
 	if err != nil {
 		return nil, nil, exitWith(ExitCannotRun, fmt.Errorf("agent %s: %w", fromAddr, err))

@@ -35,7 +35,7 @@ func TestBandwidthCmdLive(t *testing.T) {
 	agents, tok := startTestAgents(t, 2)
 	live := &lockedBuffer{}
 	var out bytes.Buffer
-	f := bandwidthFlags{from: agents[0], to: agents[1], tokenFile: tok, format: "text", streams: 2,
+	f := bandwidthFlags{from: agents[0], to: agents[1], trust: trustFlags{tokenFile: tok}, format: "text", streams: 2,
 		duration: 400e6, warmup: 100e6, port: atoi(t, freePort(t)), progress: live}
 	if err := runBandwidth(context.Background(), &out, io.Discard, f); err != nil {
 		t.Fatalf("runBandwidth: %v", err)

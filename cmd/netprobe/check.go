@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/report"
@@ -25,17 +24,18 @@ import (
 func init() { register(newCheckCmd) }
 
 type checkFlags struct {
-	file, tokenFile, format, output string
-	phases, only                    []string
-	timeout                         time.Duration
-	concurrency                     int
-	strict, headless, noBandwidth   bool
-	noHostFacts                     bool
-	historyDir                      string
-	historyMaxAge                   time.Duration
-	historyMaxBytes                 int64
-	historyWait                     time.Duration
-	jitter                          time.Duration
+	trust                         trustFlags
+	file, format, output          string
+	phases, only                  []string
+	timeout                       time.Duration
+	concurrency                   int
+	strict, headless, noBandwidth bool
+	noHostFacts                   bool
+	historyDir                    string
+	historyMaxAge                 time.Duration
+	historyMaxBytes               int64
+	historyWait                   time.Duration
+	jitter                        time.Duration
 }
 
 func newCheckCmd() *cobra.Command {
@@ -50,6 +50,11 @@ path MTU, latency and bandwidth between the agents; and the readiness rules on p
 Destination agents open temporary responders on the flow ports, so firewalls can be tested
 before ASR is installed. Flows from a host without an agent are reported as skip.
 
+Agents are trusted by the token (their answers are signed with it); --known-agents FILE
+also records each agent's certificate on first use and refuses a changed one (an error
+naming the agent and both fingerprints), --agent-ca verifies agents' certificates against
+a CA, and --client-cert/--client-key answer agents started with --client-ca.
+
 On a terminal, check opens the live TUI unless --headless, --format or -o is given.
 Results go to stdout (or -o FILE, written atomically); progress and logs go to stderr.
 
@@ -58,6 +63,7 @@ Exit codes: 0 no fail and no error (warnings allowed unless --strict), 1 at leas
 is incomplete), 4 another run holds the --history lock, 130 interrupted (partial results
 are still written).`,
 		Example: `  netprobe check -f estate.yaml --token-file /etc/netprobe/token
+  netprobe check -f estate.yaml --token-file /etc/netprobe/token --known-agents /var/lib/netprobe/known_agents
   netprobe check -f estate.yaml --format json -o /var/lib/netprobe/last.json
   netprobe check -f estate.yaml --only 'port/*/cs01/*' --phase failback
   # cron: history for the pre-cutover report, Prometheus textfile for alerting
@@ -70,7 +76,7 @@ are still written).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "topology file (required)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $"+agent.EnvTokenFile+")")
+	addTrustFlags(fl, &f.trust)
 	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(report.Names(), ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to FILE atomically instead of stdout")
 	fl.StringSliceVar(&f.phases, "phase", nil, "only these phases: failback, forward (default: the topology's settings.phases)")
@@ -113,7 +119,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	if len(f.only) > 0 && len(plan) == 0 {
 		return exitWith(ExitUsage, fmt.Errorf("--only %s matches no check; `netprobe flows -f %s` lists them", strings.Join(f.only, ","), f.file))
 	}
-	dial, err := dialerFor(plan, f.tokenFile)
+	dial, err := dialerFor(plan, f.trust)
 	if err != nil {
 		return err
 	}
@@ -264,7 +270,7 @@ func loadForRun(path string) (*topology.Topology, error) {
 }
 
 // dialerFor builds the agent dialer; the token is needed only when some check uses an agent.
-func dialerFor(plan []engine.Check, tokenFlag string) (engine.Dialer, error) {
+func dialerFor(plan []engine.Check, trust trustFlags) (engine.Dialer, error) {
 	needs := false
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
@@ -277,15 +283,11 @@ func dialerFor(plan []engine.Check, tokenFlag string) (engine.Dialer, error) {
 			return nil, errors.New("no agent configured")
 		}, nil
 	}
-	path, err := agent.TokenFile(tokenFlag)
+	cfg, err := trust.clientConfig()
 	if err != nil {
-		return nil, exitWith(ExitUsage, err)
+		return nil, err
 	}
-	tok, err := agent.LoadToken(path)
-	if err != nil {
-		return nil, exitWith(ExitUsage, err)
-	}
-	return engine.AgentDialer(agent.ClientConfig{Token: tok}), nil
+	return engine.AgentDialer(cfg), nil
 }
 
 func isTerminal(f *os.File) bool {

@@ -11,20 +11,23 @@ import (
 )
 
 func TestFlowsGolden(t *testing.T) {
-	type golden struct{ name, file, format string }
+	type golden struct {
+		name, file, format string
+		args               []string
+	}
 	var cases []golden
-	for _, format := range []string{"table", "csv", "iptables"} {
-		cases = append(cases, golden{"normative", normativeFile, format})
+	for _, format := range flowFormats {
+		cases = append(cases, golden{"normative", normativeFile, format, []string{"--coordinator", "cs01"}})
 	}
 	// The modernized and migration examples in every format.
 	for _, name := range []string{"modernized", "migration"} {
 		for _, format := range flowFormats {
-			cases = append(cases, golden{name, "../../topologies/" + name + ".yaml", format})
+			cases = append(cases, golden{name, "../../topologies/" + name + ".yaml", format, nil})
 		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.format, func(t *testing.T) {
-			code, out, stderr := runCLI(t, "flows", "-f", tc.file, "--format", tc.format)
+			code, out, stderr := runCLI(t, append([]string{"flows", "-f", tc.file, "--format", tc.format}, tc.args...)...)
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -55,7 +58,12 @@ func TestFlowsFormats(t *testing.T) {
 	}{
 		{"json", []string{"--format", "json"}, ExitOK, `"schema": "netprobe/flows/v1"`, ""},
 		{"nsg", []string{"--format", "nsg"}, ExitOK, `"securityRules"`, ""},
-		{"powershell", []string{"--format", "powershell"}, ExitOK, "New-NetFirewallRule -DisplayName 'netprobe FB-VM-CS", ""},
+		{"powershell", []string{"--format", "powershell"}, ExitOK, "-DisplayName 'netprobe FB-VM-CS", ""},
+		{"no coordinator: a note says what is missing", []string{"--format", "iptables"}, ExitOK, "give --coordinator HOST|IP", "NP-CTRL cs01"},
+		{"an IP coordinator", []string{"--format", "iptables", "--coordinator", "10.10.0.99"}, ExitOK, `-A NETPROBE-AGENT -s 10.10.0.99/32 -d 10.20.1.4/32 -p tcp -m tcp --dport 7411 -m comment --comment "NP-CTRL coordinator->ps-az"`, ""},
+		{"--no-agent-rules", []string{"--format", "iptables", "--coordinator", "cs01", "--no-agent-rules"}, ExitOK, "NETPROBE-ASR", "NETPROBE-AGENT"},
+		{"unknown coordinator", []string{"--coordinator", "nohost"}, ExitUsage, `"nohost" is neither a host`, ""},
+		{"priority out of range", []string{"--format", "nsg", "--nsg-priority", "4097"}, ExitUsage, "outside Azure's 100..4096", ""},
 		{"--phase forward drops the failback catalogue, keeps the file's flows", []string{"--phase", "forward"}, ExitOK, "USER-1", "FB-VM-CS"},
 		{"--phase both adds the forward catalogue", []string{"--phase", "both"}, ExitOK, "FW-CS-AZ", ""},
 		{"unknown format", []string{"--format", "yaml"}, ExitUsage, `unknown --format "yaml"`, ""},
@@ -75,26 +83,46 @@ func TestFlowsFormats(t *testing.T) {
 			}
 		})
 	}
-	code, out, _ := runCLI(t, "flows", "-f", normativeFile, "--format", "json")
-	var doc struct {
-		Flows []struct{ Rule, Phase, Kind, From, To string }
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) != 34 {
-		t.Errorf("json: exit %d, %d flows, err %v", code, len(doc.Flows), err)
-	}
-	// The data leg between the Azure process server and cs01, the configuration server whose
-	// built-in Windows master target sql01 fails back to, both ways.
-	leg := map[string]bool{}
-	for _, f := range doc.Flows {
-		if (f.Rule == "FB-PS-MT" || f.Rule == "FB-MT-PS") && (f.From == "cs01" || f.To == "cs01") {
-			leg[f.Rule+" "+f.From+"->"+f.To] = true
+	for _, tc := range []struct {
+		args     []string
+		asr, own int
+	}{
+		{nil, 34, 22},
+		{[]string{"--coordinator", "cs01"}, 34, 25},
+		{[]string{"--coordinator", "cs01", "--no-agent-rules"}, 34, 0},
+	} {
+		code, out, _ := runCLI(t, append([]string{"flows", "-f", normativeFile, "--format", "json"}, tc.args...)...)
+		var doc struct {
+			Flows []struct{ Rule, Phase, Kind, From, To string }
 		}
-	}
-	if !leg["FB-PS-MT ps-az->cs01"] || !leg["FB-MT-PS cs01->ps-az"] {
-		t.Errorf("json lacks the data leg ps-az <-> cs01: %v", leg)
-	}
-	if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
-		t.Errorf("first flow = %+v", doc.Flows[0])
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK || len(doc.Flows) == 0 {
+			t.Fatalf("json %v: exit %d, %d flows, err %v", tc.args, code, len(doc.Flows), err)
+		}
+		asr, own := 0, 0
+		for _, f := range doc.Flows {
+			if strings.HasPrefix(f.Rule, "NP-") {
+				own++
+			} else {
+				asr++
+			}
+		}
+		if asr != tc.asr || own != tc.own {
+			t.Errorf("json %v: %d ASR and %d own flows, want %d and %d", tc.args, asr, own, tc.asr, tc.own)
+		}
+		if doc.Flows[0].Rule != "FB-VM-CS" || doc.Flows[0].Phase != "failback" || doc.Flows[0].Kind != "port" {
+			t.Errorf("first flow = %+v", doc.Flows[0])
+		}
+		// The data leg between the Azure process server and cs01, the configuration server
+		// whose built-in Windows master target sql01 fails back to, both ways.
+		leg := map[string]bool{}
+		for _, f := range doc.Flows {
+			if (f.Rule == "FB-PS-MT" || f.Rule == "FB-MT-PS") && (f.From == "cs01" || f.To == "cs01") {
+				leg[f.Rule+" "+f.From+"->"+f.To] = true
+			}
+		}
+		if !leg["FB-PS-MT ps-az->cs01"] || !leg["FB-MT-PS cs01->ps-az"] {
+			t.Errorf("json %v lacks the data leg ps-az <-> cs01: %v", tc.args, leg)
+		}
 	}
 	// Errors of an invalid file go to stderr, never into a stream meant for iptables-restore.
 	code, out, stderr := runCLI(t, "flows", "-f", "../../internal/topology/testdata/invalid/three-mistakes.yaml", "--format", "iptables")

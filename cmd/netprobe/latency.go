@@ -20,9 +20,10 @@ import (
 func init() { register(newLatencyCmd) }
 
 type latencyFlags struct {
-	from, to, tokenFile, format string
-	samples                     int
-	interval, warnP95, failP95  time.Duration
+	trust                      trustFlags
+	from, to, format           string
+	samples                    int
+	interval, warnP95, failP95 time.Duration
 }
 
 func newLatencyCmd() *cobra.Command {
@@ -56,7 +57,7 @@ Exit codes: 0 measured, 1 above --fail-p95 or no reply at all, 2 bad usage, 5 co
 	fl.DurationVar(&f.interval, "interval", probes.DefaultLatencyInterval, "gap between datagrams")
 	fl.DurationVar(&f.warnP95, "warn-p95", 0, "warn when p95 is above this (0: no threshold)")
 	fl.DurationVar(&f.failP95, "fail-p95", 0, "fail when p95 is above this (0: no threshold)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $"+agent.EnvTokenFile+")")
+	addTrustFlags(fl, &f.trust)
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	return cmd
 }
@@ -80,7 +81,7 @@ func runLatency(ctx context.Context, stdout, stderr io.Writer, f latencyFlags) e
 		return exitWith(ExitUsage, err)
 	}
 	echoPort, _ := strconv.Atoi(port)
-	from, to, err := dialPair(ctx, f.from, f.to, f.tokenFile)
+	from, to, err := dialPair(ctx, f.from, f.to, f.trust)
 	if err != nil {
 		return err
 	}

@@ -24,10 +24,8 @@ const systemdHelp = `netprobe service manages the Windows service. On Linux, run
 with the unit shipped in the release archive (deploy/systemd/netprobe-agent.service):
 
   install -m 0755 netprobe /usr/local/bin/netprobe
-  install -d -m 0750 /etc/netprobe
-  openssl rand -hex 32 > /etc/netprobe/token && chmod 0600 /etc/netprobe/token
-  cp deploy/systemd/netprobe-agent.service /etc/systemd/system/
-  systemctl daemon-reload && systemctl enable --now netprobe-agent
+  deploy/linux/install.sh            # the binary, the netprobe user, /etc/netprobe, the token, the units
+  systemctl enable --now netprobe-agent
   journalctl -u netprobe-agent
 
 See docs/install.md.
@@ -134,6 +132,10 @@ NT AUTHORITY\LocalService, enough for every probe but the raw-socket traceroute 
 	fl.StringVar(&c.TokenFile, "token-file", "", "absolute path of the pre-shared token file")
 	fl.StringArrayVar(&c.Allow, "allow", nil, "only probe targets in this network (CIDR or IP; repeatable)")
 	fl.StringVar(&c.LogFormat, "log-format", "text", "event log entry format: text or json")
+	fl.StringVar(&c.CertFile, "cert", "", "absolute path of the agent's PEM certificate (with --key)")
+	fl.StringVar(&c.KeyFile, "key", "", "absolute path of the agent's PEM private key")
+	fl.BoolVar(&c.CreateCert, "create-cert", false, "the agent makes a self-signed --cert/--key at its first start and keeps it (for coordinators' --known-agents)")
+	fl.StringVar(&c.ClientCA, "client-ca", "", "absolute path of a PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	fl.BoolVar(&dryRun, "dry-run", false, "print the service's command line and install nothing (works on any OS)")
 	return cmd
 }

@@ -47,6 +47,11 @@ func TestServiceInstallDryRun(t *testing.T) {
 			"--listen", "10.20.1.5:7411", "--token-file", `C:\ProgramData\netprobe\token`, "--allow", "10.20.0.0/16", "--allow", "192.168.50.7", "--log-format", "json"}, ExitOK, "dry-run-flags.golden"},
 		{"no token file", []string{"--exe", `C:\netprobe\netprobe.exe`}, ExitUsage, "dry-run-no-token.golden"},
 		{"bad allow", []string{"--exe", `C:\netprobe\netprobe.exe`, "--token-file", `C:\t`, "--allow", "10.0.0.0/33"}, ExitUsage, "dry-run-bad-allow.golden"},
+		{"lasting certificate", []string{"--exe", `C:\Program Files\netprobe\netprobe.exe`, "--token-file", `C:\ProgramData\netprobe\token`,
+			"--cert", `C:\ProgramData\netprobe\agent\agent.crt`, "--key", `C:\ProgramData\netprobe\agent\agent.key`, "--create-cert"}, ExitOK, "dry-run-cert.golden"},
+		{"relative certificate, create without a place", []string{"--exe", `C:\netprobe\netprobe.exe`, "--token-file", `C:\t`,
+			"--cert", `agent.crt`, "--key", `C:\agent.key`, "--client-ca", `ca.pem`}, ExitUsage, "dry-run-bad-cert.golden"},
+		{"create without a place", []string{"--exe", `C:\netprobe\netprobe.exe`, "--token-file", `C:\t`, "--create-cert"}, ExitUsage, "dry-run-create-no-cert.golden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

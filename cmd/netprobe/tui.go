@@ -41,7 +41,7 @@ is no terminal). Exit codes are those of check.`,
 			if len(plan) == 0 {
 				return exitWith(ExitUsage, fmt.Errorf("nothing to check in %s with these filters", f.file))
 			}
-			dial, err := dialerFor(plan, f.tokenFile)
+			dial, err := dialerFor(plan, f.trust)
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ is no terminal). Exit codes are those of check.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "topology file (required)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the agents' pre-shared token (default $NETPROBE_TOKEN_FILE)")
+	addTrustFlags(fl, &f.trust)
 	fl.StringSliceVar(&f.phases, "phase", nil, "only these phases: failback, forward")
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")

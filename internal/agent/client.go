@@ -70,6 +70,10 @@ type ClientConfig struct {
 	CertSHA256 string
 	// Certificates are the client's certificates for agents running --client-ca.
 	Certificates []tls.Certificate
+	// KnownAgents, when set, pins each agent's certificate on first use (LoadKnownAgents),
+	// on top of RootCAs or CertSHA256: another certificate than the recorded one is refused
+	// with a CertChangedError.
+	KnownAgents *KnownAgents
 	// Timeout is the budget of a call whose ctx has no deadline. Zero is DefaultTimeout.
 	Timeout time.Duration
 	// MaxConns bounds concurrent calls (one TLS connection each). Zero is 4.
@@ -102,8 +106,9 @@ type Client struct {
 	slots chan struct{}    // one per concurrent call
 	idle  chan *clientConn // idle connections, at most MaxConns
 
-	mu     sync.Mutex // guards closed
+	mu     sync.Mutex // guards closed and seen
 	closed bool
+	seen   string // the agent's certificate SHA-256, for KnownAgents
 }
 
 // clientConn is one TLS connection with its session key and request counter. It is used by
@@ -122,8 +127,8 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 	if len(cfg.Token) == 0 && cfg.Certificates == nil {
 		return nil, fmt.Errorf("agent client: no token: give --token-file FILE or set %s", EnvTokenFile)
 	}
-	if len(cfg.Token) == 0 && cfg.RootCAs == nil && cfg.CertSHA256 == "" {
-		return nil, errors.New("agent client: mutual TLS without a token needs the agent's CA or certificate pin to verify the agent")
+	if len(cfg.Token) == 0 && cfg.RootCAs == nil && cfg.CertSHA256 == "" && !cfg.KnownAgents.has(addr) {
+		return nil, fmt.Errorf("agent client: %s: mutual TLS without a token needs the agent's CA or certificate pin to verify the agent (or its line in a known-agents file)", addr)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -173,13 +178,50 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 		slots: make(chan struct{}, cfg.MaxConns),
 		idle:  make(chan *clientConn, cfg.MaxConns),
 	}
+	if cfg.KnownAgents != nil {
+		tc.VerifyConnection = c.verifyKnown(tc.VerifyConnection)
+	}
 	info, err := c.Hello(ctx)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.info = info
+	if cfg.KnownAgents != nil {
+		// Recorded only now: the agent has proven itself (its answer signed with the token,
+		// or its certificate verified), so an interceptor's certificate is never recorded.
+		c.mu.Lock()
+		seen := c.seen
+		c.mu.Unlock()
+		if err := cfg.KnownAgents.record(addr, seen); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// verifyKnown checks the agent's certificate against the known-agents file after what
+// verify (a pin) checks; the CA, when there is one, has verified the chain before.
+func (c *Client) verifyKnown(verify func(tls.ConnectionState) error) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if verify != nil {
+			if err := verify(cs); err != nil {
+				return err
+			}
+		}
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("agent sent no certificate")
+		}
+		sha := certSHA256(cs.PeerCertificates[0].Raw)
+		if err := c.cfg.KnownAgents.check(c.addr, sha); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.seen = sha
+		c.mu.Unlock()
+		return nil
+	}
 }
 
 // Info is the agent's Hello answer from Dial.
@@ -493,6 +535,9 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 	tc := tls.Client(raw, c.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = raw.Close()
+		if errors.Is(err, ErrCertChanged) {
+			return nil, false, err // names the agent and both certificates
+		}
 		if ctx.Err() == nil && strings.Contains(err.Error(), "certificate") {
 			return nil, false, fmt.Errorf("%w: %s: TLS: %v (check the agent's certificate, --client-ca and the pin)", ErrAuth, c.addr, err)
 		}

@@ -612,6 +612,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 
 func agentHint(c Check, err error) string {
 	switch {
+	case errors.Is(err, agent.ErrCertChanged):
+		return "The agent's certificate is not the one --known-agents recorded: if it was reinstalled or its certificate renewed, delete its line from the file; otherwise find out who answers on its address."
 	case errors.Is(err, agent.ErrAuth):
 		return "authentication failed: the token does not match the agent's; check --token-file (or NETPROBE_TOKEN_FILE) on both sides."
 	case errors.Is(err, agent.ErrUnreachable):

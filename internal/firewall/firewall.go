@@ -1,14 +1,18 @@
 // Package firewall renders required flows as firewall rules a network team can apply: Linux
-// iptables-restore input, Azure NSG security rules (JSON), and Windows New-NetFirewallRule
-// lines. Every rule names an explicit source and destination address, never "any": the point
-// is to open exactly the flows ASR needs. It also gives the one-line rule that fixes a single
-// flow, for the engine and the TUI to show next to a failure.
+// iptables-restore input, Azure NSGs (an ARM template, a Bicep file or Terraform azurerm
+// resources: one NSG per Azure subnet, rules aggregated within Azure's limits), and Windows
+// New-NetFirewallRule lines. Every rule names an explicit source and destination address,
+// never "any": the point is to open exactly the flows ASR needs, and netprobe's own (its
+// agents' control port, echo and measurements), marked as netprobe's so they can be removed
+// after the cutover. It also gives the one-line rule that fixes a single flow, for the engine
+// and the TUI to show next to a failure. Pure: flows in, text out.
 package firewall
 
 import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,11 +24,15 @@ type Format int
 
 const (
 	FormatIPTables Format = iota + 1
+	// FormatNSG is an ARM template (JSON) for `az deployment group create`.
 	FormatNSG
 	FormatPowerShell
+	FormatBicep
+	FormatTerraform
 )
 
-var formatNames = []string{FormatIPTables: "iptables", FormatNSG: "nsg", FormatPowerShell: "powershell"}
+var formatNames = []string{FormatIPTables: "iptables", FormatNSG: "nsg", FormatPowerShell: "powershell",
+	FormatBicep: "bicep", FormatTerraform: "terraform"}
 
 func (f Format) String() string {
 	if f <= 0 || int(f) >= len(formatNames) {
@@ -40,18 +48,35 @@ func ParseFormat(s string) (Format, error) {
 			return Format(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown firewall format %q (use iptables, nsg or powershell)", s)
+	return 0, fmt.Errorf("unknown firewall format %q (use iptables, nsg, bicep, terraform or powershell)", s)
 }
 
-// Render writes the rules for flows in format f.
-func Render(w io.Writer, t *topology.Topology, flows []topology.Flow, f Format) error {
+// Input is what the rule formats render.
+type Input struct {
+	Topology *topology.Topology
+	// Flows are ASR's (topology.Flows); Agent are netprobe's own (engine.AgentFlows). Both
+	// become rules the same way; a rule only netprobe's own flows need is marked as such.
+	Flows, Agent []topology.Flow
+	// Notes are added to the output's own notes (what the caller could not turn into rules).
+	Notes []string
+	// FirstPriority is the NSG priority of the first rule of each NSG; 0 is
+	// DefaultFirstPriority.
+	FirstPriority int
+}
+
+// Render writes the rules of in, in format f.
+func Render(w io.Writer, in Input, f Format) error {
 	switch f {
 	case FormatIPTables:
-		return IPTables(w, t, flows)
+		return IPTables(w, in)
 	case FormatNSG:
-		return NSG(w, t, flows)
+		return NSG(w, in)
+	case FormatBicep:
+		return Bicep(w, in)
+	case FormatTerraform:
+		return Terraform(w, in)
 	case FormatPowerShell:
-		return PowerShell(w, t, flows)
+		return PowerShell(w, in)
 	}
 	return fmt.Errorf("unknown firewall format %v", f)
 }
@@ -61,26 +86,29 @@ type rule struct {
 	src, dst   netip.Addr
 	proto      topology.Proto
 	port       int
-	from, to   string // host names
+	from, to   string // host names ("coordinator", or an address, for what is no host)
 	rules      []string
-	fromAzure  bool
-	toAzure    bool
 	toWindows  bool
 	firstIndex int
+	// own: only netprobe's own flows need it (Input.Agent); ASR's need none of it.
+	own bool
 }
 
 func (r *rule) comment() string {
 	return strings.Join(r.rules, ",") + " " + r.from + "->" + r.to
 }
 
-// plan turns flows into deduplicated allow rules plus notes on flows that need no rule or
-// cannot be written as one (DNS names, expected-blocked flows, measurements).
-func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []string) {
+// plan turns in's flows into deduplicated allow rules plus notes on flows that need no rule
+// or cannot be written as one (DNS names, expected-blocked flows, measurements).
+func plan(in Input) (rules []*rule, notes []string) {
+	t := in.Topology
+	flows := append(slices.Clip(in.Flows), in.Agent...)
 	notes = append(notes, topology.Notes(t)...)
 	byKey := map[string]*rule{}
 	measured := map[topology.FlowKind]int{}
 	var pmtuDst, endpoints []string
 	for i, f := range flows {
+		own := i >= len(in.Flows)
 		switch f.Kind {
 		case topology.FlowPort, topology.FlowICMP:
 		case topology.FlowEndpoint:
@@ -118,17 +146,14 @@ func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []s
 		key := fmt.Sprintf("%s|%s|%d|%d", src, dst, f.Proto, f.Port)
 		r, ok := byKey[key]
 		if !ok {
-			r = &rule{src: src, dst: dst, proto: f.Proto, port: f.Port, from: f.From, to: f.To, firstIndex: i}
-			if h := t.Hosts[f.From]; h != nil {
-				r.fromAzure = siteKind(t, h) == topology.SiteAzure
-			}
+			r = &rule{src: src.Unmap(), dst: dst.Unmap(), proto: f.Proto, port: f.Port, from: f.From, to: f.To, firstIndex: i, own: own}
 			if h := t.Hosts[f.To]; h != nil {
-				r.toAzure = siteKind(t, h) == topology.SiteAzure
 				r.toWindows = h.OS == "windows"
 			}
 			byKey[key] = r
 			rules = append(rules, r)
 		}
+		r.own = r.own && own
 		if !contains(r.rules, f.Rule) {
 			r.rules = append(r.rules, f.Rule)
 		}
@@ -140,9 +165,13 @@ func plan(t *topology.Topology, flows []topology.Flow) (rules []*rule, notes []s
 		notes = append(notes, fmt.Sprintf("FB-PMTU: do not drop ICMP fragmentation-needed (type 3 code 4) toward the %d hosts that send large packets (path MTU discovery needs it): %s", len(pmtuDst), abbreviate(pmtuDst, 8)))
 	}
 	if n := measured[topology.FlowPath] + measured[topology.FlowRoute] + measured[topology.FlowLatency] + measured[topology.FlowBandwidth]; n > 0 {
-		notes = append(notes, fmt.Sprintf("%d flows are measurements between agents (path, route, latency, bandwidth): they need the agents reachable, not rules of their own", n))
+		own := "netprobe's own rules (NP-*) below open what they send"
+		if len(in.Agent) == 0 {
+			own = "they need netprobe's own rules (NP-*), which are not in this output"
+		}
+		notes = append(notes, fmt.Sprintf("%d flows are measurements between agents (path, route, latency, bandwidth): %s", n, own))
 	}
-	return rules, notes
+	return rules, append(notes, in.Notes...)
 }
 
 // abbreviate keeps a note about a 1,000-VM estate on one readable line.
@@ -151,13 +180,6 @@ func abbreviate(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(", and %d more", len(items)-n)
-}
-
-func siteKind(t *topology.Topology, h *topology.Host) topology.SiteKind {
-	if s := t.Sites[h.Site]; s != nil {
-		return s.Kind
-	}
-	return 0
 }
 
 func contains(list []string, s string) bool {

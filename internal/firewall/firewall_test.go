@@ -5,25 +5,44 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func normative(t *testing.T) (*topology.Topology, []topology.Flow) {
+// normative is the normative example's input: ASR's flows, and netprobe's own for a
+// coordinator on cs01.
+func normative(t *testing.T) Input {
 	t.Helper()
-	top, err := topology.Load("../topology/testdata/normative.yaml")
+	return load(t, "../topology/testdata/normative.yaml", "cs01")
+}
+
+func load(t *testing.T, path string, coordinators ...string) Input {
+	t.Helper()
+	top, err := topology.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return top, topology.Flows(top)
+	var coords []engine.Coordinator
+	for _, c := range coordinators {
+		co, err := engine.ParseCoordinator(top, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coords = append(coords, co)
+	}
+	return Input{Topology: top, Flows: topology.Flows(top), Agent: engine.AgentFlows(top, engine.Plan(top, engine.Options{}), coords)}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -44,11 +63,11 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestGolden(t *testing.T) {
-	top, flows := normative(t)
-	for _, f := range []Format{FormatIPTables, FormatNSG, FormatPowerShell} {
+	in := normative(t)
+	for _, f := range []Format{FormatIPTables, FormatNSG, FormatBicep, FormatTerraform, FormatPowerShell} {
 		t.Run(f.String(), func(t *testing.T) {
 			var b bytes.Buffer
-			if err := Render(&b, top, flows, f); err != nil {
+			if err := Render(&b, in, f); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "normative."+f.String(), b.Bytes())
@@ -56,56 +75,61 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestNoAny: every rule in every format names both addresses.
+// TestNoAny: every rule names both addresses, and netprobe's own rules are marked as such.
 func TestNoAny(t *testing.T) {
-	top, flows := normative(t)
+	in := normative(t)
 	var b bytes.Buffer
-	if err := IPTables(&b, top, flows); err != nil {
+	if err := IPTables(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	asr, own := 0, 0
 	for _, line := range strings.Split(b.String(), "\n") {
-		if strings.HasPrefix(line, "-A ") {
-			n++
-			if !strings.Contains(line, " -s ") || !strings.Contains(line, " -d ") || strings.Contains(line, "0.0.0.0/0") {
-				t.Errorf("rule without explicit addresses: %s", line)
+		if !strings.HasPrefix(line, "-A ") || strings.Contains(line, "-j "+AgentChain) {
+			continue
+		}
+		if !strings.Contains(line, " -s ") || !strings.Contains(line, " -d ") || strings.Contains(line, "0.0.0.0/0") {
+			t.Errorf("rule without explicit addresses: %s", line)
+		}
+		switch {
+		case strings.HasPrefix(line, "-A "+Chain+" "):
+			asr++
+		case strings.HasPrefix(line, "-A "+AgentChain+" "):
+			own++
+			if !strings.Contains(line, `--comment "NP-`) {
+				t.Errorf("a rule of netprobe's own chain names no NP- rule: %s", line)
 			}
 		}
 	}
 	// 12 port/icmp flows expected open in the example (the data leg to both master targets,
 	// cs01's built-in one included); USER-1 is expected blocked.
-	if n != 12 {
-		t.Errorf("%d iptables rules, want 12:\n%s", n, b.String())
+	if asr != 12 || own == 0 {
+		t.Errorf("%d ASR and %d own iptables rules, want 12 and some:\n%s", asr, own, b.String())
 	}
 	b.Reset()
-	if err := NSG(&b, top, flows); err != nil {
+	if err := NSG(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	var doc NSGDocument
+	var doc ARMTemplate
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	prios := map[int]bool{}
-	for _, r := range doc.SecurityRules {
-		p := r.Properties
-		if !strings.HasSuffix(p.SourceAddressPrefix, "/32") || !strings.HasSuffix(p.DestinationAddressPrefix, "/32") {
-			t.Errorf("%s: %s -> %s is not host to host", r.Name, p.SourceAddressPrefix, p.DestinationAddressPrefix)
+	for _, res := range doc.Resources {
+		for _, r := range res.Properties.SecurityRules {
+			p := r.Properties
+			for _, a := range append(append([]string{p.SourceAddressPrefix, p.DestinationAddressPrefix}, p.SourceAddressPrefixes...), p.DestinationAddressPrefixes...) {
+				if a == "" {
+					continue
+				}
+				if pf, err := netip.ParsePrefix(a); err != nil || pf.Bits() < 24 {
+					t.Errorf("%s %s: %q is not an explicit address", res.Name, r.Name, a)
+				}
+			}
 		}
-		if prios[p.Priority] || p.Priority < 100 || p.Priority > 4096 {
-			t.Errorf("%s: priority %d reused or out of range", r.Name, p.Priority)
-		}
-		prios[p.Priority] = true
-		if len(r.Name) > 80 {
-			t.Errorf("name too long: %s", r.Name)
-		}
-	}
-	if len(doc.SecurityRules) == 0 {
-		t.Error("no NSG rules")
 	}
 }
 
 func TestRuleFor(t *testing.T) {
-	_, flows := normative(t)
+	flows := normative(t).Flows
 	byID := map[string]topology.Flow{}
 	for _, f := range flows {
 		byID[f.ID()] = f
@@ -160,17 +184,12 @@ func TestIPTablesRestore(t *testing.T) {
 			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
 		}
 	})
-	top, flows := normative(t)
 	var b bytes.Buffer
-	if err := IPTables(&b, top, flows); err != nil {
-		t.Fatal(err)
-	}
-	large, err := topology.Load("../../topologies/large-estate.yaml")
-	if err != nil {
+	if err := IPTables(&b, normative(t)); err != nil {
 		t.Fatal(err)
 	}
 	var lb bytes.Buffer
-	if err := IPTables(&lb, large, topology.Flows(large)); err != nil {
+	if err := IPTables(&lb, load(t, "../../topologies/large-estate.yaml", "cs01")); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(lb.String(), "\n-A "); n < 1000 {
@@ -198,5 +217,43 @@ func TestIPTablesRestore(t *testing.T) {
 				t.Errorf("iptables-restore --test accepted a broken rule")
 			}
 		})
+	}
+}
+
+// TestPowerShellIdempotent: every rule has a -Name of its own on its host and is removed just
+// before it is added, so running a block twice leaves the same rules.
+func TestPowerShellIdempotent(t *testing.T) {
+	var b bytes.Buffer
+	if err := PowerShell(&b, load(t, "../../topologies/large-estate.yaml", "cs01")); err != nil {
+		t.Fatal(err)
+	}
+	nameRE := regexp.MustCompile(`-Name '([^']+)'`)
+	names := map[string]bool{}
+	prev, rules := "", 0
+	for line := range strings.Lines(b.String()) {
+		switch {
+		case strings.HasPrefix(line, "# --- on "):
+			names = map[string]bool{}
+		case strings.HasPrefix(line, "New-NetFirewallRule "):
+			rules++
+			m := nameRE.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("a rule without -Name: %s", line)
+			}
+			if names[m[1]] {
+				t.Errorf("-Name %s twice on one host", m[1])
+			}
+			names[m[1]] = true
+			if prev != "Remove-NetFirewallRule -Name '"+m[1]+"' -ErrorAction SilentlyContinue\n" {
+				t.Errorf("rule %s is not removed first (line before: %q)", m[1], prev)
+			}
+			if !strings.Contains(line, "-Group 'netprobe ") {
+				t.Errorf("rule %s has no netprobe group", m[1])
+			}
+		}
+		prev = line
+	}
+	if rules == 0 {
+		t.Fatal("no rules: the test tests nothing")
 	}
 }

@@ -49,6 +49,10 @@ type Config struct {
 	// Agent flags passed on the service's command line.
 	Listen, TokenFile, LogFormat string
 	Allow                        []string
+	// CertFile and KeyFile are the agent's certificate (--cert/--key); with CreateCert the
+	// agent makes them at its first start. ClientCA turns on mutual TLS (--client-ca).
+	CertFile, KeyFile, ClientCA string
+	CreateCert                  bool
 	// Extra are further agent flags passed verbatim (e.g. --max-responders 16).
 	Extra []string
 }
@@ -94,6 +98,17 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, errors.New("--cert and --key go together"))
+	}
+	if c.CreateCert && c.CertFile == "" {
+		errs = append(errs, errors.New("--create-cert needs --cert and --key: where the agent keeps its certificate"))
+	}
+	for _, f := range []struct{ flag, path string }{{"--cert", c.CertFile}, {"--key", c.KeyFile}, {"--client-ca", c.ClientCA}} {
+		if f.path != "" && !isWindowsAbs(f.path) {
+			errs = append(errs, fmt.Errorf("%s %q: want an absolute path; a service starts in C:\\Windows\\System32, not here", f.flag, f.path))
+		}
+	}
 	if c.Password != "" && (c.Account == AccountLocalService || c.Account == AccountLocalSystem) {
 		errs = append(errs, fmt.Errorf("a password is only for a user account, not %s", c.Account))
 	}
@@ -123,6 +138,14 @@ func (c Config) AgentArgs() []string {
 	}
 	for _, a := range c.Allow {
 		args = append(args, "--allow", a)
+	}
+	for _, f := range []struct{ flag, path string }{{"--cert", c.CertFile}, {"--key", c.KeyFile}, {"--client-ca", c.ClientCA}} {
+		if f.path != "" {
+			args = append(args, f.flag, f.path)
+		}
+	}
+	if c.CreateCert {
+		args = append(args, "--create-cert")
 	}
 	return append(args, c.Extra...)
 }

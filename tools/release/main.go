@@ -59,7 +59,8 @@ func members(dist string, b build, common, perOS map[string][]string) []member {
 	out := []member{{Name: path.Join(b.Dir, exe), Src: filepath.Join(dist, b.Dir, exe), Exec: true}}
 	for _, list := range [][]string{common[""], perOS[b.OS]} {
 		for _, f := range list {
-			out = append(out, member{Name: path.Join(b.Dir, filepath.ToSlash(f)), Src: f})
+			// Shell scripts keep their execute bit: deploy/linux/install.sh is run as is.
+			out = append(out, member{Name: path.Join(b.Dir, filepath.ToSlash(f)), Src: f, Exec: strings.HasSuffix(f, ".sh")})
 		}
 	}
 	return out
@@ -183,11 +184,19 @@ func splitList(s string) []string {
 	return out
 }
 
+// What the archives hold besides the binary: the docs an administrator reads, and per OS
+// the install steps and service files (docs/install.md lists them).
+const (
+	defaultFiles        = "README.md,docs/install.md,docs/agent.md,docs/flows.md,docs/cron.md"
+	defaultLinuxFiles   = "deploy/linux/install.sh,deploy/systemd/netprobe-agent.service,deploy/systemd/netprobe-check.service,deploy/systemd/netprobe-check.timer,deploy/cron/netprobe"
+	defaultWindowsFiles = "deploy/windows/install-agent.ps1,deploy/windows/check-host.ps1"
+)
+
 func main() {
 	dist := flag.String("dist", "dist", "directory holding the netprobe-VERSION-OS-ARCH build directories")
-	files := flag.String("files", "README.md,docs/install.md,docs/agent.md", "comma-separated files every archive gets")
-	linux := flag.String("linux-files", "deploy/systemd/netprobe-agent.service", "comma-separated files the Linux archives get")
-	windows := flag.String("windows-files", "deploy/windows/install-agent.ps1", "comma-separated files the Windows archives get")
+	files := flag.String("files", defaultFiles, "comma-separated files every archive gets")
+	linux := flag.String("linux-files", defaultLinuxFiles, "comma-separated files the Linux archives get")
+	windows := flag.String("windows-files", defaultWindowsFiles, "comma-separated files the Windows archives get")
 	epoch := flag.String("mtime", os.Getenv("SOURCE_DATE_EPOCH"), "Unix time stamped on every file (default: SOURCE_DATE_EPOCH, else 0)")
 	flag.Parse()
 

@@ -50,6 +50,7 @@ func fakeDist(t *testing.T) string {
 		"dist/unrelated.txt":                           "x",
 		"README.md":                                    "readme",
 		"deploy/systemd/netprobe-agent.service":        "[Unit]",
+		"deploy/linux/install.sh":                      "#!/bin/sh",
 		"deploy/windows/install-agent.ps1":             "param()",
 	} {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -64,7 +65,7 @@ func fakeDist(t *testing.T) string {
 
 var (
 	common = map[string][]string{"": {"README.md"}}
-	perOS  = map[string][]string{"linux": {"deploy/systemd/netprobe-agent.service"}, "windows": {"deploy/windows/install-agent.ps1"}}
+	perOS  = map[string][]string{"linux": {"deploy/linux/install.sh", "deploy/systemd/netprobe-agent.service"}, "windows": {"deploy/windows/install-agent.ps1"}}
 )
 
 func TestPackAndSums(t *testing.T) {
@@ -102,6 +103,7 @@ func TestPackAndSums(t *testing.T) {
 	want := []string{
 		"netprobe-1.0-linux-amd64/netprobe -rwxr-xr-x",
 		"netprobe-1.0-linux-amd64/README.md -rw-r--r--",
+		"netprobe-1.0-linux-amd64/deploy/linux/install.sh -rwxr-xr-x",
 		"netprobe-1.0-linux-amd64/deploy/systemd/netprobe-agent.service -rw-r--r--",
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -161,5 +163,16 @@ func TestPackErrors(t *testing.T) {
 	empty := t.TempDir()
 	if _, err := pack(empty, common, perOS, time.Unix(0, 0)); err == nil || !strings.Contains(err.Error(), "make release") {
 		t.Errorf("no builds: err %v, want a hint to run make release", err)
+	}
+}
+
+// TestDefaultFilesExist: every file a release archive gets by default is in the repository.
+func TestDefaultFilesExist(t *testing.T) {
+	for _, list := range []string{defaultFiles, defaultLinuxFiles, defaultWindowsFiles} {
+		for _, f := range splitList(list) {
+			if _, err := os.Stat(filepath.Join("..", "..", f)); err != nil {
+				t.Errorf("release file %s: %v", f, err)
+			}
+		}
 	}
 }
