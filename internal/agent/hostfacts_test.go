@@ -30,6 +30,35 @@ func TestSCSIKind(t *testing.T) {
 	}
 }
 
+// TestClassifySCSIDriver: the engine classifies the drivers of either OS with one function.
+func TestClassifySCSIDriver(t *testing.T) {
+	cases := []struct {
+		driver string
+		want   SCSIKind
+		ata    bool
+	}{
+		{"vmw_pvscsi", SCSIParavirtual, false},
+		{"pvscsi", SCSIParavirtual, false},
+		{"mptspi", SCSILSI, false},
+		{"LSI_SAS", SCSILSI, false},
+		{"ata_piix", SCSIOther, true},
+		{"ahci", SCSIOther, true},
+		{"storahci", SCSIOther, true},
+		{"pata_acpi", SCSIOther, true},
+		{"BusLogic", SCSIOther, false},
+		{"virtio_scsi", SCSIOther, false},
+		{"", SCSIUnknown, false},
+	}
+	for _, tc := range cases {
+		if got := ClassifySCSIDriver(tc.driver); got != tc.want {
+			t.Errorf("ClassifySCSIDriver(%q) = %s, want %s", tc.driver, got, tc.want)
+		}
+		if got := IsIDEOrSATA(tc.driver); got != tc.ata {
+			t.Errorf("IsIDEOrSATA(%q) = %v, want %v", tc.driver, got, tc.ata)
+		}
+	}
+}
+
 func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
