@@ -116,6 +116,19 @@ type RetentionFacts struct {
 	// SizeBytes is the filesystem's total size.
 	SizeBytes int64  `json:"size_bytes"`
 	Error     string `json:"error,omitempty"`
+
+	// The volume the path is on and the OS volume ("/" on Linux, the system drive on Windows),
+	// so that the engine can refuse a retention folder on the OS volume. Dev identifies a
+	// volume (Linux: the st_dev "major:minor"; Windows: the volume GUID path); Mount is where
+	// it is mounted ("/mnt/retention", "R:\") and Source what it is (Linux: the mount's
+	// source, "/dev/sdb1"), for messages. VolumeError says why Dev or OSDev is missing.
+	Dev         string `json:"dev,omitempty"`
+	Mount       string `json:"mount,omitempty"`
+	Source      string `json:"source,omitempty"`
+	OSDev       string `json:"os_dev,omitempty"`
+	OSMount     string `json:"os_mount,omitempty"`
+	OSSource    string `json:"os_source,omitempty"`
+	VolumeError string `json:"volume_error,omitempty"`
 }
 
 // isAbsPath accepts absolute paths of either OS: the topology names the path for the master

@@ -155,17 +155,11 @@ func statRetention(path string) *RetentionFacts {
 	r.Exists = true
 	root, ok := windowsVolumeRoot(path)
 	if !ok {
-		p, err := windows.UTF16PtrFromString(path)
-		if err != nil {
+		var err error
+		if root, err = volumePathName(path); err != nil {
 			r.Error = err.Error()
 			return r
 		}
-		buf := make([]uint16, windows.MAX_PATH+1)
-		if err := windows.GetVolumePathName(p, &buf[0], uint32(len(buf))); err != nil {
-			r.Error = "GetVolumePathName: " + err.Error()
-			return r
-		}
-		root = windows.UTF16ToString(buf)
 	}
 	rp, err := windows.UTF16PtrFromString(root)
 	if err != nil {
@@ -185,5 +179,62 @@ func statRetention(path string) *RetentionFacts {
 		return r
 	}
 	r.SizeBytes = int64(total)
+	volumeOf(r, root)
 	return r
+}
+
+// volumeOf fills in the volume of the retention path (its volume root) and of the system
+// drive: the same volume GUID path means the retention folder sits on the OS volume, also
+// when the retention volume is mounted in a folder rather than at a letter.
+func volumeOf(r *RetentionFacts, root string) {
+	r.Mount = root
+	dev, err := volumeGUID(root)
+	if err != nil {
+		r.VolumeError = err.Error()
+		return
+	}
+	sysDir, err := windows.GetSystemDirectory()
+	if err != nil {
+		r.VolumeError = "GetSystemDirectory: " + err.Error()
+		return
+	}
+	sysRoot, err := volumePathName(sysDir)
+	if err != nil {
+		r.VolumeError = err.Error()
+		return
+	}
+	osDev, err := volumeGUID(sysRoot)
+	if err != nil {
+		r.VolumeError = err.Error()
+		return
+	}
+	r.Dev, r.OSDev, r.OSMount = dev, osDev, sysRoot
+}
+
+// volumePathName is the root of the volume path lives on ("C:\", or a mounted folder).
+func volumePathName(path string) (string, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]uint16, windows.MAX_PATH+1)
+	if err := windows.GetVolumePathName(p, &buf[0], uint32(len(buf))); err != nil {
+		return "", fmt.Errorf("GetVolumePathName %s: %w", path, err)
+	}
+	return windows.UTF16ToString(buf), nil
+}
+
+// volumeGUID names the volume mounted at root ("\\?\Volume{...}\"), whatever letters or
+// folders it is mounted at.
+func volumeGUID(root string) (string, error) {
+	p, err := windows.UTF16PtrFromString(root)
+	if err != nil {
+		return "", err
+	}
+	// A volume GUID path is 49 characters with its terminating NUL; 50 is what the API asks.
+	buf := make([]uint16, 50)
+	if err := windows.GetVolumeNameForVolumeMountPoint(p, &buf[0], uint32(len(buf))); err != nil {
+		return "", fmt.Errorf("GetVolumeNameForVolumeMountPoint %s: %w", root, err)
+	}
+	return windows.UTF16ToString(buf), nil
 }

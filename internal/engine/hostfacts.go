@@ -36,7 +36,7 @@ func hostChecks(t *topology.Topology, timeout time.Duration) []Check {
 			}
 		}
 		for _, f := range []struct{ fact, rule, why string }{
-			{factRetention, "RD-RETENTION", "the retention volume exists, is not FAT/FAT32 and is not empty"},
+			{factRetention, "RD-RETENTION", "the retention volume exists, is not FAT/FAT32, is not empty and is not the OS volume"},
 			{factVMTools, "RD-VMTOOLS", "VMware Tools / open-vm-tools present on the master target"},
 			{factSCSI, "RD-SCSI", "no Paravirtual SCSI controller on the master target, its disks on LSI Logic"},
 		} {
@@ -89,12 +89,26 @@ func JudgeHostFact(c Check, f agent.HostFacts) result.Result {
 		case ret.SizeBytes <= 0:
 			r.Status = result.Fail
 			r.Message = fmt.Sprintf("%s: the retention volume %s has no size", c.From, c.Address)
+			r.Hint = "Give the master target a retention disk of its own (Microsoft's Linux guide: 1 TB) and mount it there."
+		case ret.Dev == "" || ret.OSDev == "":
+			r.Status = result.Warn
+			r.Message = fmt.Sprintf("%s: retention volume %s is %s, %.0f GiB, but netprobe cannot tell whether it is the OS volume: %s", c.From, c.Address, ret.FSType, gib(ret.SizeBytes), orUnknown(ret.VolumeError))
+			r.Hint = "Check by hand that the retention path is on a disk of its own, not on the OS or ASR install/cache volume (ASR refuses those)."
+		case ret.Dev == ret.OSDev:
+			r.Status = result.Fail
+			r.Message = fmt.Sprintf("%s: the retention path %s is on the same volume as %s%s (the OS volume); ASR refuses the install/OS volume for retention", c.From, c.Address, ret.OSMount, sourceOf(ret.OSSource))
+			r.Hint = "Add a disk for retention, format it (ext4/xfs on Linux, NTFS/ReFS on Windows), mount it (Linux master target default /mnt/retention, Windows R:) and set hosts." + c.From + ".retention if it is elsewhere."
 		default:
 			r.Status = result.Pass
-			r.Message = fmt.Sprintf("%s: retention volume %s is %s, %.0f GiB", c.From, c.Address, ret.FSType, float64(ret.SizeBytes)/(1<<30))
+			r.Message = fmt.Sprintf("%s: retention volume %s is %s, %.0f GiB, on %s%s, not the OS volume (%s%s); netprobe cannot see ASR's install/cache volume: if ASR is installed elsewhere than the OS volume, check that retention is not there either",
+				c.From, c.Address, ret.FSType, gib(ret.SizeBytes), orUnknown(ret.Mount), sourceOf(ret.Source), ret.OSMount, sourceOf(ret.OSSource))
 		}
 		if ret != nil {
 			r.Metrics = map[string]any{"fs_type": ret.FSType, "size_bytes": ret.SizeBytes}
+			if ret.Dev != "" {
+				r.Metrics["volume"] = ret.Dev
+				r.Metrics["os_volume"] = ret.OSDev
+			}
 		}
 	case factVMTools:
 		if f.VMwareTools {
@@ -154,6 +168,23 @@ func judgeSCSI(c Check, drivers []string, r *result.Result) {
 		r.Status = result.Skip
 		r.Message = fmt.Sprintf("%s: no SCSI controller seen: cannot tell (not a VMware VM?)", c.From)
 	}
+}
+
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
+
+// sourceOf names a mount's source in a message: " (/dev/sdb1)", or nothing when unknown.
+func sourceOf(src string) string {
+	if src == "" {
+		return ""
+	}
+	return " (" + src + ")"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 func isFAT(fs string) bool {

@@ -57,3 +57,49 @@ func TestJudgeHostFactSCSI(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeHostFactRetention: the retention volume must exist, not be FAT, have a size, and
+// not be the OS volume (same device as / or C:), which ASR refuses as it refuses the
+// install/cache volume.
+func TestJudgeHostFactRetention(t *testing.T) {
+	sep := &agent.RetentionFacts{Path: "/mnt/retention", Exists: true, FSType: "ext4", SizeBytes: 1 << 40,
+		Dev: "8:17", Mount: "/mnt/retention", Source: "/dev/sdb1", OSDev: "8:1", OSMount: "/", OSSource: "/dev/sda1"}
+	onOS := *sep
+	onOS.Dev, onOS.Mount, onOS.Source = "8:1", "/", "/dev/sda1"
+	unknown := *sep
+	unknown.OSDev, unknown.VolumeError = "", "stat /: permission denied"
+	fat := *sep
+	fat.FSType = "vfat"
+	win := &agent.RetentionFacts{Path: `R:\`, Exists: true, FSType: "NTFS", SizeBytes: 1 << 40,
+		Dev: `\\?\Volume{1111}\`, Mount: `C:\`, OSDev: `\\?\Volume{1111}\`, OSMount: `C:\`}
+	cases := []struct {
+		name string
+		ret  *agent.RetentionFacts
+		want result.Status
+		msg  []string
+	}{
+		{"separate volume", sep, result.Pass, []string{"/dev/sdb1", "not the OS volume", "install/cache volume"}},
+		{"on the OS volume", &onOS, result.Fail, []string{"same volume as /", "/dev/sda1"}},
+		{"Windows retention folder on the system drive", win, result.Fail, []string{`same volume as C:\`}},
+		{"volume not comparable", &unknown, result.Warn, []string{"cannot tell", "permission denied"}},
+		{"FAT", &fat, result.Fail, []string{"FAT"}},
+		{"missing", &agent.RetentionFacts{Path: "/mnt/retention", Error: "no such file or directory"}, result.Fail, []string{"does not exist"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := agent.HostFacts{OS: "linux", Supported: true, Retention: tc.ret}
+			r := JudgeHostFact(hostCheck(factRetention, "RD-RETENTION", tc.ret.Path), f)
+			if r.Status != tc.want {
+				t.Errorf("status %v, want %v: %s", r.Status, tc.want, r.Message)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(r.Message, m) {
+					t.Errorf("message %q lacks %q", r.Message, m)
+				}
+			}
+			if r.Status == result.Fail && r.Hint == "" {
+				t.Errorf("a failure without a hint: %+v", r)
+			}
+		})
+	}
+}
