@@ -6,7 +6,10 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Check is one planned test: plain data, with a stable ID that history and the TUI key on.
@@ -38,6 +41,12 @@ type Check struct {
 	Link string
 	// SkipReason, when set, makes the check a skip without running it.
 	SkipReason string
+
+	// LinkKind and Ranges (path): the kind of the link the path crosses, and the address
+	// ranges that count as inside the estate there: every site's networks and the link's own
+	// peering ranges. A hop outside them all is on the public internet.
+	LinkKind topology.LinkKind
+	Ranges   []NamedRange
 
 	// TLS asks a port check to shake hands when a real service answers: ASR's 443 and data
 	// port speak HTTPS, and a handshake failure there means the port is held by something else
@@ -86,4 +95,11 @@ func (c Check) PortProto() string {
 type Resolver struct {
 	Site, Host, Agent string
 	Servers           []string
+}
+
+// NamedRange is an address range with where the topology declares it ("sites.onprem",
+// "links.er1.peering"), so a message can say why a hop counted as inside.
+type NamedRange struct {
+	Prefix netip.Prefix
+	Name   string
 }

@@ -115,6 +115,7 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	case topology.FlowPath:
 		c.Kind = result.CheckPath
 		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
+		c.LinkKind, c.Ranges = insideRanges(t, f.To)
 	case topology.FlowPMTU:
 		c.Kind = result.CheckPMTU
 		c.ID = fmt.Sprintf("pmtu/%s/%s", f.From, f.To)
@@ -205,6 +206,31 @@ func usedBytes(t *topology.Topology) int64 {
 		}
 	}
 	return sum
+}
+
+// insideRanges are the address ranges a path over link may cross without reaching the public
+// internet (FB-LINK): every site's networks, in name order, then the link's own peering.
+func insideRanges(t *topology.Topology, link string) (topology.LinkKind, []NamedRange) {
+	var out []NamedRange
+	sites := make([]string, 0, len(t.Sites))
+	for name := range t.Sites {
+		sites = append(sites, name)
+	}
+	sort.Strings(sites)
+	for _, name := range sites {
+		for _, p := range t.Sites[name].Networks {
+			out = append(out, NamedRange{Prefix: p, Name: "sites." + name})
+		}
+	}
+	for _, l := range t.Links {
+		if l.Name == link {
+			for _, p := range l.Peering {
+				out = append(out, NamedRange{Prefix: p, Name: "links." + l.Name + ".peering"})
+			}
+			return l.Kind, out
+		}
+	}
+	return 0, out
 }
 
 // linkBetween names the link joining the two hosts' sites, "" when they share a site or none

@@ -268,7 +268,7 @@ func (d *decoder) sites(t *Topology, sec field) {
 	}
 }
 
-var linkKeys = []string{"name", "kind", "sites", "bandwidth", "mtu"}
+var linkKeys = []string{"name", "kind", "sites", "bandwidth", "mtu", "peering"}
 
 func (d *decoder) links(t *Topology, sec field) {
 	d.seq(sec.val, sec.path, func(i int, item ast.Node, lp string) {
@@ -308,6 +308,12 @@ func (d *decoder) links(t *Topology, sec field) {
 				if v, ok := d.intRange(f, 576, 65535, "MTU"); ok {
 					l.MTU = v
 				}
+			case "peering":
+				d.seq(f.val, f.path, func(i int, it ast.Node, p string) {
+					if pfx, ok := d.prefixItem(it, p, "192.0.2.0/30, the peering subnet"); ok {
+						l.Peering = append(l.Peering, pfx)
+					}
+				})
 			}
 		}
 		for _, k := range []string{"name", "kind", "sites"} {
@@ -316,6 +322,29 @@ func (d *decoder) links(t *Topology, sec field) {
 			}
 		}
 	})
+}
+
+// prefixItem reads a list item as a network in CIDR form with its host bits zero; example
+// completes the message of a value that is no network at all.
+func (d *decoder) prefixItem(item ast.Node, p, example string) (netip.Prefix, bool) {
+	v, ok := d.strItem(item, p)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	pfx, err := netip.ParsePrefix(v)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(v); aerr == nil {
+			d.errorf(item, p, "%q is an address, not a network (write %s/%d)", v, v, a.BitLen())
+		} else {
+			d.errorf(item, p, "%q is not a network in CIDR form (try %s)", v, example)
+		}
+		return netip.Prefix{}, false
+	}
+	if pfx.Masked() != pfx {
+		d.errorf(item, p, "%s has host bits set (did you mean %s?)", v, pfx.Masked())
+		return netip.Prefix{}, false
+	}
+	return pfx, true
 }
 
 var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target"}

@@ -70,6 +70,9 @@ type Link struct {
 	Sites     [2]string
 	Bandwidth BitsPerSecond // 0 when not given
 	MTU       int           // 0 when not given
+	// Peering lists the link's own address ranges (ExpressRoute peering subnets, a VPN
+	// gateway's public address): hops there count as inside the estate for FB-LINK.
+	Peering []netip.Prefix
 }
 
 // Host is a machine that takes part in the failback.
