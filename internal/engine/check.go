@@ -30,6 +30,10 @@ type Check struct {
 	Why        string
 	ErrorCode  string
 	Pair       string // checks sharing a Pair are judged as one (FB-MT-PS / FB-PS-MT)
+	// JudgedWith is the ID of the check whose result tempers this one's verdict once both ran:
+	// a catalogue ICMP check names the 443 check between the same two hosts (JudgeICMPWith).
+	// The runner holds the result until that one's is out, or the run ends without it.
+	JudgedWith string
 
 	// FromAgent and ToAgent are the agents' control addresses ("" when the host has none).
 	FromAgent string

@@ -36,7 +36,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 	if opts.Timeout > 0 {
 		timeout = opts.Timeout
 	}
-	var checks []Check
+	var all, checks []Check
 	seen := map[string]int{}
 	for _, f := range topology.Flows(t) {
 		for _, c := range checksForFlow(t, f, timeout) {
@@ -47,15 +47,19 @@ func Plan(t *topology.Topology, opts Options) []Check {
 				c.ID += "#" + c.Rule
 			}
 			seen[c.ID]++
-			if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
-				continue
-			}
-			if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
-				continue
-			}
-			if matchOnly(opts.Only, c.ID) {
-				checks = append(checks, c)
-			}
+			all = append(all, c)
+		}
+	}
+	judgeICMPWith443(all)
+	for _, c := range all {
+		if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
+			continue
+		}
+		if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
+			continue
+		}
+		if matchOnly(opts.Only, c.ID) {
+			checks = append(checks, c)
 		}
 	}
 	for _, c := range dnsChecks(t, timeout) {
@@ -72,6 +76,46 @@ func Plan(t *topology.Topology, opts Options) []Check {
 	}
 	sort.SliceStable(checks, func(i, j int) bool { return checks[i].ID < checks[j].ID })
 	return checks
+}
+
+// judgeICMPWith443 points every catalogue ICMP check at the 443/tcp check of the same rule
+// between the same two hosts (FB-VM-CS, FB-PS-CS): ASR does not need ICMP, so its verdict is
+// tempered by whether 443 answers (JudgeICMPWith). User flows stand on their own.
+func judgeICMPWith443(checks []Check) {
+	type key struct{ rule, from, to string }
+	port := map[key]string{}
+	for _, c := range checks {
+		if c.Kind == result.CheckPort && c.Port == 443 && c.Proto == "tcp" {
+			port[key{c.Rule, c.From, c.To}] = c.ID
+		}
+	}
+	for i, c := range checks {
+		if c.Kind == result.CheckICMP && !strings.HasPrefix(c.Rule, "USER") {
+			checks[i].JudgedWith = port[key{c.Rule, c.From, c.To}]
+		}
+	}
+}
+
+// Select returns the checks of plan with the given IDs, in plan order, and the checks they are
+// judged with (a re-run of an ICMP check also runs its 443 check, so the verdict is the one a
+// full run gives).
+func Select(plan []Check, ids []string) []Check {
+	want := map[string]bool{}
+	for _, c := range plan {
+		if contains(ids, c.ID) {
+			want[c.ID] = true
+			if c.JudgedWith != "" {
+				want[c.JudgedWith] = true
+			}
+		}
+	}
+	var out []Check
+	for _, c := range plan {
+		if want[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration) []Check {
@@ -310,13 +354,20 @@ func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
 // bound. IDs and targets follow the new port, so results say what was really tested.
 func RemapPorts(plan []Check, offset int) []Check {
 	out := make([]Check, len(plan))
+	renamed := map[string]string{}
 	for i, c := range plan {
 		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint) && c.Port > 0 && c.Port < 1024 {
 			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
 			c.Port += offset
-			c.ID = strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+			renamed[c.ID], c.ID = id, id
 		}
 		out[i] = c
+	}
+	for i, c := range out {
+		if id, ok := renamed[c.JudgedWith]; ok {
+			out[i].JudgedWith = id
+		}
 	}
 	return out
 }

@@ -207,7 +207,7 @@ func (e *expander) failback() {
 			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfDoc,
 				Source: source("reprotect"), ErrorCode: "806",
 				Why: "process server registration and heartbeat"}, ps, c)
-			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowICMP, Proto: ProtoICMP, Confidence: ConfDoc,
+			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowICMP, Proto: ProtoICMP, Confidence: ConfInferred, // a troubleshooting hint only (design Corrections 2026-12-05)
 				Source: source("reprotect"), ErrorCode: "806",
 				Why: "the process server in Azure must ping the configuration server"}, ps, c)
 		}

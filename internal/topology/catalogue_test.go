@@ -39,7 +39,7 @@ var normativeFlows = []row{
 	{"FB-VM-CS", "failback", "icmp", "sql01", "cs01", "192.168.50.4", "10.10.5.10", 0, "icmp", "open", "doc", "95226", "", ""},
 	{"FB-VM-PS", "failback", "port", "sql01", "ps-az", "10.20.1.4", "10.10.5.10", 9443, "tcp", "open", "inferred", "", "", ""},
 	{"FB-PS-CS", "failback", "port", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 443, "tcp", "open", "doc", "806", "", ""},
-	{"FB-PS-CS", "failback", "icmp", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "open", "doc", "806", "", ""},
+	{"FB-PS-CS", "failback", "icmp", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "open", "inferred", "806", "", ""},
 	{"FB-MT-PS", "failback", "port", "mt01", "ps-az", "10.20.1.4", "10.10.0.8", 9443, "tcp", "open", "uncertain", "", dataLeg, ""},
 	{"FB-PS-MT", "failback", "port", "ps-az", "mt01", "10.10.0.8", "10.20.1.4", 9443, "tcp", "open", "uncertain", "", dataLeg, ""},
 	{"FB-MT-CS", "failback", "port", "mt01", "cs01", "10.10.0.4", "10.10.0.8", 443, "tcp", "open", "inferred", "78022", "", ""},
