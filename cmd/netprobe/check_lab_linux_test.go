@@ -166,7 +166,7 @@ func TestCheckLabNoFaults(t *testing.T) {
 		ids[r.ID] = true
 	}
 	for _, want := range []string{"port/sql01/cs01/443/tcp", "route/cs01/sql01", "pmtu/mt01/ps-az", "latency/ps-az/sql01",
-		"bandwidth/ps-az/mt01/2", "path/ps-az/s2s", "port/sql01/app01/20004/tcp"} {
+		"bandwidth/ps-az/mt01/2", "path/ps-az/s2s", "port/sql01/app01/20004/tcp", "clock/ps-az", "clock/cs01"} {
 		if !ids[want] {
 			t.Errorf("check %s missing from the run", want)
 		}

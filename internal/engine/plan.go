@@ -74,6 +74,18 @@ func Plan(t *topology.Topology, opts Options) []Check {
 			}
 		}
 	}
+	// The clock matters in every phase; its checks go with failback when it is tested.
+	phase := topology.PhaseForward
+	if t.Settings.HasPhase(topology.PhaseFailback) {
+		phase = topology.PhaseFailback
+	}
+	if len(opts.Phases) == 0 || contains(opts.Phases, phase.String()) {
+		for _, c := range clockChecks(t, phase.String(), timeout) {
+			if matchOnly(opts.Only, c.ID) {
+				checks = append(checks, c)
+			}
+		}
+	}
 	sort.SliceStable(checks, func(i, j int) bool { return checks[i].ID < checks[j].ID })
 	return checks
 }

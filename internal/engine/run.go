@@ -87,7 +87,8 @@ type Runner struct {
 	// runs leave it off: ASR's traffic goes the way the OS routes it, which is what to test.
 	BindSource bool
 	Log        *slog.Logger
-	// Now reads the clock for certificate expiry; nil is time.Now.
+	// Now reads the clock for certificate expiry and the coordinator's side of clock samples
+	// (FB-CLOCK); nil is time.Now.
 	Now func() time.Time
 }
 
@@ -654,6 +655,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.bandwidth(ctx, p, c)
 	case result.CheckDNS:
 		return st.dns(ctx, p, c)
+	case result.CheckClock:
+		return st.clock(ctx, p, c)
 	}
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }
@@ -705,8 +708,9 @@ func (st *runState) done(c Check) {
 func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
 	pace := st.pace[agentAddr] // written by dialAgents before any check runs
 	for attempt := 0; ; attempt++ {
-		// Route lookups send nothing and are not counted by the agent.
-		if pace != nil && kind != agent.KindRoute {
+		// Route lookups and clock readings send nothing and are not counted by the agent; a
+		// clock reading must not wait here either, inside the round trip it times.
+		if pace != nil && kind != agent.KindRoute && kind != agent.KindClock {
 			if err := pace.Wait(ctx); err != nil {
 				return fmt.Errorf("waiting for agent %s's probe rate (%g/s): %w", agentAddr, float64(pace.Limit()), err)
 			}

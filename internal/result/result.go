@@ -91,6 +91,7 @@ const (
 	CheckTLS       = "tls"
 	CheckEndpoint  = "endpoint"
 	CheckHost      = "host"
+	CheckClock     = "clock"
 	CheckLint      = "lint"
 )
 
