@@ -71,6 +71,7 @@ type Check struct {
 	Names        []string      // dns: names to resolve
 	Servers      []string      // dns: resolvers ("" = the host's own)
 	Resolvers    []Resolver    // dns consistency: one host per site asks its site's resolvers
+	NameOf       *NameExpect   // dns: the name is a host's and must lead to its address (FB-CS-DNS)
 	Streams      int           // bandwidth
 	Duration     time.Duration // bandwidth
 	Reverse      bool          // bandwidth: data flows from To to From

@@ -62,7 +62,13 @@ func Plan(t *topology.Topology, opts Options) []Check {
 			checks = append(checks, c)
 		}
 	}
-	for _, c := range dnsChecks(t, timeout) {
+	for _, c := range append(dnsChecks(t, timeout), csNameChecks(t, timeout)...) {
+		// checks.dns may list the configuration server's name too: both checks stay, the
+		// stricter one distinguished by its rule.
+		if n := seen[c.ID]; n > 0 {
+			c.ID += "#" + c.Rule
+		}
+		seen[c.ID]++
 		if (len(opts.Phases) == 0 || contains(opts.Phases, c.Phase)) && t.Settings.HasPhase(topology.PhaseFailback) && matchOnly(opts.Only, c.ID) {
 			checks = append(checks, c)
 		}

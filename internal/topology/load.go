@@ -347,7 +347,7 @@ func (d *decoder) prefixItem(item ast.Node, p, example string) (netip.Prefix, bo
 	return pfx, true
 }
 
-var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target"}
+var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target", "fqdn"}
 var nicKeys = []string{"name", "address", "toward"}
 var diskKeys = []string{"size", "churn"}
 
@@ -410,6 +410,17 @@ func (d *decoder) hosts(t *Topology, sec field) {
 				h.Retention, _ = d.str(f)
 			case "master_target":
 				h.MasterTarget, _ = d.str(f)
+			case "fqdn":
+				if v, ok := d.str(f); ok {
+					switch {
+					case isIPAddress(v):
+						d.errorf(f.val, f.path, "%q is an IP address; fqdn takes the host's DNS name (e.g. cs01.contoso.local)", v)
+					case !validDNSName(v):
+						d.errorf(f.val, f.path, "%q is not a DNS name (e.g. cs01.contoso.local)", v)
+					default:
+						h.FQDN = v
+					}
+				}
 			case "nics":
 				d.seq(f.val, f.path, func(i int, item ast.Node, p string) {
 					nic := NIC{}
@@ -660,6 +671,8 @@ func validDNSName(s string) bool {
 	}
 	return true
 }
+
+func isIPAddress(v string) bool { _, err := netip.ParseAddr(v); return err == nil }
 
 // checkAddress returns what is wrong with a host address, or "".
 func checkAddress(v string) string {

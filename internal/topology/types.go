@@ -93,6 +93,9 @@ type Host struct {
 	// MasterTarget names the master target this protected VM fails back to; "" lets the
 	// catalogue pick the only master target of the VM's OS family.
 	MasterTarget string
+	// FQDN is the host's DNS name when its address is an IP ("" when not given): the
+	// configuration server's is checked to resolve from the Azure side (FB-CS-DNS).
+	FQDN string
 }
 
 // HasRole reports whether the host plays role r.
