@@ -166,7 +166,7 @@ func TestCheckLabNoFaults(t *testing.T) {
 		ids[r.ID] = true
 	}
 	for _, want := range []string{"port/sql01/cs01/443/tcp", "route/cs01/sql01", "pmtu/mt01/ps-az", "latency/ps-az/sql01",
-		"bandwidth/ps-az/mt01/2", "path/ps-az/s2s", "port/sql01/app01/20004/tcp"} {
+		"bandwidth/ps-az/mt01/2", "path/ps-az/s2s", "port/sql01/app01/20004/tcp", "clock/ps-az", "clock/cs01"} {
 		if !ids[want] {
 			t.Errorf("check %s missing from the run", want)
 		}
@@ -259,6 +259,36 @@ func TestCheckLabFaults(t *testing.T) {
 	}
 	_ = fmt.Sprint
 	_ = strings.TrimSpace
+}
+
+// TestCheckLabPingDropped: the configuration server drops ping (a Windows firewall's default)
+// while its 443 answers. ASR does not use ICMP: the ICMP checks toward it are warnings that say
+// so, nothing fails, and the run exits 0.
+func TestCheckLabPingDropped(t *testing.T) {
+	l, bin, topo, token := labEstate(t)
+	l.Apply(t, lab.DropEcho{Host: lab.CS01})
+	run, code := labCheck(t, l, bin, topo, token, "--only", "icmp/", "--only", "port/")
+	want := map[string]string{
+		"icmp/sql01/cs01": "warn filtered/timeout",
+		"icmp/app01/cs01": "warn filtered/timeout",
+		"icmp/ps-az/cs01": "warn filtered/timeout",
+	}
+	if diff := cmp.Diff(want, verdicts(run)); diff != "" {
+		for _, r := range run.Results {
+			if r.Status != result.Pass {
+				t.Logf("%s: %s", r.ID, r.Message)
+			}
+		}
+		t.Errorf("verdicts (-want +got):\n%s", diff)
+	}
+	for _, r := range run.Results {
+		if _, ok := want[r.ID]; ok && !strings.Contains(r.Message, "ping is dropped but 443 answers") {
+			t.Errorf("%s: %q does not say that 443 answers", r.ID, r.Message)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d, want 0 (warnings only)", code)
+	}
 }
 
 // TestCheckLabBandwidthShort: over the VPN shaped to 50 Mbit/s, VMs whose churn needs more

@@ -156,9 +156,10 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 	if !ok {
 		return nil, refuse(http.StatusNotImplemented, CodeUnsupported, "unsupported probe kind %q on this agent (it runs %v); upgrade the agent", req.Kind, s.kindNames())
 	}
-	// A route lookup reads the local table and sends nothing: it does not count against the
-	// probe rate, which bounds the traffic an agent can be made to send.
-	if req.Kind != KindRoute && !s.probeRate.allow("") {
+	// A route lookup reads the local table and a clock reading the clock: they send nothing
+	// and do not count against the probe rate, which bounds the traffic an agent can be made
+	// to send.
+	if req.Kind != KindRoute && req.Kind != KindClock && !s.probeRate.allow("") {
 		return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "probe rate over this agent's bound of %g/s; lower --concurrency", s.bounds.ProbeRate)
 	}
 	timeout := ms(req.TimeoutMS)

@@ -61,6 +61,29 @@ func scsiKindOf(driver string) SCSIKind {
 	}
 }
 
+// ClassifySCSIDriver classifies one controller driver as either OS's host facts name it: a
+// Linux SCSI host's proc_name (mptspi, vmw_pvscsi) or a Windows miniport service (LSI_SAS,
+// pvscsi). The engine judges RD-SCSI by classifying every driver the agent reported.
+func ClassifySCSIDriver(driver string) SCSIKind {
+	if k := scsiKindOf(driver); k != SCSIOther {
+		return k
+	}
+	return windowsSCSIKind(driver)
+}
+
+// IsIDEOrSATA reports whether driver is an IDE or SATA (AHCI) controller's: a VMware VM's
+// CD-ROM drive hangs off one, so one beside the disk controller is expected. Linux libata
+// hosts (ata_piix, ahci, pata_*, sata_*) and Windows miniports (atapi, intelide, pciide,
+// storahci, msahci).
+func IsIDEOrSATA(driver string) bool {
+	d := strings.ToLower(driver)
+	switch d {
+	case "ata_piix", "ahci", "atapi", "intelide", "pciide", "storahci", "msahci":
+		return true
+	}
+	return strings.HasPrefix(d, "pata_") || strings.HasPrefix(d, "sata_")
+}
+
 // HostFacts are what readiness rules need to know about the agent's host.
 type HostFacts struct {
 	V  int    `json:"v"`
@@ -73,9 +96,12 @@ type HostFacts struct {
 	// VMwareTools: open-vm-tools or VMware Tools is installed (VMwareToolsPath is the proof).
 	VMwareTools     bool   `json:"vmware_tools"`
 	VMwareToolsPath string `json:"vmware_tools_path,omitempty"`
-	// SCSIDrivers are the SCSI host drivers in use, one per controller, sorted.
+	// SCSIDrivers are the SCSI host drivers in use, one per controller, sorted: every one the
+	// agent saw, so that the judge decides (one Paravirtual controller beside an LSI Logic one
+	// still fails RD-SCSI).
 	SCSIDrivers []string `json:"scsi_drivers,omitempty"`
 	// SCSI is the controller kind: when controllers differ, the first that is not "other".
+	// Kept for coordinators that judge by it; this version's engine judges SCSIDrivers.
 	SCSI SCSIKind `json:"scsi"`
 	// Disks counts block devices backed by hardware (no loop, ram, device-mapper, optical).
 	Disks int `json:"disks"`
@@ -90,6 +116,19 @@ type RetentionFacts struct {
 	// SizeBytes is the filesystem's total size.
 	SizeBytes int64  `json:"size_bytes"`
 	Error     string `json:"error,omitempty"`
+
+	// The volume the path is on and the OS volume ("/" on Linux, the system drive on Windows),
+	// so that the engine can refuse a retention folder on the OS volume. Dev identifies a
+	// volume (Linux: the st_dev "major:minor"; Windows: the volume GUID path); Mount is where
+	// it is mounted ("/mnt/retention", "R:\") and Source what it is (Linux: the mount's
+	// source, "/dev/sdb1"), for messages. VolumeError says why Dev or OSDev is missing.
+	Dev         string `json:"dev,omitempty"`
+	Mount       string `json:"mount,omitempty"`
+	Source      string `json:"source,omitempty"`
+	OSDev       string `json:"os_dev,omitempty"`
+	OSMount     string `json:"os_mount,omitempty"`
+	OSSource    string `json:"os_source,omitempty"`
+	VolumeError string `json:"volume_error,omitempty"`
 }
 
 // isAbsPath accepts absolute paths of either OS: the topology names the path for the master

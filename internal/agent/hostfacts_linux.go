@@ -63,7 +63,7 @@ func osHostFacts(f *HostFacts, root, retention string) {
 	}
 	f.Disks = countDisks(at(blockDir))
 	if retention != "" {
-		f.Retention = statRetention(retention)
+		f.Retention = statRetention(root, retention)
 	}
 }
 
@@ -88,7 +88,10 @@ func countDisks(dir string) int {
 	return n
 }
 
-func statRetention(path string) *RetentionFacts {
+// mountinfoPath is where the kernel lists the mounts of the agent's mount namespace.
+const mountinfoPath = "/proc/self/mountinfo"
+
+func statRetention(root, path string) *RetentionFacts {
 	r := &RetentionFacts{Path: path}
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {
@@ -102,5 +105,40 @@ func statRetention(path string) *RetentionFacts {
 		r.FSType = "0x" + strconv.FormatInt(int64(st.Type), 16)
 	}
 	r.SizeBytes = int64(st.Blocks) * int64(st.Bsize)
+	volumeOf(r, root, path)
 	return r
+}
+
+// volumeOf fills in the device and mount of the retention path and of "/" (under root, a test
+// hook): the same st_dev means the same filesystem, so the retention folder would sit on the
+// OS volume. The mount table only names them for messages.
+func volumeOf(r *RetentionFacts, root, path string) {
+	var ps, rs unix.Stat_t
+	if err := unix.Stat(path, &ps); err != nil {
+		r.VolumeError = "stat " + path + ": " + err.Error()
+		return
+	}
+	rootDir := filepath.Join(root, "/")
+	if err := unix.Stat(rootDir, &rs); err != nil {
+		r.VolumeError = "stat " + rootDir + ": " + err.Error()
+		return
+	}
+	r.Dev = devString(ps.Dev)
+	r.OSDev = devString(rs.Dev)
+	data, err := os.ReadFile(filepath.Join(root, mountinfoPath))
+	if err != nil {
+		return // the devices decide; the mounts only name them
+	}
+	ms := parseMountinfo(string(data))
+	resolved := path
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		resolved = p
+	}
+	pm, om := mountOf(ms, resolved), mountOf(ms, "/")
+	r.Mount, r.Source = pm.point, pm.source
+	r.OSMount, r.OSSource = om.point, om.source
+}
+
+func devString(dev uint64) string {
+	return strconv.FormatUint(uint64(unix.Major(dev)), 10) + ":" + strconv.FormatUint(uint64(unix.Minor(dev)), 10)
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,35 @@ func TestSCSIKind(t *testing.T) {
 				t.Errorf("scsiKindOf(%q) = %s, want %s", tc.driver, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestClassifySCSIDriver: the engine classifies the drivers of either OS with one function.
+func TestClassifySCSIDriver(t *testing.T) {
+	cases := []struct {
+		driver string
+		want   SCSIKind
+		ata    bool
+	}{
+		{"vmw_pvscsi", SCSIParavirtual, false},
+		{"pvscsi", SCSIParavirtual, false},
+		{"mptspi", SCSILSI, false},
+		{"LSI_SAS", SCSILSI, false},
+		{"ata_piix", SCSIOther, true},
+		{"ahci", SCSIOther, true},
+		{"storahci", SCSIOther, true},
+		{"pata_acpi", SCSIOther, true},
+		{"BusLogic", SCSIOther, false},
+		{"virtio_scsi", SCSIOther, false},
+		{"", SCSIUnknown, false},
+	}
+	for _, tc := range cases {
+		if got := ClassifySCSIDriver(tc.driver); got != tc.want {
+			t.Errorf("ClassifySCSIDriver(%q) = %s, want %s", tc.driver, got, tc.want)
+		}
+		if got := IsIDEOrSATA(tc.driver); got != tc.ata {
+			t.Errorf("IsIDEOrSATA(%q) = %v, want %v", tc.driver, got, tc.ata)
+		}
 	}
 }
 
@@ -74,8 +104,70 @@ func TestHostFacts(t *testing.T) {
 	if r := f.Retention; r == nil || !r.Exists || r.SizeBytes <= 0 || r.FSType == "" {
 		t.Errorf("retention: %+v, want an existing path with a size and a filesystem", r)
 	}
+	if r := f.Retention; r == nil || r.Dev == "" || r.OSDev == "" {
+		t.Errorf("retention %+v: want its device and the root's", r)
+	}
 	f, err = c.HostFacts(ctx, filepath.Join(retention, "missing"))
 	if err != nil || f.Retention == nil || f.Retention.Exists || f.Retention.Error == "" {
 		t.Errorf("missing retention path: %+v %v", f.Retention, err)
+	}
+}
+
+// TestHostFactsRetentionVolume: the agent reports the retention path's device and mount and
+// the OS volume's (the root), so the engine can refuse a retention folder on the OS volume.
+func TestHostFactsRetentionVolume(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Linux collector reads st_dev and /proc/self/mountinfo")
+	}
+	root := t.TempDir()
+	onRoot := filepath.Join(root, "mnt", "retention")
+	if err := os.MkdirAll(onRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// /proc is never on the same device as a directory: a retention volume of its own.
+	writeFile(t, filepath.Join(root, "proc/self/mountinfo"), strings.Join([]string{
+		"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+		"23 22 0:5 / /proc rw,nosuid shared:2 - proc proc rw",
+		"24 22 8:17 / /mnt/retention\\040two rw shared:3 - ext4 /dev/sdb1 rw",
+	}, "\n")+"\n")
+	cases := []struct {
+		name, path    string
+		onOS          bool
+		mount, source string
+	}{
+		{"a folder on the root volume", onRoot, true, "/", "/dev/sda1"},
+		{"a volume of its own", "/proc", false, "/proc", "proc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := collectHostFacts(root, tc.path)
+			r := f.Retention
+			if r == nil || !r.Exists || r.Dev == "" || r.OSDev == "" || r.VolumeError != "" {
+				t.Fatalf("retention %+v: want both devices read", r)
+			}
+			if got := r.Dev == r.OSDev; got != tc.onOS {
+				t.Errorf("dev %s, root dev %s: on the OS volume = %v, want %v", r.Dev, r.OSDev, got, tc.onOS)
+			}
+			if r.OSMount != "/" || r.OSSource != "/dev/sda1" {
+				t.Errorf("OS volume %q from %q, want / from /dev/sda1", r.OSMount, r.OSSource)
+			}
+			if tc.name == "a volume of its own" && (r.Mount != tc.mount || r.Source != tc.source) {
+				t.Errorf("mount %q from %q, want %q from %q", r.Mount, r.Source, tc.mount, tc.source)
+			}
+		})
+	}
+}
+
+func TestParseMountinfo(t *testing.T) {
+	ms := parseMountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n24 22 8:17 / /mnt/ret\\040a rw shared:3 - xfs /dev/sdb1 rw\nbroken line\n")
+	if len(ms) != 2 || ms[1].point != "/mnt/ret a" || ms[1].source != "/dev/sdb1" || ms[1].dev != "8:17" {
+		t.Fatalf("parsed %+v", ms)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/mnt/ret a/x", "/mnt/ret a"}, {"/mnt/ret", "/"}, {"/mnt/ret ab", "/"}, {"/", "/"},
+	} {
+		if got := mountOf(ms, tc.path); got.point != tc.want {
+			t.Errorf("mountOf(%q) = %q, want %q", tc.path, got.point, tc.want)
+		}
 	}
 }

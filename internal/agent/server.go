@@ -199,6 +199,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.authFail = newLimiter(b.AuthFailures, 1/b.AuthRefill.Seconds(), s.now)
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
 	s.kinds = builtinKinds()
+	s.kinds[KindClock] = clockKind(s.now)
 	s.resp = newResponderManager(responderHosts(cfg), b, s.now, s.log)
 	s.bwRunning = make(chan struct{}, 1)
 	kinds := s.kindNames()

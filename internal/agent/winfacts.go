@@ -1,6 +1,9 @@
 package agent
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Windows host facts, the parts that need no Windows call: which services mean which SCSI
 // controller, and which filesystem names are FAT. hostfacts_windows.go does the calls.
@@ -35,6 +38,13 @@ func pickSCSI(drivers []string, kindOf func(string) SCSIKind) SCSIKind {
 		}
 	}
 	return k
+}
+
+// sortedUnique sorts driver names and drops repeats, ignoring case (the service control
+// manager's listing and its queries may spell a name differently).
+func sortedUnique(names []string) []string {
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(names, strings.EqualFold)
 }
 
 // windowsVolumeRoot turns a retention path into the volume root GetVolumeInformationW wants

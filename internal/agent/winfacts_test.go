@@ -1,6 +1,9 @@
 package agent
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestWindowsSCSIKind(t *testing.T) {
 	cases := []struct {
@@ -69,5 +72,13 @@ func TestWindowsVolumeRoot(t *testing.T) {
 				t.Errorf("windowsVolumeRoot(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestSortedUnique(t *testing.T) {
+	got := sortedUnique([]string{"pvscsi", "LSI_SAS", "storahci", "lsi_sas", "pvscsi"})
+	want := []string{"LSI_SAS", "pvscsi", "storahci"}
+	if !slices.Equal(got, want) {
+		t.Errorf("sortedUnique = %q, want %q", got, want)
 	}
 }

@@ -6,7 +6,10 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Check is one planned test: plain data, with a stable ID that history and the TUI key on.
@@ -27,6 +30,10 @@ type Check struct {
 	Why        string
 	ErrorCode  string
 	Pair       string // checks sharing a Pair are judged as one (FB-MT-PS / FB-PS-MT)
+	// JudgedWith is the ID of the check whose result tempers this one's verdict once both ran:
+	// a catalogue ICMP check names the 443 check between the same two hosts (JudgeICMPWith).
+	// The runner holds the result until that one's is out, or the run ends without it.
+	JudgedWith string
 
 	// FromAgent and ToAgent are the agents' control addresses ("" when the host has none).
 	FromAgent string
@@ -43,6 +50,11 @@ type Check struct {
 	// when netprobe picked Address under it because the file names none of the vault's own.
 	Pattern        string
 	Representative bool
+	// LinkKind and Ranges (path): the kind of the link the path crosses, and the address
+	// ranges that count as inside the estate there: every site's networks and the link's own
+	// peering ranges. A hop outside them all is on the public internet.
+	LinkKind topology.LinkKind
+	Ranges   []NamedRange
 
 	// TLS asks a port check to shake hands when a real service answers: ASR's 443 and data
 	// port speak HTTPS, and a handshake failure there means the port is held by something else
@@ -63,6 +75,7 @@ type Check struct {
 	Names        []string      // dns: names to resolve
 	Servers      []string      // dns: resolvers ("" = the host's own)
 	Resolvers    []Resolver    // dns consistency: one host per site asks its site's resolvers
+	NameOf       *NameExpect   // dns: the name is a host's and must lead to its address (FB-CS-DNS)
 	Streams      int           // bandwidth
 	Duration     time.Duration // bandwidth
 	Reverse      bool          // bandwidth: data flows from To to From
@@ -96,4 +109,11 @@ func (c Check) PortProto() string {
 type Resolver struct {
 	Site, Host, Agent string
 	Servers           []string
+}
+
+// NamedRange is an address range with where the topology declares it ("sites.onprem",
+// "links.er1.peering"), so a message can say why a hop counted as inside.
+type NamedRange struct {
+	Prefix netip.Prefix
+	Name   string
 }

@@ -19,6 +19,9 @@ func (st *runState) dns(ctx context.Context, p Prober, c Check) result.Result {
 		if err := st.callProbe(ctx, p, c.FromAgent, agent.KindDNS, c.Timeout, probes.DNSRequest{Name: c.Address, Servers: c.Servers}, &m); err != nil {
 			return probeFailed(c, err)
 		}
+		if c.NameOf != nil {
+			return JudgeCSName(c, m)
+		}
 		return JudgeDNS(c, m)
 	}
 	var answers []probes.DNSAnswer

@@ -11,6 +11,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Probe kinds the agent runs beyond those it names as constants.
@@ -41,13 +42,17 @@ func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 	return JudgeICMP(c, m)
 }
 
-// JudgeICMP: ASR wants ping to work where the catalogue says so (FB-VM-CS, FB-PS-CS).
+// JudgeICMP judges one ICMP echo check on its own. ASR itself does not use ICMP; the catalogue
+// asks for ping where Microsoft's pages do (FB-VM-CS: the reprotect page's "can reach (ping)";
+// FB-PS-CS: a troubleshooting hint), and JudgeICMPWith tempers a dropped echo with the 443
+// check between the same two hosts. A user flow that expects ICMP blocked passes on silence.
 func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	r := base(c)
 	r.Metrics = map[string]any{"sent": m.Sent, "received": m.Received, "loss": m.Loss, "method": m.Method}
 	if m.Received > 0 {
 		r.Metrics["rtt_ms"] = ms(m.Avg)
 	}
+	blocked := c.Expect == "blocked" || c.Expect == "filtered" || c.Expect == "closed"
 	switch {
 	case m.Received == 0:
 		r.Status = result.Fail
@@ -57,7 +62,17 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 			r.Metrics["icmp_errors"] = strings.Join(m.Errors, "; ")
 		}
 		r.Message = fmt.Sprintf("%s cannot ping %s (%s): %d of %d echoes lost", c.From, c.To, c.Address, m.Sent-m.Received, m.Sent)
-		r.Hint = fmt.Sprintf("Allow ICMP echo %s -> %s and its replies: ASR's reprotect expects ping to work%s.", c.FromAddress, c.Address, codeSuffix(c))
+		if blocked {
+			r.Status = result.Pass
+			r.Message += ", as expected"
+			break
+		}
+		r.Hint = fmt.Sprintf("Allow ICMP echo %s -> %s and its replies%s.", c.FromAddress, c.Address, icmpWhy(c))
+	case blocked:
+		r.Status = result.Fail
+		r.State, r.Reason = "open", "echo-reply"
+		r.Message = fmt.Sprintf("%s pings %s (%s), which should be blocked: %d/%d replies", c.From, c.To, c.Address, m.Received, m.Sent)
+		r.Hint = fmt.Sprintf("Deny ICMP echo %s -> %s on the path.", c.FromAddress, c.Address)
 	case m.Loss > 0:
 		r.Status = result.Warn
 		r.State = "open"
@@ -71,6 +86,43 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	}
 	demote(c, &r)
 	return r
+}
+
+// icmpWhy says why a catalogue rule asks for ping, for a hint: ": ..." or "".
+func icmpWhy(c Check) string {
+	if strings.HasPrefix(c.Rule, "USER") {
+		return ""
+	}
+	why := ": ASR does not use ICMP itself, but Microsoft's troubleshooting checks reachability with ping"
+	if c.Confidence == "doc" {
+		why = ": ASR does not use ICMP itself, but the reprotect page asks that the failed-over VMs can reach (ping) the configuration server"
+	}
+	return why + codeSuffix(c)
+}
+
+// JudgeICMPWith tempers a catalogue ICMP verdict with the 443 check between the same two hosts
+// (FB-VM-CS, FB-PS-CS), once both ran: ASR does not need ICMP, so an echo dropped while 443
+// answers is a warning that says so, never a failure (design: Corrections 2026-12-05). When
+// 443 does not answer either, the failure stands: nothing shows the host is reachable, and the
+// ping is one more sign of the same break. port is nil when the 443 check did not run.
+func JudgeICMPWith(icmp result.Result, port *result.Result) result.Result {
+	if icmp.Status != result.Fail {
+		return icmp
+	}
+	switch {
+	case port == nil || port.Status == result.Error || port.Status == result.Skip:
+		icmp.Message += "; the 443 check was not measured, so this stays a failure: if 443 answers, ASR does not need the ping"
+	case port.State == probes.Open.String():
+		icmp.Status = result.Warn
+		asks := "the reprotect page asks for it"
+		if icmp.Confidence != "doc" {
+			asks = "Microsoft's troubleshooting uses it"
+		}
+		icmp.Message += "; ping is dropped but 443 answers: ASR does not need ICMP, but " + asks + "; allow echo to be safe"
+	default:
+		icmp.Message += fmt.Sprintf("; 443 does not answer either (%s/%s): the host is not reachable from here", port.State, port.Reason)
+	}
+	return icmp
 }
 
 func codeSuffix(c Check) string {
@@ -136,57 +188,97 @@ func (st *runState) path(ctx context.Context, p Prober, c Check) result.Result {
 	return JudgePath(c, m)
 }
 
-// JudgePath: failback needs private addresses end to end (FB-LINK).
+// JudgePath judges FB-LINK: failback needs "private access" over a site-to-site VPN or
+// ExpressRoute private peering (prepare-failback), that is no hop on the public internet. A
+// hop counts as inside when it answers from a private or loopback address, from a declared
+// site network, or from the link's own peering range (ExpressRoute private peering may number
+// its peering subnets with public addresses). NAT is not visible here: the port checks show it
+// (the source address the far agent saw).
 func JudgePath(c Check, m probes.PathResult) result.Result {
 	r := base(c)
 	r.Target = c.Address
 	hops := make([]string, 0, len(m.Hops))
-	shown := make([]string, 0, len(m.Hops)) // with traceroute's !H, !X... marks
+	shown := make([]string, 0, len(m.Hops)) // with traceroute's !H, !X... marks and declared ranges
+	var outside []string
+	inside := len(m.Hops) > 0
 	for _, h := range m.Hops {
-		switch {
-		case h.Addr == "":
+		if h.Addr == "" {
 			hops, shown = append(hops, "*"), append(shown, "*")
-		case h.Note != "":
-			hops, shown = append(hops, h.Addr), append(shown, h.Addr+" "+h.Note)
-		default:
-			hops, shown = append(hops, h.Addr), append(shown, h.Addr)
+			inside = false
+			continue
 		}
+		show := h.Addr
+		switch in, by := c.hopInside(h.Addr); {
+		case !in:
+			outside = append(outside, h.Addr)
+			inside = false
+		case by != "":
+			show += " (" + by + ")"
+		}
+		if h.Note != "" {
+			show += " " + h.Note
+		}
+		hops, shown = append(hops, h.Addr), append(shown, show)
 	}
-	private := m.Private || allPrivateOrLoopback(m.Hops)
-	r.Metrics = map[string]any{"hops": hops, "private": private, "reached": m.Reached}
+	r.Metrics = map[string]any{"hops": hops, "private": inside, "reached": m.Reached}
+	if len(outside) > 0 {
+		r.Metrics["outside"] = outside
+	}
 	route := strings.Join(shown, " -> ")
-	switch public := publicHop(m.Hops); {
-	case public != "":
+	notReached := ""
+	if !m.Reached {
+		notReached = fmt.Sprintf("; the trace did not reach %s", c.Address)
+	}
+	switch {
+	case len(outside) > 0 && c.LinkKind == topology.LinkExpressRoutePrivate:
+		r.Status = result.Warn
+		r.Message = fmt.Sprintf("%s -> %s over %s (ExpressRoute private peering): %s answered from public addresses outside every declared range: %s%s",
+			c.From, c.Address, c.To, strings.Join(outside, ", "), route, notReached)
+		r.Hint = fmt.Sprintf("ExpressRoute private peering may number its peering subnets with public addresses. If %s belong to the circuit's peering, declare those subnets in links[].peering (links.%s.peering) and netprobe counts them inside; if they do not, the traffic crosses the public internet: route the Azure networks over the private peering.",
+			strings.Join(outside, ", "), c.To)
+	case len(outside) > 0:
+		left := "leaves the private network"
+		if c.LinkKind == topology.LinkVPN {
+			left = "left the tunnel: it leaves the private network"
+		}
 		r.Status = result.Fail
-		r.Message = fmt.Sprintf("%s -> %s over %s leaves the private network at %s: %s", c.From, c.Address, c.To, public, route)
-		r.Hint = "Failback needs a site-to-site VPN or ExpressRoute private peering with private addresses end to end: route the Azure networks over the tunnel, not the internet."
+		r.Message = fmt.Sprintf("%s -> %s over %s %s at %s: %s%s", c.From, c.Address, c.To, left, outside[0], route, notReached)
+		r.Hint = fmt.Sprintf("Failback needs a site-to-site VPN or ExpressRoute private peering, off the public internet: route the Azure networks over the tunnel. If %s is a gateway of the link answering from its own public address, declare it in links[].peering (links.%s.peering).", outside[0], c.To)
 	case !m.Reached:
 		r.Status = result.Warn
 		r.Message = fmt.Sprintf("%s -> %s over %s: the trace did not reach %s (%s)", c.From, c.Address, c.To, c.Address, route)
 		r.Hint = "Routers or firewalls on the path do not answer traceroute; the port checks tell whether the flows pass."
-	case !private:
+	case !inside:
 		// Reached, no public hop, but some hop stayed silent (VPN gateways often do): privacy
 		// cannot be proven, nothing shows it is broken.
 		r.Status = result.Warn
-		r.Message = fmt.Sprintf("%s -> %s over %s: every hop that answered is private, but some stayed silent: %s", c.From, c.Address, c.To, route)
+		r.Message = fmt.Sprintf("%s -> %s over %s: every hop that answered is inside the estate, but some stayed silent: %s", c.From, c.Address, c.To, route)
 		r.Hint = "Silent hops (often the VPN gateways) cannot be checked; the NAT check of the port results shows whether addresses are rewritten."
 	default:
 		r.Status = result.Pass
-		r.Message = fmt.Sprintf("%s -> %s over %s stays private: %s", c.From, c.Address, c.To, route)
+		r.Message = fmt.Sprintf("%s -> %s over %s stays private (off the public internet): %s; NAT is judged by the port checks (the source address the far agent saw)", c.From, c.Address, c.To, route)
 	}
 	return r
 }
 
-// publicHop is the first hop that answered from an address that is neither private nor
-// loopback, "" when there is none.
-func publicHop(hops []probes.Hop) string {
-	for _, h := range hops {
-		a, err := netip.ParseAddr(h.Addr)
-		if err == nil && !probes.IsPrivate(a) && !a.IsLoopback() {
-			return h.Addr
+// hopInside reports whether a hop's address is inside the estate, and by which declared range
+// when it is a public address ("" for private and loopback ones). An address that does not
+// parse is not a public hop.
+func (c Check) hopInside(addr string) (bool, string) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return true, ""
+	}
+	a = a.Unmap()
+	if probes.IsPrivate(a) || a.IsLoopback() {
+		return true, ""
+	}
+	for _, nr := range c.Ranges {
+		if nr.Prefix.Contains(a) {
+			return true, nr.Name
 		}
 	}
-	return ""
+	return false, ""
 }
 
 // endpoint checks an ASR service endpoint from the configuration server: the name resolves,
@@ -291,21 +383,6 @@ func JudgeTLS(c Check, m probes.TLSResult) result.Result {
 		r.Message = fmt.Sprintf("%s -> %s: %s, certificate %s", c.From, c.Target(), m.Version, m.Subject)
 	}
 	return r
-}
-
-// allPrivateOrLoopback accepts loopback hops as private: they never leave the host (the demo
-// runs every host on loopback), and they are no public path either.
-func allPrivateOrLoopback(hops []probes.Hop) bool {
-	if len(hops) == 0 {
-		return false
-	}
-	for _, h := range hops {
-		a, err := netip.ParseAddr(h.Addr)
-		if err != nil || !(probes.IsPrivate(a) || a.IsLoopback()) {
-			return false
-		}
-	}
-	return true
 }
 
 // icmpErrorState maps an ICMP error the echo got instead of a reply ("3x

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func portCheck(expect, confidence string) Check {
@@ -218,6 +221,64 @@ func TestJudgeBandwidthHeadroomEdges(t *testing.T) {
 			}
 			if want := fmt.Sprintf("(headroom %.2f)", head); !strings.Contains(r.Message, want) {
 				t.Errorf("message %q does not say %s", r.Message, want)
+			}
+		})
+	}
+}
+
+// TestJudgePathDeclaredRanges: "private end to end" means no hop on the public internet. A hop
+// counts as inside when it is private, loopback, in a declared site network or in the link's
+// own peering range. ExpressRoute private peering may number its peering subnets with public
+// addresses, so there an undeclared public hop is a warning that names it; over a VPN it
+// means the traffic left the tunnel.
+func TestJudgePathDeclaredRanges(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	ranges := []NamedRange{
+		{Prefix: pfx("10.10.0.0/16"), Name: "sites.onprem"},
+		{Prefix: pfx("198.51.100.0/24"), Name: "sites.onprem"}, // a site numbered with public addresses
+		{Prefix: pfx("10.20.0.0/16"), Name: "sites.azure"},
+	}
+	peering := append(slices.Clone(ranges), NamedRange{Prefix: pfx("203.0.113.0/30"), Name: "links.er1.peering"})
+	hop := func(a string) probes.Hop { return probes.Hop{Addr: a} }
+	viaPublic := probes.PathResult{Hops: []probes.Hop{hop("10.20.0.1"), hop("203.0.113.1"), hop("203.0.113.2"), hop("10.10.0.8")}, Reached: true}
+	siteHop := probes.PathResult{Hops: []probes.Hop{hop("10.20.0.1"), hop("198.51.100.1"), hop("10.10.0.8")}, Reached: true}
+	cases := []struct {
+		name   string
+		kind   topology.LinkKind
+		ranges []NamedRange
+		m      probes.PathResult
+		want   result.Status
+		msg    []string
+		hint   string
+	}{
+		{"ExpressRoute, peering undeclared", topology.LinkExpressRoutePrivate, ranges, viaPublic, result.Warn,
+			[]string{"203.0.113.1, 203.0.113.2", "outside every declared range"}, "links[].peering"},
+		{"ExpressRoute, peering declared", topology.LinkExpressRoutePrivate, peering, viaPublic, result.Pass,
+			[]string{"203.0.113.1 (links.er1.peering)", "off the public internet"}, ""},
+		{"VPN, public hop undeclared", topology.LinkVPN, ranges, viaPublic, result.Fail,
+			[]string{"left the tunnel", "203.0.113.1"}, "links[].peering"},
+		{"VPN, gateway declared", topology.LinkVPN, peering, viaPublic, result.Pass, []string{"(links.er1.peering)"}, ""},
+		{"public addresses of a declared site", topology.LinkVPN, ranges, siteHop, result.Pass, []string{"198.51.100.1 (sites.onprem)"}, ""},
+		{"ExpressRoute, public hop and silent hops", topology.LinkExpressRoutePrivate, ranges,
+			probes.PathResult{Hops: []probes.Hop{hop("10.20.0.1"), hop(""), hop("203.0.113.1")}}, result.Warn, []string{"203.0.113.1", "did not reach"}, "links[].peering"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Check{ID: "path/ps-az/er1", Kind: "path", From: "ps-az", To: "er1", Address: "10.10.0.8", LinkKind: tc.kind, Ranges: tc.ranges}
+			r := JudgePath(c, tc.m)
+			if r.Status != tc.want {
+				t.Errorf("status %v, want %v: %s", r.Status, tc.want, r.Message)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(r.Message, m) {
+					t.Errorf("message %q lacks %q", r.Message, m)
+				}
+			}
+			if !strings.Contains(r.Hint, tc.hint) {
+				t.Errorf("hint %q lacks %q", r.Hint, tc.hint)
+			}
+			if r.Status == result.Pass && !strings.Contains(r.Message, "NAT") {
+				t.Errorf("a passing path should say NAT is judged by the port checks: %q", r.Message)
 			}
 		})
 	}

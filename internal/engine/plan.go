@@ -36,7 +36,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 	if opts.Timeout > 0 {
 		timeout = opts.Timeout
 	}
-	var checks []Check
+	var all, checks []Check
 	seen := map[string]int{}
 	for _, f := range topology.Flows(t) {
 		for _, c := range checksForFlow(t, f, timeout) {
@@ -47,18 +47,28 @@ func Plan(t *topology.Topology, opts Options) []Check {
 				c.ID += "#" + c.Rule
 			}
 			seen[c.ID]++
-			if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
-				continue
-			}
-			if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
-				continue
-			}
-			if matchOnly(opts.Only, c.ID) {
-				checks = append(checks, c)
-			}
+			all = append(all, c)
 		}
 	}
-	for _, c := range dnsChecks(t, timeout) {
+	judgeICMPWith443(all)
+	for _, c := range all {
+		if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
+			continue
+		}
+		if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
+			continue
+		}
+		if matchOnly(opts.Only, c.ID) {
+			checks = append(checks, c)
+		}
+	}
+	for _, c := range append(dnsChecks(t, timeout), csNameChecks(t, timeout)...) {
+		// checks.dns may list the configuration server's name too: both checks stay, the
+		// stricter one distinguished by its rule.
+		if n := seen[c.ID]; n > 0 {
+			c.ID += "#" + c.Rule
+		}
+		seen[c.ID]++
 		if (len(opts.Phases) == 0 || contains(opts.Phases, c.Phase)) && t.Settings.HasPhase(topology.PhaseFailback) && matchOnly(opts.Only, c.ID) {
 			checks = append(checks, c)
 		}
@@ -70,8 +80,60 @@ func Plan(t *topology.Topology, opts Options) []Check {
 			}
 		}
 	}
+	// The clock matters in every phase; its checks go with failback when it is tested.
+	phase := topology.PhaseForward
+	if t.Settings.HasPhase(topology.PhaseFailback) {
+		phase = topology.PhaseFailback
+	}
+	if len(opts.Phases) == 0 || contains(opts.Phases, phase.String()) {
+		for _, c := range clockChecks(t, phase.String(), timeout) {
+			if matchOnly(opts.Only, c.ID) {
+				checks = append(checks, c)
+			}
+		}
+	}
 	sort.SliceStable(checks, func(i, j int) bool { return checks[i].ID < checks[j].ID })
 	return checks
+}
+
+// judgeICMPWith443 points every catalogue ICMP check at the 443/tcp check of the same rule
+// between the same two hosts (FB-VM-CS, FB-PS-CS): ASR does not need ICMP, so its verdict is
+// tempered by whether 443 answers (JudgeICMPWith). User flows stand on their own.
+func judgeICMPWith443(checks []Check) {
+	type key struct{ rule, from, to string }
+	port := map[key]string{}
+	for _, c := range checks {
+		if c.Kind == result.CheckPort && c.Port == 443 && c.Proto == "tcp" {
+			port[key{c.Rule, c.From, c.To}] = c.ID
+		}
+	}
+	for i, c := range checks {
+		if c.Kind == result.CheckICMP && !strings.HasPrefix(c.Rule, "USER") {
+			checks[i].JudgedWith = port[key{c.Rule, c.From, c.To}]
+		}
+	}
+}
+
+// Select returns the checks of plan with the given IDs, in plan order, and the checks they are
+// judged with (a re-run of an ICMP check also runs its 443 check, so the verdict is the one a
+// full run gives).
+func Select(plan []Check, ids []string) []Check {
+	want := map[string]bool{}
+	for _, c := range plan {
+		if contains(ids, c.ID) {
+			want[c.ID] = true
+			if c.JudgedWith != "" {
+				want[c.JudgedWith] = true
+			}
+		}
+	}
+	var out []Check
+	for _, c := range plan {
+		if want[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration) []Check {
@@ -119,6 +181,7 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	case topology.FlowPath:
 		c.Kind = result.CheckPath
 		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
+		c.LinkKind, c.Ranges = insideRanges(t, f.To)
 	case topology.FlowPMTU:
 		c.Kind = result.CheckPMTU
 		c.ID = fmt.Sprintf("pmtu/%s/%s", f.From, f.To)
@@ -207,6 +270,31 @@ func requiredBps(t *topology.Topology, p topology.Pair) float64 {
 	return float64(req)
 }
 
+// insideRanges are the address ranges a path over link may cross without reaching the public
+// internet (FB-LINK): every site's networks, in name order, then the link's own peering.
+func insideRanges(t *topology.Topology, link string) (topology.LinkKind, []NamedRange) {
+	var out []NamedRange
+	sites := make([]string, 0, len(t.Sites))
+	for name := range t.Sites {
+		sites = append(sites, name)
+	}
+	sort.Strings(sites)
+	for _, name := range sites {
+		for _, p := range t.Sites[name].Networks {
+			out = append(out, NamedRange{Prefix: p, Name: "sites." + name})
+		}
+	}
+	for _, l := range t.Links {
+		if l.Name == link {
+			for _, p := range l.Peering {
+				out = append(out, NamedRange{Prefix: p, Name: "links." + l.Name + ".peering"})
+			}
+			return l.Kind, out
+		}
+	}
+	return 0, out
+}
+
 // linkBetween names the link joining the two hosts' sites, "" when they share a site or none
 // is declared.
 func linkBetween(t *topology.Topology, from, to string) string {
@@ -284,13 +372,20 @@ func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
 // bound. IDs and targets follow the new port, so results say what was really tested.
 func RemapPorts(plan []Check, offset int) []Check {
 	out := make([]Check, len(plan))
+	renamed := map[string]string{}
 	for i, c := range plan {
 		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint) && c.Port > 0 && c.Port < 1024 {
 			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
 			c.Port += offset
-			c.ID = strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+			renamed[c.ID], c.ID = id, id
 		}
 		out[i] = c
+	}
+	for i, c := range out {
+		if id, ok := renamed[c.JudgedWith]; ok {
+			out[i].JudgedWith = id
+		}
 	}
 	return out
 }

@@ -41,6 +41,12 @@ func planLines(plan []Check) []string {
 		if c.TLS {
 			line += " tls"
 		}
+		if c.Kind == "path" {
+			line += " link_kind=" + c.LinkKind.String()
+			for _, r := range c.Ranges {
+				line += " inside=" + r.Prefix.String() + "(" + r.Name + ")"
+			}
+		}
 		if c.SkipReason != "" {
 			line += " skip"
 		}
@@ -57,7 +63,9 @@ func TestPlanNormativeExample(t *testing.T) {
 	got := planLines(Plan(tp, Options{}))
 	golden := filepath.Join("testdata", "plan-normative.golden")
 	if *update {
-		os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644)
+		if err := os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
@@ -226,5 +234,34 @@ hosts:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("required per pair (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlanPathRanges: FB-LINK's path check knows its link's kind and every range that counts
+// as inside: the sites' networks and the link's own peering.
+func TestPlanPathRanges(t *testing.T) {
+	tp, err := topology.Parse("er.yaml", []byte(`version: 1
+settings: {azure_endpoints: false}
+sites:
+  onprem: {kind: onprem, networks: [10.10.0.0/16]}
+  azure: {kind: azure, networks: [10.20.0.0/16]}
+links:
+  - {name: er1, kind: expressroute-private, sites: [onprem, azure], peering: [203.0.113.0/30, 203.0.113.4/30]}
+hosts:
+  cs01: {site: onprem, os: windows, roles: [configuration-server, process-server, master-target], address: 10.10.0.4, agent: 10.10.0.4}
+  ps-az: {site: azure, os: windows, roles: [process-server], address: 10.20.1.4, agent: 10.20.1.4}
+  vm01: {site: azure, os: windows, roles: [protected-vm], address: 10.20.2.10, agent: 10.20.2.10}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range planLines(Plan(tp, Options{Only: []string{"path/"}})) {
+		got = append(got, line)
+	}
+	want := []string{"path/ps-az/er1 rule=FB-LINK kind=path target=10.10.0.4 from_agent=10.20.1.4:7411 to_agent= link=er1 link_kind=expressroute-private" +
+		" inside=10.20.0.0/16(sites.azure) inside=10.10.0.0/16(sites.onprem) inside=203.0.113.0/30(links.er1.peering) inside=203.0.113.4/30(links.er1.peering)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("path checks (-want +got):\n%s", diff)
 	}
 }

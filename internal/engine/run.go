@@ -87,7 +87,8 @@ type Runner struct {
 	// runs leave it off: ASR's traffic goes the way the OS routes it, which is what to test.
 	BindSource bool
 	Log        *slog.Logger
-	// Now reads the clock for certificate expiry; nil is time.Now.
+	// Now reads the clock for certificate expiry and the coordinator's side of clock samples
+	// (FB-CLOCK); nil is time.Now.
 	Now func() time.Time
 }
 
@@ -156,14 +157,16 @@ type runState struct {
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
 	hosts   map[string][]string                               // agent addr -> the hosts it serves; set by dialAgents before any check runs
 
-	mu      sync.Mutex // guards pending, emitted, down, silent, lateAt and left
+	mu      sync.Mutex // guards pending, emitted, judged, waiting, down, silent, lateAt and left
 	pending map[string]result.Result
 	emitted map[string]bool
-	down    map[string]error         // agents that failed mid-run: their remaining checks error at once
-	silent  map[string]int           // calls in a row an agent left unanswered past their deadline
-	lateAt  map[string]time.Time     // when the last counted late answer came back
-	left    map[string]int           // checks still to run per source agent
-	pace    map[string]*rate.Limiter // agent addr -> its probe-rate bound, from its Hello
+	judged  map[string]*result.Result  // results other checks are judged with, by ID; nil until out
+	waiting map[string][]result.Result // results held until the one they are judged with is out
+	down    map[string]error           // agents that failed mid-run: their remaining checks error at once
+	silent  map[string]int             // calls in a row an agent left unanswered past their deadline
+	lateAt  map[string]time.Time       // when the last counted late answer came back
+	left    map[string]int             // checks still to run per source agent
+	pace    map[string]*rate.Limiter   // agent addr -> its probe-rate bound, from its Hello
 }
 
 func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
@@ -173,10 +176,13 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		emitted: map[string]bool{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
+		emitted: map[string]bool{}, judged: map[string]*result.Result{}, waiting: map[string][]result.Result{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
 			st.left[c.FromAgent]++
+		}
+		if c.JudgedWith != "" {
+			st.judged[c.JudgedWith] = nil
 		}
 	}
 
@@ -257,24 +263,51 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	}
 	// A pair whose partner never ran (filtered out by --only) is judged alone.
 	st.mu.Lock()
+	var alone []result.Result
 	for id, res := range st.pending {
-		res := JudgeAlone(res)
+		alone = append(alone, JudgeAlone(res))
 		delete(st.pending, id)
-		st.send(Event{Result: &res})
 	}
 	st.mu.Unlock()
+	for _, res := range alone {
+		st.deliver(res)
+	}
+	// A result whose partner never ran is judged without it.
+	st.mu.Lock()
+	var held []result.Result
+	for id, rs := range st.waiting {
+		held = append(held, rs...)
+		delete(st.waiting, id)
+	}
+	st.mu.Unlock()
+	for _, res := range held {
+		res := judgeWith(res, nil)
+		st.send(Event{Result: &res})
+	}
 	return ctx.Err() != nil
 }
 
 func (st *runState) send(e Event) { st.out <- e }
 
-// emit sends a result, holding back one side of a pair until the other arrives.
+// emit sends a result, holding back one side of a pair until the other arrives, and a result
+// judged with another check's until that one is out.
 func (st *runState) emit(c Check, res result.Result) {
 	st.mu.Lock()
 	st.emitted[c.ID] = true
+	if c.JudgedWith != "" {
+		ref := st.judged[c.JudgedWith]
+		if ref == nil {
+			st.waiting[c.JudgedWith] = append(st.waiting[c.JudgedWith], res)
+			st.mu.Unlock()
+			return
+		}
+		st.mu.Unlock()
+		st.deliver(judgeWith(res, ref))
+		return
+	}
 	st.mu.Unlock()
 	if c.Pair == "" {
-		st.send(Event{Result: &res})
+		st.deliver(res)
 		return
 	}
 	st.mu.Lock()
@@ -287,8 +320,36 @@ func (st *runState) emit(c Check, res result.Result) {
 	delete(st.pending, c.Pair)
 	st.mu.Unlock()
 	a, b := JudgePair(other, res)
-	st.send(Event{Result: &a})
-	st.send(Event{Result: &b})
+	st.deliver(a)
+	st.deliver(b)
+}
+
+// deliver sends a final result; the results held for it (judged with it) follow, re-judged.
+func (st *runState) deliver(res result.Result) {
+	var release []result.Result
+	st.mu.Lock()
+	if _, wanted := st.judged[res.ID]; wanted {
+		ref := res
+		st.judged[res.ID] = &ref
+		for _, h := range st.waiting[res.ID] {
+			release = append(release, judgeWith(h, &ref))
+		}
+		delete(st.waiting, res.ID)
+	}
+	st.mu.Unlock()
+	st.send(Event{Result: &res})
+	for i := range release {
+		st.send(Event{Result: &release[i]})
+	}
+}
+
+// judgeWith re-judges a held result with the result of the check it is judged with (nil: that
+// check did not run).
+func judgeWith(held result.Result, ref *result.Result) result.Result {
+	if held.Check == result.CheckICMP {
+		return JudgeICMPWith(held, ref)
+	}
+	return held
 }
 
 // dialAgents connects to every agent the plan needs, in parallel, and reports each one.
@@ -606,6 +667,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.blob(ctx, p, c)
 	case result.CheckDNS:
 		return st.dns(ctx, p, c)
+	case result.CheckClock:
+		return st.clock(ctx, p, c)
 	}
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }
@@ -659,8 +722,9 @@ func (st *runState) done(c Check) {
 func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
 	pace := st.pace[agentAddr] // written by dialAgents before any check runs
 	for attempt := 0; ; attempt++ {
-		// Route lookups send nothing and are not counted by the agent.
-		if pace != nil && kind != agent.KindRoute {
+		// Route lookups and clock readings send nothing and are not counted by the agent; a
+		// clock reading must not wait here either, inside the round trip it times.
+		if pace != nil && kind != agent.KindRoute && kind != agent.KindClock {
 			if err := pace.Wait(ctx); err != nil {
 				return fmt.Errorf("waiting for agent %s's probe rate (%g/s): %w", agentAddr, float64(pace.Limit()), err)
 			}

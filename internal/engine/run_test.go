@@ -29,7 +29,14 @@ var testToken = []byte("engine-test-token-0123456789abcdef")
 // startAgent runs a real agent on ip (a loopback address) and returns its control address.
 func startAgent(t *testing.T, ip string) string {
 	t.Helper()
-	srv, err := agent.NewServer(agent.Config{Token: testToken, ResponderHost: ip})
+	return startAgentWith(t, ip, agent.Config{})
+}
+
+// startAgentWith is startAgent with cfg (its token and responder host are set here).
+func startAgentWith(t *testing.T, ip string, cfg agent.Config) string {
+	t.Helper()
+	cfg.Token, cfg.ResponderHost = testToken, ip
+	srv, err := agent.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ import (
 //   - DelRoute / SetRoute: the host's (or router's) own routing table.
 //   - SNAT: on a router's nat POSTROUTING, like an on-premises edge that hides a site
 //     behind one address (which ASR's "private, no NAT" path must not do).
+//   - DropEcho: on the destination host's INPUT chain, dropping ICMP echo requests only, as a
+//     Windows firewall does by default: ping fails while TCP ports answer.
 //   - DelayUDP (delay.go): a DNAT on a router's PREROUTING to a user-space relay in that
 //     router's namespace, since this kernel has no netem.
 type Fault interface {
@@ -230,6 +232,24 @@ func (f DropFragNeeded) apply(ctx context.Context, l *Lab) (func(context.Context
 	return applyRules(ctx, f.String(), []rule{
 		{node: r, table: "filter", chain: "OUTPUT", spec: match},
 		{node: r, table: "filter", chain: "FORWARD", spec: match},
+	})
+}
+
+// DropEcho drops the ICMP echo requests Host receives: ping gets no reply, every port still
+// answers.
+type DropEcho struct {
+	Host string
+}
+
+func (f DropEcho) String() string { return "drop icmp echo-request to " + f.Host }
+
+func (f DropEcho) apply(ctx context.Context, l *Lab) (func(context.Context) error, error) {
+	h, err := l.node(f.Host)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", f, err)
+	}
+	return applyRules(ctx, f.String(), []rule{
+		{node: h, table: "filter", chain: "INPUT", spec: []string{"-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"}},
 	})
 }
 

@@ -33,6 +33,9 @@ type TLSRequest struct {
 	// Proxy, when set, is an HTTP proxy (http://HOST:PORT) the connection goes through with
 	// CONNECT, as the replication appliance's services do when one is configured.
 	Proxy string `json:"proxy,omitempty"`
+	// HTTPDate asks, after the handshake, HEAD / over the same connection and reports the
+	// answer's Date header: the server's clock, for a clock-skew check (FB-CLOCK).
+	HTTPDate bool `json:"http_date,omitempty"`
 }
 
 // TLSResult is what the handshake showed.
@@ -55,6 +58,13 @@ type TLSResult struct {
 	// TLS service, or a proxy that cut it).
 	HandshakeError string `json:"handshake_error,omitempty"`
 	Detail         string `json:"detail,omitempty"`
+	// HTTPDate is the Date header of the answer to HEAD / (HTTPDate requests): the server's
+	// clock in whole seconds, read between DateSent and DateReceived on this host's clock.
+	// DateError says why it is missing.
+	HTTPDate     time.Time `json:"http_date,omitzero"`
+	DateSent     time.Time `json:"date_sent,omitzero"`
+	DateReceived time.Time `json:"date_received,omitzero"`
+	DateError    string    `json:"date_error,omitempty"`
 }
 
 // TLS connects to req.Address and completes a handshake without trusting it, then verifies
@@ -102,6 +112,9 @@ func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
 		return res, nil
 	}
 	res.RTT = env.now().Sub(start)
+	if req.HTTPDate {
+		readHTTPDate(ctx, env, conn, sni, &res)
+	}
 	st := conn.ConnectionState()
 	res.Version = tls.VersionName(st.Version)
 	res.CipherSuite = tls.CipherSuiteName(st.CipherSuite)
@@ -147,6 +160,44 @@ func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
 		res.Detail = fmt.Sprintf("%s, certificate for %s valid until %s", res.Version, leaf.Subject.CommonName, res.NotAfter.Format("2006-01-02"))
 	}
 	return res, nil
+}
+
+// readHTTPDate sends HEAD / over conn and records the answer's Date header with this host's
+// clock around the exchange. Any status will do: servers date every answer (RFC 9110 6.6.1).
+func readHTTPDate(ctx context.Context, env *Env, conn *tls.Conn, host string, res *TLSResult) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl) // the probe's own deadline; a failure shows as a read error
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "https://"+host+"/", nil)
+	if err != nil {
+		res.DateError = err.Error()
+		return
+	}
+	req.Header.Set("User-Agent", "netprobe")
+	req.Close = true
+	res.DateSent = env.now()
+	if err := req.Write(conn); err != nil {
+		res.DateError = "sending HEAD /: " + err.Error()
+		return
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		res.DateError = "reading the answer to HEAD /: " + err.Error()
+		return
+	}
+	res.DateReceived = env.now()
+	_ = resp.Body.Close() // a HEAD answer has no body
+	d := resp.Header.Get("Date")
+	if d == "" {
+		res.DateError = fmt.Sprintf("the answer (%s) has no Date header", resp.Status)
+		return
+	}
+	t, err := http.ParseTime(d)
+	if err != nil {
+		res.DateError = fmt.Sprintf("Date header %q: %v", d, err)
+		return
+	}
+	res.HTTPDate = t.UTC()
 }
 
 func normalizeFingerprint(s string) string {

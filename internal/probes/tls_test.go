@@ -153,3 +153,34 @@ func connectProxy(t *testing.T, svc netip.AddrPort, refuse int) netip.AddrPort {
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
+
+// TestTLSHTTPDate: with HTTPDate the probe asks HEAD / over the connection it already made and
+// reports the server's Date header between the local clock before and after: a loopback
+// stand-in for an Azure endpoint whose clock is 10 minutes ahead.
+func TestTLSHTTPDate(t *testing.T) {
+	t.Parallel()
+	cert := probetest.NewTLSCert(t, "Contoso Issuing CA", "login.example.test", 90*24*time.Hour)
+	ahead := 10 * time.Minute
+	addr := probetest.HTTPSServer(t, cert, func() time.Time { return time.Now().Add(ahead) }).String()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	got, err := probes.TLS(ctx, nil, probes.TLSRequest{Address: addr, ServerName: "login.example.test", RootCAs: cert.CAPEM, HTTPDate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DateError != "" || got.HTTPDate.IsZero() || got.DateSent.IsZero() || got.DateReceived.Before(got.DateSent) {
+		t.Fatalf("date reading %+v", got)
+	}
+	// The header has whole seconds: the server's time lies within a second after it.
+	lo, hi := got.DateSent.Add(ahead).Add(-time.Second), got.DateReceived.Add(ahead)
+	if got.HTTPDate.Before(lo) || got.HTTPDate.After(hi) {
+		t.Errorf("Date %v outside [%v, %v]", got.HTTPDate, lo, hi)
+	}
+	// Without HTTPDate nothing is sent after the handshake; a server that only shakes hands
+	// leaves a reason, not a failure.
+	plain := probetest.TLSServer(t, cert).String()
+	got, err = probes.TLS(ctx, nil, probes.TLSRequest{Address: plain, ServerName: "login.example.test", HTTPDate: true})
+	if err != nil || got.Version == "" || !got.HTTPDate.IsZero() || got.DateError == "" {
+		t.Errorf("no HTTP after the handshake: %+v %v, want the handshake and a date error", got, err)
+	}
+}

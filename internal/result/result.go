@@ -93,6 +93,7 @@ const (
 	CheckTLS      = "tls"
 	CheckEndpoint = "endpoint"
 	CheckHost     = "host"
+	CheckClock    = "clock"
 	CheckLint     = "lint"
 )
 

@@ -45,9 +45,11 @@ func (e *expander) failback() {
 			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfDoc,
 				Source: source("reprotect"), ErrorCode: "806",
 				Why: "process server registration and heartbeat"}, ps, c)
-			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowICMP, Proto: ProtoICMP, Confidence: ConfDoc,
+			// A troubleshooting hint only (design Corrections 2026-12-05): inferred, and judged
+			// with the 443 check beside it (a drop while 443 answers is a warn).
+			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowICMP, Proto: ProtoICMP, Confidence: ConfInferred,
 				Source: source("reprotect"), ErrorCode: "806",
-				Why: "the process server in Azure must ping the configuration server"}, ps, c)
+				Why: "ping from the process server in Azure to the configuration server: the troubleshooting page's first test (ASR itself uses 443)"}, ps, c)
 		}
 	}
 	for _, p := range pairs {

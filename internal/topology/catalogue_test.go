@@ -42,7 +42,7 @@ var normativeFlows = []row{
 	{"FB-VM-CS", "failback", "icmp", "sql01", "cs01", "192.168.50.4", "10.10.5.10", 0, "icmp", "open", "doc", "95226", "", ""},
 	{"FB-VM-PS", "failback", "port", "sql01", "ps-az", "10.20.1.4", "10.10.5.10", 9443, "tcp", "open", "inferred", "", "", ""},
 	{"FB-PS-CS", "failback", "port", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 443, "tcp", "open", "doc", "806", "", ""},
-	{"FB-PS-CS", "failback", "icmp", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "open", "doc", "806", "", ""},
+	{"FB-PS-CS", "failback", "icmp", "ps-az", "cs01", "192.168.50.4", "10.20.1.4", 0, "icmp", "open", "inferred", "806", "", ""},
 	// cs01 is a Windows configuration server: the built-in master target sql01 fails back to.
 	{"FB-MT-PS", "failback", "port", "cs01", "ps-az", "10.20.1.4", "192.168.50.4", 9443, "tcp", "open", "uncertain", "", dataLegCS, ""},
 	{"FB-MT-PS", "failback", "port", "mt01", "ps-az", "10.20.1.4", "10.10.0.8", 9443, "tcp", "open", "uncertain", "", dataLeg, ""},

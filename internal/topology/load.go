@@ -398,27 +398,10 @@ func (d *decoder) sites(t *Topology, sec field) {
 
 // cidr reads a network in CIDR form from a list item.
 func (d *decoder) cidr(item ast.Node, p string) (netip.Prefix, bool) {
-	v, ok := d.strItem(item, p)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	pfx, err := netip.ParsePrefix(v)
-	if err != nil {
-		if a, aerr := netip.ParseAddr(v); aerr == nil {
-			d.errorf(item, p, "%q is an address, not a network (write %s/%d)", v, v, a.BitLen())
-		} else {
-			d.errorf(item, p, "%q is not a network in CIDR form (try 10.10.0.0/16)", v)
-		}
-		return netip.Prefix{}, false
-	}
-	if pfx.Masked() != pfx {
-		d.errorf(item, p, "%s has host bits set (did you mean %s?)", v, pfx.Masked())
-		return netip.Prefix{}, false
-	}
-	return pfx, true
+	return d.prefixItem(item, p, "10.10.0.0/16")
 }
 
-var linkKeys = []string{"name", "kind", "sites", "bandwidth", "mtu"}
+var linkKeys = []string{"name", "kind", "sites", "bandwidth", "mtu", "peering"}
 
 func (d *decoder) links(t *Topology, sec field) {
 	d.seq(sec.val, sec.path, func(i int, item ast.Node, lp string) {
@@ -458,6 +441,12 @@ func (d *decoder) links(t *Topology, sec field) {
 				if v, ok := d.intRange(f, 576, 65535, "MTU"); ok {
 					l.MTU = v
 				}
+			case "peering":
+				d.seq(f.val, f.path, func(i int, it ast.Node, p string) {
+					if pfx, ok := d.prefixItem(it, p, "192.0.2.0/30, the peering subnet"); ok {
+						l.Peering = append(l.Peering, pfx)
+					}
+				})
 			}
 		}
 		for _, k := range []string{"name", "kind", "sites"} {
@@ -466,6 +455,29 @@ func (d *decoder) links(t *Topology, sec field) {
 			}
 		}
 	})
+}
+
+// prefixItem reads a list item as a network in CIDR form with its host bits zero; example
+// completes the message of a value that is no network at all.
+func (d *decoder) prefixItem(item ast.Node, p, example string) (netip.Prefix, bool) {
+	v, ok := d.strItem(item, p)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	pfx, err := netip.ParsePrefix(v)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(v); aerr == nil {
+			d.errorf(item, p, "%q is an address, not a network (write %s/%d)", v, v, a.BitLen())
+		} else {
+			d.errorf(item, p, "%q is not a network in CIDR form (try %s)", v, example)
+		}
+		return netip.Prefix{}, false
+	}
+	if pfx.Masked() != pfx {
+		d.errorf(item, p, "%s has host bits set (did you mean %s?)", v, pfx.Masked())
+		return netip.Prefix{}, false
+	}
+	return pfx, true
 }
 
 var hostKeys = []string{"site", "os", "roles", "address", "nics", "agent", "retained_ip", "group", "retention", "disks", "master_target", "process_server",
@@ -551,10 +563,14 @@ func (d *decoder) hosts(t *Topology, sec field) {
 				h.Datastore, _ = d.str(f)
 			case "fqdn":
 				if v, ok := d.str(f); ok {
-					if !validDNSName(v) || !strings.Contains(strings.TrimSuffix(v, "."), ".") {
-						d.errorf(f.val, f.path, "%q is not a fully qualified DNS name (e.g. asr-appliance.contoso.local)", v)
+					switch {
+					case isIPAddress(v):
+						d.errorf(f.val, f.path, "%q is an IP address; fqdn takes the host's DNS name (e.g. cs01.contoso.local)", v)
+					case !validDNSName(v):
+						d.errorf(f.val, f.path, "%q is not a DNS name (e.g. cs01.contoso.local)", v)
+					default:
+						h.FQDN = strings.ToLower(strings.TrimSuffix(v, "."))
 					}
-					h.FQDN = strings.ToLower(strings.TrimSuffix(v, "."))
 				}
 			case "connectivity":
 				if v, ok := d.enum(f, connectivityNames, "connectivity"); ok && v != 0 {
@@ -846,6 +862,7 @@ func checkProxy(v string) string {
 	}
 	return ""
 }
+func isIPAddress(v string) bool { _, err := netip.ParseAddr(v); return err == nil }
 
 // checkAddress returns what is wrong with a host address, or "".
 func checkAddress(v string) string {

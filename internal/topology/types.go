@@ -108,6 +108,9 @@ type Link struct {
 	Sites     [2]string
 	Bandwidth BitsPerSecond // 0 when not given
 	MTU       int           // 0 when not given
+	// Peering lists the link's own address ranges (ExpressRoute peering subnets, a VPN
+	// gateway's public address): hops there count as inside the estate for FB-LINK.
+	Peering []netip.Prefix
 }
 
 // Host is a machine that takes part in the failback.
@@ -142,7 +145,9 @@ type Host struct {
 	// assume one (ApplianceOf). Datastore is the VM's target datastore on failback, "" unknown.
 	Appliance string
 	Datastore string
-	// FQDN is the host's static DNS name (a replication appliance needs one).
+	// FQDN is the host's DNS name when its address is an IP ("" when not given): the
+	// configuration server's is checked to resolve from the Azure side (FB-CS-DNS); a
+	// replication appliance needs one (its static FQDN).
 	FQDN string
 	// Connectivity says how source machines reach an appliance (fqdn unless ip).
 	Connectivity Connectivity

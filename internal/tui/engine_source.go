@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/netprobe/netprobe/internal/engine"
@@ -11,7 +10,8 @@ import (
 )
 
 // EngineSource is the Source of real runs: it runs a plan with the engine's Runner and turns
-// the engine's events into the TUI's. A re-run runs only the planned checks with the asked IDs.
+// the engine's events into the TUI's. A re-run runs only the planned checks with the asked IDs,
+// and the checks they are judged with (an ICMP check's 443 check: engine.Select).
 type EngineSource struct {
 	Runner *engine.Runner
 	Plan   []engine.Check
@@ -33,12 +33,7 @@ func (s *EngineSource) Run(ctx context.Context, ids []string) <-chan Event {
 	findings := s.Findings
 	if len(ids) > 0 {
 		findings = nil
-		plan = nil
-		for _, c := range s.Plan {
-			if slices.Contains(ids, c.ID) {
-				plan = append(plan, c)
-			}
-		}
+		plan = engine.Select(s.Plan, ids)
 	}
 	out := make(chan Event)
 	go func() {

@@ -10,6 +10,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"sync"
 	"testing"
@@ -90,4 +92,18 @@ func TLSServer(t testing.TB, cert TLSCert) netip.AddrPort {
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	return addrOf(ln.Addr())
+}
+
+// HTTPSServer serves HTTPS with cert on 127.0.0.1:0 until the test ends, answering every
+// request with a Date header read from date: a stand-in for an Azure endpoint in clock-skew
+// tests.
+func HTTPSServer(t testing.TB, cert TLSCert, date func() time.Time) netip.AddrPort {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Date", date().UTC().Format(http.TimeFormat))
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert.Pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return addrOf(srv.Listener.Addr())
 }
