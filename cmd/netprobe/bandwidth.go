@@ -26,12 +26,15 @@ import (
 func init() { register(newBandwidthCmd) }
 
 type bandwidthFlags struct {
-	trust              trustFlags
-	from, to, format   string
-	streams, port      int
-	duration, warmup   time.Duration
-	reverse, noLatency bool
-	requiredMbps       float64
+	trust            trustFlags
+	from, to, format string
+	// blob is a test blob's URL with its SAS: measure Azure Storage instead of an agent pair.
+	blob, proxy, caFile string
+	upload              bool
+	streams, port       int
+	duration, warmup    time.Duration
+	reverse, noLatency  bool
+	requiredMbps        float64
 	// progress, when set, receives the live progress line whatever it is (tests); nil is
 	// stderr when it is a terminal and the format is text.
 	progress io.Writer
@@ -44,8 +47,8 @@ const defaultDataPort = 9443
 func newBandwidthCmd() *cobra.Command {
 	f := bandwidthFlags{}
 	cmd := &cobra.Command{
-		Use:   "bandwidth --from AGENT --to AGENT",
-		Short: "Measure TCP throughput between two agents, with latency under load",
+		Use:   "bandwidth --from AGENT --to AGENT | --blob URL [--upload] [--from AGENT]",
+		Short: "Measure TCP throughput between two agents (with latency under load), or to and from Azure Storage",
 		Long: `Measure the throughput from one agent to another, the way replication flows (the process
 server to the master target), from any machine that reaches both agents' control ports.
 
@@ -63,10 +66,18 @@ judged: headroom below 1 fails (exit 1), below 1.2 warns.
 
 --format json prints one result of docs/results.md (check "bandwidth") with metrics mbps,
 streams, direction, per_stream, opened_by, latency figures, and intervals_bps.
+--blob URL measures Azure Storage the way a modernized replication appliance sees it: parallel
+ranged GETs of a test blob (failback is a download), or with --upload staged blocks that are
+never committed (forward replication, what the Deployment Planner measures). Give the blob's
+https URL with a SAS (read, or write for --upload; it is never printed), --proxy when the
+appliance uses one, and --from to run it on that agent (by default this machine measures).
+
 Exit codes: 0 measured, 1 below the required rate, 2 bad usage, 5 could not measure.`,
 		Example: `  netprobe bandwidth --from 10.20.1.4:7411 --to 10.10.0.8:7411 --token-file /etc/netprobe/token
   netprobe bandwidth --from ps-az:7411 --to mt01:7411 --streams 1 --duration 30s
-  netprobe bandwidth --from ps-az:7411 --to mt01:7411 --reverse --required-mbps 57.2 --format json`,
+  netprobe bandwidth --from ps-az:7411 --to mt01:7411 --reverse --required-mbps 57.2 --format json
+  netprobe bandwidth --blob "https://acct.blob.core.windows.net/netprobe/test-256MiB?sv=...&sig=..." --streams 4
+  netprobe bandwidth --blob "$SAS_URL" --upload --proxy http://proxy.contoso.local:3128 --from appliance:7411`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBandwidth(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
@@ -84,13 +95,27 @@ Exit codes: 0 measured, 1 below the required rate, 2 bad usage, 5 could not meas
 	fl.Float64Var(&f.requiredMbps, "required-mbps", 0, "rate the VMs' churn needs (Mbit/s); judges headroom when set")
 	addTrustFlags(fl, &f.trust)
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
+	fl.StringVar(&f.blob, "blob", "", "measure Azure Storage: the https URL of a test blob with its SAS (never printed)")
+	fl.BoolVar(&f.upload, "upload", false, "with --blob: stage blocks (upload) instead of downloading")
+	fl.StringVar(&f.proxy, "proxy", "", "with --blob: the HTTP proxy to go through, http://HOST:PORT")
+	fl.StringVar(&f.caFile, "ca-file", "", "with --blob: trust these CA certificates (PEM) instead of the system's, e.g. a private storage endpoint's")
 	return cmd
 }
 
 func (f bandwidthFlags) validate() error {
 	var errs []error
-	if f.from == "" || f.to == "" {
-		errs = append(errs, errors.New("--from and --to are both required (host:port of each agent's control API)"))
+	switch {
+	case f.blob != "":
+		if f.to != "" {
+			errs = append(errs, errors.New("--to measures an agent pair; with --blob give --from (the agent that measures) or nothing (this machine)"))
+		}
+		if f.streams > probes.MaxBlobStreams {
+			errs = append(errs, fmt.Errorf("--streams %d: use 1..%d with --blob", f.streams, probes.MaxBlobStreams))
+		}
+	case f.upload || f.proxy != "" || f.caFile != "":
+		errs = append(errs, errors.New("--upload, --proxy and --ca-file go with --blob URL"))
+	case f.from == "" || f.to == "":
+		errs = append(errs, errors.New("--from and --to are both required (host:port of each agent's control API), or --blob URL for Azure Storage"))
 	}
 	if f.format != "text" && f.format != "json" {
 		errs = append(errs, fmt.Errorf("--format %q: use text or json", f.format))
@@ -113,6 +138,9 @@ func (f bandwidthFlags) validate() error {
 func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlags) error {
 	if err := f.validate(); err != nil {
 		return exitWith(ExitUsage, err)
+	}
+	if f.blob != "" {
+		return runBlobBandwidth(ctx, stdout, f)
 	}
 	from, to, err := dialPair(ctx, f.from, f.to, f.trust)
 	if err != nil {
@@ -344,4 +372,59 @@ func joinFloats(v []float64, prec int) string {
 		s[i] = strconv.FormatFloat(x, 'f', prec, 64)
 	}
 	return strings.Join(s, " ")
+}
+
+// runBlobBandwidth measures the test blob from this machine or from the --from agent.
+func runBlobBandwidth(ctx context.Context, stdout io.Writer, f bandwidthFlags) error {
+	req := probes.BlobRequest{URL: f.blob, Upload: f.upload, Streams: f.streams, Duration: f.duration, Warmup: f.warmup, Proxy: f.proxy}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--ca-file: %w", err))
+		}
+		req.RootCAs = pem
+	}
+	start := time.Now()
+	who := "this machine"
+	var res probes.BlobResult
+	var err error
+	if f.from == "" {
+		res, err = probes.Blob(ctx, nil, req)
+	} else {
+		who = f.from
+		cfg, cerr := f.trust.clientConfig()
+		if cerr != nil {
+			return cerr
+		}
+		cl, derr := agent.Dial(ctx, f.from, cfg)
+		if derr != nil {
+			return exitWith(ExitCannotRun, fmt.Errorf("agent %s: %w", f.from, derr))
+		}
+		defer cl.Close()
+		err = cl.Probe(ctx, agent.KindBlob, req, &res)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return exitWith(ExitInterrupted, fmt.Errorf("blob test interrupted: %w", ctx.Err()))
+		}
+		return exitWith(ExitCannotRun, fmt.Errorf("blob test from %s to %s: %w", who, probes.RedactURL(f.blob), err))
+	}
+	dir := "down"
+	if f.upload {
+		dir = "up"
+	}
+	c := engine.Check{
+		ID: "blob/" + who + "/azure-storage/" + dir + "/" + strconv.Itoa(f.streams), Kind: result.CheckBlob,
+		From: who, To: "azure-storage", Address: res.Host, Port: 443, Proto: "tcp", Streams: f.streams,
+		Duration: f.duration, Upload: f.upload, RequiredBps: f.requiredMbps * 1e6,
+	}
+	r := engine.JudgeBlob(c, res)
+	r.DurationMS = time.Since(start).Milliseconds()
+	if err := writeBandwidth(stdout, f.format, r); err != nil {
+		return exitWith(ExitCannotRun, err)
+	}
+	if r.Status == result.Fail {
+		return exitQuiet(ExitFail)
+	}
+	return nil
 }

@@ -52,6 +52,9 @@ func NewTLSCert(t testing.TB, caName, dnsName string, validFor time.Duration) TL
 		DNSNames: []string{dnsName}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validFor),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
+	if ip := net.ParseIP(dnsName); ip != nil { // a certificate for an address, as a test's 127.0.0.1
+		leafTmpl.DNSNames, leafTmpl.IPAddresses = nil, []net.IP{ip}
+	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
