@@ -59,9 +59,16 @@ func clockChecks(t *topology.Topology, phase string, timeout time.Duration) []Ch
 			FromAgent: h.Agent, Confidence: "inferred", Source: clockSource, Timeout: timeout,
 			Why: "the host's clock is within minutes of true time: Azure sign-in and Kerberos fail past 5 minutes of skew (measured against the coordinator's clock)",
 		}
-		if t.Settings.AzureEndpoints && h.HasRole(topology.RoleConfigurationServer) {
+		switch {
+		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleConfigurationServer):
 			c.Address, c.Port, c.Proto = clockDateEndpoint, 443, "tcp"
 			c.Why = "the configuration server's clock is within minutes of Azure's (the Date of an HTTPS answer from " + clockDateEndpoint + "): Azure sign-in fails past 5 minutes of skew"
+		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleReplicationAppliance):
+			// The appliance's configuration manager checks its time against the portal
+			// (MATRIX-26), through the appliance's proxy like every one of its services.
+			portal := topology.PortalHost(t)
+			c.Address, c.Port, c.Proto, c.Proxy = portal, 443, "tcp", h.Proxy
+			c.Why = "the replication appliance's clock is within minutes of Azure's (the Date of an HTTPS answer from " + portal + ", where its time-sync check looks): certificate authentication and sign-in fail with a skewed clock"
 		}
 		out = append(out, c)
 	}
@@ -127,7 +134,7 @@ func (st *runState) clock(ctx context.Context, p Prober, c Check) result.Result 
 	var date *DateReading
 	if c.Address != "" {
 		var m probes.TLSResult
-		err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target(), HTTPDate: true}, &m)
+		err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target(), HTTPDate: true, Proxy: c.Proxy}, &m)
 		date = &DateReading{From: c.Address, Sent: m.DateSent, Received: m.DateReceived, Date: m.HTTPDate, Err: m.DateError}
 		switch {
 		case err != nil:

@@ -138,3 +138,19 @@ func TestRunClockOldAgent(t *testing.T) {
 		t.Errorf("an agent without the clock kind: %v %q, want skip saying to upgrade it", got.Status, got.Message)
 	}
 }
+
+// TestPlanClockAppliance: a modernized appliance compares its clock with Azure's at the portal,
+// where its configuration manager's time-sync check looks, through its proxy.
+func TestPlanClockAppliance(t *testing.T) {
+	tp, err := topology.Load("../../topologies/modernized.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Plan(tp, Options{Only: []string{"clock/asr-appliance"}}) {
+		if c.Target() != "portal.azure.com:443" || c.Proxy != "http://proxy.fabrikam.local:3128" {
+			t.Errorf("%s reads %s through %q, want portal.azure.com:443 through the appliance's proxy", c.ID, c.Target(), c.Proxy)
+		}
+		return
+	}
+	t.Error("no clock check on the appliance")
+}

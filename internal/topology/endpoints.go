@@ -265,3 +265,15 @@ type modernName struct {
 	ModernEndpoint
 	representative bool
 }
+
+// PortalHost is the Azure portal of the file's cloud: the modernized appliance's time-sync
+// check looks there (MATRIX-26).
+func PortalHost(t *Topology) string {
+	switch cloudOf(t) {
+	case CloudUSGov:
+		return "portal.azure.us"
+	case CloudChina:
+		return "portal.azure.cn"
+	}
+	return "portal.azure.com"
+}
