@@ -80,6 +80,15 @@ func Plan(t *topology.Topology, opts Options) []Check {
 			}
 		}
 	}
+	// The appliance's own listening ports: it serves forward replication, and failback needs
+	// it healthy too ("ensure that the appliance and all its components are healthy": TUT-M).
+	if !opts.NoHostFacts {
+		for _, c := range applianceChecks(t, timeout) {
+			if matchOnly(opts.Only, c.ID) {
+				checks = append(checks, c)
+			}
+		}
+	}
 	// The clock matters in every phase; its checks go with failback when it is tested.
 	phase := topology.PhaseForward
 	if t.Settings.HasPhase(topology.PhaseFailback) {

@@ -665,6 +665,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return st.bandwidth(ctx, p, c)
 	case result.CheckBlob:
 		return st.blob(ctx, p, c)
+	case result.CheckTLS:
+		return st.tlsListen(ctx, p, c)
 	case result.CheckDNS:
 		return st.dns(ctx, p, c)
 	case result.CheckClock:
