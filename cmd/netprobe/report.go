@@ -23,6 +23,7 @@ func init() { register(newReportCmd) }
 
 type reportFlags struct {
 	history, file, output, format, since, tz, profile string
+	window                                            time.Duration
 }
 
 func newReportCmd() *cobra.Command {
@@ -60,6 +61,7 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 	fl.StringVar(&f.since, "since", "", "only runs newer than this: a duration (7d, 36h, 2w) or a date (2026-11-20)")
 	fl.StringVar(&f.profile, "churn-profile", "", "CSV of per-minute churn (timestamp,vm,churn_mbps): size the link for RPO 100 % and 90 %")
 	fl.StringVar(&f.tz, "tz", "Local", "time zone of the hour-of-day buckets (UTC, Local, or a zone such as Europe/Berlin)")
+	fl.DurationVar(&f.window, "window", report.DefaultWindow, "the span the verdict is judged for: a history shorter than it is a caveat (0s: do not judge coverage)")
 	return cmd
 }
 
@@ -103,6 +105,11 @@ func runReport(cmd *cobra.Command, f reportFlags) error {
 		in.RPO, in.Growth = 15*time.Minute, capacity.DefaultGrowth
 	}
 	in.Location = loc
+	in.Window = f.window
+	if f.window == 0 {
+		in.Window = -1 // --window 0s: coverage is not judged
+	}
+	in.Provenance.Version, in.Provenance.Commit, in.Provenance.GeneratedAt = version, commit, now
 	if f.profile != "" {
 		pf, err := os.Open(f.profile)
 		if err != nil {

@@ -29,7 +29,32 @@ type Inputs struct {
 	// Profile is an optional per-minute churn profile (capacity.ParseProfile); with an RPO it
 	// sizes the link for RPO 100 % and 90 % with netprobe's queue model.
 	Profile *capacity.Profile
+	// Window is the span of the day the verdict is judged for (24 hours: the worst hour of the
+	// day); a history that covers less of it is a caveat. 0 means DefaultWindow; a negative
+	// window judges no coverage.
+	Window time.Duration
+	// Checklist is what no agent can see, to confirm by hand (topology.ManualChecklist).
+	Checklist []string
+	// Provenance says what made the report.
+	Provenance Provenance
 }
+
+// Provenance is what made a report: the netprobe that wrote it, when, and the topology file
+// it judged against. The runs it used are in the Report.
+type Provenance struct {
+	Version, Commit string
+	GeneratedAt     time.Time
+	TopologyFile    string
+	TopologySHA256  string
+}
+
+// DefaultWindow: the report judges the worst hour of the day, so a day of runs covers it.
+const DefaultWindow = 24 * time.Hour
+
+// minLinkRTT is the shortest round trip a test across a link between two sites can plausibly
+// take: a VPN gateway's encryption and any distance add more; 0.1 ms is what one host's
+// loopback or one switch gives (the design's lab is 10 to 50 µs on loopback).
+const minLinkRTT = 0.1 // ms
 
 // LinkInput is a link of the topology.
 type LinkInput struct {
@@ -122,6 +147,12 @@ type Report struct {
 	Sizing *capacity.Sizing
 	// Notes are problems with the inputs (skipped runs, missing measurements).
 	Notes []string
+	// Caveats are reasons the estate's verdict is at best GO WITH CAVEATS that belong to no
+	// link or VM: a history that covers too little of the window.
+	Caveats []string
+	// Versions and TopologySHAs are those the runs recorded, sorted: more than one of either
+	// means the runs were not all made alike.
+	Versions, TopologySHAs []string
 }
 
 // LinkReport is what the report says about one link.
@@ -257,6 +288,7 @@ func Build(runs []result.Run, in Inputs) Report {
 	if rep.Topology == "" {
 		rep.Topology = use[len(use)-1].Topology
 	}
+	rep.provenance(use)
 
 	// Per check ID: the latest result, and how often it failed.
 	type track struct {
@@ -485,6 +517,10 @@ func Build(runs []result.Run, in Inputs) Report {
 		rep.Verdict = worse(rep.Verdict, lr.Verdict)
 	}
 
+	for i := range rep.Links {
+		rep.plausible(&rep.Links[i])
+	}
+
 	// The churn profile, when given: does the worst hour meet RPO 100 % / 90 %?
 	if in.Profile != nil {
 		if in.RPO <= 0 {
@@ -603,6 +639,7 @@ func Build(runs []result.Run, in Inputs) Report {
 	if rep.Required == 0 {
 		rep.Notes = append(rep.Notes, "Required bandwidth unknown: give the protected VMs' disks a churn in the topology (-f) to judge headroom.")
 	}
+	rep.coverage()
 	if in.RPO > 0 && in.RPO != FailbackRPO {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("The RPO sums use settings.rpo = %s; ASR's failback policy cannot be edited and measures the RPO against 15 minutes.", humanDuration(in.RPO)))
 	}
@@ -736,4 +773,116 @@ func mbps(bps float64) string {
 		return fmt.Sprintf("%.0f Mbit/s", bps/1e6)
 	}
 	return fmt.Sprintf("%.1f Mbit/s", bps/1e6)
+}
+
+// provenance records what the runs say of themselves: the netprobe versions and the topology
+// files (by SHA-256) that made them.
+func (rep *Report) provenance(use []result.Run) {
+	vs, shas := map[string]bool{}, map[string]bool{}
+	for _, r := range use {
+		if r.Version != "" {
+			vs[r.Version] = true
+		}
+		if r.TopologySHA256 != "" {
+			shas[r.TopologySHA256] = true
+		}
+	}
+	for v := range vs {
+		rep.Versions = append(rep.Versions, v)
+	}
+	for h := range shas {
+		rep.TopologySHAs = append(rep.TopologySHAs, h)
+	}
+	sort.Strings(rep.Versions)
+	sort.Strings(rep.TopologySHAs)
+	if want := rep.Inputs.Provenance.TopologySHA256; want != "" {
+		other := 0
+		for _, r := range use {
+			if r.TopologySHA256 != "" && r.TopologySHA256 != want {
+				other++
+			}
+		}
+		if other > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d runs were made with another version of the topology file than %s (SHA-256 %s): their flows may differ from today's.",
+				other, rep.Runs, rep.Inputs.Provenance.TopologyFile, short(want)))
+		}
+	}
+	if len(rep.Versions) > 1 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The runs were made by %d versions of netprobe (%s).", len(rep.Versions), strings.Join(rep.Versions, ", ")))
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// coverage: the verdict judges the worst hour of the window; a history shorter than the
+// window, or one that misses hours of the day, may not have measured the worst hour.
+func (rep *Report) coverage() {
+	if rep.Runs == 0 {
+		return
+	}
+	win := rep.Inputs.Window
+	switch {
+	case win < 0:
+		return
+	case win == 0:
+		win = DefaultWindow
+	}
+	loc := rep.Inputs.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	span := rep.Last.Sub(rep.First)
+	if span >= win {
+		return
+	}
+	rep.Caveats = append(rep.Caveats, fmt.Sprintf("The history covers %s (%d runs, %s to %s) of the %s window the verdict is judged for: the worst hour may not have been measured. Run netprobe check from cron (docs/cron.md) for at least %s before cutover.",
+		humanDuration(span), rep.Runs, rep.First.In(loc).Format("2006-01-02 15:04"), rep.Last.In(loc).Format("2006-01-02 15:04"), humanDuration(win), humanDuration(win)))
+	if rep.Verdict == Go {
+		rep.Verdict = Caution
+	}
+}
+
+// plausible flags measurements a test across the link cannot give: more throughput than the
+// link's provisioned bandwidth, a path MTU above its declared MTU, a round trip shorter than
+// any link between sites allows. Each means the test probably did not cross the link (an
+// agent on the wrong host, a route that stays local): a caveat, never a pass.
+func (rep *Report) plausible(lr *LinkReport) {
+	var in *LinkInput
+	for i := range rep.Inputs.Links {
+		if rep.Inputs.Links[i].Name == lr.Name {
+			in = &rep.Inputs.Links[i]
+		}
+	}
+	if in == nil {
+		return // Azure Storage, or a pair no link joins: nothing declared to compare with
+	}
+	flag := func(why string) {
+		lr.Verdict = worse(lr.Verdict, Caution)
+		lr.Reasons = append(lr.Reasons, why+": the test probably did not cross the link (an agent on the wrong host, or a route that stays local). Check where the agents run before trusting this link's figures.")
+		rep.Verdict = worse(rep.Verdict, lr.Verdict)
+	}
+	best := 0.0
+	for _, s := range lr.Throughput {
+		best = max(best, s.All.P95*1e6)
+	}
+	if in.Bandwidth > 0 && best > in.Bandwidth*1.1 {
+		flag(fmt.Sprintf("Measured %s on a link declared as %s (more than 10 %% above it)", rate(best), rate(in.Bandwidth)))
+	}
+	for _, p := range lr.PMTU {
+		if in.MTU > 0 && p.MTU > in.MTU {
+			flag(fmt.Sprintf("Path MTU %d from %s to %s on a link declared with MTU %d", p.MTU, p.From, p.To, in.MTU))
+			break
+		}
+	}
+	for _, l := range lr.Latency {
+		if l.P50 > 0 && l.P50 < minLinkRTT {
+			flag(fmt.Sprintf("Round trip %s to %s of %.3f ms (median) across a link between sites", l.From, l.To, l.P50))
+			break
+		}
+	}
 }

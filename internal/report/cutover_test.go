@@ -25,6 +25,9 @@ func fixtureInputs() Inputs {
 	return Inputs{
 		Topology: "contoso-failback", RPO: 15 * time.Minute, Growth: 0.30,
 		Links: []LinkInput{{Name: "s2s", Kind: "vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
+		Checklist: []string{"No VMware snapshots on master target mt01", "The vCenter account ASR uses is not read-only"},
+		Provenance: Provenance{Version: "1.2.3", Commit: "abc1234", GeneratedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC),
+			TopologyFile: "estate.yaml", TopologySHA256: "5e3c0ffee0000000000000000000000000000000000000000000000000000042"},
 		VMs: []VMInput{
 			{Name: "sql01", Group: "sql-tier", Disks: []DiskInput{{Size: 512 * gib, Churn: 32e6}, {Size: 128 * gib, Churn: 8e6}}},
 			{Name: "web01", Disks: []DiskInput{{Size: 64 * gib, Churn: 4e6}}},
@@ -262,7 +265,7 @@ func TestBuildVerdicts(t *testing.T) {
 		return result.Result{ID: "port/vm1/cs01/443/tcp", Check: "port", From: "vm1", To: "cs01", Status: st, Message: "m"}
 	}
 	run := func(at time.Time, rs ...result.Result) result.Run { return result.NewRun("t", at, time.Second, rs) }
-	in := Inputs{VMs: []VMInput{{Name: "vm1"}}}
+	in := Inputs{VMs: []VMInput{{Name: "vm1"}}, Window: -1} // coverage: TestReportCoverage
 	for _, tc := range []struct {
 		name string
 		runs []result.Run
@@ -290,7 +293,7 @@ func TestBuildOtherTopologyLeftOut(t *testing.T) {
 		result.NewRun("a", time.Unix(0, 0), 0, []result.Result{{ID: "x", Check: "port", Status: result.Fail, Message: "m"}}),
 		result.NewRun("b", time.Unix(1, 0), 0, []result.Result{{ID: "x", Check: "port", Status: result.Pass, Message: "m"}}),
 	}
-	rep := Build(runs, Inputs{Topology: "b"})
+	rep := Build(runs, Inputs{Topology: "b", Window: -1})
 	if rep.Runs != 1 || rep.Verdict != Go || !strings.Contains(strings.Join(rep.Notes, " "), "1 runs of other topologies") {
 		t.Errorf("runs %d verdict %s notes %v", rep.Runs, rep.Verdict, rep.Notes)
 	}
@@ -408,5 +411,64 @@ func TestReportFixedFailbackRPO(t *testing.T) {
 	}
 	if rep := Build(fixtureRuns(), fixtureInputs()); strings.Contains(strings.Join(rep.Notes, "\n"), "cannot be edited") {
 		t.Errorf("note with the default RPO: %q", rep.Notes)
+	}
+}
+
+// TestReportCoverage: two minutes of history judged for a 24-hour window is a caveat that says
+// so; a day of runs is not.
+func TestReportCoverage(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	pass := []result.Result{{ID: "port/vm1/cs01/443/tcp", Check: "port", From: "vm1", To: "cs01", Status: result.Pass, Message: "m"}}
+	short := Build([]result.Run{result.NewRun("t", at, 0, pass), result.NewRun("t", at.Add(2*time.Minute), 0, pass)}, Inputs{})
+	if short.Verdict != Caution || len(short.Caveats) != 1 || !strings.Contains(short.Caveats[0], "covers 2 min (2 runs") || !strings.Contains(short.Caveats[0], "24 h window") {
+		t.Errorf("2 minutes of history: %s, caveats %q", short.Verdict, short.Caveats)
+	}
+	day := Build([]result.Run{result.NewRun("t", at, 0, pass), result.NewRun("t", at.Add(24*time.Hour), 0, pass)}, Inputs{})
+	if day.Verdict != Go || len(day.Caveats) != 0 {
+		t.Errorf("a day of history: %s, caveats %q", day.Verdict, day.Caveats)
+	}
+}
+
+// TestReportPlausibility: a link measured faster than it is provisioned, a path MTU above the
+// declared one, or a round trip too short for a link between sites means the test did not
+// cross the link: a caveat with that sentence, never a plain pass.
+func TestReportPlausibility(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	in := Inputs{Topology: "t", Window: -1, Links: []LinkInput{{Name: "s2s", Kind: "vpn", Bandwidth: 200e6, MTU: 1400}}}
+	rs := []result.Result{
+		{ID: "bandwidth/ps-az/mt01/4", Check: result.CheckBandwidth, From: "ps-az", To: "mt01", Status: result.Pass,
+			Metrics: map[string]any{"mbps": 30000.0, "streams": 4.0, "direction": "push", "link": "s2s"}},
+		{ID: "pmtu/ps-az/mt01", Check: result.CheckPMTU, From: "ps-az", To: "mt01", Status: result.Pass, Metrics: map[string]any{"mtu": 1500.0, "link": "s2s"}},
+		{ID: "latency/ps-az/sql01", Check: result.CheckLatency, From: "ps-az", To: "sql01", Status: result.Pass,
+			Metrics: map[string]any{"samples": 50.0, "p50_ms": 0.03, "p95_ms": 0.05, "link": "s2s"}},
+	}
+	rep := Build([]result.Run{result.NewRun("t", at, 0, rs)}, in)
+	l := rep.Links[0]
+	why := strings.Join(l.Reasons, "\n")
+	for _, want := range []string{"Measured 30 Gbit/s on a link declared as 200 Mbit/s", "Path MTU 1500 from ps-az to mt01 on a link declared with MTU 1400",
+		"Round trip ps-az to sql01 of 0.030 ms", "the test probably did not cross the link"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("link reasons lack %q:\n%s", want, why)
+		}
+	}
+	if l.Verdict != Caution || rep.Verdict != Caution {
+		t.Errorf("link %s, estate %s: want GO WITH CAVEATS", l.Verdict, rep.Verdict)
+	}
+	ok := Build([]result.Run{result.NewRun("t", at, 0, []result.Result{{ID: "bandwidth/ps-az/mt01/4", Check: result.CheckBandwidth, From: "ps-az", To: "mt01",
+		Status: result.Pass, Metrics: map[string]any{"mbps": 150.0, "streams": 4.0, "direction": "push", "link": "s2s"}}})}, in)
+	if ok.Links[0].Verdict != Go {
+		t.Errorf("150 Mbit/s on a 200 Mbit/s link: %s %q", ok.Links[0].Verdict, ok.Links[0].Reasons)
+	}
+}
+
+// TestChartOneRun: the chart of a single run labels its points with their values.
+func TestChartOneRun(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	rs := []result.Result{{ID: "bandwidth/ps-az/mt01/4", Check: result.CheckBandwidth, From: "ps-az", To: "mt01", Status: result.Pass,
+		Metrics: map[string]any{"mbps": 42.5, "streams": 4.0, "direction": "push", "required_mbps": 20.0, "link": "s2s"}}}
+	rep := Build([]result.Run{result.NewRun("t", at, 0, rs)}, Inputs{Topology: "t", Links: []LinkInput{{Name: "s2s", Kind: "vpn"}}})
+	svg := string(rep.Links[0].Chart(rep.Required))
+	if !strings.Contains(svg, `r="5.0"`) || !strings.Contains(svg, ">42.5<") {
+		t.Errorf("a one-run chart should draw a large, labelled point:\n%s", svg)
 	}
 }

@@ -130,8 +130,9 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 </head>
 <body>
 <h1>Failback network readiness: {{.Topology}}</h1>
-<p class="meta">{{.Span}}</p>
+<p class="meta">{{.Span}}{{with .ProvenanceLine}} {{.}}{{end}}</p>
 <p class="banner">Verdict: <span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></p>
+{{if .Caveats}}<ul class="reasons">{{range .Caveats}}<li><b>Caveat</b>: {{.}}</li>{{end}}</ul>{{end}}
 
 <h2>Verdict per link</h2>
 {{if .Links}}<table>
@@ -143,11 +144,15 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 
 {{if .VMs}}<h2>Verdict per VM</h2>
 <table>
-<tr><th>VM</th><th>Group</th><th>Verdict</th><th>Disks</th><th>Size</th><th>Churn (p95)</th><th>Required</th><th>Resync, worst case</th><th>Flows pass / warn / fail / error / skip</th></tr>
+<tr><th>VM</th><th>Group</th><th>Verdict</th><th>Disks</th><th>Size</th><th>Churn (p95)</th><th>Required</th><th>Resync, worst case (every provisioned byte at the measured rate)</th><th>Flows pass / warn / fail / error / skip</th></tr>
 {{range .VMs}}<tr><td>{{.Name}}</td><td>{{dash .Group}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td class="num">{{.Disks}}</td><td class="num">{{size .Size}}</td><td class="num">{{rate .Churn}}</td><td class="num">{{rate .Required}}</td><td class="num">{{hours .ResyncHours}}</td><td class="num">{{.Flows.Pass}} / {{.Flows.Warn}} / {{.Flows.Fail}} / {{.Flows.Error}} / {{.Flows.Skip}}</td></tr>
 {{end}}</table>
 <ul class="reasons">{{range .VMs}}{{$v := .}}{{range .Reasons}}<li><b>{{$v.Name}}</b>: {{.}}</li>{{end}}{{end}}</ul>
 {{end}}
+
+{{if .Inputs.Checklist}}<h2>Manual checklist</h2>
+<p>No agent can see these; confirm each by hand before cutover.</p>
+<ul class="checklist">{{range .Inputs.Checklist}}<li>☐ {{.}}</li>{{end}}</ul>{{end}}
 
 <h2>Failing flows and what fixes them</h2>
 {{if .Failing}}<table>
@@ -196,8 +201,11 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 </html>
 `
 
-// Span and InputLines expose the shared wording to the template.
+// Span, ProvenanceLine and InputLines expose the shared wording to the template.
 func (rep Report) Span() string { return rep.span() }
+
+// ProvenanceLine is provenanceLine for the template.
+func (rep Report) ProvenanceLine() string { return rep.provenanceLine() }
 
 // InputLines are the inputs of the arithmetic, one sentence each.
 func (rep Report) InputLines() []string { return rep.inputLines() }

@@ -9,7 +9,8 @@ import (
 // InputsFromTopology takes the report's inputs from a loaded topology: its name, RPO, growth,
 // links, and the protected VMs with their disks (sorted by name).
 func InputsFromTopology(t *topology.Topology) Inputs {
-	in := Inputs{Topology: t.Name, RPO: t.Settings.RPO, Growth: t.Settings.Growth}
+	in := Inputs{Topology: t.Name, RPO: t.Settings.RPO, Growth: t.Settings.Growth, Checklist: topology.ManualChecklist(t),
+		Provenance: Provenance{TopologyFile: t.File, TopologySHA256: t.SHA256}}
 	for _, l := range t.Links {
 		in.Links = append(in.Links, LinkInput{Name: l.Name, Kind: l.Kind.String(), Sites: l.Sites, Bandwidth: float64(l.Bandwidth), MTU: l.MTU})
 	}

@@ -23,6 +23,15 @@ func (rep Report) Markdown(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("# Failback network readiness: %s\n\n", rep.Topology)
 	p("**Verdict: %s.** %s\n\n", rep.Verdict, rep.span())
+	if pv := rep.provenanceLine(); pv != "" {
+		p("%s\n\n", pv)
+	}
+	for _, c := range rep.Caveats {
+		p("- **Caveat:** %s\n", mdCell(c))
+	}
+	if len(rep.Caveats) > 0 {
+		p("\n")
+	}
 
 	p("## Verdict per link\n\n")
 	if len(rep.Links) == 0 {
@@ -45,7 +54,7 @@ func (rep Report) Markdown(w io.Writer) error {
 
 	if len(rep.VMs) > 0 {
 		p("## Verdict per VM\n\n")
-		p("| VM | Group | Verdict | Disks | Size | Churn (p95) | Required | Resync, worst case | Flows pass / warn / fail / error / skip |\n")
+		p("| VM | Group | Verdict | Disks | Size | Churn (p95) | Required | Resync, worst case (every provisioned byte at the measured rate) | Flows pass / warn / fail / error / skip |\n")
 		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, v := range rep.VMs {
 			p("| %s | %s | **%s** | %d | %s | %s | %s | %s | %d / %d / %d / %d / %d |\n", mdCell(v.Name), dash(v.Group), v.Verdict,
@@ -57,6 +66,14 @@ func (rep Report) Markdown(w io.Writer) error {
 			for _, why := range v.Reasons {
 				p("- %s: %s\n", mdCell(v.Name), mdCell(why))
 			}
+		}
+		p("\n")
+	}
+
+	if len(rep.Inputs.Checklist) > 0 {
+		p("## Manual checklist\n\nNo agent can see these; confirm each by hand before cutover.\n\n")
+		for _, c := range rep.Inputs.Checklist {
+			p("- [ ] %s\n", mdCell(c))
 		}
 		p("\n")
 	}
@@ -167,6 +184,41 @@ var formulas = []string{
 	fmt.Sprintf("Resync hours = bytes × 8 ÷ measured ÷ 3600, worst case: failback to an alternate location sends every provisioned byte (to the original location only changes are sent). The process server resynchronises %d disks of a VM at a time: a VM with one large disk among small ones finishes later than the total suggests.", capacity.DisksAtOnce),
 	"Churn profile: Q(t+1) = max(0, Q(t) + 60 × (c(t) × (1 + growth) ÷ compression − B)) per minute; RPO 100 % is the smallest B with Q ÷ B ≤ RPO at every minute, RPO 90 % at 90 % of minutes.",
 	"Per hour of day: min, median and 95th percentile (nearest rank) of the runs that started in that hour. Latency under load is sampled while the bandwidth test runs.",
+}
+
+// provenanceLine says what made the report: netprobe's version, when, from which topology
+// file (its SHA-256), and the versions that made the runs.
+func (rep Report) provenanceLine() string {
+	pv := rep.Inputs.Provenance
+	var parts []string
+	if pv.Version != "" {
+		v := "netprobe " + pv.Version
+		if pv.Commit != "" {
+			v += " (commit " + pv.Commit + ")"
+		}
+		parts = append(parts, "Written by "+v)
+	}
+	if !pv.GeneratedAt.IsZero() {
+		loc := rep.Inputs.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		parts = append(parts, "at "+pv.GeneratedAt.In(loc).Format("2006-01-02 15:04 MST"))
+	}
+	if pv.TopologyFile != "" {
+		t := "from topology file " + pv.TopologyFile
+		if pv.TopologySHA256 != "" {
+			t += " (SHA-256 " + pv.TopologySHA256 + ")"
+		}
+		parts = append(parts, t)
+	}
+	if len(rep.Versions) > 0 {
+		parts = append(parts, "runs made by netprobe "+strings.Join(rep.Versions, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ", ") + "."
 }
 
 func (rep Report) span() string {
@@ -282,8 +334,11 @@ func size(b int64) string {
 }
 
 func hours(h float64) string {
-	if h <= 0 {
+	switch {
+	case h <= 0:
 		return "–"
+	case h < 0.1:
+		return "< 0.1 h"
 	}
 	return fmt.Sprintf("%.1f h", h)
 }

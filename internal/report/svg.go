@@ -100,11 +100,21 @@ func (c chart) svg() string {
 			}
 			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(line, " "), s.Color)
 		}
+		// A history of one or two hours has no line to read: each point is drawn larger and
+		// carries its value, so the chart of a single run still says what was measured.
+		sparse := len(s.Points) <= 2
 		for _, p := range s.Points {
 			// Whiskers show min..p95 where a band cannot (single hours).
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-opacity="0.5"/>`, x(float64(p.Hour)), x(float64(p.Hour)), y(p.Lo), y(p.Hi), s.Color)
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"><title>%02d:00 %s: min %s, median %s, p95 %s</title></circle>`,
-				x(float64(p.Hour)), y(p.Mid), s.Color, p.Hour, esc(s.Name), num(p.Lo), num(p.Mid), num(p.Hi))
+			r := 2.5
+			if sparse {
+				r = 5
+			}
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s"><title>%02d:00 %s: min %s, median %s, p95 %s</title></circle>`,
+				x(float64(p.Hour)), y(p.Mid), r, s.Color, p.Hour, esc(s.Name), num(p.Lo), num(p.Mid), num(p.Hi))
+			if sparse {
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`, x(float64(p.Hour))+8, y(p.Mid)-6, s.Color, num(p.Mid))
+			}
 		}
 	}
 	for _, r := range c.Refs {
