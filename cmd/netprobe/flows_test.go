@@ -87,9 +87,9 @@ func TestFlowsFormats(t *testing.T) {
 		args     []string
 		asr, own int
 	}{
-		{nil, 34, 22},
-		{[]string{"--coordinator", "cs01"}, 34, 25},
-		{[]string{"--coordinator", "cs01", "--no-agent-rules"}, 34, 0},
+		{nil, 26, 16},
+		{[]string{"--coordinator", "cs01"}, 26, 19},
+		{[]string{"--coordinator", "cs01", "--no-agent-rules"}, 26, 0},
 	} {
 		code, out, _ := runCLI(t, append([]string{"flows", "-f", normativeFile, "--format", "json"}, tc.args...)...)
 		var doc struct {

@@ -304,33 +304,30 @@ func insideRanges(t *topology.Topology, link string) (topology.LinkKind, []Named
 	return 0, out
 }
 
-// linkBetween names the link joining the two hosts' sites, "" when they share a site or none
-// is declared.
+// linkBetween names the link the two hosts' traffic crosses (topology.LinkBetweenSites: the
+// direct link, or the private link out of Azure on a route through on-premises sites), ""
+// when they share a site or none is declared.
 func linkBetween(t *topology.Topology, from, to string) string {
-	a, b := t.Hosts[from], t.Hosts[to]
-	if a == nil || b == nil || a.Site == b.Site {
-		return ""
-	}
-	for _, l := range t.Links {
-		if (l.Sites[0] == a.Site && l.Sites[1] == b.Site) || (l.Sites[1] == a.Site && l.Sites[0] == b.Site) {
-			return l.Name
-		}
+	if l := hostsLink(t, from, to); l != nil {
+		return l.Name
 	}
 	return ""
 }
 
-// linkMTU is the declared MTU of the link between the two hosts' sites, 0 when none is declared.
+// linkMTU is the declared MTU of that link, 0 when none is declared.
 func linkMTU(t *topology.Topology, from, to string) int {
-	a, b := t.Hosts[from], t.Hosts[to]
-	if a == nil || b == nil {
-		return 0
-	}
-	for _, l := range t.Links {
-		if (l.Sites[0] == a.Site && l.Sites[1] == b.Site) || (l.Sites[1] == a.Site && l.Sites[0] == b.Site) {
-			return l.MTU
-		}
+	if l := hostsLink(t, from, to); l != nil {
+		return l.MTU
 	}
 	return 0
+}
+
+func hostsLink(t *topology.Topology, from, to string) *topology.Link {
+	a, b := t.Hosts[from], t.Hosts[to]
+	if a == nil || b == nil || a.Site == b.Site {
+		return nil
+	}
+	return topology.LinkBetweenSites(t, a.Site, b.Site)
 }
 
 // matchOnly keeps an ID that matches one of the patterns: a glob whose * matches any text

@@ -24,7 +24,7 @@ func fixtureInputs() Inputs {
 	const gib = 1 << 30
 	return Inputs{
 		Topology: "contoso-failback", RPO: 15 * time.Minute, Growth: 0.30,
-		Links: []LinkInput{{Name: "s2s", Kind: "vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
+		Links:     []LinkInput{{Name: "s2s", Kind: "vpn", Sites: [2]string{"onprem", "azure"}, Bandwidth: 200e6, MTU: 1400}},
 		Checklist: []string{"No VMware snapshots on master target mt01", "The vCenter account ASR uses is not read-only"},
 		Provenance: Provenance{Version: "1.2.3", Commit: "abc1234", GeneratedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC),
 			TopologyFile: "estate.yaml", TopologySHA256: "5e3c0ffee0000000000000000000000000000000000000000000000000000042"},

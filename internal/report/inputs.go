@@ -38,10 +38,8 @@ func failbackLink(t *topology.Topology, vm *topology.Host) string {
 	if ps == nil || mt == nil {
 		return ""
 	}
-	for _, l := range t.Links {
-		if (l.Sites[0] == ps.Site && l.Sites[1] == mt.Site) || (l.Sites[1] == ps.Site && l.Sites[0] == mt.Site) {
-			return l.Name
-		}
+	if l := topology.LinkBetweenSites(t, ps.Site, mt.Site); l != nil {
+		return l.Name
 	}
 	return ""
 }

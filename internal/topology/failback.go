@@ -94,20 +94,19 @@ func MasterTargetChoice(t *Topology, vm *Host) Choice {
 // there is none.
 func MasterTargetOf(t *Topology, vm *Host) *Host { return MasterTargetChoice(t, vm).Host }
 
-// MasterTargetsInUse are the master targets failback uses, sorted by name: every host with
-// role master-target, and a Windows configuration server's built-in master target when a VM
-// fails back to it, or when the file has no Windows VM to fail back and no other Windows
-// master target (it is then the estate's Windows master target). A built-in master target
-// that no VM uses is left out: its data leg is never opened, and testing it could only raise
-// a false alarm.
+// MasterTargetsInUse are the master targets failback uses, sorted by name: those the classic
+// failback VMs of the file fail back to (MasterTargetOf). A file with no such VM (the
+// infrastructure alone) uses every host with role master-target, and a Windows configuration
+// server's built-in master target when no other Windows one is declared. A master target no VM
+// uses is left out: nothing fails back to it, so its data leg and host facts could only raise
+// a false alarm about the failback the file describes.
 func MasterTargetsInUse(t *Topology) []*Host {
 	used := map[string]bool{}
-	windowsVMs := false
-	for _, vm := range ClassicFailbackVMs(t) {
+	vms := ClassicFailbackVMs(t)
+	for _, vm := range vms {
 		if mt := MasterTargetOf(t, vm); mt != nil {
 			used[mt.Name] = true
 		}
-		windowsVMs = windowsVMs || vm.OS == "windows"
 	}
 	var out []*Host
 	for _, n := range sortedKeys(t.Hosts) {
@@ -115,12 +114,15 @@ func MasterTargetsInUse(t *Topology) []*Host {
 		if t.inAzure(h) || !IsMasterTarget(h) {
 			continue
 		}
-		if h.HasRole(RoleMasterTarget) || used[n] {
+		switch {
+		case len(vms) > 0:
+			if used[n] {
+				out = append(out, h)
+			}
+		case h.HasRole(RoleMasterTarget):
 			out = append(out, h)
-			continue
-		}
-		if !windowsVMs && len(MasterTargetCandidates(t, "windows")) == 1 {
-			out = append(out, h)
+		case len(MasterTargetCandidates(t, "windows")) == 1:
+			out = append(out, h) // the estate's only Windows master target, built in
 		}
 	}
 	return out
@@ -244,10 +246,12 @@ func (p Pair) Size() Bytes {
 	return sum
 }
 
-// FailbackPairs are the data legs of failback: every process server in Azure with every master
-// target in use, each with the VMs that fail back over it (none when no VM of the file does),
-// sorted by process server then master target. On-premises VMs still replicating forward and
-// VMs served by another pair do not count toward a pair.
+// FailbackPairs are the data legs of failback, each with the VMs that fail back over it,
+// sorted by process server then master target: the pairs the classic failback VMs use (their
+// process server and master target). A file with no such VM pairs every process server in
+// Azure with every master target in use, carrying none. On-premises VMs still replicating
+// forward and VMs served by another pair do not count toward a pair, and a pair no VM uses is
+// not planned: its firewall rules need not exist.
 func FailbackPairs(t *Topology) []Pair {
 	var pairs []Pair
 	idx := map[[2]string]int{}
@@ -265,6 +269,15 @@ func FailbackPairs(t *Topology) []Pair {
 		if i, ok := idx[[2]string{ps.Name, mt.Name}]; ok {
 			pairs[i].VMs = append(pairs[i].VMs, vm)
 		}
+	}
+	if len(ClassicFailbackVMs(t)) > 0 {
+		used := pairs[:0]
+		for _, p := range pairs {
+			if len(p.VMs) > 0 {
+				used = append(used, p)
+			}
+		}
+		pairs = used
 	}
 	sort.SliceStable(pairs, func(i, j int) bool {
 		if pairs[i].PS.Name != pairs[j].PS.Name {

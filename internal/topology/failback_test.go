@@ -63,7 +63,7 @@ func TestFailbackPairs(t *testing.T) {
 		{"ps-az", "cs01", []string{"win1", "win2"}, []BitsPerSecond{mb(1), mb(2)}},
 		{"ps-az", "mt-lnx", []string{"lnx1"}, []BitsPerSecond{mb(4)}},
 		{"ps-az2", "cs01", []string{"far1"}, []BitsPerSecond{mb(8)}},
-		{"ps-az2", "mt-lnx", nil, nil},
+		// ps-az2 with mt-lnx carries no VM: not planned (its firewall rules need not exist)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pairs (-want +got):\n%s", diff)
@@ -177,5 +177,51 @@ func TestEndpointNames(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("endpoint flows (-want +got):\n%s", diff)
+	}
+}
+
+// TestTwoOnPremSites: the VPN lands in dc1, the configuration server and master target live
+// there, and dc2 (another vCenter, VMs still replicating) is joined to dc1 by a WAN: failback
+// needs no private link to dc2. A master target in dc2 is reached through dc1, over the VPN.
+func TestTwoOnPremSites(t *testing.T) {
+	src := `version: 1
+sites:
+  dc1: {kind: onprem, networks: [10.10.0.0/16]}
+  dc2: {kind: onprem, networks: [10.11.0.0/16]}
+  azure: {kind: azure, networks: [10.20.0.0/16]}
+links:
+  - {name: s2s, kind: vpn, sites: [dc1, azure]}
+  - {name: wan, kind: internet, sites: [dc1, dc2]}
+hosts:
+  cs01: {site: dc1, os: windows, roles: [configuration-server], address: 10.10.0.4}
+  vc02: {site: dc2, roles: [vcenter], address: 10.11.0.2}
+  ps-az: {site: azure, os: windows, roles: [process-server], address: 10.20.1.4}
+  vm01: {site: azure, os: windows, roles: [protected-vm], address: 10.20.2.10}
+`
+	for _, f := range Readiness(parse(t, src)) {
+		if f.Rule == "RD-LINK" {
+			t.Errorf("a WAN-joined second datacenter needs no private link of its own: %s", f.Message)
+		}
+	}
+	// The master target in dc2: reached over the VPN into dc1, then the WAN.
+	top := parse(t, src+"  mt02: {site: dc2, os: windows, roles: [master-target], address: 10.11.0.8}\n")
+	if l := LinkBetweenSites(top, "azure", "dc2"); l == nil || l.Name != "s2s" {
+		t.Errorf("azure to dc2 crosses %v, want s2s", l)
+	}
+	for _, f := range Readiness(top) {
+		if f.Rule == "RD-LINK" {
+			t.Errorf("dc2 is reached over s2s and the WAN: %s", f.Message)
+		}
+	}
+	// Without the WAN, dc2 is out of reach: RD-LINK names it.
+	noWAN := parse(t, strings.Replace(src, "  - {name: wan, kind: internet, sites: [dc1, dc2]}\n", "", 1)+"  mt02: {site: dc2, os: windows, roles: [master-target], address: 10.11.0.8}\n")
+	var got []string
+	for _, f := range Readiness(noWAN) {
+		if f.Rule == "RD-LINK" {
+			got = append(got, f.Message)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "to site dc2") {
+		t.Errorf("RD-LINK without the WAN: %q", got)
 	}
 }

@@ -294,8 +294,9 @@ func names(hs []*Host) string {
 	return abbreviate(out, 4)
 }
 
-// link checks that every Azure site holding failback hosts reaches the on-premises site over a
-// link that carries failback.
+// link checks that every Azure site holding failback hosts reaches the on-premises sites its
+// failback needs (the configuration server's, and the master targets' its VMs use) over a link
+// that carries failback, directly or through on-premises links (a WAN between datacenters).
 func (r *readiness) link() {
 	for _, azName := range sortedKeys(r.t.Sites) {
 		az := r.t.Sites[azName]
@@ -306,34 +307,61 @@ func (r *readiness) link() {
 		if at == nil {
 			continue
 		}
-		for _, onName := range sortedKeys(r.t.Sites) {
-			if r.t.Sites[onName].Kind != SiteOnPrem {
+		what := "failback host " + at.Name
+		if at.HasRole(RoleProcessServer) {
+			what = "a failback process server"
+		}
+		for _, onName := range r.neededOnPrem(azName) {
+			if failbackRoute(r.t, azName, onName) != nil {
 				continue
 			}
-			var found *Link
-			for _, l := range r.t.Links {
-				if (l.Sites[0] == azName && l.Sites[1] == onName) || (l.Sites[1] == azName && l.Sites[0] == onName) {
-					if found == nil || (!found.Kind.CarriesFailback() && l.Kind.CarriesFailback()) {
-						found = l
-					}
-				}
-			}
-			what := "failback host " + at.Name
-			if at.HasRole(RoleProcessServer) {
-				what = "a failback process server"
-			}
-			switch {
+			switch found := directLink(r.t, azName, onName); {
 			case found == nil:
 				r.add("RD-LINK", SevFail, at.Name, "hosts."+at.Name,
-					"declare the site-to-site VPN or ExpressRoute private peering under links:",
-					"%s needs a link of kind vpn or expressroute-private to site %s; no link joins %s and %s", what, onName, azName, onName)
-			case !found.Kind.CarriesFailback():
+					"declare the site-to-site VPN or ExpressRoute private peering under links: (to this site, or to an on-premises site linked to it)",
+					"%s needs a link of kind vpn or expressroute-private to site %s; no link joins %s and %s, directly or through on-premises sites", what, onName, azName, onName)
+			default:
 				r.add("RD-LINK", SevFail, at.Name, "hosts."+at.Name,
 					"failback needs private addresses end to end: use a site-to-site VPN or ExpressRoute private peering",
 					"%s needs a link of kind vpn or expressroute-private to site %s; link %s is %s", what, onName, found.Name, found.Kind)
 			}
 		}
 	}
+}
+
+// neededOnPrem are the on-premises sites the failback of Azure site az needs to reach: the
+// configuration server's, and those of the master targets its classic VMs fail back to (every
+// master target in use when none of its VMs is classic: a process server alone).
+func (r *readiness) neededOnPrem(az string) []string {
+	need := map[string]bool{}
+	for _, cs := range hostsWithRole(r.t, RoleConfigurationServer) {
+		if h := r.t.Hosts[cs]; !r.t.inAzure(h) {
+			need[h.Site] = true
+		}
+	}
+	vms := 0
+	for _, vm := range r.failbackVMs() {
+		if vm.Site != az {
+			continue
+		}
+		vms++
+		if mt := MasterTargetOf(r.t, vm); mt != nil && !r.t.inAzure(mt) {
+			need[mt.Site] = true
+		}
+	}
+	if vms == 0 {
+		for _, mt := range MasterTargetsInUse(r.t) {
+			need[mt.Site] = true
+		}
+	}
+	if len(need) == 0 { // nothing on premises is declared yet: every on-premises site
+		for _, n := range sortedKeys(r.t.Sites) {
+			if r.t.Sites[n].Kind == SiteOnPrem {
+				need[n] = true
+			}
+		}
+	}
+	return sortedKeys(need)
 }
 
 // anchor is the host a finding about an Azure site points at: its process server, else its

@@ -61,10 +61,13 @@ func TestReadinessNormative(t *testing.T) {
 		t.Errorf("sql01 fails back to %v, want cs01 (the configuration server's built-in master target)", mt)
 	}
 	list := strings.Join(ManualChecklist(top), "\n")
-	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "mt01", "cs01",
+	// mt01 receives no VM of the file: it is not a master target in use, so it gets no item.
+	if strings.Contains(list, "mt01") {
+		t.Errorf("the checklist names mt01, which no VM fails back to:\n%s", list)
+	}
+	for _, want := range []string{"snapshots", "disk.EnableUUID", "Storage vMotion", "master target cs01",
 		"at least one VMFS datastore attached (vSAN alone does not do", "is not newer than the configuration server's",
-		"same version as its master target's, or older", "not read-only", "not cloned from the protected VMs' template",
-		"Linux master target mt01: not installed on LVM, kernel upgrades and automatic updates disabled", "/etc/hosts"} {
+		"same version as its master target's, or older", "not read-only", "not cloned from the protected VMs' template"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("manual checklist lacks %q:\n%s", want, list)
 		}

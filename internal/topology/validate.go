@@ -96,8 +96,8 @@ func validate(d *decoder, t *Topology) {
 		if h.Group != "" && !h.HasRole(RoleProtectedVM) {
 			d.crossf(p+".group", p+".group", "group applies to a protected-vm; %s is not one", name)
 		}
-		if h.Retention != "" && !h.HasRole(RoleMasterTarget) {
-			d.crossf(p+".retention", p+".retention", "retention applies to a master-target; %s is not one", name)
+		if h.Retention != "" && !IsMasterTarget(h) {
+			d.crossf(p+".retention", p+".retention", "retention applies to a master target (a host with role master-target, or a Windows configuration server); %s is not one", name)
 		}
 		if h.MasterTarget != "" {
 			if !h.HasRole(RoleProtectedVM) {

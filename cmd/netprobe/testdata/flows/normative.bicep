@@ -4,8 +4,8 @@
 // note: Microsoft ended support for the classic architecture (configuration server, process server, master target) on 2026-03-30: VMs that failed over under it still fail back with it; new protection uses the modernized replication appliance (settings.architecture: modernized) (https://learn.microsoft.com/azure/site-recovery/how-to-move-from-classic-to-modernized-vmware-disaster-recovery)
 // note: USER-1: sql01 -> cs01 1433/tcp is expected blocked: no allow rule
 // note: ASR service endpoints are DNS names: allow them with FQDN rules (or the AzureCloud service tag / published IP ranges): cs01 -> *.backup.windowsazure.com 443/tcp, cs01 -> *.blob.core.windows.net 443/tcp, cs01 -> *.hypervrecoverymanager.windowsazure.com 443/tcp, cs01 -> login.microsoftonline.com 443/tcp, cs01 -> *.servicebus.windows.net 443/tcp, cs01 -> time.nist.gov 123/udp, cs01 -> time.windows.com 123/udp
-// note: FB-PMTU: do not drop ICMP fragmentation-needed (type 3 code 4) toward the 4 hosts that send large packets (path MTU discovery needs it): 192.168.50.4 (cs01), 10.10.0.8 (mt01), 10.20.1.4 (ps-az), 10.10.5.10 (sql01)
-// note: 8 flows are measurements between agents (path, route, latency, bandwidth): netprobe's own rules (NP-*) below open what they send
+// note: FB-PMTU: do not drop ICMP fragmentation-needed (type 3 code 4) toward the 3 hosts that send large packets (path MTU discovery needs it): 192.168.50.4 (cs01), 10.20.1.4 (ps-az), 10.10.5.10 (sql01)
+// note: 6 flows are measurements between agents (path, route, latency, bandwidth): netprobe's own rules (NP-*) below open what they send
 
 @description('Region of the NSGs: the resource group\'s by default.')
 param location string = resourceGroup().location
@@ -136,15 +136,12 @@ resource nsg_azure_10_20_0_0_16 'Microsoft.Network/networkSecurityGroups@2023-11
   properties: {
     securityRules: [
       {
-        name: 'netprobe-1000-in-tcp9443-FB-VM-PS-FB-MT-PS-NP-BW'
+        name: 'netprobe-1000-in-tcp9443-FB-VM-PS'
         properties: {
-          description: 'FB-VM-PS,FB-MT-PS,NP-BW sql01, mt01 -> ps-az'
+          description: 'FB-VM-PS sql01 -> ps-az'
           protocol: 'Tcp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: [
-            '10.10.0.8/32'
-            '10.10.5.10/32'
-          ]
+          sourceAddressPrefix: '10.10.5.10/32'
           destinationAddressPrefix: '10.20.1.4/32'
           destinationPortRange: '9443'
           access: 'Allow'
@@ -172,14 +169,11 @@ resource nsg_azure_10_20_0_0_16 'Microsoft.Network/networkSecurityGroups@2023-11
       {
         name: 'netprobe-1002-out-icmp-FB-PS-CS-NP-PMTU-NP-PATH'
         properties: {
-          description: 'FB-PS-CS,NP-PMTU,NP-PATH ps-az -> cs01, mt01'
+          description: 'FB-PS-CS,NP-PMTU,NP-PATH ps-az -> cs01'
           protocol: 'Icmp'
           sourcePortRange: '*'
           sourceAddressPrefix: '10.20.1.4/32'
-          destinationAddressPrefixes: [
-            '10.10.0.8/32'
-            '192.168.50.4/32'
-          ]
+          destinationAddressPrefix: '192.168.50.4/32'
           destinationPortRange: '*'
           access: 'Allow'
           priority: 1002
@@ -204,68 +198,47 @@ resource nsg_azure_10_20_0_0_16 'Microsoft.Network/networkSecurityGroups@2023-11
         }
       }
       {
-        name: 'netprobe-1004-out-tcp9443-FB-PS-MT-NP-BW'
+        name: 'netprobe-1004-in-udp7411-NP-ECHO'
         properties: {
-          description: 'FB-PS-MT,NP-BW ps-az -> mt01'
-          protocol: 'Tcp'
-          sourcePortRange: '*'
-          sourceAddressPrefix: '10.20.1.4/32'
-          destinationAddressPrefix: '10.10.0.8/32'
-          destinationPortRange: '9443'
-          access: 'Allow'
-          priority: 1004
-          direction: 'Outbound'
-        }
-      }
-      {
-        name: 'netprobe-1005-in-udp7411-NP-ECHO'
-        properties: {
-          description: 'netprobe\'s own: NP-ECHO cs01, mt01 -> ps-az'
+          description: 'netprobe\'s own: NP-ECHO cs01 -> ps-az'
           protocol: 'Udp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: [
-            '10.10.0.8/32'
-            '192.168.50.4/32'
-          ]
+          sourceAddressPrefix: '192.168.50.4/32'
           destinationAddressPrefix: '10.20.1.4/32'
           destinationPortRange: '7411'
           access: 'Allow'
-          priority: 1005
+          priority: 1004
           direction: 'Inbound'
         }
       }
       {
-        name: 'netprobe-1006-out-udp7411-NP-ECHO'
+        name: 'netprobe-1005-out-udp7411-NP-ECHO'
         properties: {
-          description: 'netprobe\'s own: NP-ECHO ps-az -> cs01, mt01, sql01'
+          description: 'netprobe\'s own: NP-ECHO ps-az -> cs01, sql01'
           protocol: 'Udp'
           sourcePortRange: '*'
           sourceAddressPrefix: '10.20.1.4/32'
           destinationAddressPrefixes: [
-            '10.10.0.8/32'
             '10.10.5.10/32'
             '192.168.50.4/32'
           ]
           destinationPortRange: '7411'
           access: 'Allow'
-          priority: 1006
+          priority: 1005
           direction: 'Outbound'
         }
       }
       {
-        name: 'netprobe-1007-in-icmp-NP-PMTU'
+        name: 'netprobe-1006-in-icmp-NP-PMTU'
         properties: {
-          description: 'netprobe\'s own: NP-PMTU cs01, mt01 -> ps-az'
+          description: 'netprobe\'s own: NP-PMTU cs01 -> ps-az'
           protocol: 'Icmp'
           sourcePortRange: '*'
-          sourceAddressPrefixes: [
-            '10.10.0.8/32'
-            '192.168.50.4/32'
-          ]
+          sourceAddressPrefix: '192.168.50.4/32'
           destinationAddressPrefix: '10.20.1.4/32'
           destinationPortRange: '*'
           access: 'Allow'
-          priority: 1007
+          priority: 1006
           direction: 'Inbound'
         }
       }
