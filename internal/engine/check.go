@@ -50,6 +50,8 @@ type Check struct {
 	// when netprobe picked Address under it because the file names none of the vault's own.
 	Pattern        string
 	Representative bool
+	// Impact is set for an optional endpoint: what is lost without it (a fail is a warn).
+	Impact string
 	// LinkKind and Ranges (path): the kind of the link the path crosses, and the address
 	// ranges that count as inside the estate there: every site's networks and the link's own
 	// peering ranges. A hop outside them all is on the public internet.

@@ -61,7 +61,7 @@ func clockChecks(t *topology.Topology, phase string, timeout time.Duration) []Ch
 		}
 		switch {
 		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleConfigurationServer):
-			c.Address, c.Port, c.Proto = clockDateEndpoint, 443, "tcp"
+			c.Address, c.Port, c.Proto, c.Proxy = clockDateEndpoint, 443, "tcp", h.Proxy
 			c.Why = "the configuration server's clock is within minutes of Azure's (the Date of an HTTPS answer from " + clockDateEndpoint + "): Azure sign-in fails past 5 minutes of skew"
 		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleReplicationAppliance):
 			// The appliance's configuration manager checks its time against the portal

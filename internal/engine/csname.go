@@ -56,6 +56,9 @@ func csNameChecks(t *topology.Topology, timeout time.Duration) []Check {
 				!(h.HasRole(topology.RoleProtectedVM) || h.HasRole(topology.RoleProcessServer)) {
 				continue
 			}
+			if h.HasRole(topology.RoleProtectedVM) && !t.Classic(h) {
+				continue // a VM failing back with the appliance never talks to the configuration server
+			}
 			want := &NameExpect{Host: csName, Required: required}
 			if a := cs.AddressFrom(h.Site); isIP(a) {
 				want.Address = a

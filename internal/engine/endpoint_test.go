@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/netprobe/netprobe/internal/probes"
@@ -37,6 +38,38 @@ func TestJudgeEndpointUnreached(t *testing.T) {
 			}
 			if r.Hint == "" {
 				t.Error("no hint")
+			}
+		})
+	}
+}
+
+// TestSoftenEndpoint: a representative name refused by a filtering proxy, an optional endpoint
+// and an undocumented one are warnings; the vault's own mandatory name stays a failure.
+func TestSoftenEndpoint(t *testing.T) {
+	fail := func(c Check) result.Result {
+		r := base(c)
+		r.Status, r.Message = result.Fail, "the proxy refused"
+		return r
+	}
+	rep := Check{Rule: "MFB-APL-AZ", Address: "vault.azure.net", Pattern: "*.vault.azure.net", Representative: true, Confidence: "doc"}
+	opt := Check{Rule: "MFB-APL-AZ", Address: "aka.ms", Pattern: "aka.ms", Impact: "the appliance cannot update itself", Confidence: "doc"}
+	dropped := Check{Rule: "MFB-APL-AZ", Address: "backup.windowsazure.com", Pattern: "*.backup.windowsazure.com", Confidence: "uncertain"}
+	own := Check{Rule: "MFB-APL-AZ", Address: "kv01.vault.azure.net", Pattern: "*.vault.azure.net", Confidence: "doc"}
+	for _, tc := range []struct {
+		name string
+		c    Check
+		want result.Status
+		msg  string
+	}{
+		{"representative", rep, result.Warn, "only a representative"},
+		{"optional", opt, result.Warn, "optional: without it, the appliance cannot update itself"},
+		{"dropped in 2026", dropped, result.Warn, "not documented by Microsoft"},
+		{"the vault's own", own, result.Fail, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := SoftenEndpoint(tc.c, fail(tc.c))
+			if r.Status != tc.want || !strings.Contains(r.Message, tc.msg) {
+				t.Errorf("%s %q", r.Status, r.Message)
 			}
 		})
 	}

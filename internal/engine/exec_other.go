@@ -270,7 +270,9 @@ func (c Check) hopInside(addr string) (bool, string) {
 		return true, ""
 	}
 	a = a.Unmap()
-	if probes.IsPrivate(a) || a.IsLoopback() {
+	// Link-local addresses (169.254/16, fe80::/10) are never routed on the internet: a VPN
+	// device's APIPA BGP address (Azure VPN gateways document 169.254.21.x) answers from one.
+	if probes.IsPrivate(a) || a.IsLoopback() || a.IsLinkLocalUnicast() {
 		return true, ""
 	}
 	for _, nr := range c.Ranges {
@@ -297,11 +299,33 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 	err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target(), Proxy: c.Proxy}, &m)
 	switch {
 	case err == nil || m.HandshakeError != "" || m.Version != "":
-		return JudgeTLS(c, m)
+		return SoftenEndpoint(c, JudgeTLS(c, m))
 	case controlFailure(ctx, err):
 		return Errored(c, err, agentHint(c, err))
 	}
-	return JudgeEndpointUnreached(c, err)
+	return SoftenEndpoint(c, JudgeEndpointUnreached(c, err))
+}
+
+// SoftenEndpoint turns an endpoint's fail into a warn where the fail says nothing certain about
+// the estate: a representative name (a filtering firewall or proxy that allows exactly the
+// documented wildcard refuses its bare zone, as Azure Firewall does for a domain apex), an
+// optional endpoint (the message says what is lost), or an undocumented one.
+func SoftenEndpoint(c Check, r result.Result) result.Result {
+	if r.Status != result.Fail {
+		return r
+	}
+	switch {
+	case c.Representative:
+		r.Status = result.Warn
+		r.Message += fmt.Sprintf(" (%s is only a representative of %s: a firewall or proxy that allows exactly the wildcard may refuse it; the vault's own names under it were not tested)", c.Address, c.Pattern)
+		r.Hint = "Name the vault's own endpoints in the topology (azure: storage accounts, key_vault, endpoints) so netprobe tests those; " + r.Hint
+	case c.Impact != "":
+		r.Status = result.Warn
+		r.Message += " (optional: without it, " + c.Impact + ")"
+	default:
+		demote(c, &r)
+	}
+	return r
 }
 
 // JudgeEndpointUnreached judges an endpoint that could not be reached at all. A name that does

@@ -283,3 +283,12 @@ func TestJudgePathDeclaredRanges(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgePathLinkLocal: a tunnel interface answering from its APIPA BGP address is inside.
+func TestJudgePathLinkLocal(t *testing.T) {
+	c := Check{ID: "path/ps-az/s2s", Kind: "path", From: "ps-az", To: "s2s", Address: "10.10.0.8", LinkKind: topology.LinkVPN}
+	r := JudgePath(c, probes.PathResult{Hops: []probes.Hop{{Addr: "10.20.0.1"}, {Addr: "169.254.21.1"}, {Addr: "10.10.0.8"}}, Reached: true})
+	if r.Status != result.Pass {
+		t.Errorf("%s: %s", r.Status, r.Message)
+	}
+}

@@ -150,7 +150,7 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		Rule: f.Rule, Phase: f.Phase.String(), From: f.From, To: f.To, Address: f.Address,
 		Port: f.Port, Confidence: f.Confidence.String(), Source: f.Source, Why: f.Why,
 		ErrorCode: f.ErrorCode, Pair: f.Pair, FromAddress: f.FromAddress, Timeout: timeout,
-		Pattern: f.Pattern, Representative: f.Representative,
+		Pattern: f.Pattern, Representative: f.Representative, Impact: f.Impact,
 	}
 	if f.Proto != 0 {
 		c.Proto = f.Proto.String()
@@ -209,6 +209,11 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 		}
 		if c.ExpectSource == "" {
 			c.ExpectSource = hostOnly(f.FromAddress)
+		}
+		if !isIP(c.Address) && c.SkipReason == "" {
+			// The OS answers which route it takes toward an address, not a name; resolving
+			// it on paper could pick another address than the one the traffic uses.
+			c.SkipReason = fmt.Sprintf("the route check needs %s's IP address, and hosts.%s.address is the name %s: give its address (the NIC toward the configuration server) to check the route", f.To, f.To, c.Address)
 		}
 	case topology.FlowLatency:
 		c.Kind = result.CheckLatency

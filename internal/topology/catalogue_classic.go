@@ -5,7 +5,6 @@ package topology
 
 import (
 	"fmt"
-	"sort"
 )
 
 // failback expands the classic failback phase: Azure back to on-premises.
@@ -17,8 +16,7 @@ func (e *expander) failback() {
 	vms := ClassicFailbackVMs(e.t)
 	mts := MasterTargetsInUse(e.t)
 	pairs := FailbackPairs(e.t)
-	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
-	sort.Slice(vcs, func(i, j int) bool { return vcs[i].Name < vcs[j].Name })
+	vcs := e.vcenters()
 
 	for _, vm := range vms {
 		for _, c := range cs {
@@ -138,8 +136,7 @@ func (e *expander) forward() {
 	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.inAzure(h) })
 	// Machines still replicating forward: protected VMs in an on-premises site, under classic.
 	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.inAzure(h) && e.t.Classic(h) })
-	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
-	sort.Slice(vcs, func(i, j int) bool { return vcs[i].Name < vcs[j].Name })
+	vcs := e.vcenters()
 
 	for _, vm := range vms {
 		for _, c := range cs {
@@ -263,13 +260,14 @@ func (e *expander) routes(cs []*Host) {
 	for _, c := range cs {
 		for _, name := range sortedKeys(e.t.Hosts) {
 			h := e.t.Hosts[name]
-			if !e.inAzure(h) || h.Name == c.Name {
-				continue
+			if !e.inAzure(h) || h.Name == c.Name || (h.HasRole(RoleProtectedVM) && !e.t.Classic(h)) {
+				continue // only the classic components talk to the configuration server
 			}
 			nic := c.NICToward(h.Site)
 			if nic == nil {
 				continue
 			}
+
 			why := fmt.Sprintf("traffic to %s must leave by NIC %s (%s)", h.Name, nic.Name, nic.Address.Addr())
 			if h.RetainedIP {
 				why += "; the VM kept its on-premises address, so a wrong route sends it to the source NIC"

@@ -7,7 +7,6 @@ package topology
 
 import (
 	"net/url"
-	"sort"
 )
 
 // ApplianceVMs are the protected VMs the modernized catalogue applies to, in an Azure site
@@ -74,8 +73,19 @@ func (e *expander) modernizedFailback() {
 	vcs := e.vcenters()
 	for _, vm := range vms {
 		for _, ep := range modernizedNames(t, nil, func(m ModernEndpoint) bool { return m.VM && m.Pattern != blobPatternOf(t) }) {
-			e.endpoint(Flow{Rule: "MFB-VM-AZ", Confidence: ConfDoc, Source: source("tut-m", "arch-m"),
-				Why: "the failed-over VM's mobility agent must reach Azure Site Recovery: " + ep.Why}, vm, ep)
+			f := Flow{Rule: "MFB-VM-AZ", Confidence: ConfDoc, Source: source("tut-m", "arch-m"),
+				Why: "the failed-over VM's mobility agent must reach Azure Site Recovery: " + ep.Why}
+			// The VM's list is the appliance's (TUT-M points at it): what is optional for the
+			// appliance (portal, downloads) or dropped from the 2026 matrix is not a hard
+			// requirement of the VM either.
+			switch ep.Class {
+			case ClassOptional:
+				f.Impact = ep.Impact
+			case ClassDropped:
+				f.Confidence = ConfUncertain
+				f.Why += "; dropped from the 2026 support matrix, so a failure is a warning until a lab shows whether it is still used"
+			}
+			e.endpoint(f, vm, ep)
 		}
 		for _, ep := range modernizedNames(t, failbackAccounts(t), func(m ModernEndpoint) bool { return m.Pattern == blobPatternOf(t) }) {
 			why := "the failed-over VM writes failback data to the reprotect log storage account"
@@ -169,10 +179,14 @@ func (e *expander) serving(vms, apls []*Host) []*Host {
 	return out
 }
 
+// vcenters are what ASR talks to for discovery and disk attach: the vCenter servers, or the
+// ESXi hosts when the file declares no vCenter (standalone hosts). ESXi hosts managed by a
+// declared vCenter are reached through it, not directly.
 func (e *expander) vcenters() []*Host {
-	vcs := append(e.hosts(RoleVCenter, nil), e.hosts(RoleESXi, nil)...)
-	sort.Slice(vcs, func(i, j int) bool { return vcs[i].Name < vcs[j].Name })
-	return vcs
+	if vcs := e.hosts(RoleVCenter, nil); len(vcs) > 0 {
+		return vcs
+	}
+	return e.hosts(RoleESXi, nil)
 }
 
 // applianceEndpoints adds the appliance's URL list (prefix-APL-AZ) and its storage accounts

@@ -126,3 +126,35 @@ func TestMigrationBothCatalogues(t *testing.T) {
 		t.Errorf("a migration estate needs both checklists: %d items", len(ManualChecklist(top)))
 	}
 }
+
+// TestMigrationNeedsArchitecture: in a migration estate a failed-over VM must say which
+// architecture it fails back with (failed-over items cannot be migrated); on premises the
+// VMs being moved need not.
+func TestMigrationNeedsArchitecture(t *testing.T) {
+	src := `version: 1
+settings: {architecture: migration}
+sites:
+  onprem: {kind: onprem, networks: [10.60.0.0/16]}
+  azure: {kind: azure, networks: [10.70.0.0/16]}
+hosts:
+  cs01: {site: onprem, os: windows, roles: [configuration-server], address: 10.60.0.4}
+  apl: {site: onprem, os: windows, roles: [replication-appliance], address: 10.60.0.10, fqdn: apl.contoso.local}
+  moving: {site: onprem, os: windows, roles: [protected-vm], address: 10.60.5.10}
+  srv01: {site: azure, os: windows, roles: [protected-vm], platform: physical, address: 10.70.2.10}
+`
+	_, err := Parse("m.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "hosts.srv01: srv01 is in Azure in a migration estate: say which architecture it fails back with") {
+		t.Fatalf("err = %v", err)
+	}
+	top := parse(t, strings.Replace(src, "platform: physical,", "platform: physical, architecture: classic,", 1))
+	for _, f := range Readiness(top) {
+		if f.Rule == "RDM-PHYSICAL" {
+			t.Errorf("a physical server that failed over under classic fails back with classic: %s", f.Message)
+		}
+	}
+	for _, f := range Flows(top) {
+		if strings.HasPrefix(f.Rule, "MFB-VM") {
+			t.Errorf("srv01 fails back with classic, yet %s %s -> %s", f.Rule, f.From, f.To)
+		}
+	}
+}

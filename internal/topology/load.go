@@ -846,7 +846,7 @@ func validDNSName(s string) bool {
 
 // checkProxy says what is wrong with an appliance's proxy: "Only HTTP proxy is supported" and
 // Site Recovery "doesn't support using an authentication proxy" (asr-modernized.md 2.7).
-func checkProxy(v string) string {
+func checkProxy(v string) string { // for the appliance and the configuration server alike
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" {
 		return fmt.Sprintf("%q is not a proxy URL (write http://proxy.contoso.local:3128)", v)

@@ -180,7 +180,11 @@ func checkModernized(d *decoder, t *Topology) {
 		only(h, p, "datastore", h.Datastore != "", RoleProtectedVM)
 		only(h, p, "connectivity", h.Connectivity != 0, RoleReplicationAppliance)
 		only(h, p, "data_port", h.DataPort != 0, RoleReplicationAppliance)
-		only(h, p, "proxy", h.Proxy != "", RoleReplicationAppliance)
+		if h.Proxy != "" && !h.HasRole(RoleReplicationAppliance) && !h.HasRole(RoleConfigurationServer) {
+			// Both reach Azure "directly or through a proxy" (unauthenticated: classic's CS
+			// requirements and the appliance's matrix), and nothing else talks to Azure.
+			d.crossf(p+".proxy", p+".proxy", "proxy applies to a configuration-server or a replication-appliance (what reaches Azure's endpoints); %s is neither", name)
+		}
 		only(h, p, "datastores", len(h.Datastores) > 0, RoleReplicationAppliance)
 		if h.HasRole(RoleProtectedVM) {
 			if h.Platform == 0 {
@@ -198,6 +202,13 @@ func checkModernized(d *decoder, t *Topology) {
 			}
 			if s := t.Sites[h.Site]; s != nil && s.Kind != SiteOnPrem {
 				d.crossf(p+".site", p+".site", "a replication-appliance runs on premises; %s is an %s site", h.Site, s.Kind)
+			}
+		}
+		// A failed-over VM fails back with one architecture: in a migration estate the file
+		// must say which (failed-over items cannot be migrated: asr-modernized.md 5).
+		if t.Settings.Architecture == ArchMigration && h.HasRole(RoleProtectedVM) && h.Architecture == 0 {
+			if s := t.Sites[h.Site]; s != nil && s.Kind == SiteAzure {
+				d.crossf(p+".architecture", p, "%s is in Azure in a migration estate: say which architecture it fails back with (architecture: classic if it failed over before the move, modernized if after)", name)
 			}
 		}
 		if h.Appliance != "" && h.HasRole(RoleProtectedVM) {
