@@ -32,7 +32,7 @@ func blobChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	c.Port = 443
 	// The report keeps Azure Storage's throughput beside the links' (it carries modernized
 	// failback the way a VPN carries classic's).
-	c.Link = topology.AzureStorage
+	c.Link = topology.StorageLink(f.From)
 	if a := t.Hosts[f.From]; a != nil {
 		c.Proxy = a.Proxy
 		c.RequiredBps, c.UsedBytes = applianceLoad(t, a, !c.Upload)

@@ -170,8 +170,8 @@ func runTransfer(ctx context.Context, env *Env, req BlobRequest, xfer transfer, 
 	defer cancel()
 	var moved atomic.Int64
 	var requests, failed atomic.Int64
-	var mu sync.Mutex // guards lastErr, firstErr
-	var lastErr, firstErr error
+	var mu sync.Mutex // guards lastErr, firstErr, fatal
+	var lastErr, firstErr, fatal error
 	var wg sync.WaitGroup
 	for range req.Streams {
 		wg.Go(func() {
@@ -188,8 +188,14 @@ func runTransfer(ctx context.Context, env *Env, req BlobRequest, xfer transfer, 
 						firstErr = err
 					}
 					mu.Unlock()
-					// A refused SAS or a missing blob fails every request alike: stop.
+					// A refused SAS or a missing blob fails every request alike: stop, and
+					// report that instead of whatever the stopped requests moved.
 					if fatalBlob(err) {
+						mu.Lock()
+						if fatal == nil {
+							fatal = err
+						}
+						mu.Unlock()
 						cancel()
 						return
 					}
@@ -236,6 +242,9 @@ loop:
 	res.Elapsed = end.Sub(winStart)
 	if res.Elapsed > 0 {
 		res.BitsPerSecond = float64(res.Bytes) * 8 / res.Elapsed.Seconds()
+	}
+	if fatal != nil {
+		return res, blobError(context.Background(), fatal, res.Host)
 	}
 	if res.Bytes == 0 && firstErr != nil {
 		return res, blobError(context.Background(), firstErr, res.Host)
@@ -284,8 +293,13 @@ func newUpload(c *blockblob.Client, chunk int64) (*upload, error) {
 func (u *upload) one(ctx context.Context, n *atomic.Int64) error {
 	// Block ids of one blob must all have the same length: a fixed-width counter.
 	id := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "netprobe-%s-%012d", u.run, u.seq.Add(1)))
+	// Bytes count as they leave, but only a block the service accepted keeps them: a refused
+	// or failed one takes them back (its body may be in the socket already, read, unsent).
 	body := &countingSeeker{r: bytes.NewReader(u.payload), n: n}
 	_, err := u.c.StageBlock(ctx, id, streaming.NopCloser(body), nil)
+	if err != nil && ctx.Err() == nil {
+		n.Add(-body.read)
+	}
 	return err
 }
 

@@ -78,3 +78,17 @@ func TestBlobErrors(t *testing.T) {
 		t.Errorf("RedactURL kept the SAS: %s", got)
 	}
 }
+
+// TestBlobUploadRefused: a SAS refused for writing is an error about the SAS, never a rate made
+// of the bytes the refused requests had already handed to the socket.
+func TestBlobUploadRefused(t *testing.T) {
+	cert := probetest.NewTLSCert(t, "netprobe lab CA", blobHost, time.Hour)
+	store := probetest.NewBlobStore(t, cert, 1<<20)
+	for range 5 {
+		res, err := probes.Blob(context.Background(), blobEnv(store), probes.BlobRequest{URL: store.URL(blobHost, "read-only"), Upload: true,
+			Streams: 2, Duration: 500 * time.Millisecond, Chunk: 1 << 20, RootCAs: cert.CAPEM})
+		if !errors.Is(err, probes.ErrPermission) || res.BitsPerSecond > 0 && err == nil {
+			t.Fatalf("refused upload: %+v, %v", res, err)
+		}
+	}
+}

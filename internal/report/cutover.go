@@ -501,6 +501,10 @@ func Build(runs []result.Run, in Inputs) Report {
 			}
 		}
 		lr.Required = linkRequired(lr.Name, in, plan, rep.Required)
+		if lr.Required > 0 && lr.Measured == 0 {
+			lr.Verdict = worse(lr.Verdict, Caution)
+			lr.Reasons = append(lr.Reasons, fmt.Sprintf("The VMs failing back over it need %s, but no multi-stream test in the replication direction measured the link.", mbps(lr.Required)))
+		}
 		if lr.Required > 0 && lr.Measured > 0 {
 			lr.Headroom = lr.Measured / lr.Required
 			lr.WorstHeadroom = lr.WorstHour / lr.Required
@@ -572,8 +576,14 @@ func Build(runs []result.Run, in Inputs) Report {
 		if req, err := capacity.Required(vchurn, plan); err == nil {
 			vr.Required = float64(req)
 		}
-		if measured > 0 && vr.Size > 0 {
-			if rs, err := capacity.ResyncTime(capacity.Alternate, rdisks, capacity.BitsPerSecond(measured)); err == nil {
+		own := measured
+		for _, lr := range rep.Links {
+			if vm.Link != "" && lr.Name == vm.Link && lr.Measured > 0 {
+				own = lr.Measured
+			}
+		}
+		if own > 0 && vr.Size > 0 {
+			if rs, err := capacity.ResyncTime(capacity.Alternate, rdisks, capacity.BitsPerSecond(own)); err == nil {
 				vr.ResyncHours = rs.Hours
 			}
 		}
@@ -590,8 +600,12 @@ func Build(runs []result.Run, in Inputs) Report {
 				vr.Reasons = append(vr.Reasons, why)
 			}
 		}
-		// A VM replicates over the links: a link that cannot carry the churn stops it too.
+		// A VM replicates over its link: a link that cannot carry the churn stops it too. A VM
+		// whose link is unknown is judged against every link.
 		for _, lr := range rep.Links {
+			if vm.Link != "" && lr.Name != vm.Link {
+				continue
+			}
 			if lr.WorstHeadroom > 0 && capacity.Judge(lr.WorstHeadroom) != capacity.Enough {
 				v := Caution
 				if capacity.Judge(lr.WorstHeadroom) == capacity.Short {
@@ -603,6 +617,24 @@ func Build(runs []result.Run, in Inputs) Report {
 		}
 		rep.Verdict = worse(rep.Verdict, vr.Verdict)
 		rep.VMs = append(rep.VMs, vr)
+	}
+
+	// Documented checks the latest run skipped: what nobody looked at.
+	var skipped []string
+	for _, id := range ids {
+		r := byID[id].latest
+		if r.Status == result.Skip && (r.Confidence == "doc" || r.Confidence == "inferred") {
+			skipped = append(skipped, r.ID)
+		}
+	}
+	if len(skipped) > 0 {
+		rep.Caveats = append(rep.Caveats, fmt.Sprintf("%d documented checks were not run in the latest run (%s): their flows are unproven; the failing-flows table and each check's message say why.",
+			len(skipped), abbreviateIDs(skipped, 4)))
+		rep.Verdict = worse(rep.Verdict, Caution)
+	}
+	if n, of := missingChurn(in.VMs); n > 0 {
+		rep.Caveats = append(rep.Caveats, fmt.Sprintf("%d of %d failing-back VMs have no churn in the topology: the required bandwidth leaves them out, so headroom looks better than it is.", n, of))
+		rep.Verdict = worse(rep.Verdict, Caution)
 	}
 
 	// Failing flows: current failures first, then the intermittent ones.
@@ -638,6 +670,10 @@ func Build(runs []result.Run, in Inputs) Report {
 	}
 	if rep.Required == 0 {
 		rep.Notes = append(rep.Notes, "Required bandwidth unknown: give the protected VMs' disks a churn in the topology (-f) to judge headroom.")
+		if len(in.VMs) > 0 {
+			rep.Caveats = append(rep.Caveats, "No failing-back VM has a churn in the topology: whether the links carry the failback is not judged.")
+			rep.Verdict = worse(rep.Verdict, Caution)
+		}
 	}
 	rep.coverage()
 	if in.RPO > 0 && in.RPO != FailbackRPO {
@@ -689,6 +725,12 @@ func judgeTrack(r result.Result, runs, fails int) (Verdict, string) {
 			return Caution, fmt.Sprintf("%s passes now but failed in %d of %d runs.", what, fails, runs)
 		}
 		return Go, ""
+	case result.Skip:
+		// A documented requirement that was never tested is no GO: the board must know what
+		// nobody looked at (an undocumented one is left unknown).
+		if r.Confidence == "doc" || r.Confidence == "inferred" {
+			return Caution, fmt.Sprintf("%s was not checked: %s", what, strings.TrimSuffix(oneLine(r.Message), "."))
+		}
 	}
 	return Unknown, ""
 }
@@ -870,8 +912,14 @@ func (rep *Report) plausible(lr *LinkReport) {
 	for _, s := range lr.Throughput {
 		best = max(best, s.All.P95*1e6)
 	}
-	if in.Bandwidth > 0 && best > in.Bandwidth*1.1 {
-		flag(fmt.Sprintf("Measured %s on a link declared as %s (more than 10 %% above it)", rate(best), rate(in.Bandwidth)))
+	// ExpressRoute may burst to twice its bandwidth over both of its links (Microsoft's rate
+	// limit page: a 1 Gbps circuit "can achieve" 2 Gbps); anything else, 10 % of slack.
+	limit, over := 1.1, "more than 10 % above it"
+	if in.Kind == "expressroute-private" || in.Kind == "expressroute-microsoft" {
+		limit, over = 2.0, "more than twice it, beyond ExpressRoute's burst"
+	}
+	if in.Bandwidth > 0 && best > in.Bandwidth*limit {
+		flag(fmt.Sprintf("Measured %s on a link declared as %s (%s)", rate(best), rate(in.Bandwidth), over))
 	}
 	for _, p := range lr.PMTU {
 		if in.MTU > 0 && p.MTU > in.MTU {
@@ -885,4 +933,32 @@ func (rep *Report) plausible(lr *LinkReport) {
 			break
 		}
 	}
+}
+
+func abbreviateIDs(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:n], ", ") + fmt.Sprintf(", and %d more", len(ids)-n)
+}
+
+// missingChurn counts the VMs with no churn on any disk, of all of them (when some have one:
+// with none at all, the report says the requirement is unknown instead).
+func missingChurn(vms []VMInput) (n, of int) {
+	with := 0
+	for _, vm := range vms {
+		churn := 0.0
+		for _, d := range vm.Disks {
+			churn += d.Churn
+		}
+		if churn > 0 {
+			with++
+		} else {
+			n++
+		}
+	}
+	if with == 0 {
+		return 0, len(vms)
+	}
+	return n, len(vms)
 }

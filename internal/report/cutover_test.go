@@ -265,7 +265,7 @@ func TestBuildVerdicts(t *testing.T) {
 		return result.Result{ID: "port/vm1/cs01/443/tcp", Check: "port", From: "vm1", To: "cs01", Status: st, Message: "m"}
 	}
 	run := func(at time.Time, rs ...result.Result) result.Run { return result.NewRun("t", at, time.Second, rs) }
-	in := Inputs{VMs: []VMInput{{Name: "vm1"}}, Window: -1} // coverage: TestReportCoverage
+	in := Inputs{VMs: []VMInput{{Name: "vm1", Disks: []DiskInput{{Size: 1 << 30, Churn: 1e6}}}}, Window: -1} // coverage: TestReportCoverage
 	for _, tc := range []struct {
 		name string
 		runs []result.Run
@@ -470,5 +470,106 @@ func TestChartOneRun(t *testing.T) {
 	svg := string(rep.Links[0].Chart(rep.Required))
 	if !strings.Contains(svg, `r="5.0"`) || !strings.Contains(svg, ">42.5<") {
 		t.Errorf("a one-run chart should draw a large, labelled point:\n%s", svg)
+	}
+}
+
+// TestReportUnmeasured: a documented check the latest run skipped (the data port held on both
+// ends, so no bandwidth test could run), and a link whose VMs need bandwidth that no test
+// measured, are no GO: the board must know what nobody looked at.
+func TestReportUnmeasured(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	in := Inputs{Topology: "t", Window: -1, Links: []LinkInput{{Name: "s2s", Kind: "vpn"}},
+		VMs: []VMInput{{Name: "vm1", Link: "s2s", Disks: []DiskInput{{Size: 1 << 30, Churn: 100e6}}}}}
+	rs := []result.Result{
+		{ID: "port/vm1/cs01/443/tcp", Check: "port", From: "vm1", To: "cs01", Status: result.Pass, Confidence: "doc", Message: "m"},
+		{ID: "bandwidth/ps-az/cs01/4", Check: result.CheckBandwidth, Rule: "FB-BW", From: "ps-az", To: "cs01", Status: result.Skip, Confidence: "doc",
+			Message: "port 9443 is held by a service on both ps-az and cs01", Metrics: map[string]any{"link": "s2s"}},
+	}
+	rep := Build([]result.Run{result.NewRun("t", at, 0, rs)}, in)
+	if rep.Verdict != Caution || len(rep.Caveats) == 0 || !strings.Contains(rep.Caveats[0], "bandwidth/ps-az/cs01/4") {
+		t.Errorf("verdict %s caveats %q: a skipped FB-BW must be a caveat", rep.Verdict, rep.Caveats)
+	}
+	if l := rep.Links[0]; l.Verdict != Caution || !strings.Contains(strings.Join(l.Reasons, " "), "no multi-stream test") {
+		t.Errorf("link %s %q: required but never measured", l.Verdict, l.Reasons)
+	}
+	// An undocumented check that was skipped says nothing either way.
+	rs[1].Confidence = "uncertain"
+	in.VMs[0].Link = ""
+	if rep := Build([]result.Run{result.NewRun("t", at, 0, rs[:1])}, Inputs{Topology: "t", Window: -1, VMs: in.VMs}); rep.Verdict != Go {
+		t.Errorf("a passing estate: %s %q", rep.Verdict, rep.Caveats)
+	}
+}
+
+// TestReportVMOwnLink: a VM is judged against the link its failback crosses, not another one
+// that is short; a VM whose link is unknown still meets every link.
+func TestReportVMOwnLink(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	bw := func(from, link string, mbps, required float64) result.Result {
+		return result.Result{ID: "bandwidth/" + from + "/mt/4", Check: result.CheckBandwidth, From: from, To: "mt", Status: result.Pass, Confidence: "doc",
+			Metrics: map[string]any{"mbps": mbps, "streams": 4.0, "direction": "push", "required_mbps": required, "link": link}}
+	}
+	in := Inputs{Topology: "t", Window: -1, Links: []LinkInput{{Name: "west"}, {Name: "east"}},
+		VMs: []VMInput{
+			{Name: "west1", Link: "west", Disks: []DiskInput{{Size: 1 << 30, Churn: 10e6}}},
+			{Name: "east1", Link: "east", Disks: []DiskInput{{Size: 1 << 30, Churn: 100e6}}},
+		}}
+	rep := Build([]result.Run{result.NewRun("t", at, 0, []result.Result{bw("ps-w", "west", 100, 10), bw("ps-e", "east", 50, 100)})}, in)
+	verdicts := map[string]Verdict{}
+	for _, v := range rep.VMs {
+		verdicts[v.Name] = v.Verdict
+	}
+	if verdicts["west1"] == NoGo || verdicts["east1"] != NoGo {
+		t.Errorf("VM verdicts %v: west1 crosses only the healthy west link, east1 the short east one", verdicts)
+	}
+}
+
+// TestReportExpressRouteBurst: ExpressRoute may carry up to twice its bandwidth; a VPN may not.
+func TestReportExpressRouteBurst(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	rs := []result.Result{{ID: "bandwidth/ps/mt/4", Check: result.CheckBandwidth, From: "ps", To: "mt", Status: result.Pass,
+		Metrics: map[string]any{"mbps": 1800.0, "streams": 4.0, "direction": "push", "link": "er"}}}
+	for _, tc := range []struct {
+		kind string
+		want Verdict
+	}{{"expressroute-private", Go}, {"vpn", Caution}} {
+		rep := Build([]result.Run{result.NewRun("t", at, 0, rs)}, Inputs{Topology: "t", Window: -1, Links: []LinkInput{{Name: "er", Kind: tc.kind, Bandwidth: 1e9}}})
+		if rep.Links[0].Verdict != tc.want {
+			t.Errorf("1.8 Gbit/s on a 1 Gbit/s %s: %s %q", tc.kind, rep.Links[0].Verdict, rep.Links[0].Reasons)
+		}
+	}
+}
+
+// TestInputsPerAppliance: a modernized VM's failback comes down Azure Storage to its own
+// appliance: each appliance is a link of its own in the report, carrying its VMs' churn.
+func TestInputsPerAppliance(t *testing.T) {
+	top, err := topology.Parse("m.yaml", []byte(`version: 1
+settings: {architecture: modernized}
+sites:
+  onprem: {kind: onprem, networks: [10.30.0.0/16]}
+  azure: {kind: azure, networks: [10.40.0.0/16]}
+hosts:
+  apl1: {site: onprem, os: windows, roles: [replication-appliance], address: 10.30.0.10, fqdn: apl1.contoso.local}
+  apl2: {site: onprem, os: windows, roles: [replication-appliance], address: 10.30.0.11, fqdn: apl2.contoso.local}
+  a: {site: azure, os: windows, roles: [protected-vm], appliance: apl1, address: 10.40.2.1, disks: [{size: 1GiB, churn: 50Mbps}]}
+  b: {site: azure, os: windows, roles: [protected-vm], appliance: apl2, address: 10.40.2.2, disks: [{size: 1GiB, churn: 50Mbps}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := InputsFromTopology(top)
+	in.Window = -1
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	blob := func(apl string) result.Result {
+		return result.Result{ID: "blob/" + apl + "/azure-storage/down/4", Check: result.CheckBlob, From: apl, To: "azure-storage", Status: result.Pass,
+			Metrics: map[string]any{"mbps": 100.0, "streams": 4.0, "direction": "down", "required_mbps": 65.0, "link": topology.StorageLink(apl)}}
+	}
+	rep := Build([]result.Run{result.NewRun("m", at, 0, []result.Result{blob("apl1"), blob("apl2")})}, in)
+	for _, l := range rep.Links {
+		if l.Required != 65e6 || l.Verdict == NoGo {
+			t.Errorf("%s: required %.0f, verdict %s %q: each appliance carries only its own VM", l.Name, l.Required, l.Verdict, l.Reasons)
+		}
+	}
+	if len(rep.Links) != 2 {
+		t.Errorf("%d links, want one per appliance", len(rep.Links))
 	}
 }

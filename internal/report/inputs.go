@@ -31,8 +31,11 @@ func InputsFromTopology(t *topology.Topology) Inputs {
 // either is unknown or no link joins their sites.
 func failbackLink(t *topology.Topology, vm *topology.Host) string {
 	if !t.Classic(vm) {
-		// Modernized failback comes down from Azure Storage to the appliance.
-		return topology.AzureStorage
+		// Modernized failback comes down from Azure Storage to the VM's appliance.
+		if a := topology.ApplianceOf(t, vm); a != nil {
+			return topology.StorageLink(a.Name)
+		}
+		return ""
 	}
 	ps, mt := topology.ProcessServerOf(t, vm), topology.MasterTargetOf(t, vm)
 	if ps == nil || mt == nil {

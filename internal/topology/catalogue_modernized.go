@@ -61,6 +61,10 @@ func ApplianceDataPort(t *Topology, a *Host) int {
 // AzureStorage is the destination name of the blob throughput flows.
 const AzureStorage = "azure-storage"
 
+// StorageLink names the path between appliance a and Azure Storage for reports: each appliance
+// downloads its VMs' failback data over its own uplink (several may or may not share one).
+func StorageLink(a string) string { return AzureStorage + " via " + a }
+
 const (
 	// ESXiNFCPort is VMware's NFC port; no ASR text names it for the appliance (MR7).
 	ESXiNFCPort = 902
