@@ -15,6 +15,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/evidence"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/report"
 	"github.com/netprobe/netprobe/internal/result"
@@ -36,6 +37,7 @@ type checkFlags struct {
 	historyMaxBytes                 int64
 	historyWait                     time.Duration
 	jitter                          time.Duration
+	evidenceDir                     string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -60,6 +62,8 @@ are still written).`,
 		Example: `  netprobe check -f estate.yaml --token-file /etc/netprobe/token
   netprobe check -f estate.yaml --format json -o /var/lib/netprobe/last.json
   netprobe check -f estate.yaml --only 'port/*/cs01/*' --phase failback
+  # the packets of each failing port check, for the firewall team (tcpdump -r, Wireshark)
+  netprobe check -f estate.yaml --evidence ./evidence --format json -o run.json
   # cron: history for the pre-cutover report, Prometheus textfile for alerting
   netprobe check -f estate.yaml --history /var/lib/netprobe/history --jitter 2m \
       --format prometheus -o /var/lib/node_exporter/textfile/netprobe.prom`,
@@ -86,6 +90,7 @@ are still written).`,
 	fl.Int64Var(&f.historyMaxBytes, "history-max-bytes", 0, "prune the oldest history days beyond this total size in bytes; 0 means no limit")
 	fl.DurationVar(&f.historyWait, "history-wait", history.DefaultLockTimeout, "how long to wait for another run's history lock before giving up (exit 4)")
 	fl.DurationVar(&f.jitter, "jitter", 0, "wait a random time up to this before starting, so cron jobs of a fleet do not fire in step")
+	fl.StringVar(&f.evidenceDir, "evidence", "", "write the packets of every port check that does not pass to DIR, one pcapng file per check (agents on Linux with CAP_NET_RAW)")
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -140,9 +145,16 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 
-	// The TUI is for a person at a terminal; a run that writes history, a file or a chosen
-	// format is a cron or CI run, headless.
-	if !f.headless && !formatSet && f.output == "" && store == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
+	var ev *evidence.Dir
+	if f.evidenceDir != "" {
+		if ev, err = evidence.Open(f.evidenceDir, "netprobe "+currentBuild().Version); err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--evidence: %w", err))
+		}
+	}
+
+	// The TUI is for a person at a terminal; a run that writes history, evidence, a file or a
+	// chosen format is a cron or CI run, headless.
+	if !f.headless && !formatSet && f.output == "" && store == nil && ev == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
 		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
 		if !errors.Is(err, tui.ErrNoTerminal) {
 			return err
@@ -152,6 +164,9 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 
 	started := time.Now()
 	runner := &engine.Runner{Dial: dial, Concurrency: f.concurrency, Log: logger(stderr)}
+	if ev != nil {
+		runner.Evidence = ev.Write
+	}
 	var results []result.Result
 	results = append(results, engine.Findings(t)...)
 
@@ -195,6 +210,15 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	progress.done()
+	if ev != nil {
+		n := 0
+		for _, r := range results {
+			if r.Evidence != "" {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "netprobe: %d evidence file(s) in %s\n", n, ev.Path())
+	}
 
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted
