@@ -52,7 +52,13 @@ path MTU, latency and bandwidth between the agents; and the readiness rules on p
 Destination agents open temporary responders on the flow ports, so firewalls can be tested
 before ASR is installed. Flows from a host without an agent are reported as skip.
 
-On a terminal, check opens the live TUI unless --headless, --format or -o is given.
+On a terminal, check opens the live TUI unless --headless, --format, -o, --history or
+--evidence is given.
+
+--evidence DIR writes the packets of every port check that does not pass to DIR, one
+pcapng file per check named after its ID (tcpdump -r, Wireshark); the result names it.
+Refused port checks also say who refused them (answer_from: host, device or unknown) where
+the agent may open raw sockets (Linux, root or CAP_NET_RAW).
 Results go to stdout (or -o FILE, written atomically); progress and logs go to stderr.
 
 Exit codes: 0 no fail and no error (warnings allowed unless --strict), 1 at least one fail,

@@ -186,6 +186,14 @@ func writeProbeResult(w io.Writer, format string, r result.Result) error {
 // probeText is the one line a person reads, for example
 // "10.0.0.5:9443/tcp filtered (timeout): no answer within 2s - a firewall drops it".
 func probeText(r result.Result) string {
+	line := probeLine(r)
+	if r.Evidence != "" {
+		line += "\n  packets: " + r.Evidence
+	}
+	return line
+}
+
+func probeLine(r result.Result) string {
 	what := r.Check + " " + r.Target
 	if r.Check == result.CheckPort {
 		what = r.Target + "/" + r.Proto // nmap's "PORT/PROTO", the form network teams read

@@ -100,10 +100,11 @@ func JudgeAnswer(c Check, r result.Result, m probes.PortResult) result.Result {
 	return r
 }
 
-// refPorts are the destination's ports known to be open for a port check: the control port
-// of its agent, whose SYN-ACK gives the host's own TTL when the check is refused.
+// refPorts are the destination's TCP ports known to be open for a port check: the control
+// port of its agent, whose SYN-ACK gives the host's own TTL when the check is refused (a UDP
+// check too: the TTL is the host's, whatever the protocol).
 func refPorts(c Check) []uint16 {
-	if c.ToAgent == "" || c.Proto != "tcp" {
+	if c.ToAgent == "" {
 		return nil
 	}
 	_, p, err := net.SplitHostPort(c.ToAgent)
@@ -111,7 +112,7 @@ func refPorts(c Check) []uint16 {
 		return nil
 	}
 	n, err := strconv.ParseUint(p, 10, 16)
-	if err != nil || n == 0 || int(n) == c.Port {
+	if err != nil || n == 0 || (c.Proto == "tcp" && int(n) == c.Port) {
 		return nil
 	}
 	return []uint16{uint16(n)}

@@ -2,7 +2,6 @@ package probes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -207,26 +206,33 @@ func icmpProto(dst netip.Addr) layers.IPProtocol {
 	return layers.IPProtocolICMPv6
 }
 
-// tracePath is an ICMP traceroute to dst, or a TCP one to an open port of it when ICMP does
-// not reach it. TCP to the refused port itself would not do: the device that refuses it
-// would pass for the host.
+// tracePath is an ICMP traceroute to dst and, at the same time, TCP ones to open ports of
+// it, for paths that drop ICMP echo; the first that reached the host in that order wins.
+// TCP to the refused port itself would not do: the device that refuses it would pass for
+// the host.
 func tracePath(ctx context.Context, dst netip.Addr, refPorts []uint16) ([]netip.Addr, bool) {
 	tries := []PathRequest{{Address: dst.String(), Mode: "icmp"}}
 	for _, p := range refPorts {
 		tries = append(tries, PathRequest{Address: netip.AddrPortFrom(dst, p).String(), Mode: "tcp"})
 	}
+	paths := make([]PathResult, len(tries))
+	ok := make([]bool, len(tries))
+	var wg sync.WaitGroup
+	for i, req := range tries {
+		wg.Go(func() {
+			r, err := Path(ctx, nil, req)
+			paths[i], ok[i] = r, err == nil
+		})
+	}
+	wg.Wait()
 	var best []netip.Addr
-	for _, req := range tries {
-		r, err := Path(ctx, nil, req)
-		if err != nil && !errors.Is(err, ErrPermission) && !errors.Is(err, ErrUnsupported) {
-			break
-		}
-		if err != nil {
+	for i, r := range paths {
+		if !ok[i] {
 			continue
 		}
 		hops := make([]netip.Addr, len(r.Hops))
-		for i, h := range r.Hops {
-			hops[i], _ = netip.ParseAddr(h.Addr)
+		for j, h := range r.Hops {
+			hops[j], _ = netip.ParseAddr(h.Addr)
 		}
 		if r.Reached {
 			return hops, true

@@ -53,3 +53,16 @@ func TestEvidenceURL(t *testing.T) {
 		}
 	}
 }
+
+// TestTextEvidence: the text format names a failing check's packets under its hint.
+func TestTextEvidence(t *testing.T) {
+	r := result.Result{ID: "port/sql01/cs01/443/tcp", Check: "port", Status: result.Fail, Message: "refused", Hint: "allow it",
+		Evidence: "/var/ev/port_sql01_cs01_443_tcp.pcapng"}
+	var buf bytes.Buffer
+	if err := (Text{}).Format(&buf, result.NewRun("t", time.Time{}, 0, []result.Result{r})); err != nil {
+		t.Fatal(err)
+	}
+	if want := "      hint: allow it\n      packets: /var/ev/port_sql01_cs01_443_tcp.pcapng\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("text:\n%s\nwant %q", buf.String(), want)
+	}
+}
