@@ -7,9 +7,6 @@ import (
 	"runtime"
 )
 
-// capturePermission is Linux's; elsewhere the capture is not implemented at all.
-const capturePermission = ""
-
 // flowCapture: packet capture is implemented with Linux packet sockets only. On Windows it
 // would need a driver (Npcap) that netprobe does not ship, so the probe says so instead.
 type flowCapture struct{}
