@@ -31,8 +31,12 @@ test: vet cross
 	$(GO) test -count=1 -timeout 8m ./...
 	$(MAKE) fuzz
 
+## vet: gofmt, go vet on Linux and Windows, and go.mod/go.sum exactly what the code imports:
+## `go mod tidy -diff` prints what tidy would change and fails then (a module listed but
+## never imported claims something the code does not do).
 vet:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed (gofmt -w .):"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
 

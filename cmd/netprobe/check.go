@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/evidence"
 	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/report"
 	"github.com/netprobe/netprobe/internal/result"
@@ -36,6 +37,7 @@ type checkFlags struct {
 	historyMaxBytes               int64
 	historyWait                   time.Duration
 	jitter                        time.Duration
+	evidenceDir                   string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -55,7 +57,13 @@ also records each agent's certificate on first use and refuses a changed one (an
 naming the agent and both fingerprints), --agent-ca verifies agents' certificates against
 a CA, and --client-cert/--client-key answer agents started with --client-ca.
 
-On a terminal, check opens the live TUI unless --headless, --format or -o is given.
+On a terminal, check opens the live TUI unless --headless, --format, -o, --history or
+--evidence is given.
+
+--evidence DIR writes the packets of every port check that does not pass to DIR, one
+pcapng file per check named after its ID (tcpdump -r, Wireshark); the result names it.
+Refused port checks also say who refused them (answer_from: host, device or unknown) where
+the agent may open raw sockets (Linux, root or CAP_NET_RAW).
 Results go to stdout (or -o FILE, written atomically); progress and logs go to stderr.
 
 Exit codes: 0 no fail and no error (warnings allowed unless --strict), 1 at least one fail,
@@ -66,6 +74,8 @@ are still written).`,
   netprobe check -f estate.yaml --token-file /etc/netprobe/token --known-agents /var/lib/netprobe/known_agents
   netprobe check -f estate.yaml --format json -o /var/lib/netprobe/last.json
   netprobe check -f estate.yaml --only 'port/*/cs01/*' --phase failback
+  # the packets of each failing port check, for the firewall team (tcpdump -r, Wireshark)
+  netprobe check -f estate.yaml --evidence ./evidence --format json -o run.json
   # cron: history for the pre-cutover report, Prometheus textfile for alerting
   netprobe check -f estate.yaml --history /var/lib/netprobe/history --jitter 2m \
       --format prometheus -o /var/lib/node_exporter/textfile/netprobe.prom`,
@@ -92,6 +102,7 @@ are still written).`,
 	fl.Int64Var(&f.historyMaxBytes, "history-max-bytes", 0, "prune the oldest history days beyond this total size in bytes; 0 means no limit")
 	fl.DurationVar(&f.historyWait, "history-wait", history.DefaultLockTimeout, "how long to wait for another run's history lock before giving up (exit 4)")
 	fl.DurationVar(&f.jitter, "jitter", 0, "wait a random time up to this before starting, so cron jobs of a fleet do not fire in step")
+	fl.StringVar(&f.evidenceDir, "evidence", "", "write the packets of every port check that does not pass to DIR, one pcapng file per check (agents on Linux with CAP_NET_RAW)")
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -146,9 +157,16 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 
-	// The TUI is for a person at a terminal; a run that writes history, a file or a chosen
-	// format is a cron or CI run, headless.
-	if !f.headless && !formatSet && f.output == "" && store == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
+	var ev *evidence.Dir
+	if f.evidenceDir != "" {
+		if ev, err = evidence.Open(f.evidenceDir, "netprobe "+currentBuild().Version); err != nil {
+			return exitWith(ExitUsage, fmt.Errorf("--evidence: %w", err))
+		}
+	}
+
+	// The TUI is for a person at a terminal; a run that writes history, evidence, a file or a
+	// chosen format is a cron or CI run, headless.
+	if !f.headless && !formatSet && f.output == "" && store == nil && ev == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
 		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
 		if !errors.Is(err, tui.ErrNoTerminal) {
 			return err
@@ -158,6 +176,9 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 
 	started := time.Now()
 	runner := &engine.Runner{Dial: dial, Concurrency: f.concurrency, Log: logger(stderr)}
+	if ev != nil {
+		runner.Evidence = ev.Write
+	}
 	var results []result.Result
 	results = append(results, engine.Findings(t)...)
 
@@ -201,6 +222,15 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	progress.done()
+	if ev != nil {
+		n := 0
+		for _, r := range results {
+			if r.Evidence != "" {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "netprobe: %d evidence file(s) in %s\n", n, ev.Path())
+	}
 
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/evidence"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
@@ -184,6 +186,14 @@ func writeProbeResult(w io.Writer, format string, r result.Result) error {
 // probeText is the one line a person reads, for example
 // "10.0.0.5:9443/tcp filtered (timeout): no answer within 2s - a firewall drops it".
 func probeText(r result.Result) string {
+	line := probeLine(r)
+	if r.Evidence != "" {
+		line += "\n  packets: " + r.Evidence
+	}
+	return line
+}
+
+func probeLine(r result.Result) string {
 	what := r.Check + " " + r.Target
 	if r.Check == result.CheckPort {
 		what = r.Target + "/" + r.Proto // nmap's "PORT/PROTO", the form network teams read
@@ -203,6 +213,12 @@ func probeText(r result.Result) string {
 type portFlags struct {
 	udp, echo, banner bool
 	source            string
+	evidence          string // --evidence DIR
+}
+
+// request is the probe request the flags ask for.
+func (f portFlags) request(address string) probes.PortRequest {
+	return probes.PortRequest{Proto: f.proto(), Address: address, Source: f.source, Echo: f.echo, Banner: f.banner, Capture: f.evidence != ""}
 }
 
 func (f portFlags) proto() string {
@@ -228,7 +244,31 @@ func portResult(r result.Result, pr probes.PortResult) result.Result {
 	if pr.ICMPFrom != "" {
 		r.Metrics["icmp_from"] = pr.ICMPFrom
 	}
+	engine.AddAnswer(&r, pr.Answer)
+	if pr.Answer != nil {
+		r.Message += "; " + pr.Answer.Detail
+	}
 	return r
+}
+
+// portEvidence writes a port probe's packets to --evidence DIR and names the file in the
+// result; without packets the result says why.
+func portEvidence(r result.Result, pr probes.PortResult, dir string) (result.Result, error) {
+	if dir == "" {
+		return r, nil
+	}
+	if pr.Capture == nil {
+		r.Metrics[engine.MetricEvidenceError] = pr.CaptureError
+		return r, nil
+	}
+	ev, err := evidence.Open(dir, "netprobe "+currentBuild().Version)
+	if err != nil {
+		return r, fmt.Errorf("--evidence: %w", err)
+	}
+	if r.Evidence, err = ev.Write(r.ID, pr.Capture); err != nil {
+		return r, err
+	}
+	return r, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -284,15 +324,16 @@ port gets the whole --timeout. One line per port, or a JSON array with --format 
 				c.Flags().BoolVar(&port.echo, "echo", false, "UDP: a netprobe responder echoes at the target")
 				c.Flags().BoolVar(&port.banner, "banner", false, "TCP: read a netprobe responder greeting after connecting")
 				c.Flags().StringVar(&port.source, "source", "", "local IP to send from (which NIC)")
+				c.Flags().StringVar(&port.evidence, "evidence", "", "write the probe's packets to DIR as a pcapng file (Linux, root or CAP_NET_RAW)")
 			},
 			run: func(ctx context.Context, target string) (result.Result, error) {
 				proto := port.proto()
 				r := result.Result{ID: "probe/port/" + target + "/" + proto, Check: result.CheckPort, Target: target, Proto: proto}
-				pr, err := probes.Port(ctx, nil, probes.PortRequest{Proto: proto, Address: target, Source: port.source, Echo: port.echo, Banner: port.banner})
+				pr, err := probes.Port(ctx, nil, port.request(target))
 				if err != nil {
 					return r, err
 				}
-				return portResult(r, pr), nil
+				return portEvidence(portResult(r, pr), pr, port.evidence)
 			},
 			many: func(ctx context.Context, target string) ([]result.Result, bool, error) {
 				host, list, err := net.SplitHostPort(target)
@@ -304,15 +345,15 @@ port gets the whole --timeout. One line per port, or a JSON array with --format 
 					return nil, true, err
 				}
 				proto := port.proto()
-				prs, err := probes.Scan(ctx, nil, probes.ScanRequest{Proto: proto, Host: host, Ports: ports, Source: port.source, Echo: port.echo, Banner: port.banner})
+				prs, err := probes.Scan(ctx, nil, probes.ScanRequest{Proto: proto, Host: host, Ports: ports, Source: port.source, Echo: port.echo, Banner: port.banner, Capture: port.evidence != ""})
 				rs := make([]result.Result, len(ports))
 				for i, p := range ports {
 					t := net.JoinHostPort(host, fmt.Sprint(p))
 					rs[i] = result.Result{ID: "probe/port/" + t + "/" + proto, Check: result.CheckPort, Target: t, Proto: proto}
 					if err != nil {
 						rs[i] = cannotRun(rs[i], err) // every port says why, as a lone probe would
-					} else {
-						rs[i] = portResult(rs[i], prs[i])
+					} else if rs[i], err = portEvidence(portResult(rs[i], prs[i]), prs[i], port.evidence); err != nil {
+						return rs[:i], true, err
 					}
 				}
 				return rs, true, err

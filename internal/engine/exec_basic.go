@@ -27,6 +27,9 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		Address: c.Target(),
 		Banner:  c.Proto == "tcp" && by == AnsweredResponder,
 		Echo:    c.Proto == "udp" && by == AnsweredResponder,
+		// Who answered and the evidence (answer.go): the agent captures the probe's flow.
+		Capture:  st.r.Evidence != nil,
+		RefPorts: refPorts(c),
 	}
 	if st.r.BindSource {
 		req.Source = hostOnly(c.FromAddress)
@@ -48,6 +51,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	if err := st.errs[c.ToAgent]; err != nil && by == AnsweredUnknown && res.Status != result.Pass {
 		res.Hint = fmt.Sprintf("The agent on %s (%s) did not answer, so no responder was opened there: %v. Start it and run again to tell a firewall from a missing service.", c.To, c.ToAgent, err)
 	}
+	res = JudgeAnswer(c, res, m)
 	if c.TLS && by == AnsweredService && m.State == probes.Open {
 		var tm probes.TLSResult
 		err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, c.Timeout, probes.TLSRequest{Address: c.Target()}, &tm)
@@ -63,6 +67,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 			res.Hint = "Failback needs private addresses end to end with no NAT: remove the source NAT for this traffic on the VPN/ExpressRoute path."
 		}
 	}
+	st.saveEvidence(&res, m)
 	return res
 }
 

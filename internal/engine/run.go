@@ -16,6 +16,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
 
@@ -87,6 +88,10 @@ type Runner struct {
 	// runs leave it off: ASR's traffic goes the way the OS routes it, which is what to test.
 	BindSource bool
 	Log        *slog.Logger
+	// Evidence, when set, makes port probes capture their packets (probes.PortRequest
+	// Capture) and is handed those of every port check that does not pass; it returns the
+	// file it wrote them to, which the result names (answer.go, internal/evidence).
+	Evidence func(checkID string, c *probes.Capture) (file string, err error)
 	// Now reads the clock for certificate expiry and the coordinator's side of clock samples
 	// (FB-CLOCK); nil is time.Now.
 	Now func() time.Time

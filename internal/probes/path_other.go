@@ -16,5 +16,5 @@ func socketTraceSupported() error {
 func udpTTLProbe(context.Context, netip.AddrPort, int) (*icmpError, bool) { return nil, false }
 
 func dialTCPTTL(ctx context.Context, src netip.Addr, dst netip.AddrPort, _ int) (net.Conn, *icmpError, error) {
-	return dialTCP(ctx, src, dst)
+	return dialTCP(ctx, src, dst, nil)
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/gopacket/layers"
 )
 
 // PortRequest asks whether a TCP or UDP port can be reached from here.
@@ -26,6 +28,12 @@ type PortRequest struct {
 	Echo bool `json:"echo,omitempty"`
 	// Banner (TCP): read a responder hello after the handshake to learn the observed source.
 	Banner bool `json:"banner,omitempty"`
+	// Capture returns the probe's packets in PortResult.Capture (Linux, CAP_NET_RAW).
+	Capture bool `json:"capture,omitempty"`
+	// RefPorts are TCP ports known open on the destination (a netprobe agent's own): when a
+	// reset or an ICMP error refuses the probe, their SYN-ACKs give the TTL the host's own
+	// answers arrive with, to tell its answers from a device's.
+	RefPorts []uint16 `json:"ref_ports,omitempty"`
 }
 
 // PortResult is what the port looked like from here, and why.
@@ -46,6 +54,13 @@ type PortResult struct {
 	ICMPFrom string `json:"icmp_from,omitempty"`
 	// Detail says in a sentence what was seen, for the person reading the result.
 	Detail string `json:"detail,omitempty"`
+	// Answer says who sent the reset or ICMP error that refused the probe (answer.go); nil
+	// when nothing refused it.
+	Answer *Answer `json:"answer,omitempty"`
+	// Capture holds the probe's packets when the request asked for them; CaptureError says
+	// why there are none (no privilege, an OS without packet capture).
+	Capture      *Capture `json:"capture,omitempty"`
+	CaptureError string   `json:"capture_error,omitempty"`
 }
 
 // helloWait bounds how long a TCP probe waits for a responder's hello after the handshake.
@@ -89,10 +104,23 @@ func Port(ctx context.Context, env *Env, req PortRequest) (PortResult, error) {
 		return PortResult{}, err
 	}
 	dst := netip.AddrPortFrom(ip, uint16(port))
-	if proto == "udp" {
-		return portUDP(ctx, env, req, src, dst)
+	// Real sockets are watched (portwatch.go); an injected Dial is a test's fake network.
+	var w *portWatch
+	if env == nil || env.Dial == nil {
+		w = &portWatch{}
 	}
-	return portTCP(ctx, env, req, src, dst)
+	var res PortResult
+	if proto == "udp" {
+		res, err = portUDP(ctx, env, req, src, dst, w)
+	} else {
+		res, err = portTCP(ctx, env, req, src, dst, w)
+	}
+	if err == nil {
+		w.finish(ctx, &res, req, dst.Addr())
+	} else if w != nil && w.capture != nil {
+		w.capture.stop()
+	}
+	return res, err
 }
 
 // resolveHost turns a literal or a name into one address, IPv4 first (the estates netprobe
@@ -113,7 +141,7 @@ func resolveHost(ctx context.Context, host string) (netip.Addr, error) {
 	return ips[0], nil
 }
 
-func portTCP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst netip.AddrPort) (PortResult, error) {
+func portTCP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst netip.AddrPort, w *portWatch) (PortResult, error) {
 	budget := remaining(ctx)
 	start := env.now()
 	var (
@@ -124,7 +152,7 @@ func portTCP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 	if env != nil && env.Dial != nil {
 		conn, err = env.Dial(ctx, "tcp", dst.String())
 	} else {
-		conn, ie, err = dialTCP(ctx, src, dst)
+		conn, ie, err = dialTCP(ctx, src, dst, w.bound)
 	}
 	res := PortResult{RTT: env.now().Sub(start)}
 	if err == nil {
@@ -262,7 +290,7 @@ func readHello(ctx context.Context, conn net.Conn) (netip.AddrPort, bool) {
 	return obs, ok
 }
 
-func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst netip.AddrPort) (PortResult, error) {
+func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst netip.AddrPort, w *portWatch) (PortResult, error) {
 	budget := remaining(ctx)
 	start := env.now()
 	conn, err := dialUDP(ctx, env, src, dst)
@@ -282,6 +310,10 @@ func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		res.SourceIP = la.AddrPort().Addr().Unmap().String()
 		res.Interface = interfaceByIP(la.AddrPort().Addr().Unmap())
+		if env == nil || env.Dial == nil {
+			// A connected UDP socket has sent nothing yet: the capture sees every datagram.
+			w.bound(layers.IPProtocolUDP, netip.AddrPortFrom(la.AddrPort().Addr().Unmap(), la.AddrPort().Port()), dst)
+		}
 	}
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)

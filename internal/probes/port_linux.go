@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,13 +20,19 @@ import (
 // unprivileged probe can tell admin-prohibited from host-unreachable, which the errno alone
 // (EHOSTUNREACH for both) cannot. Go's net.Dialer closes the socket on failure before the
 // queue can be read, hence the hand-made connect, still driven by Go's poller.
-func dialTCP(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn, *icmpError, error) {
-	return dialTCPTTL(ctx, src, dst, 0)
+// bound, when set, is called between bind(2) and connect(2) with the local address and port
+// (the address unspecified when src is), so that a capture of the flow starts before its SYN.
+func dialTCP(ctx context.Context, src netip.Addr, dst netip.AddrPort, bound func(layers.IPProtocol, netip.AddrPort, netip.AddrPort)) (net.Conn, *icmpError, error) {
+	return dialTCPOpts(ctx, src, dst, 0, bound)
 }
 
 // dialTCPTTL is dialTCP with the SYN's TTL set when ttl > 0 (the TCP traceroute): a router
 // where the TTL runs out answers time-exceeded, which the error queue hands back.
 func dialTCPTTL(ctx context.Context, src netip.Addr, dst netip.AddrPort, ttl int) (net.Conn, *icmpError, error) {
+	return dialTCPOpts(ctx, src, dst, ttl, nil)
+}
+
+func dialTCPOpts(ctx context.Context, src netip.Addr, dst netip.AddrPort, ttl int, bound func(layers.IPProtocol, netip.AddrPort, netip.AddrPort)) (net.Conn, *icmpError, error) {
 	family := unix.AF_INET
 	if dst.Addr().Is6() {
 		family = unix.AF_INET6
@@ -42,11 +49,28 @@ func dialTCPTTL(ctx context.Context, src netip.Addr, dst netip.AddrPort, ttl int
 			_ = unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TTL, ttl)
 		}
 	}
-	if src.IsValid() {
-		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(src, 0), family)); err != nil {
+	if src.IsValid() || bound != nil {
+		// Without a source, bound still needs the local port: port 0 on the unspecified
+		// address makes the kernel choose one now, the address at connect.
+		local := src
+		if !local.IsValid() {
+			local = netip.IPv4Unspecified()
+			if family == unix.AF_INET6 {
+				local = netip.IPv6Unspecified()
+			}
+		}
+		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(local, 0), family)); err != nil {
 			unix.Close(fd)
 			return nil, nil, os.NewSyscallError("bind", err)
 		}
+	}
+	if bound != nil {
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			unix.Close(fd)
+			return nil, nil, os.NewSyscallError("getsockname", err)
+		}
+		bound(layers.IPProtocolTCP, sockaddrAddrPort(sa), dst)
 	}
 	if err := unix.Connect(fd, sockaddr(dst, family)); err != nil && err != unix.EINPROGRESS {
 		ie := readErrQueue(fd)
@@ -190,3 +214,14 @@ func parseExtendedErr(b []byte) *icmpError {
 // sizeofSockExtendedErr is sizeof(struct sock_extended_err): errno u32, origin, type, code,
 // pad u8, info u32, data u32 (linux/errqueue.h).
 const sizeofSockExtendedErr = 16
+
+// sockaddrAddrPort is the address and port of a unix.Sockaddr (IPv4 or IPv6).
+func sockaddrAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}

@@ -16,10 +16,11 @@ type ScanRequest struct {
 	// Host is a name or an address; it is resolved once for all ports.
 	Host  string
 	Ports []uint16
-	// Source, Echo and Banner are PortRequest's, for every port.
-	Source string
-	Echo   bool
-	Banner bool
+	// Source, Echo, Banner and Capture are PortRequest's, for every port.
+	Source  string
+	Echo    bool
+	Banner  bool
+	Capture bool
 }
 
 // MaxScanPorts bounds one scan: netprobe checks the handful of ports a flow needs; a sweep of
@@ -171,7 +172,7 @@ func (s *scan) try(ctx context.Context, i int) {
 	p.running++
 	addr := netip.AddrPortFrom(s.ip, s.req.Ports[i]).String()
 	go func() {
-		r, err := Port(pctx, s.env, PortRequest{Proto: s.proto, Address: addr, Source: s.req.Source, Echo: s.req.Echo, Banner: s.req.Banner})
+		r, err := Port(pctx, s.env, PortRequest{Proto: s.proto, Address: addr, Source: s.req.Source, Echo: s.req.Echo, Banner: s.req.Banner, Capture: s.req.Capture})
 		s.results <- tryResult{i: i, r: r, err: err}
 	}()
 }

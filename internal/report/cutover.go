@@ -255,6 +255,11 @@ type FlowFinding struct {
 	// FailedRuns of Runs runs failed (or errored); Current is true when the latest did.
 	FailedRuns, Runs int
 	Current          bool
+	// AnswerFrom (host, device, unknown), AnswerIP and AnswerHops say who refused a port
+	// check; Evidence is the pcapng file of its packets (evidence.go).
+	AnswerFrom, AnswerIP string
+	AnswerHops           int
+	Evidence             string
 }
 
 // Build turns the history into the report. Runs of another topology than in.Topology (when
@@ -647,10 +652,12 @@ func Build(runs []result.Run, in Inputs) Report {
 		// What was observed and what to do come from the last failure, even when the check
 		// passes now: that is what the network team must look at.
 		r := tr.lastFail
+		from, ip, hops := answerOf(r)
 		rep.Failing = append(rep.Failing, FlowFinding{
 			ID: r.ID, Check: r.Check, Rule: r.Rule, From: r.From, To: r.To, Target: r.Target,
 			State: r.State, Reason: r.Reason, Message: r.Message, Hint: r.Hint, Status: tr.latest.Status,
 			FailedRuns: tr.fails, Runs: tr.runs, Current: cur,
+			AnswerFrom: from, AnswerIP: ip, AnswerHops: hops, Evidence: r.Evidence,
 		})
 	}
 	// The estate's verdict covers every check, also those on no VM and no link (lint, DNS).

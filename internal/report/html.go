@@ -53,7 +53,7 @@ func statusClass(s result.Status) string { return s.String() }
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"rate": rate, "size": size, "hours": hours, "ms": ms, "loaded": loaded, "intOrDash": intOrDash,
 	"yesNo": yesNo, "dash": dash, "triple": triple, "worstHour": worstHour, "headroom": headroom,
-	"observed": observed, "findingStatus": findingStatus, "verdictClass": verdictClass,
+	"observed": observed, "findingStatus": findingStatus, "verdictClass": verdictClass, "evidenceHref": evidenceHref,
 	"statusClass": statusClass, "formulas": func() []string { return formulas },
 	"backlog": func() string { return BacklogStatement },
 	"pct":     func(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) },
@@ -157,7 +157,7 @@ code { font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-siz
 <h2>Failing flows and what fixes them</h2>
 {{if .Failing}}<table>
 <tr><th>Status</th><th>Rule</th><th>From → To</th><th>Target</th><th>Observed</th><th>Failed runs</th><th>What to do</th></tr>
-{{range .Failing}}<tr><td class="{{if .Current}}status-{{statusClass .Status}}{{else}}status-warn{{end}}">{{findingStatus .}}</td><td>{{dash .Rule}}</td><td class="nw">{{.From}} →<br>{{.To}}</td><td><code>{{dash .Target}}</code></td><td>{{observed .}}</td><td class="num">{{.FailedRuns}} of {{.Runs}}</td><td>{{if .Hint}}{{.Hint}}{{else}}{{.Message}}{{end}}</td></tr>
+{{range .Failing}}<tr><td class="{{if .Current}}status-{{statusClass .Status}}{{else}}status-warn{{end}}">{{findingStatus .}}</td><td>{{dash .Rule}}</td><td class="nw">{{.From}} →<br>{{.To}}</td><td><code>{{dash .Target}}</code></td><td>{{observed .}}{{with .Evidence}} (<a href="{{evidenceHref .}}">packets</a>){{end}}</td><td class="num">{{.FailedRuns}} of {{.Runs}}</td><td>{{if .Hint}}{{.Hint}}{{else}}{{.Message}}{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p>None: every flow passed in every run.</p>{{end}}
 

@@ -86,7 +86,7 @@ func (rep Report) Markdown(w io.Writer) error {
 		p("| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, f := range rep.Failing {
 			p("| %s | %s | %s → %s | %s | %s | %s | %s |\n", findingStatus(f), dash(f.Rule), mdCell(f.From), mdCell(f.To), dash(mdCell(f.Target)),
-				mdCell(observed(f)), fmt.Sprintf("%d of %d", f.FailedRuns, f.Runs), mdCell(firstNonEmpty(f.Hint, f.Message)))
+				mdCell(observed(f))+evidenceLink(f), fmt.Sprintf("%d of %d", f.FailedRuns, f.Runs), mdCell(firstNonEmpty(f.Hint, f.Message)))
 		}
 		p("\n")
 	}
@@ -395,6 +395,9 @@ func observed(f FlowFinding) string {
 	if s == "" {
 		return oneLine(f.Message)
 	}
+	if a := answerText(f); a != "" {
+		s += ", " + a
+	}
 	return s
 }
 
@@ -422,4 +425,12 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d min", m)
 	}
 	return d.String()
+}
+
+// evidenceLink links a finding's packets: " ([packets](file:///...))".
+func evidenceLink(f FlowFinding) string {
+	if f.Evidence == "" {
+		return ""
+	}
+	return " ([packets](" + evidenceURL(f.Evidence) + "))"
 }

@@ -48,6 +48,9 @@ func (Text) Format(w io.Writer, run result.Run) error {
 		if r.Hint != "" {
 			fmt.Fprintf(bw, "      hint: %s\n", oneLine(r.Hint))
 		}
+		if r.Evidence != "" {
+			fmt.Fprintf(bw, "      packets: %s\n", r.Evidence)
+		}
 	}
 	s := summaryOf(run)
 	name := run.Topology

@@ -123,6 +123,9 @@ type Result struct {
 	Intervals []float64 `json:"intervals_bps,omitempty"`
 	// Duration is how long the check took; not part of the stable output of text formats.
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Evidence is the pcapng file holding the packets of a check that did not pass
+	// (check --evidence DIR).
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Summary counts results by status.

@@ -74,6 +74,8 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	}
 	field("Rule", strings.TrimPrefix(rule, " · "))
 	field("Source", res.Source)
+	field("Answered", answerLine(res))
+	field("Evidence", res.Evidence)
 
 	if len(res.Metrics) > 0 {
 		keys := make([]string, 0, len(res.Metrics))
