@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
@@ -49,6 +50,7 @@ func blobChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 		cc := c
 		cc.Streams = n
 		cc.ID = fmt.Sprintf("blob/%s/%s/%s/%d", f.From, f.To, dir, n)
+		cc.AdviceOnly = n < slices.Max(t.Checks.Bandwidth.Streams)
 		out = append(out, cc)
 	}
 	return out
@@ -122,6 +124,10 @@ func JudgeBlob(c Check, m probes.BlobResult) result.Result {
 	r.Metrics["required_mbps"] = round2(c.RequiredBps / 1e6)
 	r.Metrics["headroom"] = floor2(head)
 	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
+	if c.AdviceOnly {
+		r.Message += "; shown as advice: the test with the most streams is the one judged"
+		return r
+	}
 	switch capacity.Judge(head) {
 	case capacity.Short:
 		r.Status = result.Fail

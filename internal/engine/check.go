@@ -82,6 +82,7 @@ type Check struct {
 	Duration     time.Duration // bandwidth
 	Reverse      bool          // bandwidth: data flows from To to From
 	RequiredBps  float64       // bandwidth: required rate from churn, 0 when unknown
+	AdviceOnly   bool          // bandwidth, blob: fewer streams than the judged test: shown, not judged
 	UsedBytes    int64         // bandwidth: bytes a full resync sends
 	// BlobURL is the test blob's URL with its SAS (a credential: it never reaches a result);
 	// Upload stages blocks instead of downloading; Proxy is the source host's HTTP proxy.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -248,6 +249,7 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 			cc := c
 			cc.Streams = n
 			cc.ID = fmt.Sprintf("bandwidth/%s/%s/%d", f.From, f.To, n)
+			cc.AdviceOnly = n < slices.Max(b.Streams)
 			out = append(out, cc)
 		}
 		return out

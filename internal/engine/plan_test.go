@@ -10,6 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/netprobe/netprobe/internal/bwtest"
+	"github.com/netprobe/netprobe/internal/capacity"
+	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
@@ -262,5 +265,29 @@ hosts:
 		" inside=10.20.0.0/16(sites.azure) inside=10.10.0.0/16(sites.onprem) inside=203.0.113.0/30(links.er1.peering) inside=203.0.113.4/30(links.er1.peering)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("path checks (-want +got):\n%s", diff)
+	}
+}
+
+// TestBandwidthSingleStreamIsAdvice: ASR moves failback data with several threads, so only the
+// test with the most streams is judged; a window-bound single stream below the churn is shown
+// with the requirement beside it, not failed.
+func TestBandwidthSingleStreamIsAdvice(t *testing.T) {
+	tp, err := topology.Load("../topology/testdata/normative.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	advice := map[string]bool{}
+	for _, c := range Plan(tp, Options{Only: []string{"bandwidth/ps-az/cs01/"}}) {
+		advice[c.ID] = c.AdviceOnly
+		r := JudgeBandwidth(c, bwtest.Result{Streams: c.Streams, Rate: capacity.BitsPerSecond(c.RequiredBps / 2)}, c.From)
+		switch {
+		case c.AdviceOnly && r.Status != result.Pass:
+			t.Errorf("%s (advice) at half the churn: %s", c.ID, r.Status)
+		case !c.AdviceOnly && r.Status != result.Fail:
+			t.Errorf("%s (judged) at half the churn: %s", c.ID, r.Status)
+		}
+	}
+	if !advice["bandwidth/ps-az/cs01/1"] || advice["bandwidth/ps-az/cs01/4"] {
+		t.Errorf("advice %v: the 1-stream test is advice, the 4-stream one judged", advice)
 	}
 }
