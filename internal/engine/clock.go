@@ -229,3 +229,77 @@ func abs(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// clockWithAzure makes every clock check that does not read Azure's Date judged with one that
+// does (the configuration server's or the appliance's): once that one knows how far the
+// coordinator's clock is from Azure's, the others are corrected by it (JudgeClockWith).
+func clockWithAzure(checks []Check) {
+	ref := ""
+	for _, c := range checks {
+		if c.Kind == result.CheckClock && c.Address != "" {
+			ref = c.ID
+			break
+		}
+	}
+	if ref == "" {
+		return
+	}
+	for i, c := range checks {
+		if c.Kind == result.CheckClock && c.Address == "" {
+			checks[i].JudgedWith = ref
+		}
+	}
+}
+
+// JudgeClockWith re-judges a host's clock (measured against the coordinator) with the clock
+// check that read Azure's Date: the coordinator's own offset from Azure, seen from that host
+// both ways, is taken out, so a coordinator whose clock is off does not fail every host. When
+// the reference read no Date, the host's verdict stands.
+func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
+	if ref == nil || held.Status == result.Error || held.Status == result.Skip {
+		return held
+	}
+	hs, ok1 := clockMetric(held.Metrics, "skew_ms")
+	he, ok2 := clockMetric(held.Metrics, "skew_error_ms")
+	rs, ok3 := clockMetric(ref.Metrics, "skew_ms")
+	re, ok4 := clockMetric(ref.Metrics, "skew_error_ms")
+	as, ok5 := clockMetric(ref.Metrics, "azure_skew_ms")
+	ae, ok6 := clockMetric(ref.Metrics, "azure_skew_error_ms")
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return held
+	}
+	coordVsAzure := time.Duration((as - rs) * float64(time.Millisecond))
+	skew := time.Duration((hs + as - rs) * float64(time.Millisecond))
+	bar := time.Duration((he + re + ae) * float64(time.Millisecond))
+	if abs(coordVsAzure) <= clockWarn/4 {
+		return held // the coordinator is in step with Azure: the host's own figure stands
+	}
+	held.Metrics["azure_skew_ms"] = ms(skew)
+	held.Metrics["azure_skew_error_ms"] = ms(bar)
+	held.Message = fmt.Sprintf("%s's clock is %s Azure's (±%s): measured against the coordinator, whose own clock is %s Azure's as %s's reading of Azure's Date shows",
+		held.From, aheadBehind(skew), fmtDur(bar), aheadBehind(coordVsAzure), ref.From)
+	held.Hint = ""
+	switch lo, hi := abs(skew)-bar, abs(skew)+bar; {
+	case lo > clockFail:
+		held.Status = result.Fail
+		held.Message += fmt.Sprintf(": past the %s that Azure sign-in and Kerberos tolerate", fmtSkew(clockFail))
+	case lo > clockWarn:
+		held.Status = result.Warn
+		held.Message += fmt.Sprintf(": more than %s off, on its way to the %s Azure sign-in tolerates", fmtSkew(clockWarn), fmtSkew(clockFail))
+	case hi > clockFail:
+		held.Status = result.Warn
+		held.Message += fmt.Sprintf(": the measurement is too coarse to tell whether it is within the %s Azure sign-in tolerates", fmtSkew(clockFail))
+	default:
+		held.Status = result.Pass
+	}
+	if held.Status != result.Pass {
+		held.Hint = fmt.Sprintf("Synchronise %s's clock (Windows: w32tm /resync; Linux: chrony or systemd-timesyncd). The coordinator's clock is off too: synchronise the machine running netprobe.", held.From)
+	}
+	return held
+}
+
+// clockMetric reads a float metric of a clock result (JSON numbers decode as float64).
+func clockMetric(m map[string]any, key string) (float64, bool) {
+	v, ok := m[key].(float64)
+	return v, ok
+}

@@ -154,3 +154,35 @@ func TestPlanClockAppliance(t *testing.T) {
 	}
 	t.Error("no clock check on the appliance")
 }
+
+// TestJudgeClockWith: the coordinator is 6 minutes behind Azure. Seen from the coordinator
+// every host is 6 minutes ahead; the configuration server reads Azure's Date and is in step
+// with it, so a host 6 minutes ahead of the coordinator is in step too (pass), and one 12
+// minutes ahead is 6 minutes off Azure (fail).
+func TestJudgeClockWith(t *testing.T) {
+	sixMin := float64(6 * time.Minute / time.Millisecond)
+	ref := result.Result{ID: "clock/cs01", Check: result.CheckClock, From: "cs01", Status: result.Pass,
+		Metrics: map[string]any{"skew_ms": sixMin, "skew_error_ms": 1.0, "azure_skew_ms": 0.0, "azure_skew_error_ms": 600.0}}
+	held := func(skew float64) result.Result {
+		return result.Result{ID: "clock/mt01", Check: result.CheckClock, From: "mt01", Status: result.Fail, Message: "off",
+			Metrics: map[string]any{"skew_ms": skew, "skew_error_ms": 1.0}}
+	}
+	if r := JudgeClockWith(held(sixMin), &ref); r.Status != result.Pass || !strings.Contains(r.Message, "whose own clock is") {
+		t.Errorf("in step with Azure: %s %q", r.Status, r.Message)
+	}
+	if r := JudgeClockWith(held(2*sixMin), &ref); r.Status != result.Fail {
+		t.Errorf("6 minutes off Azure: %s %q", r.Status, r.Message)
+	}
+	if r := JudgeClockWith(held(2*sixMin), nil); r.Status != result.Fail || r.Message != "off" {
+		t.Errorf("no reference: the verdict stands: %s %q", r.Status, r.Message)
+	}
+	tp, err := topology.Load("../topology/testdata/normative.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Plan(tp, Options{Only: []string{"clock/"}}) {
+		if c.ID != "clock/cs01" && c.JudgedWith != "clock/cs01" {
+			t.Errorf("%s judged with %q, want clock/cs01", c.ID, c.JudgedWith)
+		}
+	}
+}

@@ -96,7 +96,9 @@ func Plan(t *topology.Topology, opts Options) []Check {
 		phase = topology.PhaseFailback
 	}
 	if len(opts.Phases) == 0 || contains(opts.Phases, phase.String()) {
-		for _, c := range clockChecks(t, phase.String(), timeout) {
+		clk := clockChecks(t, phase.String(), timeout)
+		clockWithAzure(clk)
+		for _, c := range clk {
 			if matchOnly(opts.Only, c.ID) {
 				checks = append(checks, c)
 			}

@@ -351,8 +351,11 @@ func (st *runState) deliver(res result.Result) {
 // judgeWith re-judges a held result with the result of the check it is judged with (nil: that
 // check did not run).
 func judgeWith(held result.Result, ref *result.Result) result.Result {
-	if held.Check == result.CheckICMP {
+	switch held.Check {
+	case result.CheckICMP:
 		return JudgeICMPWith(held, ref)
+	case result.CheckClock:
+		return JudgeClockWith(held, ref)
 	}
 	return held
 }
