@@ -60,7 +60,40 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 			}
 		}
 	}
+	if idle != nil && idle.nat != "" {
+		markNAT(&r, idle.nat)
+	}
 	return r
+}
+
+// idleEcho is the idle latency before a bandwidth test, and the NAT its echo showed.
+type idleEcho struct {
+	probes.LatencyStats
+	nat string
+}
+
+// natSeen says what the echo showed of NAT: "" when the far agent saw the sender's own
+// address, else "the destination saw the source as X, not Y". Once ASR is installed the
+// services hold the ports and no responder's hello reports the source: the agents' echo still
+// does (prepare-failback: no NAT on the failback path).
+func natSeen(m probes.LatencyResult) string {
+	if m.ObservedSource == "" || m.SourceIP == "" || hostOnly(m.ObservedSource) == m.SourceIP {
+		return ""
+	}
+	return fmt.Sprintf("the destination saw the source as %s, not %s", hostOnly(m.ObservedSource), m.SourceIP)
+}
+
+// markNAT fails a passing result on NAT and records it.
+func markNAT(r *result.Result, seen string) {
+	if r.Metrics == nil {
+		r.Metrics = map[string]any{}
+	}
+	r.Metrics["nat"] = true
+	if r.Status == result.Pass || r.Status == result.Warn {
+		r.Status = result.Fail
+		r.Message += "; but " + seen + ": NAT on the path"
+		r.Hint = "Failback needs private addresses end to end with no NAT: remove the source NAT for this traffic on the VPN/ExpressRoute path."
+	}
 }
 
 // errPortHeld: the data port is taken on the serving side, so no bandwidth responder can
@@ -96,7 +129,7 @@ func heldBothWays(err error) bool {
 
 // bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
 // server's agent at the data port, runs the test from the client's agent, and closes them.
-func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, clientAgent string, dir bwtest.Direction, c Check) (bwtest.Result, *probes.LatencyStats, error) {
+func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, clientAgent string, dir bwtest.Direction, c Check) (bwtest.Result, *idleEcho, error) {
 	echo := agent.Listen{Proto: "udp", Port: echoPort(serverAgent)}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rs, err := server.OpenResponders(octx, []agent.Listen{{Proto: agent.ProtoBandwidth, Port: c.Port}, echo})
@@ -126,13 +159,12 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 	}
 	// Idle latency toward the same echo first, so the loaded figures have something to be
 	// compared with (latency under load, bandwidth.md).
-	var idle *probes.LatencyStats
+	var idle *idleEcho
 	if params.LoadedEcho != "" {
 		var lr probes.LatencyResult
 		req := probes.LatencyRequest{Address: params.LoadedEcho, Samples: idleSamples, Interval: idleInterval, Timeout: c.Timeout}
 		if err := st.callProbe(ctx, client, clientAgent, agent.KindLatency, time.Duration(idleSamples)*idleInterval+c.Timeout, req, &lr); err == nil {
-			s := lr.Stats()
-			idle = &s
+			idle = &idleEcho{LatencyStats: lr.Stats(), nat: natSeen(lr)}
 		}
 	}
 	// Warm-up + duration + the agent's own margins; the client bounds the call by this too.

@@ -94,7 +94,11 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindLatency, budget, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
 	}
-	return JudgeLatency(c, m.Stats())
+	r := JudgeLatency(c, m.Stats())
+	if seen := natSeen(m); seen != "" {
+		markNAT(&r, seen)
+	}
+	return r
 }
 
 // route asks the source agent's OS which interface and source address it uses toward the

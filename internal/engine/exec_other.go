@@ -256,7 +256,7 @@ func JudgePath(c Check, m probes.PathResult) result.Result {
 		r.Hint = "Silent hops (often the VPN gateways) cannot be checked; the NAT check of the port results shows whether addresses are rewritten."
 	default:
 		r.Status = result.Pass
-		r.Message = fmt.Sprintf("%s -> %s over %s stays private (off the public internet): %s; NAT is judged by the port checks (the source address the far agent saw)", c.From, c.Address, c.To, route)
+		r.Message = fmt.Sprintf("%s -> %s over %s stays private (off the public internet): %s; NAT is judged by the port, latency and bandwidth checks (the source address the far agent saw)", c.From, c.Address, c.To, route)
 	}
 	return r
 }

@@ -292,3 +292,17 @@ func TestJudgePathLinkLocal(t *testing.T) {
 		t.Errorf("%s: %s", r.Status, r.Message)
 	}
 }
+
+// TestNATSeenByEcho: the agents' UDP echo shows NAT even when ASR's services hold the ports (no
+// responder's hello): a passing latency result then fails, saying what the far agent saw.
+func TestNATSeenByEcho(t *testing.T) {
+	if s := natSeen(probes.LatencyResult{SourceIP: "10.20.1.4", ObservedSource: "10.20.1.4:40000"}); s != "" {
+		t.Errorf("no NAT: %q", s)
+	}
+	seen := natSeen(probes.LatencyResult{SourceIP: "10.20.1.4", ObservedSource: "198.51.100.7:40000"})
+	r := result.Result{Status: result.Pass, Message: "ps-az -> mt01: p50 1ms"}
+	markNAT(&r, seen)
+	if r.Status != result.Fail || r.Metrics["nat"] != true || !strings.Contains(r.Message, "saw the source as 198.51.100.7, not 10.20.1.4") {
+		t.Errorf("NAT: %+v", r)
+	}
+}
