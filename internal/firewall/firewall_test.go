@@ -137,7 +137,7 @@ func TestRuleFor(t *testing.T) {
 	tests := []struct{ name, id, want string }{
 		{"port toward the failback NIC", "FB-VM-CS/port/sql01/cs01/443/tcp", "allow tcp 10.10.5.10 -> 192.168.50.4:443"},
 		{"icmp echo", "FB-PS-CS/icmp/ps-az/cs01", "allow icmp echo 10.20.1.4 -> 192.168.50.4"},
-		{"data port", "FB-PS-MT/port/ps-az/mt01/9443/tcp", "allow tcp 10.20.1.4 -> 10.10.0.8:9443"},
+		{"data port", "FB-PS-MT/port/ps-az/cs01/9443/tcp", "allow tcp 10.20.1.4 -> 192.168.50.4:9443"},
 		{"endpoint by name", "FB-CS-AZ/endpoint/cs01/login.microsoftonline.com/443/tcp", "allow tcp 10.10.0.4 -> login.microsoftonline.com:443"},
 		{"expected blocked", "USER-1/port/sql01/cs01/1433/tcp", "block tcp 10.10.5.10 -> 192.168.50.4:1433"},
 		{"route has no rule", "FB-ROUTE/route/cs01/sql01", ""},
