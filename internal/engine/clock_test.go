@@ -146,13 +146,13 @@ func TestPlanClockAppliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range Plan(tp, Options{Only: []string{"clock/asr-appliance"}}) {
-		if c.Target() != "portal.azure.com:443" || c.Proxy != "http://proxy.fabrikam.local:3128" {
-			t.Errorf("%s reads %s through %q, want portal.azure.com:443 through the appliance's proxy", c.ID, c.Target(), c.Proxy)
-		}
-		return
+	plan := Plan(tp, Options{Only: []string{"clock/asr-appliance"}})
+	if len(plan) != 1 {
+		t.Fatalf("%d clock checks on the appliance, want 1", len(plan))
 	}
-	t.Error("no clock check on the appliance")
+	if c := plan[0]; c.Target() != "portal.azure.com:443" || c.Proxy != "http://proxy.fabrikam.local:3128" {
+		t.Errorf("%s reads %s through %q, want portal.azure.com:443 through the appliance's proxy", c.ID, c.Target(), c.Proxy)
+	}
 }
 
 // TestJudgeClockWith: the coordinator is 6 minutes behind Azure. Seen from the coordinator

@@ -2,9 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"

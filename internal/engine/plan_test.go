@@ -257,10 +257,7 @@ hosts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, line := range planLines(Plan(tp, Options{Only: []string{"path/"}})) {
-		got = append(got, line)
-	}
+	got := planLines(Plan(tp, Options{Only: []string{"path/"}}))
 	want := []string{"path/ps-az/er1 rule=FB-LINK kind=path target=10.10.0.4 from_agent=10.20.1.4:7411 to_agent= link=er1 link_kind=expressroute-private" +
 		" inside=10.20.0.0/16(sites.azure) inside=10.10.0.0/16(sites.onprem) inside=203.0.113.0/30(links.er1.peering) inside=203.0.113.4/30(links.er1.peering)"}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -21,9 +21,11 @@ import (
 // builds cheap; the binary is static (CGO_ENABLED=0) like a release.
 func GoBinary(t testing.TB, pkg string) string {
 	t.Helper()
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gocmd); err != nil {
-		if gocmd, err = exec.LookPath("go"); err != nil {
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		// Go as installed on the project's machines, when PATH lacks it (sudo, CI).
+		gocmd = "/usr/local/go/bin/go"
+		if _, serr := os.Stat(gocmd); serr != nil {
 			t.Fatalf("lab: building %s needs the go command: %v", pkg, err)
 		}
 	}

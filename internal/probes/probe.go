@@ -132,8 +132,6 @@ func enumParse(names []string, s, kind string) (int, error) {
 type Env struct {
 	// Dial opens a stream connection (TCP).
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
-	// ListenPacket opens a datagram socket (UDP).
-	ListenPacket func(ctx context.Context, network, address string) (net.PacketConn, error)
 	// Now reads the clock.
 	Now func() time.Time
 }
@@ -144,14 +142,6 @@ func (e *Env) dial(ctx context.Context, network, address string) (net.Conn, erro
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
-}
-
-func (e *Env) listenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	if e != nil && e.ListenPacket != nil {
-		return e.ListenPacket(ctx, network, address)
-	}
-	var lc net.ListenConfig
-	return lc.ListenPacket(ctx, network, address)
 }
 
 func (e *Env) now() time.Time {

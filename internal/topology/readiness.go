@@ -88,11 +88,6 @@ var readinessSource = map[string]string{
 	"RDM-UNUSED":             source("fofb-m"),
 }
 
-func (r *readiness) azure(h *Host) bool {
-	s := r.t.Sites[h.Site]
-	return s != nil && s.Kind == SiteAzure
-}
-
 // failbackVMs are the protected VMs now in an Azure site that fail back with the classic
 // components, sorted by name: the classic rules apply to them only.
 func (r *readiness) failbackVMs() []*Host { return ClassicFailbackVMs(r.t) }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // DefaultName is the service name `netprobe service install` uses without --name.
@@ -25,7 +24,7 @@ const EventSource = "netprobe"
 
 // ErrUnsupported is returned by every service operation on an OS without the Windows
 // service control manager.
-var ErrUnsupported = errors.New("Windows services exist on Windows only")
+var ErrUnsupported = errors.New("services of the Windows service control manager exist on Windows only")
 
 // Account names the service may run as (the ServiceStartName of CreateService).
 const (
@@ -244,11 +243,6 @@ type Status struct {
 	// StartType is "automatic", "manual" or "disabled".
 	StartType string
 }
-
-// stopWait bounds how long Stop waits for the service to report stopped: the agent drains
-// requests within 5 s (docs/agent.md) and the SCM itself waits 20 s before it gives up on a
-// service at shutdown, so 20 s covers a healthy stop.
-const stopWait = 20 * time.Second
 
 // EventType is the kind of an event log entry.
 type EventType int

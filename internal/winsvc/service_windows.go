@@ -16,6 +16,11 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
+// stopWait bounds how long Stop waits for the service to report stopped: the agent drains
+// requests within 5 s (docs/agent.md) and the SCM itself waits 20 s before it gives up on a
+// service at shutdown, so 20 s covers a healthy stop.
+const stopWait = 20 * time.Second
+
 // IsService reports whether this process was started by the service control manager.
 func IsService() (bool, error) { return svc.IsWindowsService() }
 
