@@ -70,9 +70,11 @@ func (r *row) statusWord() string {
 	return r.res.Status.String()
 }
 
+// rtt is the round trip the row shows: a port's (none when nothing answered: its rtt_ms is
+// then how long it waited) or a latency test's median.
 func (r *row) rtt() (float64, bool) {
 	if v, ok := metricFloat(r.res.Metrics, "rtt_ms"); ok {
-		return v, true
+		return v, answered(r.res)
 	}
 	return metricFloat(r.res.Metrics, "p50_ms")
 }
@@ -371,14 +373,18 @@ func stateCell(r result.Result) string {
 	return ""
 }
 
+// fmtMS writes milliseconds with three significant digits and their unit: "0.80 ms",
+// "23.1 ms", "412 ms", "1.02 s".
 func fmtMS(v float64) string {
 	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.2f s", v/1000)
 	case v >= 100:
-		return fmt.Sprintf("%.0fms", v)
+		return fmt.Sprintf("%.0f ms", v)
 	case v >= 10:
-		return fmt.Sprintf("%.1fms", v)
+		return fmt.Sprintf("%.1f ms", v)
 	}
-	return fmt.Sprintf("%.2fms", v)
+	return fmt.Sprintf("%.2f ms", v)
 }
 
 func (m *matrix) header(c columns, st Styles) string {
