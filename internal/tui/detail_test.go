@@ -152,7 +152,7 @@ func TestRTTColumnEmptyWhenNothingAnswered(t *testing.T) {
 		if _, ok := r.rtt(); ok != tc.want {
 			t.Errorf("%s (%s): rtt shown %v, want %v", tc.state, tc.reason, ok, tc.want)
 		}
-		line := ansi.Strip(new(matrix).renderRow(r, layoutColumns(100), DefaultStyles(DefaultTheme(), true), false))
+		line := ansi.Strip(new(matrix).renderRow(r, layoutColumns(100, 4, 4), DefaultStyles(DefaultTheme(), true), false))
 		if shown := strings.Contains(line, "1.00 s"); shown != tc.want {
 			t.Errorf("%s (%s): row %q, RTT shown %v, want %v", tc.state, tc.reason, line, shown, tc.want)
 		}

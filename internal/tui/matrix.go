@@ -12,12 +12,13 @@ import (
 	"github.com/netprobe/netprobe/internal/result"
 )
 
-// SortKey orders the rows inside each phase/rule group (groups themselves always come worst
-// first, so failures stay on top whatever the sort).
+// SortKey orders the rows. By status (the default) the rows are grouped by phase and rule,
+// worst group first and worst row first inside it; every other key orders all rows in one
+// list across the groups, which is what a user who asks for "slowest first" means.
 type SortKey int
 
 const (
-	SortStatus SortKey = iota + 1 // worst status first
+	SortStatus SortKey = iota + 1 // grouped by phase and rule, worst first
 	SortRTT                       // slowest first
 	SortFrom                      // by source host, then destination
 	SortID                        // by stable check ID
@@ -107,6 +108,8 @@ type matrix struct {
 	selID  string // the selected check, kept across re-sorts
 	offset int    // first display line shown
 	height int    // display lines available, set by layout
+
+	fromW, toW int // the widest FROM and TO of the visible rows, for the columns
 }
 
 type line struct {
@@ -202,13 +205,54 @@ func (m *matrix) less(a, b *row) int {
 // refresh rebuilds groups, the visible list and the display lines, keeping the selection on
 // the same check when it is still visible.
 func (m *matrix) refresh() {
-	byKey := map[[2]string]int{}
 	m.groups = m.groups[:0]
+	m.list = m.list[:0]
+	m.lines = m.lines[:0]
+	m.rowAt = m.rowAt[:0]
+	m.fromW, m.toW = 0, 0
+	if m.sort == SortStatus {
+		m.buildGroups()
+	} else {
+		m.buildFlat()
+	}
+	m.cursor = 0
+	for i, r := range m.list {
+		if r.res.ID == m.selID {
+			m.cursor = i
+			break
+		}
+	}
+	m.clamp()
+}
+
+// visible calls f on every row that passes the phase and the filter, in arrival order, and
+// measures the FROM and TO columns on them.
+func (m *matrix) visible(f func(r *row)) {
 	for _, id := range m.order {
 		r := m.rows[id]
 		if !m.matches(r) {
 			continue
 		}
+		m.fromW = max(m.fromW, lipgloss.Width(r.res.From))
+		m.toW = max(m.toW, lipgloss.Width(r.res.To))
+		f(r)
+	}
+}
+
+// buildFlat lists every visible row in one sorted list, without group headers.
+func (m *matrix) buildFlat() {
+	m.visible(func(r *row) { m.list = append(m.list, r) })
+	slices.SortFunc(m.list, m.less)
+	for i := range m.list {
+		m.rowAt = append(m.rowAt, len(m.lines))
+		m.lines = append(m.lines, line{group: -1, row: i})
+	}
+}
+
+// buildGroups groups the visible rows by phase and rule, worst group first.
+func (m *matrix) buildGroups() {
+	byKey := map[[2]string]int{}
+	m.visible(func(r *row) {
 		k := [2]string{r.res.Phase, r.res.Rule}
 		gi, ok := byKey[k]
 		if !ok {
@@ -224,7 +268,7 @@ func (m *matrix) refresh() {
 		} else {
 			g.pending++
 		}
-	}
+	})
 	slices.SortStableFunc(m.groups, func(a, b group) int {
 		if c := cmp.Compare(b.worst, a.worst); c != 0 {
 			return c
@@ -234,9 +278,6 @@ func (m *matrix) refresh() {
 		}
 		return cmp.Compare(a.rule, b.rule)
 	})
-	m.list = m.list[:0]
-	m.lines = m.lines[:0]
-	m.rowAt = m.rowAt[:0]
 	for gi := range m.groups {
 		g := &m.groups[gi]
 		slices.SortFunc(g.rows, m.less)
@@ -247,14 +288,6 @@ func (m *matrix) refresh() {
 			m.list = append(m.list, r)
 		}
 	}
-	m.cursor = 0
-	for i, r := range m.list {
-		if r.res.ID == m.selID {
-			m.cursor = i
-			break
-		}
-	}
-	m.clamp()
 }
 
 // move moves the cursor by d rows and keeps it on screen.
@@ -305,7 +338,17 @@ func (m *matrix) failingIDs() []string {
 // columns are the widths of the matrix's columns for a given total width.
 type columns struct{ mark, status, from, to, port, state, reason, rtt int }
 
-func layoutColumns(w int) columns {
+// Host columns are as wide as the widest name shown, within these bounds, and REASON gets
+// what they leave: a cut host name hides which flow a row is, a cut reason is in the detail
+// pane. Only when REASON would drop below its minimum does FROM, then TO, give way, to no
+// less than the fixed share they had before they were sized to their names.
+const (
+	hostColMin, hostColMax = 4, 16
+	reasonColMin           = 8
+)
+
+// layoutColumns sizes the columns for width w and the widest FROM and TO names.
+func layoutColumns(w, fromW, toW int) columns {
 	c := columns{mark: 2, status: 5, port: 9, state: 13, rtt: 8}
 	rest := w - (c.mark + c.status + c.port + c.state + c.rtt + 6)
 	if rest < 18 {
@@ -313,9 +356,18 @@ func layoutColumns(w int) columns {
 		rest += 4
 	}
 	rest = max(rest, 12)
-	c.from = min(rest*3/10, 16)
-	c.to = min(rest*3/10, 16)
-	c.reason = rest - c.from - c.to
+	share := min(rest*3/10, hostColMax) // what each host column got before it was sized to its names
+	c.to = min(max(toW, hostColMin), hostColMax)
+	c.from = min(max(fromW, hostColMin), hostColMax)
+	// The message gives way to the names: REASON shrinks to its minimum before FROM does,
+	// and FROM before TO, but neither below its old share.
+	if over := c.from + c.to + reasonColMin - rest; over > 0 {
+		c.from -= min(over, max(0, c.from-share))
+	}
+	if over := c.from + c.to + reasonColMin - rest; over > 0 {
+		c.to -= min(over, max(0, c.to-share))
+	}
+	c.reason = max(0, rest-c.from-c.to)
 	return c
 }
 
@@ -363,8 +415,13 @@ func stateCell(r result.Result) string {
 		}
 	case result.CheckBandwidth:
 		if v, ok := metricFloat(r.Metrics, "mbps"); ok {
-			return fmt.Sprintf("%.0f Mbit/s", v)
+			return BitsPerSecond(v * 1e6).String()
 		}
+	case result.CheckRoute:
+		// The interface and source address the OS chose: what the route check compares.
+		iface, _ := r.Metrics["interface"].(string)
+		src, _ := r.Metrics["source_ip"].(string)
+		return strings.TrimSpace(iface + " " + src)
 	case result.CheckPMTU:
 		if v, ok := metricFloat(r.Metrics, "mtu"); ok {
 			return fmt.Sprintf("mtu %.0f", v)
@@ -385,6 +442,33 @@ func fmtMS(v float64) string {
 		return fmt.Sprintf("%.1f ms", v)
 	}
 	return fmt.Sprintf("%.2f ms", v)
+}
+
+// reasonCell is the port reason; for a route, the NIC and address the topology expects;
+// for an error or a skip, why (its message without the "from -> to port: " that the row's
+// other columns already say).
+func reasonCell(r *row) string {
+	res := r.res
+	if res.Reason != "" {
+		return res.Reason
+	}
+	if res.Check == result.CheckRoute {
+		iface, _ := res.Metrics["expected_interface"].(string)
+		src, _ := res.Metrics["expected_source_ip"].(string)
+		if want := strings.TrimSpace(iface + " " + src); want != "" {
+			return "want " + want
+		}
+	}
+	if r.done && (res.Status == result.Error || res.Status == result.Skip) {
+		msg := res.Message
+		if pre := res.From + " -> " + res.To; res.From != "" && strings.HasPrefix(msg, pre) {
+			if _, why, ok := strings.Cut(msg[len(pre):], ": "); ok {
+				msg = why
+			}
+		}
+		return msg
+	}
+	return ""
 }
 
 func (m *matrix) header(c columns, st Styles) string {
@@ -410,10 +494,7 @@ func (m *matrix) renderRow(r *row, c columns, st Styles, selected bool) string {
 	if v, ok := r.rtt(); ok {
 		rtt = fmtMS(v)
 	}
-	reason := r.res.Reason
-	if reason == "" && r.done && (r.res.Status == result.Error || r.res.Status == result.Skip) {
-		reason = r.res.Message // an error or skip has no port reason: say why instead
-	}
+	reason := reasonCell(r)
 	rest := " " + cell(r.res.From, c.from) + " " + cell(r.res.To, c.to) + " " + cell(portCell(r.res), c.port) + " " +
 		cell(stateCell(r.res), c.state) + " " + cell(reason, c.reason) + " " + rcell(rtt, c.rtt)
 	if selected {
@@ -445,7 +526,7 @@ func (m *matrix) renderGroup(g *group, w int, st Styles) string {
 
 // view renders the matrix into exactly h lines of width w.
 func (m *matrix) view(w, h int, st Styles) string {
-	c := layoutColumns(w)
+	c := layoutColumns(w, m.fromW, m.toW)
 	out := make([]string, 0, h)
 	out = append(out, m.header(c, st))
 	if len(m.list) == 0 {
