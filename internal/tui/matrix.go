@@ -105,9 +105,12 @@ type matrix struct {
 	rowAt  []int  // rowAt[i] is the line of list[i]
 
 	cursor int    // index into list
-	selID  string // the selected check, kept across re-sorts
-	offset int    // first display line shown
-	height int    // display lines available, set by layout
+	selID  string // the selected check, kept across re-sorts once the user has moved
+	// follow keeps the selection on the worst visible row until the user moves it: the
+	// first screen of a run shows its worst result, not whichever check was planned first.
+	follow bool
+	offset int // first display line shown
+	height int // display lines available, set by layout
 
 	fromW, toW int // the widest FROM and TO of the visible rows, for the columns
 }
@@ -118,7 +121,7 @@ type line struct {
 }
 
 func newMatrix() matrix {
-	return matrix{rows: map[string]*row{}, sort: SortStatus}
+	return matrix{rows: map[string]*row{}, sort: SortStatus, follow: true}
 }
 
 // upsert records a result (done) or a planned check (not done) and reports whether it was new.
@@ -217,9 +220,11 @@ func (m *matrix) refresh() {
 	}
 	m.cursor = 0
 	for i, r := range m.list {
-		if r.res.ID == m.selID {
+		if m.follow && severity(r) > severity(m.list[m.cursor]) || !m.follow && r.res.ID == m.selID {
 			m.cursor = i
-			break
+			if !m.follow {
+				break
+			}
 		}
 	}
 	m.clamp()
@@ -292,6 +297,7 @@ func (m *matrix) buildGroups() {
 
 // move moves the cursor by d rows and keeps it on screen.
 func (m *matrix) move(d int) {
+	m.follow = false
 	m.cursor += d
 	m.clamp()
 }
@@ -322,6 +328,34 @@ func (m *matrix) selected() *row {
 		return nil
 	}
 	return m.list[m.cursor]
+}
+
+// failingBelow counts the failed and errored rows after display line last, as "3 more FAIL,
+// 1 ERROR", or "" when there are none.
+func (m *matrix) failingBelow(last int) string {
+	var fails, errs int
+	for _, ln := range m.lines[min(last+1, len(m.lines)):] {
+		if ln.row < 0 || !m.list[ln.row].done {
+			continue
+		}
+		switch m.list[ln.row].res.Status {
+		case result.Fail:
+			fails++
+		case result.Error:
+			errs++
+		}
+	}
+	var parts []string
+	if fails > 0 {
+		parts = append(parts, fmt.Sprintf("%d more FAIL", fails))
+	}
+	if errs > 0 {
+		parts = append(parts, fmt.Sprintf("%d ERROR", errs))
+		if fails == 0 {
+			parts[0] = fmt.Sprintf("%d more ERROR", errs)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // failingIDs lists the visible checks whose status is fail or error, in display order.
@@ -537,13 +571,20 @@ func (m *matrix) view(w, h int, st Styles) string {
 		out = append(out, st.Muted.Render("  "+msg))
 	}
 	body := h - 1
+	last := m.offset
 	for i := m.offset; i < len(m.lines) && len(out) < body+1; i++ {
 		ln := m.lines[i]
+		last = i
 		if ln.row < 0 {
 			out = append(out, m.renderGroup(&m.groups[ln.group], w, st))
 			continue
 		}
 		out = append(out, m.renderRow(m.list[ln.row], c, st, ln.row == m.cursor))
+	}
+	// The last line is replaced, so the failures below start with it.
+	if more := m.failingBelow(last - 1); more != "" && len(out) == h && m.lines[last].row != m.cursor {
+		// A failure out of view is what the user must not miss: the last line says so.
+		out[h-1] = st.Muted.Render(ansi.Truncate("  … and "+more+" below (pgdn)", w, "…"))
 	}
 	for len(out) < h {
 		out = append(out, "")
