@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,16 +21,30 @@ import (
 
 func init() { register(newDemoCmd) }
 
+type demoFlags struct {
+	headless, formatSet bool
+	format              string
+}
+
+// demoEnv holds the seams of runDemo; the zero value is the real thing. Tests give the estate
+// loopback addresses of its own (packages test in parallel), fix the clock, and drive the TUI
+// through pipes.
+type demoEnv struct {
+	net demo.Net         // zero: demo.DefaultNet
+	now func() time.Time // nil: time.Now
+	tui *tui.Options     // nil: the terminal, when stdin and stdout are one
+}
+
 func newDemoCmd() *cobra.Command {
-	var headless bool
-	var format string
+	var f demoFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run netprobe on a built-in failback estate with real agents on loopback",
 		Long: `Start a built-in retained-IP failback estate whose hosts are loopback addresses of this
 machine (127.0.1.x on-premises, 127.0.2.x in "Azure"), each with a real agent running
 in this process, plant a few faults with ordinary sockets, and test every flow the ASR
-catalogue requires - shown in the live TUI on a terminal, or as text otherwise.
+catalogue requires - shown in the live TUI on a terminal (i lists the planted faults; the
+results are printed when you quit), or as text otherwise.
 
 Nothing leaves this machine, and no root is needed: the catalogue's port 443 is shifted
 to 20443 so it can be bound without privileges. The demo exits 0 when it ran, whatever it
@@ -39,45 +54,79 @@ found (its faults are planted on purpose).`,
   netprobe demo --format json | jq '.results[] | select(.status=="fail")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), headless || cmd.Flags().Changed("format"), format)
+			f.formatSet = cmd.Flags().Changed("format")
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, demoEnv{})
 		},
 	}
-	cmd.Flags().BoolVar(&headless, "headless", false, "print results instead of opening the TUI")
-	cmd.Flags().StringVar(&format, "format", "text", "output format when headless: "+strings.Join(report.Names(), ", "))
+	fl := cmd.Flags()
+	fl.BoolVar(&f.headless, "headless", false, "print results instead of opening the TUI")
+	fl.StringVar(&f.format, "format", "text", "output format when headless: "+strings.Join(report.Names(), ", "))
 	return cmd
 }
 
-func runDemo(ctx context.Context, stdout, stderr io.Writer, headless bool, format string) error {
-	formatter, err := report.Lookup(format)
+// demoSession is a started demo estate and what runs checks on it.
+type demoSession struct {
+	d      *demo.Demo
+	plan   []engine.Check
+	runner *engine.Runner
+	now    func() time.Time
+}
+
+func runDemo(ctx context.Context, stdout, stderr io.Writer, f demoFlags, env demoEnv) error {
+	formatter, err := report.Lookup(f.format)
 	if err != nil {
-		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w", format, err))
+		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w", f.format, err))
 	}
-	d, err := demo.Start(ctx)
+	n := env.net
+	if n == (demo.Net{}) {
+		n = demo.DefaultNet
+	}
+	d, err := demo.StartOn(ctx, n)
 	if err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
 	defer d.Close()
-	t := d.Topology
-	plan := engine.RemapPorts(engine.Plan(t, engine.Options{NoHostFacts: true}), demo.PortOffset)
-	runner := &engine.Runner{Dial: engine.AgentDialer(agent.ClientConfig{Token: d.Token}), Log: logger(stderr), BindSource: true}
+	s := &demoSession{d: d, now: env.now,
+		plan:   engine.RemapPorts(engine.Plan(d.Topology, engine.Options{NoHostFacts: true}), demo.PortOffset),
+		runner: &engine.Runner{Dial: engine.AgentDialer(agent.ClientConfig{Token: d.Token}), Log: logger(stderr), BindSource: true}}
+	if s.now == nil {
+		s.now = time.Now
+	}
 
-	if !headless && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
-		src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t), Runner: runner}
-		if _, err := tui.Run(ctx, src, estateOf(t), tui.Options{}); err != nil && ctx.Err() == nil {
-			return exitWith(ExitCannotRun, fmt.Errorf("tui: %w", err))
+	if !f.headless && !f.formatSet && (env.tui != nil || isTerminal(os.Stdout) && isTerminal(os.Stdin)) {
+		err := s.tui(ctx, stdout, env.tui)
+		if !errors.Is(err, tui.ErrNoTerminal) {
+			return err
 		}
-		return nil
+		fmt.Fprintf(stderr, "netprobe: %v; running headless\n", err)
 	}
 
-	fmt.Fprintf(stderr, "netprobe demo: %d checks on a built-in estate on loopback; planted faults:\n", len(plan))
-	for _, f := range demo.Faults {
-		fmt.Fprintf(stderr, "  - %s\n", f)
+	s.announce(stderr)
+	run := s.run(ctx, newProgress(stderr, len(s.plan)))
+	if err := formatter.Format(stdout, run); err != nil {
+		return exitWith(ExitCannotRun, err)
 	}
-	started := time.Now()
+	if run.Interrupted {
+		return exitWith(ExitInterrupted, errors.New("interrupted"))
+	}
+	return nil
+}
+
+// announce lists the planted faults, so the user can compare them with what netprobe finds.
+func (s *demoSession) announce(w io.Writer) {
+	fmt.Fprintf(w, "netprobe demo: %d checks on a built-in estate on loopback; planted faults:\n", len(s.plan))
+	for _, f := range demo.Faults {
+		fmt.Fprintf(w, "  - %s\n", f)
+	}
+}
+
+// run makes one headless run of the demo's plan: the readiness findings, then every check.
+func (s *demoSession) run(ctx context.Context, progress *progress) result.Run {
+	t := s.d.Topology
+	started := s.now()
 	results := engine.Findings(t)
-	progress := newProgress(stderr, len(plan))
 	interrupted := false
-	for ev := range runner.Run(ctx, plan) {
+	for ev := range s.runner.Run(ctx, s.plan) {
 		switch {
 		case ev.Result != nil:
 			results = append(results, *ev.Result)
@@ -87,13 +136,45 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, headless bool, forma
 		}
 	}
 	progress.done()
-	run := result.NewRun(t.Name, started, time.Since(started), results)
+	run := result.NewRun(t.Name, started, s.now().Sub(started), results)
 	run.Interrupted = interrupted
-	if err := formatter.Format(stdout, run); err != nil {
+	return run
+}
+
+// tui shows the run in the TUI, with the planted faults a key away, and prints the outcome
+// to w when the user quits: the TUI's alternate screen leaves nothing behind.
+func (s *demoSession) tui(ctx context.Context, w io.Writer, opts *tui.Options) error {
+	o := tui.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Notes = &tui.Notes{
+		Title:  "Planted faults",
+		Banner: fmt.Sprintf("demo: %d faults planted on purpose (i lists them); the rest should pass", len(demo.Faults)),
+		Items:  demo.Faults,
+	}
+	t := s.d.Topology
+	src := &tui.EngineSource{Plan: s.plan, Findings: engine.Findings(t), Runner: s.runner}
+	started := s.now()
+	rep, err := tui.Run(ctx, src, estateOf(t), o)
+	switch {
+	case errors.Is(err, tui.ErrNoTerminal):
+		return err
+	case err != nil && ctx.Err() == nil:
+		return exitWith(ExitCannotRun, fmt.Errorf("%w (`netprobe demo --headless` prints the same results meanwhile)", err))
+	}
+	run := result.NewRun(t.Name, started, s.now().Sub(started), rep.Results)
+	run.Interrupted = !rep.Complete
+	s.announce(w)
+	if !rep.Complete {
+		fmt.Fprintf(w, "The TUI closed before every check finished: %d of %d results.\n", len(rep.Results), len(s.plan)+len(engine.Findings(t)))
+	}
+	text, _ := report.Lookup("text")
+	if err := text.Format(w, run); err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
-	if interrupted {
-		return exitWith(ExitInterrupted, fmt.Errorf("interrupted"))
+	if ctx.Err() != nil {
+		return exitWith(ExitInterrupted, errors.New("interrupted"))
 	}
 	return nil
 }
