@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/demo"
 	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/history"
 	"github.com/netprobe/netprobe/internal/report"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/tui"
@@ -21,9 +23,14 @@ import (
 
 func init() { register(newDemoCmd) }
 
+// demoTopologyFile is the name the demo gives its estate in a --history directory, so that
+// `netprobe report -f` can read the VMs, disks and link the runs were made on.
+const demoTopologyFile = "demo-estate.yaml"
+
 type demoFlags struct {
 	headless, formatSet bool
-	format              string
+	format, history     string
+	runs                int
 }
 
 // demoEnv holds the seams of runDemo; the zero value is the real thing. Tests give the estate
@@ -46,21 +53,33 @@ in this process, plant a few faults with ordinary sockets, and test every flow t
 catalogue requires - shown in the live TUI on a terminal (i lists the planted faults; the
 results are printed when you quit), or as text otherwise.
 
+With --history DIR the demo runs --runs times headless and stores each run where
+'netprobe report' reads them, with the estate as DIR/` + demoTopologyFile + `: a real
+pre-cutover report in one more command.
+
 Nothing leaves this machine, and no root is needed: the catalogue's port 443 is shifted
 to 20443 so it can be bound without privileges. The demo exits 0 when it ran, whatever it
 found (its faults are planted on purpose).`,
 		Example: `  netprobe demo
   netprobe demo --headless               # text, as a cron run would print it
-  netprobe demo --format json | jq '.results[] | select(.status=="fail")'`,
+  netprobe demo --format json | jq '.results[] | select(.status=="fail")'
+  # a history of 3 runs, then the report the change board reads
+  netprobe demo --history /tmp/demo-history --runs 3
+  netprobe report --history /tmp/demo-history -f /tmp/demo-history/` + demoTopologyFile + ` -o report.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.formatSet = cmd.Flags().Changed("format")
+			if cmd.Flags().Changed("runs") && f.history == "" {
+				return exitWith(ExitUsage, errors.New("--runs needs --history DIR: where the runs are stored for 'netprobe report'"))
+			}
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, demoEnv{})
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.headless, "headless", false, "print results instead of opening the TUI")
 	fl.StringVar(&f.format, "format", "text", "output format when headless: "+strings.Join(report.Names(), ", "))
+	fl.StringVar(&f.history, "history", "", "run headless and append each run to the history in DIR, with the estate as DIR/"+demoTopologyFile+" (for netprobe report)")
+	fl.IntVar(&f.runs, "runs", 1, "with --history: how many runs to make, one after the other")
 	return cmd
 }
 
@@ -76,6 +95,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, f demoFlags, env dem
 	formatter, err := report.Lookup(f.format)
 	if err != nil {
 		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w", f.format, err))
+	}
+	if f.history != "" && (f.formatSet || f.runs < 1) {
+		return exitWith(ExitUsage, errors.New("--history stores runs for 'netprobe report': give --runs 1 or more, and no --format"))
 	}
 	n := env.net
 	if n == (demo.Net{}) {
@@ -93,6 +115,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, f demoFlags, env dem
 		s.now = time.Now
 	}
 
+	if f.history != "" {
+		return s.history(ctx, stdout, stderr, f.history, f.runs)
+	}
 	if !f.headless && !f.formatSet && (env.tui != nil || isTerminal(os.Stdout) && isTerminal(os.Stdin)) {
 		err := s.tui(ctx, stdout, env.tui)
 		if !errors.Is(err, tui.ErrNoTerminal) {
@@ -176,5 +201,38 @@ func (s *demoSession) tui(ctx context.Context, w io.Writer, opts *tui.Options) e
 	if ctx.Err() != nil {
 		return exitWith(ExitInterrupted, errors.New("interrupted"))
 	}
+	return nil
+}
+
+// history makes runs headless runs, appends each to the history in dir, and writes the
+// estate beside them, then names the report command.
+func (s *demoSession) history(ctx context.Context, stdout, stderr io.Writer, dir string, runs int) error {
+	store, err := history.Open(ctx, dir, history.Options{})
+	if err != nil {
+		if errors.Is(err, history.ErrLocked) {
+			return exitWith(ExitLocked, err)
+		}
+		return exitWith(ExitUsage, fmt.Errorf("--history %s: %w", dir, err))
+	}
+	defer store.Close()
+	topo := filepath.Join(dir, demoTopologyFile)
+	if err := report.WriteFileAtomic(topo, func(w io.Writer) error { _, err := w.Write(s.d.YAML); return err }); err != nil {
+		return exitWith(ExitCannotRun, fmt.Errorf("writing the demo estate: %w", err))
+	}
+	s.announce(stderr)
+	for i := 1; i <= runs; i++ {
+		run := s.run(ctx, newProgress(stderr, len(s.plan)))
+		if run.Interrupted {
+			return exitWith(ExitInterrupted, fmt.Errorf("interrupted during run %d of %d; the %d before it are stored in %s", i, runs, i-1, dir))
+		}
+		if err := store.Append(context.WithoutCancel(ctx), run); err != nil {
+			return exitWith(ExitCannotRun, fmt.Errorf("storing run %d: %w", i, err))
+		}
+		sum := run.Summary
+		fmt.Fprintf(stderr, "netprobe demo: run %d of %d: %d pass, %d warn, %d fail, %d error, %d skip\n",
+			i, runs, sum.Pass, sum.Warn, sum.Fail, sum.Error, sum.Skip)
+	}
+	fmt.Fprintf(stdout, "%s of %s stored in %s, the estate in %s. The pre-cutover report:\n  netprobe report --history %s -f %s -o report.html\n",
+		plural(runs, "run"), s.d.Topology.Name, dir, topo, shellQuote(dir), shellQuote(topo))
 	return nil
 }
