@@ -194,8 +194,7 @@ func (s *demoSession) tui(ctx context.Context, w io.Writer, opts *tui.Options) e
 	if !rep.Complete {
 		fmt.Fprintf(w, "The TUI closed before every check finished: %d of %d results.\n", len(rep.Results), len(s.plan)+len(engine.Findings(t)))
 	}
-	text, _ := report.Lookup("text")
-	if err := text.Format(w, run); err != nil {
+	if err := (report.Text{}).Format(w, run); err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
 	if ctx.Err() != nil {

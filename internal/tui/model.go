@@ -96,7 +96,7 @@ type Options struct {
 
 // Notes are a few sentences about the run that the TUI shows on request.
 type Notes struct {
-	// Title heads the pane and names the key in the help ("planted faults").
+	// Title heads the pane ("Planted faults"); lower-cased, it names the key in the help.
 	Title string
 	// Banner is the line under the header that says the notes exist.
 	Banner string
