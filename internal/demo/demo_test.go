@@ -95,7 +95,7 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 func TestDemoLatencyPassesOnABusyMachine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, err := StartOn(ctx, Net{OnPrem: "127.0.44", Azure: "127.0.45", Failback: "127.0.46"})
+	d, err := StartOn(ctx, Net{OnPrem: "127.0.131", Azure: "127.0.132", Failback: "127.0.133"})
 	if err != nil {
 		if os.Getenv("NETPROBE_LAB_REQUIRED") != "" {
 			t.Fatalf("demo cannot start: %v", err)
