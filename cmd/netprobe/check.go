@@ -38,6 +38,8 @@ type checkFlags struct {
 	historyWait                   time.Duration
 	jitter                        time.Duration
 	evidenceDir                   string
+	// headlessCmd is this invocation as a headless `netprobe check`, for messages.
+	headlessCmd string
 }
 
 func newCheckCmd() *cobra.Command {
@@ -81,6 +83,7 @@ are still written).`,
       --format prometheus -o /var/lib/node_exporter/textfile/netprobe.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.headlessCmd = headlessCommand(cmd.Flags())
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, cmd.Flags().Changed("format"))
 		},
 	}
@@ -167,7 +170,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	// The TUI is for a person at a terminal; a run that writes history, evidence, a file or a
 	// chosen format is a cron or CI run, headless.
 	if !f.headless && !formatSet && f.output == "" && store == nil && ev == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
-		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict)
+		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict, f.headlessCmd)
 		if !errors.Is(err, tui.ErrNoTerminal) {
 			return err
 		}

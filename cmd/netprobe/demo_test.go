@@ -26,7 +26,7 @@ func TestDemoPrometheus(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	n := demo.Net{OnPrem: "127.0.71", Azure: "127.0.72", Failback: "127.0.73"}
-	if err := runDemo(ctx, &out, io.Discard, n, true, "prometheus"); err != nil {
+	if err := runDemo(ctx, &out, io.Discard, demoFlags{headless: true, formatSet: true, format: "prometheus"}, demoEnv{net: n}); err != nil {
 		t.Fatalf("demo: %v", err)
 	}
 	promtool.CheckMetrics(t, out.Bytes())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -33,6 +34,14 @@ Exit codes: 0 all good, 1 a check failed, 2 bad usage or invalid topology,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version, as nmap, iperf3 and prometheus have it, prints what `netprobe version` does.
+	// The text is a template for cobra: it carries no {{ }} of its own.
+	b := currentBuild()
+	var v strings.Builder
+	b.write(&v)
+	root.Version = b.Version
+	root.SetVersionTemplate(v.String())
+	root.Flags().BoolP("version", "v", false, "print the version, commit, Go version and OS/arch (as 'netprobe version')")
 	cmds := make([]*cobra.Command, 0, len(subcommands))
 	for _, f := range subcommands {
 		cmds = append(cmds, f())

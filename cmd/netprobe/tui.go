@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -28,8 +27,9 @@ is no terminal). Exit codes are those of check.`,
   netprobe tui -f estate.yaml --only 'port/*/cs01/*'     # just the flows toward the configuration server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.headlessCmd = headlessCommand(cmd.Flags())
 			if !isTerminal(os.Stdout) || !isTerminal(os.Stdin) {
-				return exitWith(ExitUsage, errors.New("tui needs a terminal on stdin and stdout; use `netprobe check` for headless runs"))
+				return exitWith(ExitUsage, fmt.Errorf("tui needs a terminal on stdin and stdout; `%s` prints the same results as text", f.headlessCmd))
 			}
 			softMemoryLimit()
 			t, err := loadForRun(f.file)
@@ -45,7 +45,7 @@ is no terminal). Exit codes are those of check.`,
 			if err != nil {
 				return err
 			}
-			return runTUI(cmd.Context(), t, plan, dial, f.concurrency, f.strict)
+			return runTUI(cmd.Context(), t, plan, dial, f.concurrency, f.strict, f.headlessCmd)
 		},
 	}
 	fl := cmd.Flags()

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/result"
@@ -47,21 +50,49 @@ func sortedHostNames(t *topology.Topology) []string {
 	return names
 }
 
-// runTUI opens the live dashboard on a plan and exits like headless mode would.
-func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, dial engine.Dialer, concurrency int, strict bool) error {
+// runTUI opens the live dashboard on a plan and exits like headless mode would. headless is
+// the command that prints the same results without a terminal; errors name it.
+func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, dial engine.Dialer, concurrency int, strict bool, headless string) error {
 	src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t),
 		Runner: &engine.Runner{Dial: dial, Concurrency: concurrency, Log: logger(os.Stderr)}}
 	rep, err := tui.Run(ctx, src, estateOf(t), tui.Options{})
 	switch {
 	case errors.Is(err, tui.ErrNoTerminal):
-		return err
+		return exitWith(ExitUsage, fmt.Errorf("%w; `%s` prints the same results as text", err, headless))
 	case ctx.Err() != nil:
 		return exitWith(ExitInterrupted, errors.New("interrupted"))
 	case err != nil:
-		return exitWith(ExitCannotRun, fmt.Errorf("tui: %w", err))
+		return exitWith(ExitCannotRun, fmt.Errorf("%w (`%s` prints the same results meanwhile)", err, headless))
 	}
 	run := result.Run{Summary: rep.Summary, Results: rep.Results, Interrupted: !rep.Complete}
 	fmt.Fprintf(os.Stderr, "netprobe: %d pass, %d warn, %d fail, %d error, %d skip\n",
 		rep.Summary.Pass, rep.Summary.Warn, rep.Summary.Fail, rep.Summary.Error, rep.Summary.Skip)
 	return exitForRun(run, strict)
+}
+
+// headlessCommand is the `netprobe check --headless` that runs what this invocation of check
+// or tui asked for: every flag of tui is a flag of check, so the flags the user set carry over.
+func headlessCommand(fs *pflag.FlagSet) string {
+	parts := []string{"netprobe", "check"}
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Name == "headless" {
+			return
+		}
+		vals := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+		}
+		for _, v := range vals {
+			parts = append(parts, "--"+f.Name+"="+shellQuote(v))
+		}
+	})
+	return strings.Join(append(parts, "--headless"), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain word characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

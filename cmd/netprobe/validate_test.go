@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprobe/netprobe/internal/result"
 )
 
 // The -update flag rewrites golden files. It is defined in init, after every package-level
@@ -142,5 +145,77 @@ func TestHelpHasExamples(t *testing.T) {
 		if code != ExitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "netprobe "+name+" -f") {
 			t.Errorf("%s --help (exit %d) has no example:\n%s", name, code, out)
 		}
+	}
+}
+
+// TestValidateJSON: --format json writes the results document of docs/results.md with the
+// exit codes of the text output; the same findings, checklist and errors, as lint results.
+func TestValidateJSON(t *testing.T) {
+	invalid := "../../internal/topology/testdata/invalid/three-mistakes.yaml"
+	tests := []struct {
+		name string
+		file string
+		code ExitCode
+		// want are "status id target" of the results that are not manual checklist items.
+		want   []string
+		manual bool // the manual checklist is in the document
+	}{
+		{name: "ready", file: normativeFile, code: ExitOK, manual: true},
+		{name: "readiness failure", file: "../../internal/topology/testdata/readiness/link-internet.yaml", code: ExitFail, manual: true,
+			want: []string{"fail lint/RD-LINK/ps-az ../../internal/topology/testdata/readiness/link-internet.yaml:10:3"}},
+		{name: "invalid file", file: invalid, code: ExitUsage, want: []string{
+			"fail lint/topology/hosts.vm01.site " + invalid + ":11:16",
+			"fail lint/topology/links[0].kind " + invalid + ":7:23",
+			"fail lint/topology/settings.rpo " + invalid + ":13:8",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "validate", "-f", tc.file, "--format", "json")
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
+			}
+			dec := json.NewDecoder(strings.NewReader(out))
+			dec.DisallowUnknownFields()
+			var run result.Run
+			if err := dec.Decode(&run); err != nil {
+				t.Fatalf("stdout is not the results document: %v\n%s", err, out)
+			}
+			if run.Schema != result.Schema || run.StartedAt.IsZero() || run.Summary.Total() != len(run.Results) {
+				t.Errorf("document header: schema %q started %v summary %+v for %d results", run.Schema, run.StartedAt, run.Summary, len(run.Results))
+			}
+			var got []string
+			manual := 0
+			for _, r := range run.Results {
+				if r.Check != result.CheckLint || r.Message == "" {
+					t.Errorf("%s: check %q message %q, want a lint result that says why", r.ID, r.Check, r.Message)
+				}
+				if r.Rule == "MANUAL" {
+					manual++
+					if r.Status != result.Skip {
+						t.Errorf("%s: %v, want skip (no agent can see it)", r.ID, r.Status)
+					}
+					continue
+				}
+				if r.Status != result.Pass {
+					got = append(got, r.Status.String()+" "+r.ID+" "+r.Target)
+				}
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("results (-want +got):\n%s", d)
+			}
+			if tc.manual {
+				// The text output's checklist, item for item.
+				_, text, _ := runCLI(t, "validate", "-f", tc.file)
+				if n := strings.Count(text, "  [ ] "); manual != n || n == 0 {
+					t.Errorf("%d manual checklist results, the text output lists %d", manual, n)
+				}
+			} else if manual > 0 {
+				t.Errorf("an invalid file has %d manual checklist results", manual)
+			}
+		})
+	}
+	if code, _, stderr := runCLI(t, "validate", "-f", normativeFile, "--format", "yaml"); code != ExitUsage || !strings.Contains(stderr, "text or json") {
+		t.Errorf("--format yaml: exit %d, %q; want %d naming text or json", code, stderr, ExitUsage)
 	}
 }

@@ -20,6 +20,11 @@ func TestVersionCmd(t *testing.T) {
 	if out != want {
 		t.Errorf("version output:\n%s\nwant:\n%s", out, want)
 	}
+	for _, flag := range []string{"--version", "-v"} {
+		if code, got, _ := runCLI(t, flag); code != ExitOK || got != want {
+			t.Errorf("netprobe %s: exit %d, output:\n%s\nwant:\n%s", flag, code, got, want)
+		}
+	}
 	if _, out, _ := runCLI(t, "version", "--short"); out != "1.2.3\n" {
 		t.Errorf("version --short = %q, want %q", out, "1.2.3\n")
 	}

@@ -39,8 +39,10 @@ func stuckListener(addr string) (func(), error) {
 	}
 	// Fill the accept queue; with backlog 0 it holds one connection, the second may hang in
 	// SYN-SENT, which is the state we want for everyone after it, so do not wait for it long.
-	for range 2 {
-		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	// The first must get in: loopback takes it at once, but a busy machine may not run the
+	// dial for a while, so it gets as long as a probe would.
+	for _, wait := range []time.Duration{2 * time.Second, 300 * time.Millisecond} {
+		c, err := net.DialTimeout("tcp", addr, wait)
 		if err != nil {
 			break
 		}

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -22,10 +23,10 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	}
 	res := r.res
 	var out []string
-	add := func(s string) { out = append(out, strings.Split(ansi.Wrap(s, w, " "), "\n")...) }
+	add := func(spans ...span) { out = append(out, wrapSpans(w, spans...)...) }
 	field := func(label, v string) {
 		if v != "" {
-			add(st.Label.Render(label+": ") + v)
+			add(styled(st.Label, label+": "), plain(v))
 		}
 	}
 
@@ -34,7 +35,7 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	if !r.done || r.running {
 		stStyle = st.Status(0)
 	}
-	add(stStyle.Render(word) + "  " + st.Title.Render(res.ID))
+	add(styled(stStyle, word), plain("  "), styled(st.Title, res.ID))
 	what := res.From + " → " + res.To
 	if res.Target != "" {
 		what += "  " + res.Target
@@ -45,12 +46,12 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	if res.Expect != "" {
 		what += "  expect " + res.Expect
 	}
-	add(what)
+	add(plain(what))
 	if r.running {
-		add(st.Status(0).Render("re-running: the result below is the previous one"))
+		add(styled(st.Status(0), "re-running: the result below is the previous one"))
 	}
 	if !r.done {
-		add(st.Muted.Render("waiting for a result"))
+		add(styled(st.Muted, "waiting for a result"))
 		return append(out, bandwidthChart(res, live, w, st)...)
 	}
 	obs := res.State
@@ -63,7 +64,7 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	field("Observed", obs)
 	field("Message", res.Message)
 	if res.Hint != "" {
-		add(st.Label.Render("Fix: ") + st.Hint.Render(res.Hint))
+		add(styled(st.Label, "Fix: "), styled(st.Hint, res.Hint))
 	}
 	rule := res.Rule
 	if res.Phase != "" {
@@ -76,22 +77,89 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 	field("Source", res.Source)
 	field("Answered", answerLine(res))
 	field("Evidence", res.Evidence)
-
-	if len(res.Metrics) > 0 {
-		keys := make([]string, 0, len(res.Metrics))
-		for k := range res.Metrics {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + fmtMetric(res.Metrics[k])
-		}
-		field("Metrics", strings.Join(parts, "  "))
+	if ms := metricSpans(res); len(ms) > 0 {
+		add(append([]span{styled(st.Label, "Metrics: ")}, ms...)...)
 	}
 	out = append(out, latencyChart(res, hist, w, st)...)
 	out = append(out, bandwidthChart(res, live, w, st)...)
 	return out
+}
+
+// metricSpans are a result's metrics in human units, sorted by label, each label and value
+// one span: "rtt 1.20 ms", "best 14.0 Gbit/s". A port that nothing answered has no round trip
+// (its rtt_ms is the time it waited), so none is shown.
+func metricSpans(res result.Result) []span {
+	items := make([]string, 0, len(res.Metrics))
+	for k, v := range res.Metrics {
+		if k == "rtt_ms" && !answered(res) {
+			continue
+		}
+		label, value := humanMetric(k, v)
+		items = append(items, label+" "+value)
+	}
+	slices.Sort(items)
+	var out []span
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, plain("  "))
+		}
+		out = append(out, wholeSpan(nil, it))
+	}
+	return out
+}
+
+// humanMetric names a metric and writes its value in the unit a person reads: the keys are
+// those of docs/results.md, whose suffix names the unit of the number (_ms, mbps, _hours).
+func humanMetric(k string, v any) (label, value string) {
+	label, value = humanMetricRaw(k, v)
+	return strings.ReplaceAll(label, "_", " "), value
+}
+
+func humanMetricRaw(k string, v any) (label, value string) {
+	f, isNum := metricFloat(map[string]any{k: v}, k)
+	switch {
+	case isNum && (k == "mbps" || strings.HasSuffix(k, "_mbps")):
+		label = strings.TrimSuffix(strings.TrimSuffix(k, "mbps"), "_")
+		if label == "" {
+			label = "best"
+		}
+		return label, BitsPerSecond(f * 1e6).String()
+	case k == "per_stream":
+		if xs, ok := v.([]any); ok {
+			parts := make([]string, len(xs))
+			for i, x := range xs {
+				xf, _ := metricFloat(map[string]any{"v": x}, "v")
+				parts[i] = BitsPerSecond(xf * 1e6).String()
+			}
+			return "per stream", strings.Join(parts, ", ")
+		}
+		if xs, ok := v.([]float64); ok {
+			parts := make([]string, len(xs))
+			for i, x := range xs {
+				parts[i] = BitsPerSecond(x * 1e6).String()
+			}
+			return "per stream", strings.Join(parts, ", ")
+		}
+	case isNum && strings.HasSuffix(k, "_ms"):
+		return strings.TrimSuffix(k, "_ms"), fmtMS(f)
+	case isNum && strings.HasSuffix(k, "_hours"):
+		return strings.TrimSuffix(k, "_hours"), fmt.Sprintf("%.1f h", f)
+	case isNum && k == "loss":
+		return k, fmt.Sprintf("%.1f %%", f*100)
+	case isNum && k == "headroom":
+		return k, fmt.Sprintf("%.2f×", f)
+	}
+	return k, fmtMetric(v)
+}
+
+// answered is false for a port, TLS or endpoint check that nothing answered: the docs'
+// reasons for silence (docs/results.md), where a round trip was never measured.
+func answered(res result.Result) bool {
+	switch res.Reason {
+	case "timeout", "no-response", "no-route", "network-down":
+		return false
+	}
+	return true
 }
 
 func fmtMetric(v any) string {
@@ -100,15 +168,20 @@ func fmtMetric(v any) string {
 		if v == float64(int64(v)) {
 			return fmt.Sprintf("%d", int64(v))
 		}
-		return fmt.Sprintf("%.3g", v)
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		if v {
+			return "yes"
+		}
+		return "no"
 	case []any:
 		parts := make([]string, len(v))
 		for i, x := range v {
 			parts[i] = fmtMetric(x)
 		}
-		return strings.Join(parts, ",")
+		return strings.Join(parts, ", ")
 	case []string:
-		return strings.Join(v, ",")
+		return strings.Join(v, ", ")
 	}
 	return fmt.Sprint(v)
 }
@@ -185,15 +258,15 @@ func bandwidthChart(res result.Result, live []BandwidthSample, w int, st Styles)
 	return out
 }
 
-// bwGauge is "[████░░░░] 412.0 Mbit/s of 500.0 Mbit/s (82%)"; without a requirement the bar
-// is empty and only the rate is written.
+// bwGauge is "[████░░░░] 412.0 Mbit/s of 500.0 Mbit/s (82%)"; without a requirement there is
+// nothing to fill a bar against (an empty one would read as 0 %), so only the rate is written.
 func bwGauge(rate, required BitsPerSecond, w int, st Styles) string {
 	text := rate.String()
-	frac := 0.0
-	if required > 0 {
-		frac = float64(rate / required)
-		text += fmt.Sprintf(" of %s (%.0f%%)", required.String(), frac*100)
+	if required <= 0 {
+		return text
 	}
+	frac := float64(rate / required)
+	text += fmt.Sprintf(" of %s (%.0f%%)", required.String(), frac*100)
 	barW := max(4, min(30, w-lenCells(text)-3))
 	full, empty := gauge(frac, barW)
 	return "[" + st.GaugeFull.Render(full) + st.GaugeEmpty.Render(empty) + "] " + text

@@ -8,7 +8,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Home, End key.Binding
 	Focus, Back                           key.Binding
 	Rerun, RerunFailing                   key.Binding
-	Phase, Filter, Sort, Topology         key.Binding
+	Phase, Filter, Sort, Topology, Notes  key.Binding
 	Help, Quit                            key.Binding
 }
 
@@ -29,14 +29,16 @@ func DefaultKeyMap() KeyMap {
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
 		Topology:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "topology")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		// Notes is enabled only when the run has notes (Options.Notes), which name it.
+		Notes: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "notes")),
+		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
 // ShortHelp implements help.KeyMap: the one-line footer.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Focus, k.Rerun, k.RerunFailing, k.Filter, k.Sort, k.Topology, k.Phase}
+	return []key.Binding{k.Help, k.Quit, k.Notes, k.Focus, k.Rerun, k.RerunFailing, k.Filter, k.Sort, k.Topology, k.Phase}
 }
 
 // FullHelp implements help.KeyMap: the columns of the `?` screen.
@@ -44,7 +46,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
 		{k.Focus, k.Back, k.Rerun, k.RerunFailing},
-		{k.Phase, k.Filter, k.Sort, k.Topology},
+		{k.Phase, k.Filter, k.Sort, k.Topology, k.Notes},
 		{k.Help, k.Quit},
 	}
 }

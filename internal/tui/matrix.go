@@ -12,12 +12,13 @@ import (
 	"github.com/netprobe/netprobe/internal/result"
 )
 
-// SortKey orders the rows inside each phase/rule group (groups themselves always come worst
-// first, so failures stay on top whatever the sort).
+// SortKey orders the rows. By status (the default) the rows are grouped by phase and rule,
+// worst group first and worst row first inside it; every other key orders all rows in one
+// list across the groups, which is what a user who asks for "slowest first" means.
 type SortKey int
 
 const (
-	SortStatus SortKey = iota + 1 // worst status first
+	SortStatus SortKey = iota + 1 // grouped by phase and rule, worst first
 	SortRTT                       // slowest first
 	SortFrom                      // by source host, then destination
 	SortID                        // by stable check ID
@@ -70,9 +71,11 @@ func (r *row) statusWord() string {
 	return r.res.Status.String()
 }
 
+// rtt is the round trip the row shows: a port's (none when nothing answered: its rtt_ms is
+// then how long it waited) or a latency test's median.
 func (r *row) rtt() (float64, bool) {
 	if v, ok := metricFloat(r.res.Metrics, "rtt_ms"); ok {
-		return v, true
+		return v, answered(r.res)
 	}
 	return metricFloat(r.res.Metrics, "p50_ms")
 }
@@ -102,9 +105,14 @@ type matrix struct {
 	rowAt  []int  // rowAt[i] is the line of list[i]
 
 	cursor int    // index into list
-	selID  string // the selected check, kept across re-sorts
-	offset int    // first display line shown
-	height int    // display lines available, set by layout
+	selID  string // the selected check, kept across re-sorts once the user has moved
+	// follow keeps the selection on the worst visible row until the user moves it: the
+	// first screen of a run shows its worst result, not whichever check was planned first.
+	follow bool
+	offset int // first display line shown
+	height int // display lines available, set by layout
+
+	fromW, toW int // the widest FROM and TO of the visible rows, for the columns
 }
 
 type line struct {
@@ -113,7 +121,7 @@ type line struct {
 }
 
 func newMatrix() matrix {
-	return matrix{rows: map[string]*row{}, sort: SortStatus}
+	return matrix{rows: map[string]*row{}, sort: SortStatus, follow: true}
 }
 
 // upsert records a result (done) or a planned check (not done) and reports whether it was new.
@@ -200,13 +208,56 @@ func (m *matrix) less(a, b *row) int {
 // refresh rebuilds groups, the visible list and the display lines, keeping the selection on
 // the same check when it is still visible.
 func (m *matrix) refresh() {
-	byKey := map[[2]string]int{}
 	m.groups = m.groups[:0]
+	m.list = m.list[:0]
+	m.lines = m.lines[:0]
+	m.rowAt = m.rowAt[:0]
+	m.fromW, m.toW = 0, 0
+	if m.sort == SortStatus {
+		m.buildGroups()
+	} else {
+		m.buildFlat()
+	}
+	m.cursor = 0
+	for i, r := range m.list {
+		if m.follow && severity(r) > severity(m.list[m.cursor]) || !m.follow && r.res.ID == m.selID {
+			m.cursor = i
+			if !m.follow {
+				break
+			}
+		}
+	}
+	m.clamp()
+}
+
+// visible calls f on every row that passes the phase and the filter, in arrival order, and
+// measures the FROM and TO columns on them.
+func (m *matrix) visible(f func(r *row)) {
 	for _, id := range m.order {
 		r := m.rows[id]
 		if !m.matches(r) {
 			continue
 		}
+		m.fromW = max(m.fromW, lipgloss.Width(r.res.From))
+		m.toW = max(m.toW, lipgloss.Width(r.res.To))
+		f(r)
+	}
+}
+
+// buildFlat lists every visible row in one sorted list, without group headers.
+func (m *matrix) buildFlat() {
+	m.visible(func(r *row) { m.list = append(m.list, r) })
+	slices.SortFunc(m.list, m.less)
+	for i := range m.list {
+		m.rowAt = append(m.rowAt, len(m.lines))
+		m.lines = append(m.lines, line{group: -1, row: i})
+	}
+}
+
+// buildGroups groups the visible rows by phase and rule, worst group first.
+func (m *matrix) buildGroups() {
+	byKey := map[[2]string]int{}
+	m.visible(func(r *row) {
 		k := [2]string{r.res.Phase, r.res.Rule}
 		gi, ok := byKey[k]
 		if !ok {
@@ -222,7 +273,7 @@ func (m *matrix) refresh() {
 		} else {
 			g.pending++
 		}
-	}
+	})
 	slices.SortStableFunc(m.groups, func(a, b group) int {
 		if c := cmp.Compare(b.worst, a.worst); c != 0 {
 			return c
@@ -232,9 +283,6 @@ func (m *matrix) refresh() {
 		}
 		return cmp.Compare(a.rule, b.rule)
 	})
-	m.list = m.list[:0]
-	m.lines = m.lines[:0]
-	m.rowAt = m.rowAt[:0]
 	for gi := range m.groups {
 		g := &m.groups[gi]
 		slices.SortFunc(g.rows, m.less)
@@ -245,18 +293,11 @@ func (m *matrix) refresh() {
 			m.list = append(m.list, r)
 		}
 	}
-	m.cursor = 0
-	for i, r := range m.list {
-		if r.res.ID == m.selID {
-			m.cursor = i
-			break
-		}
-	}
-	m.clamp()
 }
 
 // move moves the cursor by d rows and keeps it on screen.
 func (m *matrix) move(d int) {
+	m.follow = false
 	m.cursor += d
 	m.clamp()
 }
@@ -289,6 +330,34 @@ func (m *matrix) selected() *row {
 	return m.list[m.cursor]
 }
 
+// failingBelow counts the failed and errored rows after display line last, as "3 more FAIL,
+// 1 ERROR", or "" when there are none.
+func (m *matrix) failingBelow(last int) string {
+	var fails, errs int
+	for _, ln := range m.lines[min(last+1, len(m.lines)):] {
+		if ln.row < 0 || !m.list[ln.row].done {
+			continue
+		}
+		switch m.list[ln.row].res.Status {
+		case result.Fail:
+			fails++
+		case result.Error:
+			errs++
+		}
+	}
+	var parts []string
+	if fails > 0 {
+		parts = append(parts, fmt.Sprintf("%d more FAIL", fails))
+	}
+	if errs > 0 {
+		parts = append(parts, fmt.Sprintf("%d ERROR", errs))
+		if fails == 0 {
+			parts[0] = fmt.Sprintf("%d more ERROR", errs)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // failingIDs lists the visible checks whose status is fail or error, in display order.
 func (m *matrix) failingIDs() []string {
 	var ids []string
@@ -298,87 +367,6 @@ func (m *matrix) failingIDs() []string {
 		}
 	}
 	return ids
-}
-
-// columns are the widths of the matrix's columns for a given total width.
-type columns struct{ mark, status, from, to, port, state, reason, rtt int }
-
-func layoutColumns(w int) columns {
-	c := columns{mark: 2, status: 5, port: 9, state: 13, rtt: 8}
-	rest := w - (c.mark + c.status + c.port + c.state + c.rtt + 6)
-	if rest < 18 {
-		c.state = 9
-		rest += 4
-	}
-	rest = max(rest, 12)
-	c.from = min(rest*3/10, 16)
-	c.to = min(rest*3/10, 16)
-	c.reason = rest - c.from - c.to
-	return c
-}
-
-func cell(s string, w int) string {
-	s = ansi.Truncate(s, w, "…")
-	return s + strings.Repeat(" ", max(0, w-lipgloss.Width(s)))
-}
-
-func rcell(s string, w int) string {
-	s = ansi.Truncate(s, w, "…")
-	return strings.Repeat(" ", max(0, w-lipgloss.Width(s))) + s
-}
-
-// portCell is "443/tcp" for port checks and the check kind otherwise.
-func portCell(r result.Result) string {
-	if r.Check == result.CheckPort || r.Check == "" {
-		if i := strings.LastIndexByte(r.Target, ':'); i >= 0 && r.Proto != "" {
-			return r.Target[i+1:] + "/" + r.Proto
-		}
-	}
-	if r.Check == "" {
-		return r.Proto
-	}
-	if r.Check == result.CheckBandwidth {
-		// Single- and multi-stream tests of one pair differ only by their stream count,
-		// the last element of the ID.
-		if i := strings.LastIndexByte(r.ID, '/'); i >= 0 {
-			if n := r.ID[i+1:]; n != "" && strings.Trim(n, "0123456789") == "" {
-				return "bw ×" + n
-			}
-		}
-	}
-	return r.Check
-}
-
-// stateCell is the port state, or the measurement that stands in for it for other kinds.
-func stateCell(r result.Result) string {
-	if r.State != "" {
-		return r.State
-	}
-	switch r.Check {
-	case result.CheckLatency:
-		if v, ok := metricFloat(r.Metrics, "p95_ms"); ok {
-			return "p95 " + fmtMS(v)
-		}
-	case result.CheckBandwidth:
-		if v, ok := metricFloat(r.Metrics, "mbps"); ok {
-			return fmt.Sprintf("%.0f Mbit/s", v)
-		}
-	case result.CheckPMTU:
-		if v, ok := metricFloat(r.Metrics, "mtu"); ok {
-			return fmt.Sprintf("mtu %.0f", v)
-		}
-	}
-	return ""
-}
-
-func fmtMS(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0fms", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1fms", v)
-	}
-	return fmt.Sprintf("%.2fms", v)
 }
 
 func (m *matrix) header(c columns, st Styles) string {
@@ -404,10 +392,7 @@ func (m *matrix) renderRow(r *row, c columns, st Styles, selected bool) string {
 	if v, ok := r.rtt(); ok {
 		rtt = fmtMS(v)
 	}
-	reason := r.res.Reason
-	if reason == "" && r.done && (r.res.Status == result.Error || r.res.Status == result.Skip) {
-		reason = r.res.Message // an error or skip has no port reason: say why instead
-	}
+	reason := reasonCell(r)
 	rest := " " + cell(r.res.From, c.from) + " " + cell(r.res.To, c.to) + " " + cell(portCell(r.res), c.port) + " " +
 		cell(stateCell(r.res), c.state) + " " + cell(reason, c.reason) + " " + rcell(rtt, c.rtt)
 	if selected {
@@ -439,7 +424,7 @@ func (m *matrix) renderGroup(g *group, w int, st Styles) string {
 
 // view renders the matrix into exactly h lines of width w.
 func (m *matrix) view(w, h int, st Styles) string {
-	c := layoutColumns(w)
+	c := layoutColumns(w, m.fromW, m.toW)
 	out := make([]string, 0, h)
 	out = append(out, m.header(c, st))
 	if len(m.list) == 0 {
@@ -450,13 +435,20 @@ func (m *matrix) view(w, h int, st Styles) string {
 		out = append(out, st.Muted.Render("  "+msg))
 	}
 	body := h - 1
+	last := m.offset
 	for i := m.offset; i < len(m.lines) && len(out) < body+1; i++ {
 		ln := m.lines[i]
+		last = i
 		if ln.row < 0 {
 			out = append(out, m.renderGroup(&m.groups[ln.group], w, st))
 			continue
 		}
 		out = append(out, m.renderRow(m.list[ln.row], c, st, ln.row == m.cursor))
+	}
+	// The last line is replaced, so the failures below start with it.
+	if more := m.failingBelow(last - 1); more != "" && len(out) == h && m.lines[last].row != m.cursor {
+		// A failure out of view is what the user must not miss: the last line says so.
+		out[h-1] = st.Muted.Render(ansi.Truncate("  … and "+more+" below (pgdn)", w, "…"))
 	}
 	for len(out) < h {
 		out = append(out, "")

@@ -58,6 +58,7 @@ type paneKind int
 const (
 	paneDetail paneKind = iota + 1
 	paneTopology
+	paneNotes
 )
 
 // Messages. Events arrive one per message from a command that waits on the Source's channel
@@ -87,6 +88,19 @@ type Options struct {
 	Input         io.Reader
 	Output        io.Writer
 	Width, Height int
+
+	// Notes, when set, are announced under the header and listed in a pane of their own
+	// (KeyMap.Notes): the demo says which faults it planted, so a user can compare.
+	Notes *Notes
+}
+
+// Notes are a few sentences about the run that the TUI shows on request.
+type Notes struct {
+	// Title heads the pane ("Planted faults"); lower-cased, it names the key in the help.
+	Title string
+	// Banner is the line under the header that says the notes exist.
+	Banner string
+	Items  []string
 }
 
 // Model is the root bubbletea model: a state, what has focus, the sub-models and the window
@@ -98,6 +112,7 @@ type Model struct {
 	src    Source
 	estate Estate
 	now    func() time.Time
+	notes  *Notes
 
 	keys   KeyMap
 	styles Styles
@@ -140,9 +155,15 @@ func New(ctx context.Context, src Source, estate Estate, opts Options) Model {
 	in := textinput.New()
 	in.Prompt = "/ "
 	in.Placeholder = "words that must all match (id, host, rule, state...)"
+	keys := DefaultKeyMap()
+	if opts.Notes == nil {
+		keys.Notes.SetEnabled(false)
+	} else {
+		keys.Notes.SetHelp(keys.Notes.Help().Key, strings.ToLower(opts.Notes.Title))
+	}
 	m := Model{
-		ctx: ctx, src: src, estate: estate, now: now,
-		keys: DefaultKeyMap(), styles: st, help: h, input: in,
+		ctx: ctx, src: src, estate: estate, now: now, notes: opts.Notes,
+		keys: keys, styles: st, help: h, input: in,
 		state: stateStarting, focus: focusMatrix, pane: paneDetail,
 		width: 80, height: 24,
 		matrix: newMatrix(),
@@ -303,13 +324,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.rerun(ids)
 	case key.Matches(msg, k.Topology):
-		if m.pane == paneTopology {
-			m.pane = paneDetail
-		} else {
-			m.pane = paneTopology
-		}
-		m.detailOffset = 0
-		m.layout()
+		m.togglePane(paneTopology)
+	case key.Matches(msg, k.Notes):
+		m.togglePane(paneNotes)
 	case m.focus == focusDetail && key.Matches(msg, k.Focus, k.Back):
 		m.focus = focusMatrix
 		m.layout()
@@ -364,10 +381,21 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// togglePane shows pane p instead of the detail, or the detail again.
+func (m *Model) togglePane(p paneKind) {
+	if m.pane == p {
+		m.pane = paneDetail
+	} else {
+		m.pane = p
+	}
+	m.detailOffset = 0
+	m.layout()
+}
+
 // paneScrolls is true when the arrow keys scroll the pane rather than move in the matrix:
-// the pane has focus, or the topology fills a narrow screen.
+// the pane has focus, or the topology or the notes fill a narrow screen.
 func (m Model) paneScrolls() bool {
-	return m.focus == focusDetail || (m.pane == paneTopology && m.width < wideLayout)
+	return m.focus == focusDetail || (m.pane != paneDetail && m.width < wideLayout)
 }
 
 // paneLines is how many lines the pane's content has, to bound scrolling.
@@ -417,7 +445,7 @@ func (m Model) geometry() geometry {
 		g.matrixW = w * 55 / 100
 		g.paneW = w - g.matrixW - 1
 		g.matrixH, g.paneH = body, body
-	case m.focus == focusDetail || m.pane == paneTopology:
+	case m.focus == focusDetail || m.pane != paneDetail:
 		g.paneW, g.paneH = w, body
 	default:
 		g.paneH = max(minPaneLines, body*2/5)
@@ -548,6 +576,9 @@ func (m Model) headerLines() []string {
 	}
 	line2 := strings.Join(counts, sep) + st.Muted.Render(view)
 	lines := []string{line1, line2}
+	if m.notes != nil && m.notes.Banner != "" {
+		lines = append(lines, st.Hint.Render(m.notes.Banner))
+	}
 	if m.runErr != nil {
 		lines = append(lines, st.ErrorLine.Render("run error: "+m.runErr.Error()))
 	}
@@ -562,7 +593,7 @@ func (m Model) headerLines() []string {
 			rates[i] = float64(s.Rate)
 		}
 		lines = append(lines, "bw "+id+" "+st.Spark.Render(sparkline(rates, 16))+" "+bwGauge(last.Rate, last.Required, 48, st))
-		if len(lines) >= 5 { // at most three live tests in the header; the rest show in the detail pane
+		if len(lines) >= 6 { // at most three live tests in the header; the rest show in the detail pane
 			break
 		}
 	}
@@ -594,7 +625,7 @@ func (m Model) renderPane(w, h int) string {
 	cw, ch := max(1, w-4), max(1, h-2)
 	lines := m.paneContent(cw)
 	off := 0
-	if m.paneScrolls() || m.pane == paneTopology {
+	if m.paneScrolls() || m.pane != paneDetail {
 		off = max(0, min(m.detailOffset, len(lines)-ch))
 	}
 	lines = lines[off:]
@@ -621,8 +652,11 @@ func (m Model) renderPane(w, h int) string {
 
 // paneContent is the pane's lines at content width w, before scrolling.
 func (m Model) paneContent(w int) []string {
-	if m.pane == paneTopology {
+	switch m.pane {
+	case paneTopology:
 		return topologyLines(m.estate, m.agents, w, m.styles)
+	case paneNotes:
+		return notesLines(m.notes, w, m.styles)
 	}
 	sel := m.matrix.selected()
 	var hist []float64

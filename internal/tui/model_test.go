@@ -112,8 +112,8 @@ func TestFilterTypingQDoesNotQuit(t *testing.T) {
 }
 
 func TestSort(t *testing.T) {
-	// Rows of one group (FB-VM-CS and FB-VM-PS mix statuses and RTTs); the sort orders rows
-	// inside groups, groups stay worst first.
+	// FB-VM-CS and FB-VM-PS mix statuses and RTTs. By status rows are grouped, worst first;
+	// every other key orders all rows across the groups.
 	tests := []struct {
 		name    string
 		presses int
@@ -123,12 +123,14 @@ func TestSort(t *testing.T) {
 	}{
 		{name: "status puts the failure first", presses: 0, key: SortStatus, filter: "FB-VM-CS",
 			want: []string{"port/sql01/cs01/443/tcp", "port/web01/cs01/443/tcp"}},
-		{name: "rtt puts the slowest first and unmeasured last", presses: 1, key: SortRTT, filter: "fb-vm-",
-			want: []string{"port/web01/cs01/443/tcp", "port/sql01/cs01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/web01/ps-az01/9443/tcp"}},
-		{name: "from orders by source host", presses: 2, key: SortFrom, filter: "fb-vm-",
-			want: []string{"port/sql01/cs01/443/tcp", "port/web01/cs01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/web01/ps-az01/9443/tcp"}},
-		{name: "id", presses: 3, key: SortID, filter: "pass",
-			want: []string{"port/cs01/vcenter01/443/tcp", "dns/cs01/ps-az01", "pmtu/ps-az01/cs01", "port/web01/cs01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/cs01/sql01/445/tcp"}},
+		{name: "grouped by status: a group's pass before the next group's error", presses: 0, key: SortStatus, filter: "fb-vm-",
+			want: []string{"port/sql01/cs01/443/tcp", "port/web01/cs01/443/tcp", "port/web01/ps-az01/9443/tcp", "port/sql01/ps-az01/9443/tcp"}},
+		{name: "rtt puts the slowest first and unmeasured last, across groups", presses: 1, key: SortRTT, filter: "fb-vm-",
+			want: []string{"port/web01/cs01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/sql01/cs01/443/tcp", "port/web01/ps-az01/9443/tcp"}},
+		{name: "from orders by source host, across groups", presses: 2, key: SortFrom, filter: "fb-vm-",
+			want: []string{"port/sql01/cs01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/web01/cs01/443/tcp", "port/web01/ps-az01/9443/tcp"}},
+		{name: "id, across groups", presses: 3, key: SortID, filter: "pass",
+			want: []string{"dns/cs01/ps-az01", "pmtu/ps-az01/cs01", "port/cs01/sql01/445/tcp", "port/cs01/vcenter01/443/tcp", "port/sql01/ps-az01/9443/tcp", "port/web01/cs01/443/tcp"}},
 		{name: "cycles back to status", presses: 4, key: SortStatus},
 	}
 	for _, tt := range tests {
@@ -293,7 +295,7 @@ func TestResizeKeepsCursorVisible(t *testing.T) {
 	m = press(t, m, "G") // last row
 	last := m.matrix.selected().res.ID
 	m, _ = send(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
-	if !strings.Contains(screen(m), "› PASS  cs01        sql01") {
+	if l := rowLine(t, m, "cs01", "sql01", "445/tcp"); !strings.HasPrefix(l, "› PASS") {
 		t.Errorf("the selected last row (%s) scrolled off a smaller screen:\n%s", last, screen(m))
 	}
 }

@@ -21,8 +21,9 @@ type Report struct {
 	Complete bool
 }
 
-// ErrNoTerminal is returned by Run when it cannot open the terminal; the caller should fall
-// back to headless output (`netprobe check --format text`).
+// ErrNoTerminal is returned by Run when it cannot open the terminal; the caller falls back to
+// headless output or names the command that gives it (the TUI does not know which command
+// opened it, so its errors carry no such advice).
 var ErrNoTerminal = errors.New("no terminal for the TUI")
 
 // Run shows the TUI until the user quits or ctx is cancelled, and reports the results seen.
@@ -84,11 +85,11 @@ func classify(ctx context.Context, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramPanic):
-		return fmt.Errorf("tui: crashed (please report it; --headless works meanwhile): %w", err)
+		return fmt.Errorf("tui: crashed (please report it): %w", err)
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return fmt.Errorf("tui: %w", ctx.Err())
 	case errors.Is(err, tea.ErrInterrupted):
 		return fmt.Errorf("tui: interrupted: %w", context.Canceled)
 	}
-	return fmt.Errorf("tui: %w: %w (run with --headless to print results instead)", ErrNoTerminal, err)
+	return fmt.Errorf("tui: %w: %w", ErrNoTerminal, err)
 }

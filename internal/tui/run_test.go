@@ -3,10 +3,14 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 )
 
 func TestRunQuitAndCancel(t *testing.T) {
@@ -92,4 +96,21 @@ func TestTopologyScrollsOnNarrowScreen(t *testing.T) {
 		t.Errorf("scrolled past the end: offset %d of %d lines", m.detailOffset, m.paneLines())
 	}
 	checkFits(t, m, 80, 12)
+}
+
+// TestClassifyNamesNoCommand: the TUI does not know which command opened it (tui, check or
+// demo take different flags), so its errors advise none; the caller names one that works.
+func TestClassifyNamesNoCommand(t *testing.T) {
+	for name, err := range map[string]error{
+		"no terminal": errors.New("open /dev/tty: no such device or address"),
+		"panic":       fmt.Errorf("%w: boom", tea.ErrProgramPanic),
+	} {
+		got := classify(t.Context(), err)
+		if got == nil || strings.Contains(got.Error(), "--") || strings.Contains(got.Error(), "netprobe ") {
+			t.Errorf("%s: %v, want an error that names no command or flag", name, got)
+		}
+	}
+	if got := classify(t.Context(), errors.New("open /dev/tty: no such device or address")); !errors.Is(got, ErrNoTerminal) {
+		t.Errorf("a terminal that cannot be opened: %v, want ErrNoTerminal", got)
+	}
 }

@@ -59,10 +59,13 @@ type BandwidthSample struct {
 // BitsPerSecond is a data rate.
 type BitsPerSecond float64
 
-// String prints the rate with a decimal SI unit, as network engineers quote link speeds.
+// String prints the rate with a decimal SI unit, as network engineers quote link speeds:
+// "14.0 Gbit/s", "1.25 Gbit/s", "142.0 Mbit/s".
 func (b BitsPerSecond) String() string {
 	v := float64(b)
 	switch {
+	case v >= 10e9:
+		return fmt.Sprintf("%.1f Gbit/s", v/1e9)
 	case v >= 1e9:
 		return fmt.Sprintf("%.2f Gbit/s", v/1e9)
 	case v >= 1e6:

@@ -67,13 +67,15 @@ func DefaultStyles(t Theme, noColor bool) Styles {
 	}
 	border := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1)
 	s := Styles{
-		Title:      fg(lipgloss.NewStyle().Bold(true), t.Accent),
-		Muted:      fg(lipgloss.NewStyle(), t.Muted),
-		Label:      lipgloss.NewStyle().Bold(true),
-		Group:      fg(lipgloss.NewStyle().Bold(true), t.Accent),
-		ColHeader:  fg(lipgloss.NewStyle().Bold(true), t.Muted),
-		Row:        lipgloss.NewStyle(),
-		Pane:       fg(border, t.Border).BorderForeground(t.Border),
+		Title:     fg(lipgloss.NewStyle().Bold(true), t.Accent),
+		Muted:     fg(lipgloss.NewStyle(), t.Muted),
+		Label:     lipgloss.NewStyle().Bold(true),
+		Group:     fg(lipgloss.NewStyle().Bold(true), t.Accent),
+		ColHeader: fg(lipgloss.NewStyle().Bold(true), t.Muted),
+		Row:       lipgloss.NewStyle(),
+		// The border alone is grey: a foreground on the pane would also tint every line of
+		// text inside that has no colour of its own.
+		Pane:       border.BorderForeground(t.Border),
 		PaneFocus:  border.BorderForeground(t.Accent),
 		PaneTitle:  fg(lipgloss.NewStyle().Bold(true), t.Accent),
 		Hint:       fg(lipgloss.NewStyle(), t.Warn),
