@@ -187,6 +187,11 @@ func TestDemoReport(t *testing.T) {
 		"2 of 2",
 		"### Throughput by hour of day",
 		"### Path MTU",
+		// provenance, checklist, coverage and plausibility (issue 18)
+		"Written by netprobe ", "from topology file ./demo-history/demo-estate.yaml (SHA-256 ",
+		"## Manual checklist", "- [ ] No VMware snapshots on master target mt01",
+		"**Caveat:** The history covers 20s (2 runs",
+		"s2s: Measured ", "on a link declared as 200 Mbit/s (more than 10 % above it): the test probably did not cross the link",
 	} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("the report lacks %q:\n%s", want, rep)
