@@ -43,7 +43,7 @@ func validate(d *decoder, t *Topology) {
 		h := t.Hosts[name]
 		p := "hosts." + name
 		if h.Site == "" {
-			d.crossf(p+".site", p, "site is required (sites: %s)", strings.Join(siteNames, ", "))
+			d.crossf(p+".site", p, "site is required (sites: %s)", listOr(siteNames, "none defined"))
 		} else {
 			knownSite(p+".site", h.Site, "site")
 		}
@@ -126,7 +126,7 @@ func validate(d *decoder, t *Topology) {
 		if fs.From != "" && fs.From == fs.To {
 			d.crossf(p+".to", p+".to", "from and to are both %s; a flow goes from one host to another", fs.From)
 		}
-		if fs.Phase == 0 {
+		if fs.Phase == 0 && len(t.Settings.Phases) > 0 {
 			fs.Phase = t.Settings.Phases[0]
 		}
 	}
