@@ -201,7 +201,7 @@ func (s *server) check(h header) error {
 		return fmt.Errorf("%w: %d streams; this agent allows 1..%d", ErrLimit, h.Streams, s.lim.MaxStreams)
 	case h.Stream < 0 || h.Stream >= h.Streams:
 		return fmt.Errorf("%w: stream %d of %d", ErrProtocol, h.Stream, h.Streams)
-	case h.Duration <= 0 || h.WarmUp < 0 || h.WarmUp+h.Duration > s.lim.MaxDuration:
+	case h.Duration <= 0 || !FitsIn(h.WarmUp, h.Duration, s.lim.MaxDuration):
 		return fmt.Errorf("%w: warm-up %v + duration %v; this agent allows at most %v in all: shorten --duration", ErrLimit, h.WarmUp, h.Duration, s.lim.MaxDuration)
 	}
 	return nil
@@ -305,6 +305,13 @@ func (s *server) release(id string, sess *session) {
 	if holding {
 		<-s.slot
 	}
+}
+
+// FitsIn reports whether warm-up plus duration, both from a peer, fit in bound without
+// computing a sum that could overflow: a header of two int64 maximums wraps to a negative
+// total and would pass a plain "w+d > bound". Negative values never fit.
+func FitsIn(warmUp, duration, bound time.Duration) bool {
+	return warmUp >= 0 && duration >= 0 && warmUp <= bound && duration <= bound-warmUp
 }
 
 func codeOf(err error) string {
