@@ -78,6 +78,9 @@ network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
 	fl.DurationVar(&f.bounds.ResponderTTL, "max-responder-ttl", d.ResponderTTL, "longest a responder lives")
 	fl.DurationVar(&f.bounds.BandwidthDuration, "max-bandwidth-duration", d.BandwidthDuration, "longest bandwidth test")
 	fl.IntVar(&f.bounds.BandwidthStreams, "max-bandwidth-streams", d.BandwidthStreams, "most parallel streams of a bandwidth test")
+	fl.DurationVar(&f.bounds.MinInterval, "min-probe-interval", d.MinInterval, "shortest gap between the packets of one probe (latency, icmp)")
+	fl.Int64Var(&f.bounds.ProbeBytes, "max-probe-bytes", d.ProbeBytes, "most bytes one probe may send (by its footprint, headers included)")
+	fl.Int64Var(&f.bounds.ByteRate, "max-probe-byte-rate", d.ByteRate, "most bytes per second all probes together may send")
 	return cmd
 }
 

@@ -48,10 +48,17 @@ type BandwidthInterval struct {
 // busy server and the connection set-up. bwtest's default queue wait is within it.
 const bandwidthSlack = 30 * time.Second
 
+// minBandwidthInterval is the shortest sampling interval a bandwidth test may ask for: each
+// interval is a line of a streamed answer and an entry of the result, so 100ms (600 lines for
+// the longest test) is as fine as a live view can show without letting a request make the
+// agent buffer millions of them.
+const minBandwidthInterval = 100 * time.Millisecond
+
 // CheckBandwidth refuses a bandwidth test beyond the agent's bounds. It counts what bwtest
 // will run - zero values become bwtest's defaults - and bounds warm-up plus duration together,
 // as the far agent's bandwidth responder does (bwtest.Limits.MaxDuration), so a test the far
-// side would refuse is refused here, before anything is sent.
+// side would refuse is refused here, before anything is sent. The sum is never computed: two
+// int64 maximums would wrap it below the bound (bwtest.FitsIn).
 func (b Bounds) CheckBandwidth(p bwtest.Params) error {
 	b = b.withDefaults()
 	d, w, n := p.Duration, p.WarmUp, p.Streams
@@ -67,10 +74,16 @@ func (b Bounds) CheckBandwidth(p bwtest.Params) error {
 	switch {
 	case d < 0 || w < 0:
 		return fmt.Errorf("bandwidth duration %s and warm-up %s must not be negative", d, w)
-	case w+d > b.BandwidthDuration:
-		return fmt.Errorf("bandwidth test of %s warm-up + %s duration = %s is over this agent's bound of %s: shorten --duration or --warmup, or raise --max-bandwidth-duration on both agents", w, d, w+d, b.BandwidthDuration)
+	case !bwtest.FitsIn(w, d, b.BandwidthDuration):
+		return fmt.Errorf("bandwidth test of %s warm-up + %s duration is over this agent's bound of %s: shorten --duration or --warmup, or raise --max-bandwidth-duration on both agents", w, d, b.BandwidthDuration)
 	case n < 0 || n > b.BandwidthStreams:
 		return fmt.Errorf("bandwidth test with %d streams is over this agent's bound of %d (--max-bandwidth-streams)", n, b.BandwidthStreams)
+	case p.Interval != 0 && p.Interval < minBandwidthInterval:
+		return fmt.Errorf("bandwidth sampling interval %s is below this agent's %s: ask for a longer --interval", p.Interval, minBandwidthInterval)
+	case p.LoadedInterval != 0 && p.LoadedInterval < b.MinInterval:
+		return fmt.Errorf("latency under load every %s is below this agent's minimum interval of %s between a probe's packets (--min-probe-interval)", p.LoadedInterval, b.MinInterval)
+	case len(p.TestID) > 64:
+		return fmt.Errorf("bandwidth test id of %d characters: at most 64", len(p.TestID))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 )
 
 // Version is the control protocol version every message carries as "v". A peer that speaks
@@ -179,6 +178,3 @@ func readBody(r io.Reader) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// ms converts a wire duration in milliseconds.
-func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }

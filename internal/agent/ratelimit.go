@@ -74,6 +74,19 @@ func (l *limiter) allow(key string) bool {
 	return true
 }
 
+// allowN takes n tokens for key and reports whether there were that many; it takes none
+// when there were not.
+func (l *limiter) allowN(key string, n float64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(key, l.now())
+	if b.tokens < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
 // exhausted reports whether key has no token left, without taking one.
 func (l *limiter) exhausted(key string) bool {
 	l.mu.Lock()

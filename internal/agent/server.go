@@ -39,6 +39,14 @@ type Bounds struct {
 	// AuthRefill. Past that the source gets 429 until it has waited.
 	AuthFailures int           `json:"auth_failures"`
 	AuthRefill   time.Duration `json:"auth_refill_ns"`
+	// MinInterval is the shortest gap a probe may leave between its packets (latency, ICMP,
+	// a bandwidth test's loaded latency).
+	MinInterval time.Duration `json:"min_interval_ns"`
+	// ProbeBytes caps what one probe may send, by its probes.Footprint; ByteRate caps what
+	// all probes together may send per second (a token bucket of one second's worth, charged
+	// each probe's footprint when it starts). Bandwidth tests have bounds of their own.
+	ProbeBytes int64 `json:"probe_bytes"`
+	ByteRate   int64 `json:"byte_rate"`
 }
 
 // DefaultBounds: where each number comes from.
@@ -52,6 +60,16 @@ type Bounds struct {
 //     stream sweep of bandwidth.md, 60s a stable average.
 //   - AuthFailures 5 then 1 per 10s: a typo'd token file fails a few times; a guesser gets
 //     6 tries a minute against a 128-bit token.
+//   - MinInterval 5ms: 200 packets a second from one probe, four times the rate of the
+//     topology's default latency check (50 samples 20ms apart); the examples and tests use
+//     10ms at the fastest.
+//   - ProbeBytes 1 MiB: by footprint, the engine's largest probes are a PMTU search from
+//     1200 to 1500 (41 KB), a 30-hop path trace (34 KB) and a latency check of 50 samples
+//     (3.6 KB; 62 KB at the largest payload). 1 MiB is sixteen times the largest, and refuses
+//     1,000 ICMP echoes of 65,499 bytes (68 MB by footprint; issue 14 saw 131 MB sent).
+//   - ByteRate 4 MiB/s (32 Mbit/s): a hub answering 200 probes a second of the engine's usual
+//     mix (800-byte connects, 3.6 KB latency checks) sends under 1 MB/s; 4 MiB/s leaves room
+//     for a burst of PMTU searches and is a trickle next to the VPN being tested.
 func DefaultBounds() Bounds {
 	return Bounds{
 		ProbeTimeout:  30 * time.Second,
@@ -66,6 +84,9 @@ func DefaultBounds() Bounds {
 		BandwidthStreams:  16,
 		AuthFailures:      5,
 		AuthRefill:        10 * time.Second,
+		MinInterval:       5 * time.Millisecond,
+		ProbeBytes:        1 << 20,
+		ByteRate:          4 << 20,
 	}
 }
 
@@ -98,6 +119,17 @@ func (b Bounds) withDefaults() Bounds {
 	if b.AuthRefill <= 0 {
 		b.AuthRefill = d.AuthRefill
 	}
+	if b.MinInterval <= 0 {
+		b.MinInterval = d.MinInterval
+	}
+	if b.ProbeBytes <= 0 {
+		b.ProbeBytes = d.ProbeBytes
+	}
+	if b.ByteRate <= 0 {
+		b.ByteRate = d.ByteRate
+	}
+	// The bucket holds one second of ByteRate: a probe larger than that could never start.
+	b.ProbeBytes = min(b.ProbeBytes, b.ByteRate)
 	return b
 }
 
@@ -156,6 +188,7 @@ type Server struct {
 
 	authFail  *limiter // per source IP
 	probeRate *limiter // global, key ""
+	byteRate  *limiter // global, key "": probe bytes per second
 	kinds     map[string]probeKind
 	resp      *responderManager
 	bwRunning chan struct{} // one token: one outgoing bandwidth test at a time
@@ -198,6 +231,7 @@ func NewServer(cfg Config) (*Server, error) {
 	b := s.bounds
 	s.authFail = newLimiter(b.AuthFailures, 1/b.AuthRefill.Seconds(), s.now)
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
+	s.byteRate = newLimiter(int(b.ByteRate), float64(b.ByteRate), s.now)
 	s.kinds = builtinKinds()
 	s.resp = newResponderManager(responderHosts(cfg), b, s.now, s.log)
 	s.bwRunning = make(chan struct{}, 1)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 )
 
 // validate runs the cross-checks that need the whole file decoded: dangling names, agent
@@ -135,8 +136,8 @@ func validate(d *decoder, t *Topology) {
 	if c.Latency.WarnP95 > c.Latency.FailP95 {
 		d.crossf("checks.latency.warn_p95", "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
 	}
-	if c.Latency.Interval <= 0 {
-		d.crossf("checks.latency.interval", "checks.latency.interval", "must be more than 0 (try 20ms)")
+	if c.Latency.Interval < minProbeInterval {
+		d.crossf("checks.latency.interval", "checks.latency.interval", "must be at least %s: agents refuse probes that send faster (try 20ms)", minProbeInterval)
 	}
 	if c.Bandwidth.Duration <= 0 {
 		d.crossf("checks.bandwidth.duration", "checks.bandwidth.duration", "must be more than 0 (try 10s)")
@@ -147,6 +148,11 @@ func validate(d *decoder, t *Topology) {
 
 	checkOverlaps(d, t)
 }
+
+// minProbeInterval is the agents' default bound on the gap between a probe's packets
+// (agent.DefaultBounds MinInterval, docs/agent.md); topology imports nothing of ours, so the
+// number is repeated here, where a file asking for less is refused before any agent is.
+const minProbeInterval = 5 * time.Millisecond
 
 // Overlap is a range that two sites share.
 type Overlap struct {
