@@ -86,10 +86,3 @@ func (l *limiter) allowN(key string, n float64) bool {
 	b.tokens -= n
 	return true
 }
-
-// exhausted reports whether key has no token left, without taking one.
-func (l *limiter) exhausted(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(key, l.now()).tokens < 1
-}

@@ -187,6 +187,7 @@ type Server struct {
 	now     func() time.Time
 
 	authFail  *limiter // per source IP
+	authLog   *limiter // per source IP: one auth_rate_limited line per refill period
 	probeRate *limiter // global, key ""
 	byteRate  *limiter // global, key "": probe bytes per second
 	kinds     map[string]probeKind
@@ -230,6 +231,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	b := s.bounds
 	s.authFail = newLimiter(b.AuthFailures, 1/b.AuthRefill.Seconds(), s.now)
+	s.authLog = newLimiter(1, 1/b.AuthRefill.Seconds(), s.now)
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
 	s.byteRate = newLimiter(int(b.ByteRate), float64(b.ByteRate), s.now)
 	s.kinds = builtinKinds()
@@ -377,13 +379,6 @@ func (s *Server) streamEndpoint(h streamHandlerFunc) http.Handler {
 // session. On success it returns the body and the session key for signing the answer.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, []byte, uint64, *apiError) {
 	ip := remoteIP(r)
-	if s.authFail.exhausted(ip) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.bounds.AuthRefill.Seconds()+0.5)))
-		s.metrics.authLimited.Inc()
-		s.log.Warn("agent auth rate limited", "event", "auth_rate_limited", "remote", ip, "path", r.URL.Path)
-		return nil, nil, 0, refuse(http.StatusTooManyRequests, CodeRateLimited,
-			"too many failed authentication attempts from %s; wait %s and check --token-file on both sides", ip, s.bounds.AuthRefill)
-	}
 	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBody+1))
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -395,9 +390,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, [
 		// Mutual TLS only: the handshake already verified the client's certificate.
 		return body, nil, 0, nil
 	}
+	// Only failures are throttled, per source: a request with a valid MAC proves the token and
+	// is served whatever else came from its address (a neighbour behind the same NAT, a
+	// colleague with a stale token file). A source past its failures gets 429 instead of 401
+	// for each further failure, logged once per refill period so a flood cannot fill the log.
 	fail := func(reason string) ([]byte, []byte, uint64, *apiError) {
-		s.authFail.allow(ip)
 		s.metrics.authFailures.Inc()
+		if !s.authFail.allow(ip) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s.bounds.AuthRefill.Seconds()+0.5)))
+			s.metrics.authLimited.Inc()
+			if s.authLog.allow(ip) {
+				s.log.Warn("agent auth rate limited", "event", "auth_rate_limited", "remote", ip, "path", r.URL.Path, "reason", reason)
+			}
+			return nil, nil, 0, refuse(http.StatusTooManyRequests, CodeRateLimited,
+				"too many failed authentication attempts from %s; wait %s and check --token-file on both sides", ip, s.bounds.AuthRefill)
+		}
 		s.log.Warn("agent auth failed", "event", "auth_failed", "remote", ip, "path", r.URL.Path, "reason", reason)
 		return nil, nil, 0, refuse(http.StatusUnauthorized, CodeAuth,
 			"authentication failed (%s): the token does not match the agent's - check --token-file on both sides", reason)
