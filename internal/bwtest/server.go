@@ -11,6 +11,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Limits bound what a client may ask of a server. Zero fields take the defaults.
@@ -76,18 +78,24 @@ func Serve(ctx context.Context, ln net.Listener, lim Limits) error {
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var retry probes.AcceptRetry
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Out of file descriptors for a moment: wait it out, as net/http does, rather
+			// than leave the port closed for the rest of the responder's life.
+			if retry.Wait(ctx, err) {
 				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			return fmt.Errorf("bandwidth server: accept: %w", err)
 		}
+		retry.Reset()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
