@@ -377,6 +377,20 @@ func (c *Client) CloseResponders(ctx context.Context, id string) error {
 	return c.call(ctx, PathResponderClose, CloseRespondersRequest{V: Version, ID: id}, &r)
 }
 
+// ResponderStatus asks how the agent's responders on ls are doing: one ResponderHealth per
+// port, in order (Opened, Down while the agent re-opens a failed socket, Gone when none of its
+// responders listens there).
+func (c *Client) ResponderStatus(ctx context.Context, ls []Listen) ([]ResponderHealth, error) {
+	var r ResponderStatusResponse
+	if err := c.call(ctx, PathResponderStatus, ResponderStatusRequest{V: Version, Ports: ls}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Ports) != len(ls) {
+		return nil, fmt.Errorf("%w: %s: asked for %d responder ports, the agent answered %d", ErrProtocol, c.addr, len(ls), len(r.Ports))
+	}
+	return r.Ports, nil
+}
+
 // HostFacts asks for the readiness facts; retention is the topology's retention path or "".
 func (c *Client) HostFacts(ctx context.Context, retention string) (HostFacts, error) {
 	var f HostFacts

@@ -28,6 +28,8 @@ const (
 	PathRespondersOpen = "/v1/responders/open"
 	PathResponderClose = "/v1/responders/close"
 	PathHostFacts      = "/v1/hostfacts"
+	// PathResponderStatus reports how the agent's responders on some ports are doing.
+	PathResponderStatus = "/v1/responders/status"
 	// PathBandwidthRun runs a bandwidth test from the agent (internal/bwtest client) toward
 	// a bandwidth responder of another agent. The serving side is a responder of proto
 	// "bwtest" (PathRespondersOpen).

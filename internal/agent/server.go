@@ -304,6 +304,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathProbe, s.endpoint(s.handleProbe))
 	mux.Handle(PathRespondersOpen, s.endpoint(s.handleOpen))
 	mux.Handle(PathResponderClose, s.endpoint(s.handleClose))
+	mux.Handle(PathResponderStatus, s.endpoint(s.handleResponderStatus))
 	mux.Handle(PathHostFacts, s.endpoint(s.handleHostFacts))
 	mux.Handle(PathBandwidthRun, s.streamEndpoint(s.handleBandwidthRun))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ type Prober interface {
 	OpenResponders(ctx context.Context, listen []agent.Listen) (agent.Responders, error)
 	CloseResponders(ctx context.Context, id string) error
 	HostFacts(ctx context.Context, retention string) (agent.HostFacts, error)
+	ResponderStatus(ctx context.Context, ls []agent.Listen) ([]agent.ResponderHealth, error)
 	Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error)
 }
 
@@ -146,6 +147,8 @@ type runState struct {
 	agents  map[string]Prober
 	errs    map[string]error
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
+	// respSeen caches the agents' responder status answers (responder_health.go).
+	respSeen responderSeenCache
 
 	mu      sync.Mutex // guards pending, emitted, down and left
 	pending map[string]result.Result
