@@ -44,9 +44,25 @@ type BandwidthInterval struct {
 	BPS      float64 `json:"bps"`
 }
 
-// bandwidthSlack is what a test may take beyond warm-up plus duration: the queue wait at a
-// busy server and the connection set-up. bwtest's default queue wait is within it.
-const bandwidthSlack = 30 * time.Second
+// BandwidthSlack is what a test may take beyond warm-up plus duration: the queue wait at a
+// busy server and the connection set-up. bwtest's default queue wait is within it. The agent
+// that measures ends its test by then and answers with its own error; a coordinator's call
+// must wait longer than Bandwidth's budget plus this, or it blames the measuring agent for a
+// stall at the far end.
+const BandwidthSlack = 30 * time.Second
+
+// BandwidthBudget is how long the test p runs at most before BandwidthSlack: warm-up plus
+// duration, with bwtest's defaults for zero values, as CheckBandwidth counts them.
+func BandwidthBudget(p bwtest.Params) time.Duration {
+	d, w := p.Duration, p.WarmUp
+	if d <= 0 {
+		d = bwtest.DefaultDuration
+	}
+	if w <= 0 && !p.NoWarmUp {
+		w = bwtest.DefaultWarmUp
+	}
+	return max(w, 0) + d
+}
 
 // minBandwidthInterval is the shortest sampling interval a bandwidth test may ask for: each
 // interval is a line of a streamed answer and an entry of the result, so 100ms (600 lines for
@@ -151,11 +167,8 @@ func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body [
 	default:
 		return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "a bandwidth test is already running from this agent; run them one after another")
 	}
-	budget := req.Params.WarmUp + req.Params.Duration
-	if budget <= 0 {
-		budget = s.bounds.BandwidthDuration
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget+bandwidthSlack)
+	// Checked above: the budget is within the bound, so the sum cannot overflow.
+	ctx, cancel := context.WithTimeout(ctx, BandwidthBudget(req.Params)+BandwidthSlack)
 	defer cancel()
 	if req.Stream {
 		// Every refusal is above: from here the answer is 200 and streamed. OnInterval runs

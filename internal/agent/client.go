@@ -51,9 +51,18 @@ type RemoteError struct {
 	Status  int    // HTTP status
 	Code    string // one of the Code* constants
 	Message string
+	// Agent is the address of the agent that refused ("" when unknown), so a refusal read
+	// far from its call still names who refused.
+	Agent string
 }
 
-func (e *RemoteError) Error() string { return "agent refused (" + e.Code + "): " + e.Message }
+func (e *RemoteError) Error() string {
+	who := "agent"
+	if e.Agent != "" {
+		who += " " + e.Agent
+	}
+	return who + " refused (" + e.Code + "): " + e.Message
+}
 func (e *RemoteError) Unwrap() error { return ErrRefused }
 
 // ClientConfig configures a Client.
@@ -314,12 +323,12 @@ func (c *Client) Bandwidth(ctx context.Context, address string, p bwtest.Params)
 		p.Direction = bwtest.Send // the zero value cannot travel; Send is bwtest's default too
 	}
 	if _, ok := ctx.Deadline(); !ok {
-		d := p.WarmUp + p.Duration
-		if d <= 0 {
-			d = DefaultBounds().BandwidthDuration
+		d := BandwidthBudget(p)
+		if d <= 0 || d > DefaultBounds().BandwidthDuration {
+			d = DefaultBounds().BandwidthDuration // the agent refuses more; this only bounds the wait
 		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d+bandwidthSlack+c.cfg.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, d+BandwidthSlack+c.cfg.Timeout)
 		defer cancel()
 	}
 	req := BandwidthRequest{V: Version, Address: address, Params: p}
@@ -631,7 +640,7 @@ func (c *Client) decodeAnswer(path string, status int, data []byte, signed bool,
 		case er.Error.Code == CodeVersion || er.Error.Code == CodeBadRequest || er.Error.Code == CodeTooLarge:
 			return fmt.Errorf("%w: %s: %s", ErrProtocol, c.addr, er.Error.Message)
 		}
-		return &RemoteError{Status: status, Code: er.Error.Code, Message: er.Error.Message}
+		return &RemoteError{Status: status, Code: er.Error.Code, Message: er.Error.Message, Agent: c.addr}
 	}
 	var head struct {
 		V int `json:"v"`

@@ -104,6 +104,12 @@ func (s *socketSlot) set(c io.Closer) bool {
 	return true
 }
 
+func (s *socketSlot) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // drop closes the current socket, leaving the slot open for a re-open.
 func (s *socketSlot) drop() {
 	s.mu.Lock()
@@ -138,7 +144,7 @@ type serving struct {
 func (m *responderManager) supervise(ctx context.Context, l Listen, addr string, h *portHealth, slot *socketSlot, s serving) {
 	for {
 		err := s.serve(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || slot.isClosed() {
 			return
 		}
 		if err == nil {
@@ -161,8 +167,8 @@ func (m *responderManager) supervise(ctx context.Context, l Listen, addr string,
 				s = next
 				break
 			}
-			if ctx.Err() != nil {
-				return
+			if ctx.Err() != nil || slot.isClosed() {
+				return // the set closed, or the port was reclaimed
 			}
 			h.retrying("re-opening: " + err.Error())
 			delay = min(2*delay, reopenMost)

@@ -6,9 +6,11 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/probes"
 )
 
@@ -22,10 +24,12 @@ func breakSockets(t *testing.T, a *testAgent, id string) {
 	if set == nil {
 		t.Fatalf("no responder set %s", id)
 	}
-	for _, s := range set.slots {
-		s.mu.Lock()
-		_ = s.c.Close()
-		s.mu.Unlock()
+	for _, slots := range set.slots {
+		for _, s := range slots {
+			s.mu.Lock()
+			_ = s.c.Close()
+			s.mu.Unlock()
+		}
 	}
 }
 
@@ -144,5 +148,69 @@ func TestBandwidthResponderReopens(t *testing.T) {
 	}
 	if _, err := hello(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil && !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("data port after re-open: %v", err)
+	}
+}
+
+// TestOwnRespondersAreNotServices: a TCP port this agent's own responders hold is netprobe's:
+// a bandwidth responder a run left behind (a hung or killed coordinator never closed it) is
+// reclaimed once its run is over, and one still in use, or a port-check responder, is
+// reported in_use - never "held", which a coordinator reads as an installed service (issue
+// 14, item 5: "port 19443 is held by a service (ASR installed?)" for 10 minutes).
+func TestOwnRespondersAreNotServices(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a := startAgent(t, Config{Now: clock})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	port := freePort(t, "tcp")
+	bw := Listen{Proto: ProtoBandwidth, Port: port}
+
+	left, err := c.OpenResponders(ctx, []Listen{bw}) // a run that then hangs
+	if err != nil || left.Ports[0].Status != Opened {
+		t.Fatalf("open: %+v %v", left, err)
+	}
+	r, err := c.OpenResponders(ctx, []Listen{bw})
+	if err != nil || r.Ports[0].Status != InUse || !strings.Contains(r.Ports[0].Detail, left.ID) {
+		t.Fatalf("second open while the first ticket is fresh: %+v %v, want in_use naming set %s", r, err, left.ID)
+	}
+	advance(bwAbandonAfter + time.Second)
+	r, err = c.OpenResponders(ctx, []Listen{bw})
+	if err != nil || r.Ports[0].Status != Opened || r.Ports[0].Ticket == "" {
+		t.Fatalf("open after the first ticket went unused for %s: %+v %v, want opened (reclaimed)", bwAbandonAfter, r, err)
+	}
+	if !strings.Contains(a.logs.String(), `"event":"responder_reclaimed"`) {
+		t.Error("no responder_reclaimed event in the log")
+	}
+	// The new responder runs its own test; the abandoned set's ticket is gone with its port.
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if _, err := bwtest.Run(ctx, bwtest.TCPDialer(addr), bwtest.Params{Streams: 1, Duration: 200 * time.Millisecond, NoWarmUp: true, Interval: 100 * time.Millisecond, TestID: left.Ports[0].Ticket}); err == nil {
+		t.Error("the reclaimed responder's ticket still runs a test")
+	}
+	if _, err := bwtest.Run(ctx, bwtest.TCPDialer(addr), bwtest.Params{Streams: 1, Duration: 200 * time.Millisecond, NoWarmUp: true, Interval: 100 * time.Millisecond, TestID: r.Ports[0].Ticket}); err != nil {
+		t.Errorf("the new responder's test: %v", err)
+	}
+	// A responder in use past its ticket (its test admitted just now) is not reclaimed.
+	if _, err := c.OpenResponders(ctx, []Listen{bw}); err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := c.OpenResponders(ctx, []Listen{bw})
+	if r2.Ports[0].Status != InUse {
+		t.Errorf("open while a test just ran on the port: %+v, want in_use", r2.Ports[0])
+	}
+	_ = c.CloseResponders(ctx, left.ID)
+	_ = c.CloseResponders(ctx, r.ID)
+
+	// A port-check responder of this agent on the data port is netprobe's too.
+	tport := freePort(t, "tcp")
+	tr, err := c.OpenResponders(ctx, []Listen{{Proto: "tcp", Port: tport}})
+	if err != nil || tr.Ports[0].Status != Opened {
+		t.Fatalf("open tcp: %+v %v", tr, err)
+	}
+	br, err := c.OpenResponders(ctx, []Listen{{Proto: ProtoBandwidth, Port: tport}})
+	if err != nil || br.Ports[0].Status != InUse {
+		t.Errorf("bandwidth on a port our TCP responder holds: %+v %v, want in_use", br, err)
 	}
 }

@@ -39,9 +39,13 @@ const (
 	// Gone: no responder of this agent listens there (PathResponderStatus): never opened,
 	// closed, or expired.
 	Gone
+	// InUse: a bandwidth responder of this agent, opened for another run that is still using
+	// it, holds the port: netprobe's own, not a service (a bandwidth responder is never shared,
+	// and one abandoned by a run that stopped is reclaimed instead).
+	InUse
 )
 
-var responderStatusNames = [...]string{Opened: "opened", Held: "held", Failed: "failed", Down: "down", Gone: "gone"}
+var responderStatusNames = [...]string{Opened: "opened", Held: "held", Failed: "failed", Down: "down", Gone: "gone", InUse: "in_use"}
 
 func (s ResponderStatus) String() string {
 	if s <= 0 || int(s) >= len(responderStatusNames) {
@@ -109,7 +113,9 @@ type responderSet struct {
 	// health is each opened port's state (the map is written before the set is stored, then
 	// read under the manager's mu; each portHealth guards itself).
 	health map[Listen]*portHealth
-	slots  []*socketSlot // every listener's socket (also in closers)
+	slots  map[Listen][]*socketSlot // every listener's socket, by port (also in closers)
+	// bw is each bandwidth responder's use (responder_reclaim.go), written like health.
+	bw map[Listen]*bwUse
 
 	// Sharing (guarded by the manager's mu): a set that listens on a port another request
 	// asks for lends it; the lender stays open until its last borrower is closed, even when
@@ -266,7 +272,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	set := &responderSet{cancel: cancel, ttl: ttl, health: map[Listen]*portHealth{}}
+	set := &responderSet{cancel: cancel, ttl: ttl, health: map[Listen]*portHealth{}, slots: map[Listen][]*socketSlot{}, bw: map[Listen]*bwUse{}}
 	out := Responders{V: Version, ID: id, ExpiresAt: m.now().Add(ttl).UTC()}
 	for _, l := range ls {
 		p := m.openOne(ctx, set, l)
@@ -309,17 +315,27 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 		}
 		return p
 	}
-	if l.Proto != "udp" && m.serviceAnswers(l.Port) {
-		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
-		return p
+	if l.Proto != "udp" {
+		// A TCP port of ours (another run's responder) is not a service: reclaim it when its
+		// run is over, say it is netprobe's when it is not.
+		if busy := m.reclaimOwn(l.Port); busy != "" {
+			p.Status, p.Detail = InUse, busy
+			return p
+		}
+		if m.serviceAnswers(l.Port) {
+			p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
+			return p
+		}
 	}
 	// A bandwidth responder admits only the test it issues a ticket for: its data port speaks
 	// bwtest's unauthenticated protocol, so the ticket, handed out on the authenticated control
 	// channel, is what keeps anyone else who reaches the port from running tests on it. One
 	// ticket set per responder, shared by its listeners on every address.
 	var tickets *bwtest.Tickets
+	var use *bwUse
 	if l.Proto == ProtoBandwidth {
 		tickets = bwtest.NewTickets(set.ttl, m.now)
+		use = &bwUse{}
 	}
 	health := &portHealth{}
 	var slots []*socketSlot
@@ -327,7 +343,7 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 	for _, host := range m.hosts {
 		addr := net.JoinHostPort(host, strconv.Itoa(l.Port))
 		slot := &socketSlot{}
-		sv, err := m.listen(ctx, l, addr, slot, tickets)
+		sv, err := m.listen(ctx, l, addr, slot, tickets, use)
 		if err != nil {
 			for _, s := range slots {
 				_ = s.Close()
@@ -341,7 +357,7 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 	for _, s := range slots {
 		set.closers = append(set.closers, s.Close)
 	}
-	set.slots = append(set.slots, slots...)
+	set.slots[l] = slots
 	set.ports = append(set.ports, l)
 	set.health[l] = health
 	for _, f := range run {
@@ -351,14 +367,16 @@ func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Lis
 	p.Status = Opened
 	if tickets != nil {
 		p.Ticket = tickets.Issue()
+		use.issue(m.now())
+		set.bw[l] = use
 	}
 	return p
 }
 
 // listen binds l's socket on addr into slot and returns how to serve it and open it again.
-func (m *responderManager) listen(ctx context.Context, l Listen, addr string, slot *socketSlot, tickets *bwtest.Tickets) (serving, error) {
+func (m *responderManager) listen(ctx context.Context, l Listen, addr string, slot *socketSlot, tickets *bwtest.Tickets, use *bwUse) (serving, error) {
 	var lc net.ListenConfig
-	reopen := func(ctx context.Context) (serving, error) { return m.listen(ctx, l, addr, slot, tickets) }
+	reopen := func(ctx context.Context) (serving, error) { return m.listen(ctx, l, addr, slot, tickets, use) }
 	switch l.Proto {
 	case "tcp", ProtoBandwidth:
 		ln, err := lc.Listen(ctx, "tcp", addr)
@@ -373,7 +391,7 @@ func (m *responderManager) listen(ctx context.Context, l Listen, addr string, sl
 		}
 		lim := m.bounds.bwLimits()
 		lim.Logger = m.log
-		lim.Admit = m.admit(tickets)
+		lim.Admit = m.admit(tickets, use)
 		return serving{serve: func(ctx context.Context) error { return bwtest.Serve(ctx, ln, lim) }, reopen: reopen}, nil
 	case "udp":
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
@@ -388,10 +406,14 @@ func (m *responderManager) listen(ctx context.Context, l Listen, addr string, sl
 	return serving{}, fmt.Errorf("responder proto %q", l.Proto)
 }
 
-// admit is a bandwidth responder's Limits.Admit: the ticket check, counted when it refuses.
-func (m *responderManager) admit(t *bwtest.Tickets) func(string) error {
+// admit is a bandwidth responder's Limits.Admit: the ticket check, counted when it refuses,
+// recorded in use when it admits.
+func (m *responderManager) admit(t *bwtest.Tickets, use *bwUse) func(string) error {
 	return func(id string) error {
 		err := t.Admit(id)
+		if err == nil {
+			use.admit(m.now())
+		}
 		if err != nil {
 			m.log.Warn("bandwidth test refused", "event", "bandwidth_ticket_refused", "reason", err.Error())
 			if m.ticketRefused != nil {
