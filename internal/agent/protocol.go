@@ -152,8 +152,11 @@ func DecodeRequest(data []byte, dst any) error {
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value with unknown fields refused.
+// decodeStrict decodes exactly one JSON value with unknown fields and duplicate keys refused.
 func decodeStrict(data []byte, dst any) error {
+	if err := noDuplicateKeys(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -167,6 +170,58 @@ func decodeStrict(data []byte, dst any) error {
 		return fmt.Errorf("%w: trailing data after the JSON object", errMalformed)
 	}
 	return nil
+}
+
+// noDuplicateKeys refuses a JSON value in which an object names a key twice, at any depth.
+// encoding/json keeps the last of them silently, so {"v":1,"kind":"route","kind":"icmp"}
+// would be checked by whoever reads the first and run as the second. A value that is not
+// valid JSON is left to the decoder, which says why.
+func noDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	// One frame per open container; in an object, tokens alternate key and value.
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // end of input, or invalid JSON: the decoder reports it
+		}
+		top := (*frame)(nil)
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+			continue
+		}
+		if top != nil && top.wantKey {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return fmt.Errorf("%w: key %q appears twice in one object", errMalformed, k)
+			}
+			top.keys[k] = true
+			top.wantKey = false
+			continue
+		}
+		valueDone()
+	}
 }
 
 // readBody reads at most MaxBody+1 bytes, so an oversized body is detected without buffering it.

@@ -235,3 +235,42 @@ func TestClientRefusesOversizedRequest(t *testing.T) {
 func probesTLSWithRoots(pem []byte) map[string]any {
 	return map[string]any{"address": "127.0.0.1:1", "root_cas": pem}
 }
+
+// TestDuplicateKeysRefused: strict decoding refuses a key named twice in one object, at any
+// depth (issue 14, item 8): encoding/json keeps the last one silently, so what one reader
+// checked is not what another runs.
+func TestDuplicateKeysRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"v":1,"v":1}`,
+		`{"v":1,"kind":"route","kind":"icmp","params":{"address":"127.0.0.1"}}`,
+		`{"v":1,"kind":"port","params":{"address":"127.0.0.1:1","address":"10.0.0.1:1"}}`,
+		`{"v":1,"listen":[{"proto":"tcp","port":1,"port":2}]}`,
+		`{"v":1,"kind":"dns","params":{"name":"a","servers":[{"x":1,"x":2}]}}`,
+	} {
+		var r ProbeRequest
+		var o OpenRespondersRequest
+		errP, errO := DecodeRequest([]byte(body), &r), DecodeRequest([]byte(body), &o)
+		for _, err := range []error{errP, errO} {
+			if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), "twice") {
+				t.Errorf("%s: %v, want refused for a duplicate key", body, err)
+			}
+		}
+	}
+	// The same key in different objects, and values that look like keys, are fine.
+	for _, body := range []string{
+		`{"v":1,"kind":"port","params":{"address":"v","proto":"tcp"}}`,
+		`{"v":1,"kind":"dns","params":{"name":"kind","servers":["v","v"]}}`,
+	} {
+		var r ProbeRequest
+		if err := DecodeRequest([]byte(body), &r); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+	// Through the agent: refused as bad_request.
+	a := startAgent(t, Config{})
+	rc := dialRaw(t, a.addr, testToken)
+	body := []byte(`{"v":1,"kind":"route","params":{"dest":"127.0.0.1","dest":"10.0.0.1"}}`)
+	if st, er, _ := rc.send(PathProbe, body, rc.authHeader(1, PathProbe, body)); st != http.StatusBadRequest || er.Error.Code != CodeBadRequest {
+		t.Errorf("duplicate key through the agent: %d %+v, want 400 bad_request", st, er)
+	}
+}
