@@ -47,6 +47,10 @@ type Bounds struct {
 	// each probe's footprint when it starts). Bandwidth tests have bounds of their own.
 	ProbeBytes int64 `json:"probe_bytes"`
 	ByteRate   int64 `json:"byte_rate"`
+	// MaxConns and MaxConnsPerSource cap control connections open at once, in total and from
+	// one source address; one over a cap is closed at once and logged (event=conn_limited).
+	MaxConns          int `json:"max_conns"`
+	MaxConnsPerSource int `json:"max_conns_per_source"`
 }
 
 // DefaultBounds: where each number comes from.
@@ -67,6 +71,9 @@ type Bounds struct {
 //     1200 to 1500 (41 KB), a 30-hop path trace (34 KB) and a latency check of 50 samples
 //     (3.6 KB; 62 KB at the largest payload). 1 MiB is sixteen times the largest, and refuses
 //     1,000 ICMP echoes of 65,499 bytes (68 MB by footprint; issue 14 saw 131 MB sent).
+//   - MaxConns 256, MaxConnsPerSource 64: a coordinator keeps at most 16 connections to an
+//     agent (engine.DefaultPerAgent), so four coordinators behind one NAT address fit, and 256
+//     idle TLS connections hold about 15 MB (60 KB each, issue 14) and 256 descriptors.
 //   - ByteRate 4 MiB/s (32 Mbit/s): a hub answering 200 probes a second of the engine's usual
 //     mix (800-byte connects, 3.6 KB latency checks) sends under 1 MB/s; 4 MiB/s leaves room
 //     for a burst of PMTU searches and is a trickle next to the VPN being tested.
@@ -87,6 +94,8 @@ func DefaultBounds() Bounds {
 		MinInterval:       5 * time.Millisecond,
 		ProbeBytes:        1 << 20,
 		ByteRate:          4 << 20,
+		MaxConns:          256,
+		MaxConnsPerSource: 64,
 	}
 }
 
@@ -128,6 +137,13 @@ func (b Bounds) withDefaults() Bounds {
 	if b.ByteRate <= 0 {
 		b.ByteRate = d.ByteRate
 	}
+	if b.MaxConns <= 0 {
+		b.MaxConns = d.MaxConns
+	}
+	if b.MaxConnsPerSource <= 0 {
+		b.MaxConnsPerSource = d.MaxConnsPerSource
+	}
+	b.MaxConnsPerSource = min(b.MaxConnsPerSource, b.MaxConns)
 	// The bucket holds one second of ByteRate: a probe larger than that could never start.
 	b.ProbeBytes = min(b.ProbeBytes, b.ByteRate)
 	return b
@@ -193,6 +209,7 @@ type Server struct {
 	kinds     map[string]probeKind
 	resp      *responderManager
 	bwRunning chan struct{} // one token: one outgoing bandwidth test at a time
+	conns     *connLimiter
 	metrics   *metrics
 }
 
@@ -241,6 +258,9 @@ func NewServer(cfg Config) (*Server, error) {
 	slices.Sort(kinds)
 	s.metrics = newMetrics(cmp.Or(cfg.Version, "dev"), kinds, func() float64 { return float64(s.resp.count()) })
 	s.resp.ticketRefused = s.metrics.ticketsRefused.Inc
+	s.conns = newConnLimiter(b.MaxConns, b.MaxConnsPerSource, s.log, s.now)
+	s.conns.refused = func(scope string) { s.metrics.connsRefused.WithLabelValues(scope).Inc() }
+	s.metrics.connsOpen(func() float64 { return float64(s.conns.count()) })
 	return s, nil
 }
 
@@ -272,7 +292,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"mtls", s.cfg.ClientCAs != nil, "allow", len(s.cfg.Allow))
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(tls.NewListener(ln, s.tlsConf)) }()
+	go func() { errc <- srv.Serve(tls.NewListener(limitListener{Listener: ln, l: s.conns}, s.tlsConf)) }()
 
 	select {
 	case err := <-errc:

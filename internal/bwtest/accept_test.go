@@ -50,3 +50,40 @@ func TestServeOutlivesFDShortage(t *testing.T) {
 		t.Fatalf("a test after the accept errors: %v", err)
 	}
 }
+
+// TestServeBoundsConnections: connections that send no header are bounded (Limits.MaxConns):
+// one over the bound is closed at once, and a real test still runs once they go.
+func TestServeBoundsConnections(t *testing.T) {
+	addr, _ := startServer(t, Limits{MaxStreams: 1, MaxConns: 3})
+	var idle []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	time.Sleep(50 * time.Millisecond)
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	_ = over.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := over.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Errorf("a fourth idle connection over a bound of 3 was kept (read: %v)", err)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	p := short(Send, 1)
+	if _, err := Run(t.Context(), TCPDialer(addr), p); err != nil {
+		t.Errorf("a test after the idle connections closed: %v", err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -29,7 +29,15 @@ type Limits struct {
 	Admit func(testID string) error
 	// Logger receives one line per test; nil discards.
 	Logger *slog.Logger
+	// MaxConns bounds connections open at once (0: ConnsPerStream x MaxStreams); one over it
+	// is closed at once. The data port is unauthenticated: without a bound, connections that
+	// send no header would each hold a descriptor and a goroutine for headerTimeout.
+	MaxConns int
 }
+
+// ConnsPerStream: the connections Serve keeps per allowed stream by default - the running
+// test's and a queued test's, and as many again from peers that are not clients.
+const ConnsPerStream = 4
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDuration <= 0 {
@@ -40,6 +48,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.QueueWait <= 0 {
 		l.QueueWait = DefaultQueueWait
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = ConnsPerStream * l.MaxStreams
 	}
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
@@ -79,6 +90,7 @@ func Serve(ctx context.Context, ln net.Listener, lim Limits) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var retry probes.AcceptRetry
+	conns := make(chan struct{}, s.lim.MaxConns)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -96,9 +108,16 @@ func Serve(ctx context.Context, ln net.Listener, lim Limits) error {
 			return fmt.Errorf("bandwidth server: accept: %w", err)
 		}
 		retry.Reset()
+		select {
+		case conns <- struct{}{}:
+		default:
+			conn.Close() // over the bound: refused at once rather than queued
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-conns }()
 			// Close the connection when the server stops, so no handler outlives Serve.
 			unhook := context.AfterFunc(ctx, func() { conn.Close() })
 			defer unhook()
