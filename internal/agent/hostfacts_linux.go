@@ -91,8 +91,8 @@ func countDisks(dir string) int {
 func statRetention(path string) *RetentionFacts {
 	r := &RetentionFacts{Path: path}
 	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		r.Error = err.Error()
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() || unix.Statfs(path, &st) != nil {
+		r.Error = errNoRetentionDir
 		return r
 	}
 	r.Exists = true
