@@ -175,7 +175,7 @@ func deadlineCause(ctx context.Context) error {
 
 // loop moves data until the connection is closed, counting bytes. It allocates once.
 func (st *stream) loop(dir Direction) error {
-	buf := make([]byte, bufSize)
+	buf := make([]byte, BufSize)
 	for {
 		var n int
 		var err error

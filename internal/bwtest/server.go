@@ -170,7 +170,7 @@ func (s *server) handle(ctx context.Context, conn net.Conn) {
 	}
 	end := time.Now().Add(h.WarmUp + h.Duration + grace)
 	_ = conn.SetDeadline(end)
-	buf := make([]byte, bufSize)
+	buf := make([]byte, BufSize)
 	start := time.Now()
 	var n int64
 	if h.Dir == Send {

@@ -59,8 +59,9 @@ func ParseHello(b []byte) (observed netip.AddrPort, rest []byte, ok bool) {
 // few dozen bytes, so anything slower is a peer that does not read, and must not pin a goroutine.
 const responderWriteTimeout = 2 * time.Second
 
-// responderMaxConns bounds concurrent greetings so that a port scan cannot pile up goroutines.
-const responderMaxConns = 64
+// ResponderMaxConns bounds a TCP responder's greetings in flight, so that a port scan cannot
+// pile up goroutines and descriptors; a connection beyond it is closed at once.
+const ResponderMaxConns = 64
 
 // ServeTCPResponder greets every connection on ln with ResponderHello and closes it. It owns
 // ln: it closes it when ctx is done, waits for the greetings in flight, and returns nil. A
@@ -71,7 +72,7 @@ func ServeTCPResponder(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	sem := make(chan struct{}, responderMaxConns)
+	sem := make(chan struct{}, ResponderMaxConns)
 	var retry AcceptRetry
 	for {
 		c, err := ln.Accept()
