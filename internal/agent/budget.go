@@ -28,6 +28,8 @@ func (g serverGate) fits(f probes.Footprint) error { return g.s.bounds.fits(f) }
 // ProbeBytes.
 func (b Bounds) fits(f probes.Footprint) error {
 	switch {
+	case f.Interval < 0:
+		return fmt.Errorf("%w: packets %s apart: an interval cannot be negative", errBounds, f.Interval)
 	case f.Interval > 0 && f.Interval < b.MinInterval:
 		return fmt.Errorf("%w: packets %s apart; this agent allows no less than %s between a probe's packets (--min-probe-interval)", errBounds, f.Interval, b.MinInterval)
 	case f.Bytes > b.ProbeBytes:

@@ -133,11 +133,9 @@ func (s *server) handle(ctx context.Context, conn net.Conn) {
 	if err != nil {
 		return // not a client of ours, or gone: nothing to answer
 	}
-	var h header
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		writeAck(conn, ack{Code: "protocol", Error: "bad header: " + err.Error()})
+	h, err := parseHeader(line)
+	if err != nil {
+		writeAck(conn, ack{Code: "protocol", Error: err.Error()})
 		return
 	}
 	if err := s.check(h); err != nil {
@@ -214,6 +212,17 @@ func sendUntil(conn net.Conn, buf []byte, until time.Time) (int64, error) {
 		_ = tc.CloseWrite()
 	}
 	return total, nil
+}
+
+// parseHeader decodes a client's header line strictly (unknown fields refused).
+func parseHeader(line []byte) (header, error) {
+	var h header
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return header{}, fmt.Errorf("%w: bad header: %v", ErrProtocol, err)
+	}
+	return h, nil
 }
 
 func (s *server) check(h header) error {

@@ -317,12 +317,18 @@ func loadFile(path string) ([]result.Run, []Warning) {
 		return nil, []Warning{{File: path, Msg: err.Error()}}
 	}
 	defer f.Close()
+	return readRuns(f, path)
+}
+
+// readRuns reads the runs of one history file, one JSON record a line, from r; path names it
+// in warnings. It never fails: a line it cannot use is a warning.
+func readRuns(r io.Reader, path string) ([]result.Run, []Warning) {
 	var (
 		runs  []result.Run
 		warns []Warning
 	)
 	// bufio.Reader, not Scanner: a run of thousands of results is a line of megabytes.
-	br := bufio.NewReaderSize(f, 64<<10)
+	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
