@@ -109,7 +109,9 @@ func run(ctx context.Context, goCmd string, t target, per time.Duration, paralle
 		if left < 5*time.Second || ctx.Err() != nil {
 			break
 		}
-		args := []string{"test", "-run", "^$", "-fuzz", "^" + t.name + "$", "-fuzztime", strconv.FormatInt(count, 10) + "x"}
+		// go test's default 10-minute timeout would cut a run that the rate misjudged; the
+		// count bounds each run, so the timeout only guards against a hang.
+		args := []string{"test", "-run", "^$", "-fuzz", "^" + t.name + "$", "-fuzztime", strconv.FormatInt(count, 10) + "x", "-timeout", "30m"}
 		if parallel > 0 {
 			args = append(args, "-parallel", strconv.Itoa(parallel))
 		}
