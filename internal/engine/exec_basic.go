@@ -16,7 +16,9 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	by := AnsweredUnknown
 	if c.ToAgent != "" {
 		switch st.respond[c.ToAgent][agent.Listen{Proto: c.Proto, Port: c.Port}] {
-		case agent.Opened:
+		case agent.Opened, agent.Down:
+			// Down: ours, shared with a set whose socket failed and is being re-opened; the
+			// check below asks whether it listened before judging what the probe found.
 			by = AnsweredResponder
 		case agent.Held:
 			by = AnsweredService
