@@ -38,6 +38,30 @@ func TestTokenFileReadableByOthersRefused(t *testing.T) {
 	}
 }
 
+// TestTokenFileSystemdCredential: a token handed over by systemd (LoadCredential=) is not
+// judged by its mode: systemd restricts it to the unit's user, with an ACL where the mode's
+// group bits then show the ACL mask.
+func TestTokenFileSystemdCredential(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("systemd credentials are Linux")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token")
+	if err := os.WriteFile(path, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o440); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadToken(path); err == nil {
+		t.Fatal("a 0440 token outside a credentials directory was accepted")
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	if _, err := LoadToken(path); err != nil {
+		t.Errorf("a systemd credential: %v", err)
+	}
+}
+
 // TestTokenACL: on Windows a token file may be readable by Administrators, SYSTEM, a
 // service's own SID (install-agent.ps1 grants NT SERVICE\netprobe-agent) and the account
 // running netprobe; anyone else, or a file without an access list, is refused.
