@@ -39,9 +39,9 @@ const (
 	// Gone: no responder of this agent listens there (PathResponderStatus): never opened,
 	// closed, or expired.
 	Gone
-	// InUse: a bandwidth responder of this agent, opened for another run that is still using
-	// it, holds the port: netprobe's own, not a service (a bandwidth responder is never shared,
-	// and one abandoned by a run that stopped is reclaimed instead).
+	// InUse: a responder of this agent opened for another run holds the port: a bandwidth
+	// responder that run may still use (one whose run is over is reclaimed instead), or a TCP
+	// responder asked for as another proto. Netprobe's own, not a service.
 	InUse
 )
 
