@@ -65,10 +65,11 @@ func (l *connLimiter) count() int {
 	return l.open
 }
 
-// refuse closes c, counts it, and logs it unless this source (or the total) was logged less
-// than connLogEvery ago.
+// refuse counts c, logs it unless this source (or the total) was logged less than
+// connLogEvery ago, and closes it (after the log line, so whoever sees the close finds it
+// logged).
 func (l *connLimiter) refuse(c net.Conn, src, scope string) {
-	_ = c.Close()
+	defer c.Close()
 	if l.refused != nil {
 		l.refused(scope)
 	}
