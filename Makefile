@@ -10,11 +10,19 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # "context deadline exceeded" when a duration -fuzztime ends mid-input (go.dev/issue/75804).
 # 40000 inputs take a few seconds per target here.
 FUZZTIME  ?= 40000x
+# make fuzz-long: wall-clock time per target, spent as count-based runs (tools/fuzzlong);
+# FUZZPARALLEL workers per target (0: GOMAXPROCS).
+FUZZLONG     ?= 10m
+FUZZPARALLEL ?= 0
+# Every decoder and loader of untrusted bytes has a fuzz target (package:function).
+FUZZ_TARGETS := ./internal/topology:FuzzLoad ./internal/agent:FuzzDecodeRequest \
+	./internal/agent:FuzzProbeRequest ./internal/history:FuzzHistoryLines \
+	./internal/probes:FuzzResponderWire ./internal/bwtest:FuzzControl
 
 # Platforms the agent must build for (docs/install.md).
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build demo test vet cross fuzz lab-up lab-down bench release clean
+.PHONY: all build demo test vet cross fuzz fuzz-long lab-up lab-down bench release clean
 
 all: build
 
@@ -48,10 +56,17 @@ cross:
 
 # Each fuzz target runs briefly: long enough to catch a panic on odd input, short enough for CI.
 # FUZZTIME is a count of inputs (see above); make fuzz FUZZTIME=1000000x explores longer.
+# Crash inputs ever found stay in each package's testdata/fuzz and run in every go test.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/topology
-	@if $(GO) test -list '^FuzzDecodeRequest$$' ./internal/agent 2>/dev/null | grep -q FuzzDecodeRequest; then \
-		$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime $(FUZZTIME) ./internal/agent; fi
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
+	done
+
+## fuzz-long: each fuzz target for FUZZLONG of wall-clock time (10m: an hour in all), then a
+## table of what ran (docs/performance.md records one).
+fuzz-long:
+	$(GO) run ./tools/fuzzlong -for $(FUZZLONG) -parallel $(FUZZPARALLEL) $(FUZZ_TARGETS)
 
 ## lab-up / lab-down: build the example failback lab in network namespaces (root) to poke at.
 lab-up:

@@ -86,6 +86,11 @@ network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
 	fl.DurationVar(&f.bounds.ResponderTTL, "max-responder-ttl", d.ResponderTTL, "longest a responder lives")
 	fl.DurationVar(&f.bounds.BandwidthDuration, "max-bandwidth-duration", d.BandwidthDuration, "longest bandwidth test")
 	fl.IntVar(&f.bounds.BandwidthStreams, "max-bandwidth-streams", d.BandwidthStreams, "most parallel streams of a bandwidth test")
+	fl.DurationVar(&f.bounds.MinInterval, "min-probe-interval", d.MinInterval, "shortest gap between the packets of one probe (latency, icmp)")
+	fl.Int64Var(&f.bounds.ProbeBytes, "max-probe-bytes", d.ProbeBytes, "most bytes one probe may send (by its footprint, headers included)")
+	fl.Int64Var(&f.bounds.ByteRate, "max-probe-byte-rate", d.ByteRate, "most bytes per second all probes together may send")
+	fl.IntVar(&f.bounds.MaxConns, "max-conns", d.MaxConns, "control connections open at once, in total")
+	fl.IntVar(&f.bounds.MaxConnsPerSource, "max-conns-per-source", d.MaxConnsPerSource, "control connections open at once from one source address")
 	return cmd
 }
 

@@ -146,7 +146,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 			if errors.Is(err, history.ErrLocked) {
 				return exitWith(ExitLocked, fmt.Errorf("%w: another netprobe check is writing %s; this run did nothing (raise --history-wait or space the cron jobs)", err, f.historyDir))
 			}
-			return exitWith(ExitUsage, fmt.Errorf("--history %s: %w", f.historyDir, err))
+			return exitWith(ExitNotRecorded, fmt.Errorf("--history %s cannot be written: %w; nothing was probed (check the disk and the directory's permissions)", f.historyDir, err))
 		}
 		defer store.Close()
 	}
@@ -185,13 +185,22 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	var results []result.Result
 	results = append(results, engine.Findings(t)...)
 
+	// A failed write (stdout closed, disk full) does not stop the run: the history still gets
+	// it, and the exit code says the record is incomplete (ExitNotRecorded).
+	var notWritten []error
 	stream, _ := formatter.(report.StreamFormatter)
 	streamOut := stream != nil && f.output == ""
+	writeStream := func(r result.Result) {
+		if len(notWritten) > 0 {
+			return
+		}
+		if err := stream.WriteResult(stdout, r); err != nil {
+			notWritten = append(notWritten, fmt.Errorf("writing results to stdout: %w", err))
+		}
+	}
 	if streamOut {
 		for _, r := range results {
-			if err := stream.WriteResult(stdout, r); err != nil {
-				return exitWith(ExitCannotRun, err)
-			}
+			writeStream(r)
 		}
 	}
 	progress := newProgress(stderr, len(plan))
@@ -213,9 +222,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 			results = append(results, *ev.Result)
 			progress.result(*ev.Result)
 			if streamOut {
-				if err := stream.WriteResult(stdout, *ev.Result); err != nil {
-					return exitWith(ExitCannotRun, fmt.Errorf("writing results: %w", err))
-				}
+				writeStream(*ev.Result)
 			}
 		case ev.Agent != nil:
 			progress.agent(*ev.Agent)
@@ -243,21 +250,39 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	}
 	if !streamOut {
 		write := func(w io.Writer) error { return formatter.Format(w, run) }
+		dest := "stdout"
 		if f.output != "" {
+			dest = f.output
 			err = report.WriteFileAtomic(f.output, write)
 		} else {
 			err = write(stdout)
 		}
 		if err != nil {
-			return exitWith(ExitCannotRun, fmt.Errorf("writing results: %w", err))
+			notWritten = append(notWritten, fmt.Errorf("writing results to %s: %w", dest, err))
 		}
 	}
 	if store != nil {
 		if err := store.Append(context.WithoutCancel(ctx), run); err != nil {
-			fmt.Fprintf(stderr, "netprobe: history not written: %v\n", err)
+			notWritten = append(notWritten, fmt.Errorf("history not written to %s: %w", f.historyDir, err))
 		}
 	}
-	return exitForRun(run, f.strict)
+	return exitNotRecorded(exitForRun(run, f.strict), run, notWritten)
+}
+
+// exitNotRecorded turns a run's exit into ExitNotRecorded when some of its record could not
+// be written, saying what was lost and what the verdicts were; an interrupted run keeps 130.
+func exitNotRecorded(verdict error, run result.Run, notWritten []error) error {
+	var ee *exitError
+	if len(notWritten) == 0 || errors.As(verdict, &ee) && ee.code == ExitInterrupted {
+		return verdict
+	}
+	code := ExitOK
+	if errors.As(verdict, &ee) {
+		code = ee.code
+	}
+	s := run.Summary
+	return exitWith(ExitNotRecorded, fmt.Errorf("%w; the run itself ended with %d pass, %d warn, %d fail, %d error, %d skip (exit %d had it been recorded): free the disk or fix the permissions, then run again",
+		errors.Join(notWritten...), s.Pass, s.Warn, s.Fail, s.Error, s.Skip, code))
 }
 
 // withFailingRuns hands the Prometheus textfile what the history knows: how many runs in a row

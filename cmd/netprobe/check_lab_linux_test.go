@@ -71,6 +71,12 @@ func labEstate(t *testing.T) (l *lab.Lab, bin, topo, token string) {
 }
 
 func labEstateWith(t *testing.T, topology string) (l *lab.Lab, bin, topo, token string) {
+	l, bin, topo, token, _ = labEstateAgents(t, topology)
+	return l, bin, topo, token
+}
+
+// labEstateAgents is labEstateWith that also returns each host's agent process.
+func labEstateAgents(t *testing.T, topology string) (l *lab.Lab, bin, topo, token string, agents map[string]*lab.Process) {
 	lab.Require(t)
 	bin = lab.GoBinary(t, "github.com/netprobe/netprobe/cmd/netprobe")
 	dir := t.TempDir()
@@ -85,15 +91,16 @@ func labEstateWith(t *testing.T, topology string) (l *lab.Lab, bin, topo, token 
 	l = lab.Build(t, lab.Failback())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	agents = map[string]*lab.Process{}
 	for _, h := range []string{lab.CS01, lab.MT01, lab.PSAz, lab.SQL01, lab.App01} {
-		l.Host(h).Start(t, bin, "agent", "--listen", ":7411", "--token-file", token)
+		agents[h] = l.Host(h).Start(t, bin, "agent", "--listen", ":7411", "--token-file", token)
 	}
 	for _, a := range []string{lab.AddrCS01, lab.AddrMT01, lab.AddrPSAz, lab.AddrSQL01, lab.AddrApp01} {
 		if err := l.Host(lab.CS01).WaitTCP(ctx, a+":7411"); err != nil {
 			t.Fatalf("agent on %s did not come up: %v", a, err)
 		}
 	}
-	return l, bin, topo, token
+	return l, bin, topo, token, agents
 }
 
 // runCheck runs `netprobe check` in cs01's namespace (the coordinator on the configuration
@@ -190,10 +197,11 @@ func TestCheckLabNoFaults(t *testing.T) {
 	}
 }
 
-func TestCheckLabFaults(t *testing.T) {
-	l, bin, topo, token := labEstate(t)
+// labFaults are the faults TestCheckLabFaults plants, and labFaultVerdicts what a check run
+// (without bandwidth) must find with them: its non-passing results, everything else passing.
+func labFaults() lab.Faults {
 	pfx := netip.MustParsePrefix
-	l.Apply(t, lab.Faults{
+	return lab.Faults{
 		// The data leg between the process server and the master target, both ways.
 		lab.DropPort{Via: lab.OnPrem, Proto: lab.TCP, Port: 9443},
 		// The configuration server's 443 refused.
@@ -206,9 +214,11 @@ func TestCheckLabFaults(t *testing.T) {
 		lab.DropFragNeeded{Router: lab.Azure},
 		// Multi-VM consistency blocked inside the group.
 		lab.DropPort{Host: lab.App01, Proto: lab.TCP, Port: 20004},
-	})
-	run, code := labCheck(t, l, bin, topo, token, "--no-bandwidth")
-	want := map[string]string{
+	}
+}
+
+func labFaultVerdicts() map[string]string {
+	return map[string]string{
 		"port/mt01/ps-az/9443/tcp": "fail filtered/timeout",
 		"port/ps-az/mt01/9443/tcp": "fail filtered/timeout",
 		"port/sql01/cs01/443/tcp":  "fail closed/reset",
@@ -228,6 +238,13 @@ func TestCheckLabFaults(t *testing.T) {
 		// group port is a warning (design/asr-flows.md, confidence uncertain).
 		"port/sql01/app01/20004/tcp": "warn filtered/timeout",
 	}
+}
+
+func TestCheckLabFaults(t *testing.T) {
+	l, bin, topo, token := labEstate(t)
+	l.Apply(t, labFaults())
+	run, code := labCheck(t, l, bin, topo, token, "--no-bandwidth")
+	want := labFaultVerdicts()
 	got := verdicts(run)
 	if diff := cmp.Diff(want, got); diff != "" {
 		var ids []string

@@ -326,4 +326,37 @@ func statusOf(t *testing.T, mfs map[string]*dto.MetricFamily, id string) float64
 	}
 	t.Fatalf("no status for %s", id)
 	return 0
+
+}
+
+// TestCheckRecordNotWritten: a run whose history or output cannot be written exits 6, not 0:
+// cron must learn that the report will lack this run (issue 14, item 6). The day file the
+// history would append to is a directory here, which even root cannot append to.
+func TestCheckRecordNotWritten(t *testing.T) {
+	t.Setenv("NETPROBE_TOKEN_FILE", "")
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	for _, d := range []time.Time{now, now.Add(24 * time.Hour)} { // a run across midnight
+		if err := os.MkdirAll(filepath.Join(dir, "runs-"+d.Format("2006-01-02")+".jsonl"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "run.json")
+	code, _, stderr := runCLI(t, "check", "-f", loopbackTopology(t, ""), "--history", dir, "--format", "json", "-o", out)
+	if code != ExitNotRecorded {
+		t.Errorf("history append failed: exit %d, want %d: %s", code, ExitNotRecorded, stderr)
+	}
+	if !strings.Contains(stderr, "history not written") || !strings.Contains(stderr, "exit 0 had it been recorded") {
+		t.Errorf("stderr does not say what was lost and what the run found: %q", stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the output that could be written was not: %v", err)
+	}
+
+	// An output file that cannot be written: the same code (it was 5, "could not run").
+	bad := filepath.Join(t.TempDir(), "no-such-dir", "run.json")
+	code, _, stderr = runCLI(t, "check", "-f", loopbackTopology(t, ""), "--format", "json", "-o", bad)
+	if code != ExitNotRecorded || !strings.Contains(stderr, "writing results to "+bad) {
+		t.Errorf("output not written: exit %d, want %d: %s", code, ExitNotRecorded, stderr)
+	}
 }

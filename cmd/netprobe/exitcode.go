@@ -18,6 +18,10 @@ const (
 	ExitLocked ExitCode = 4
 	// ExitCannotRun: a probe or command could not run at all (netprobe probe, bandwidth).
 	ExitCannotRun ExitCode = 5
+	// ExitNotRecorded: check ran, but its history or an output could not be written (disk
+	// full, a read-only store, a closed pipe): the record of the run is incomplete, whatever
+	// its verdicts, which stderr states.
+	ExitNotRecorded ExitCode = 6
 	// ExitInterrupted: Ctrl-C or SIGTERM, as shells report 128+SIGINT.
 	ExitInterrupted ExitCode = 130
 )

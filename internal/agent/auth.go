@@ -50,8 +50,12 @@ func TokenFile(flagValue string) (string, error) {
 }
 
 // LoadToken reads a token file. Surrounding whitespace (a trailing newline from an editor) is
-// dropped; the rest is the token.
+// dropped; the rest is the token. A file others can read is refused (checkTokenPerm), with
+// the command that fixes it.
 func LoadToken(path string) ([]byte, error) {
+	if err := checkTokenPerm(path); err != nil {
+		return nil, fmt.Errorf("%w (--token-file or %s)", err, EnvTokenFile)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read token file (--token-file or %s): %w", EnvTokenFile, err)

@@ -44,14 +44,37 @@ type BandwidthInterval struct {
 	BPS      float64 `json:"bps"`
 }
 
-// bandwidthSlack is what a test may take beyond warm-up plus duration: the queue wait at a
-// busy server and the connection set-up. bwtest's default queue wait is within it.
-const bandwidthSlack = 30 * time.Second
+// BandwidthSlack is what a test may take beyond warm-up plus duration: the queue wait at a
+// busy server and the connection set-up. bwtest's default queue wait is within it. The agent
+// that measures ends its test by then and answers with its own error; a coordinator's call
+// must wait longer than Bandwidth's budget plus this, or it blames the measuring agent for a
+// stall at the far end.
+const BandwidthSlack = 30 * time.Second
+
+// BandwidthBudget is how long the test p runs at most before BandwidthSlack: warm-up plus
+// duration, with bwtest's defaults for zero values, as CheckBandwidth counts them.
+func BandwidthBudget(p bwtest.Params) time.Duration {
+	d, w := p.Duration, p.WarmUp
+	if d <= 0 {
+		d = bwtest.DefaultDuration
+	}
+	if w <= 0 && !p.NoWarmUp {
+		w = bwtest.DefaultWarmUp
+	}
+	return max(w, 0) + d
+}
+
+// minBandwidthInterval is the shortest sampling interval a bandwidth test may ask for: each
+// interval is a line of a streamed answer and an entry of the result, so 100ms (600 lines for
+// the longest test) is as fine as a live view can show without letting a request make the
+// agent buffer millions of them.
+const minBandwidthInterval = 100 * time.Millisecond
 
 // CheckBandwidth refuses a bandwidth test beyond the agent's bounds. It counts what bwtest
 // will run - zero values become bwtest's defaults - and bounds warm-up plus duration together,
 // as the far agent's bandwidth responder does (bwtest.Limits.MaxDuration), so a test the far
-// side would refuse is refused here, before anything is sent.
+// side would refuse is refused here, before anything is sent. The sum is never computed: two
+// int64 maximums would wrap it below the bound (bwtest.FitsIn).
 func (b Bounds) CheckBandwidth(p bwtest.Params) error {
 	b = b.withDefaults()
 	d, w, n := p.Duration, p.WarmUp, p.Streams
@@ -67,10 +90,16 @@ func (b Bounds) CheckBandwidth(p bwtest.Params) error {
 	switch {
 	case d < 0 || w < 0:
 		return fmt.Errorf("bandwidth duration %s and warm-up %s must not be negative", d, w)
-	case w+d > b.BandwidthDuration:
-		return fmt.Errorf("bandwidth test of %s warm-up + %s duration = %s is over this agent's bound of %s: shorten --duration or --warmup, or raise --max-bandwidth-duration on both agents", w, d, w+d, b.BandwidthDuration)
+	case !bwtest.FitsIn(w, d, b.BandwidthDuration):
+		return fmt.Errorf("bandwidth test of %s warm-up + %s duration is over this agent's bound of %s: shorten --duration or --warmup, or raise --max-bandwidth-duration on both agents", w, d, b.BandwidthDuration)
 	case n < 0 || n > b.BandwidthStreams:
 		return fmt.Errorf("bandwidth test with %d streams is over this agent's bound of %d (--max-bandwidth-streams)", n, b.BandwidthStreams)
+	case p.Interval != 0 && p.Interval < minBandwidthInterval:
+		return fmt.Errorf("bandwidth sampling interval %s is below this agent's %s: ask for a longer --interval", p.Interval, minBandwidthInterval)
+	case p.LoadedInterval != 0 && p.LoadedInterval < b.MinInterval:
+		return fmt.Errorf("latency under load every %s is below this agent's minimum interval of %s between a probe's packets (--min-probe-interval)", p.LoadedInterval, b.MinInterval)
+	case len(p.TestID) > 64:
+		return fmt.Errorf("bandwidth test id of %d characters: at most 64", len(p.TestID))
 	}
 	return nil
 }
@@ -138,11 +167,8 @@ func (s *Server) handleBandwidthRun(ctx context.Context, _ *http.Request, body [
 	default:
 		return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "a bandwidth test is already running from this agent; run them one after another")
 	}
-	budget := req.Params.WarmUp + req.Params.Duration
-	if budget <= 0 {
-		budget = s.bounds.BandwidthDuration
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget+bandwidthSlack)
+	// Checked above: the budget is within the bound, so the sum cannot overflow.
+	ctx, cancel := context.WithTimeout(ctx, BandwidthBudget(req.Params)+BandwidthSlack)
 	defer cancel()
 	if req.Stream {
 		// Every refusal is above: from here the answer is 200 and streamed. OnInterval runs

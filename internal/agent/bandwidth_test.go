@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -188,6 +189,13 @@ func TestBandwidthBounds(t *testing.T) {
 		{"warm-up plus duration", "127.0.0.1:9", bwtest.Params{Duration: 600 * time.Millisecond, WarmUp: 600 * time.Millisecond}, CodeBounds},
 		{"default warm-up plus duration", "127.0.0.1:9", bwtest.Params{Duration: time.Second}, CodeBounds},
 		{"too many streams", "127.0.0.1:9", bwtest.Params{Duration: time.Second, Streams: 64}, CodeBounds},
+		// Sums that overflow int64 must not pass for small ones (issue 14: a 5 s bound held
+		// the slot for 35 s and sent 16 GB).
+		{"warm-up and duration at the int64 limit", "127.0.0.1:9", bwtest.Params{Duration: math.MaxInt64, WarmUp: math.MaxInt64}, CodeBounds},
+		{"duration at the limit plus the default warm-up", "127.0.0.1:9", bwtest.Params{Duration: math.MaxInt64}, CodeBounds},
+		{"negative duration", "127.0.0.1:9", bwtest.Params{Duration: -time.Second}, CodeBounds},
+		{"sampling interval of 1ns", "127.0.0.1:9", bwtest.Params{Duration: 500 * time.Millisecond, NoWarmUp: true, Interval: time.Nanosecond}, CodeBounds},
+		{"loaded echo every 1ns", "127.0.0.1:9", bwtest.Params{Duration: 500 * time.Millisecond, NoWarmUp: true, LoadedEcho: "127.0.0.1:7", LoadedInterval: time.Nanosecond}, CodeBounds},
 		{"outside allowlist", "127.0.0.2:9", bwtest.Params{Duration: time.Second, NoWarmUp: true}, CodeForbidden},
 		{"loaded echo outside allowlist", "127.0.0.1:9", bwtest.Params{Duration: time.Second, NoWarmUp: true, LoadedEcho: "127.0.0.3:7"}, CodeForbidden},
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"os"
 	"time"
 )
 
@@ -32,16 +31,18 @@ func SelfSigned() (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("generate serial: %w", err)
 	}
-	host, _ := os.Hostname()
 	now := time.Now()
+	// No host name: the certificate goes to anyone who connects, before authentication, and
+	// nothing verifies a name in it (the token's MAC or a pin proves the agent). Hello tells
+	// an authenticated coordinator the host name.
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "netprobe-agent " + host},
+		Subject:      pkix.Name{CommonName: "netprobe agent"},
 		NotBefore:    now.Add(-time.Hour), // tolerate clock skew between hosts
 		NotAfter:     now.Add(selfSignedValidity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{host, "localhost"},
+		DNSNames:     []string{"localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

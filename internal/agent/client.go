@@ -51,9 +51,18 @@ type RemoteError struct {
 	Status  int    // HTTP status
 	Code    string // one of the Code* constants
 	Message string
+	// Agent is the address of the agent that refused ("" when unknown), so a refusal read
+	// far from its call still names who refused.
+	Agent string
 }
 
-func (e *RemoteError) Error() string { return "agent refused (" + e.Code + "): " + e.Message }
+func (e *RemoteError) Error() string {
+	who := "agent"
+	if e.Agent != "" {
+		who += " " + e.Agent
+	}
+	return who + " refused (" + e.Code + "): " + e.Message
+}
 func (e *RemoteError) Unwrap() error { return ErrRefused }
 
 // ClientConfig configures a Client.
@@ -356,12 +365,12 @@ func (c *Client) Bandwidth(ctx context.Context, address string, p bwtest.Params)
 		p.Direction = bwtest.Send // the zero value cannot travel; Send is bwtest's default too
 	}
 	if _, ok := ctx.Deadline(); !ok {
-		d := p.WarmUp + p.Duration
-		if d <= 0 {
-			d = DefaultBounds().BandwidthDuration
+		d := BandwidthBudget(p)
+		if d <= 0 || d > DefaultBounds().BandwidthDuration {
+			d = DefaultBounds().BandwidthDuration // the agent refuses more; this only bounds the wait
 		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d+bandwidthSlack+c.cfg.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, d+BandwidthSlack+c.cfg.Timeout)
 		defer cancel()
 	}
 	req := BandwidthRequest{V: Version, Address: address, Params: p}
@@ -417,6 +426,20 @@ func (c *Client) OpenRespondersTTL(ctx context.Context, listen []Listen, ttl tim
 func (c *Client) CloseResponders(ctx context.Context, id string) error {
 	var r CloseRespondersResponse
 	return c.call(ctx, PathResponderClose, CloseRespondersRequest{V: Version, ID: id}, &r)
+}
+
+// ResponderStatus asks how the agent's responders on ls are doing: one ResponderHealth per
+// port, in order (Opened, Down while the agent re-opens a failed socket, Gone when none of its
+// responders listens there).
+func (c *Client) ResponderStatus(ctx context.Context, ls []Listen) ([]ResponderHealth, error) {
+	var r ResponderStatusResponse
+	if err := c.call(ctx, PathResponderStatus, ResponderStatusRequest{V: Version, Ports: ls}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Ports) != len(ls) {
+		return nil, fmt.Errorf("%w: %s: asked for %d responder ports, the agent answered %d", ErrProtocol, c.addr, len(ls), len(r.Ports))
+	}
+	return r.Ports, nil
 }
 
 // HostFacts asks for the readiness facts; retention is the topology's retention path or "".
@@ -662,7 +685,7 @@ func (c *Client) decodeAnswer(path string, status int, data []byte, signed bool,
 		case er.Error.Code == CodeVersion || er.Error.Code == CodeBadRequest || er.Error.Code == CodeTooLarge:
 			return fmt.Errorf("%w: %s: %s", ErrProtocol, c.addr, er.Error.Message)
 		}
-		return &RemoteError{Status: status, Code: er.Error.Code, Message: er.Error.Message}
+		return &RemoteError{Status: status, Code: er.Error.Code, Message: er.Error.Message, Agent: c.addr}
 	}
 	var head struct {
 		V int `json:"v"`

@@ -25,5 +25,5 @@ type ClockResult struct {
 func clockKind(now func() time.Time) probeKind {
 	return kind(func(context.Context, *probes.Env, ClockRequest) (ClockResult, error) {
 		return ClockResult{Time: now().UTC()}, nil
-	}, func(ClockRequest) []string { return nil })
+	}, func(ClockRequest) []string { return nil }, func(ClockRequest) probes.Footprint { return probes.Footprint{} }) // reads the clock, sends nothing
 }

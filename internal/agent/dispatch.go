@@ -14,25 +14,44 @@ import (
 	"github.com/netprobe/netprobe/internal/probes"
 )
 
-// probeKind is one probe the agent runs on request: decode its parameters strictly, name the
-// destinations (for the allowlist), and run it.
+// probeKind is one probe the agent runs on request: prepare decodes its parameters
+// strictly, checks its destinations against --allow and its footprint against the bounds,
+// and returns the run to start once the rate limits agree.
 type probeKind struct {
-	run func(ctx context.Context, params json.RawMessage, allow func(targets []string) error) (result any, err error)
+	prepare func(params json.RawMessage, g gate) (prepared, error)
+}
+
+// prepared is a probe request that passed decoding, the allowlist and the bounds.
+type prepared struct {
+	footprint probes.Footprint
+	run       func(ctx context.Context) (any, error)
+}
+
+// gate is what a request must pass before it runs: the allowlist for its targets, the
+// bounds for its footprint.
+type gate interface {
+	targets(ts []string) error
+	fits(f probes.Footprint) error
 }
 
 // kind adapts a probes function to the dispatcher. targets names the destinations of a request
-// (host:port or an address) that --allow must cover.
-func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error), targets func(Req) []string) probeKind {
-	return probeKind{run: func(ctx context.Context, params json.RawMessage, allow func([]string) error) (any, error) {
+// (host:port or an address) that --allow must cover; footprint says what it would send.
+func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error), targets func(Req) []string, footprint func(Req) probes.Footprint) probeKind {
+	return probeKind{prepare: func(params json.RawMessage, g gate) (prepared, error) {
 		var req Req
 		if err := decodeStrict(params, &req); err != nil {
-			return nil, err
+			return prepared{}, err
 		}
-		if err := allow(targets(req)); err != nil {
-			return nil, err
+		if err := g.targets(targets(req)); err != nil {
+			return prepared{}, err
 		}
-		res, err := fn(ctx, nil, req)
-		return res, err
+		f := footprint(req)
+		if err := g.fits(f); err != nil {
+			return prepared{}, err
+		}
+		return prepared{footprint: f, run: func(ctx context.Context) (any, error) {
+			return fn(ctx, nil, req)
+		}}, nil
 	}}
 }
 
@@ -40,23 +59,25 @@ func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error),
 // probe lands in internal/probes; until then the agent answers "unsupported probe kind".
 func builtinKinds() map[string]probeKind {
 	return map[string]probeKind{
-		KindPort:    kind(probes.Port, func(r probes.PortRequest) []string { return []string{r.Address} }),
-		KindLatency: kind(probes.Latency, func(r probes.LatencyRequest) []string { return []string{r.Address} }),
-		KindRoute:   kind(routeProbe, func(r RouteRequest) []string { return []string{r.Dest} }),
-		KindICMP:    kind(probes.ICMP, func(r probes.ICMPRequest) []string { return []string{r.Address} }),
+		KindPort:    kind(probes.Port, func(r probes.PortRequest) []string { return []string{r.Address} }, probes.PortRequest.Footprint),
+		KindLatency: kind(probes.Latency, func(r probes.LatencyRequest) []string { return []string{r.Address} }, probes.LatencyRequest.Footprint),
+		// A route lookup reads the local table and sends nothing.
+		KindRoute: kind(routeProbe, func(r RouteRequest) []string { return []string{r.Dest} }, func(RouteRequest) probes.Footprint { return probes.Footprint{} }),
+		KindICMP:  kind(probes.ICMP, func(r probes.ICMPRequest) []string { return []string{r.Address} }, probes.ICMPRequest.Footprint),
 		KindTLS: kind(probes.TLS, func(r probes.TLSRequest) []string {
 			if r.Proxy != "" {
 				return []string{r.Address, blobTarget(probes.BlobRequest{URL: r.Proxy})}
 			}
 			return []string{r.Address}
-		}),
+		}, probes.TLSRequest.Footprint),
 		// DNS packets go to the resolvers; none named means the host's own configuration.
-		KindDNS:  kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }),
-		KindPath: kind(probes.Path, func(r probes.PathRequest) []string { return []string{r.Address} }),
-		KindPMTU: kind(probes.PMTU, func(r probes.PMTURequest) []string { return []string{r.Address} }),
+		KindDNS:  kind(probes.DNS, func(r probes.DNSRequest) []string { return r.Servers }, probes.DNSRequest.Footprint),
+		KindPath: kind(probes.Path, func(r probes.PathRequest) []string { return []string{r.Address} }, probes.PathRequest.Footprint),
+		KindPMTU: kind(probes.PMTU, func(r probes.PMTURequest) []string { return []string{r.Address} }, probes.PMTURequest.Footprint),
 		// Blob throughput goes to the storage host (through the proxy when one is given); the
-		// probe's own bounds (streams, chunk) and the agent's probe timeout bound it.
-		KindBlob: kind(probes.Blob, func(r probes.BlobRequest) []string { return []string{blobTarget(r)} }),
+		// probe's own bounds (streams, chunk) and the agent's probe timeout bound it, not the
+		// byte budget (probes.BlobRequest.Footprint).
+		KindBlob: kind(probes.Blob, func(r probes.BlobRequest) []string { return []string{blobTarget(r)} }, probes.BlobRequest.Footprint),
 	}
 }
 
@@ -156,11 +177,30 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 	if !ok {
 		return nil, refuse(http.StatusNotImplemented, CodeUnsupported, "unsupported probe kind %q on this agent (it runs %v); upgrade the agent", req.Kind, s.kindNames())
 	}
-	// A route lookup reads the local table and a clock reading the clock: they send nothing
-	// and do not count against the probe rate, which bounds the traffic an agent can be made
-	// to send.
-	if req.Kind != KindRoute && req.Kind != KindClock && !s.probeRate.allow("") {
-		return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "probe rate over this agent's bound of %g/s; lower --concurrency", s.bounds.ProbeRate)
+	p, err := k.prepare(req.Params, serverGate{s})
+	switch {
+	case errors.Is(err, errMalformed):
+		s.metrics.probe(req.Kind, CodeBadRequest, 0)
+		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "%s params: %v", req.Kind, err)
+	case errors.Is(err, errForbidden):
+		s.metrics.probe(req.Kind, CodeForbidden, 0)
+		return nil, refuse(http.StatusForbidden, CodeForbidden, "%v", err)
+	case errors.Is(err, errBounds):
+		s.metrics.probe(req.Kind, CodeBounds, 0)
+		return nil, refuse(http.StatusUnprocessableEntity, CodeBounds, "%s probe: %v", req.Kind, err)
+	case err != nil:
+		return nil, refuse(http.StatusInternalServerError, CodeInternal, "%s probe: %v", req.Kind, err)
+	}
+	// A probe that sends nothing (a route lookup) does not count against the probe rate or
+	// the byte budget, which bound the traffic an agent can be made to send.
+	if p.footprint.Packets > 0 {
+		if !s.probeRate.allow("") {
+			return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "probe rate over this agent's bound of %g/s; lower --concurrency", s.bounds.ProbeRate)
+		}
+		if !s.byteRate.allowN("", float64(p.footprint.Bytes)) {
+			return nil, refuse(http.StatusTooManyRequests, CodeRateLimited, "probes over this agent's byte budget of %s per second (--max-probe-byte-rate; this one may send %s): lower --concurrency or ask for fewer or smaller packets",
+				fmtBytes(s.bounds.ByteRate), fmtBytes(p.footprint.Bytes))
+		}
 	}
 	timeout := ms(req.TimeoutMS)
 	if timeout <= 0 || timeout > s.bounds.ProbeTimeout {
@@ -169,16 +209,8 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	res, err := k.run(ctx, req.Params, s.checkTargets)
+	res, err := p.run(ctx)
 	took := time.Since(start)
-	switch {
-	case errors.Is(err, errMalformed):
-		s.metrics.probe(req.Kind, CodeBadRequest, took)
-		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "%s params: %v", req.Kind, err)
-	case errors.Is(err, errForbidden):
-		s.metrics.probe(req.Kind, CodeForbidden, took)
-		return nil, refuse(http.StatusForbidden, CodeForbidden, "%v", err)
-	}
 	out := ProbeResponse{V: Version, Kind: req.Kind}
 	outcome := outcomeOK
 	if err != nil {

@@ -48,6 +48,9 @@ func portOf(ln net.Listener) string {
 	return p
 }
 
+// oneDatagram is the footprint of the fake probe kinds: they count as sending something.
+func oneDatagram(struct{}) probes.Footprint { return probes.Footprint{Packets: 1, Bytes: 100} }
+
 // TestProbeBounds uses a fake probe kind to see what the agent hands the probe.
 func TestProbeBounds(t *testing.T) {
 	a := startAgent(t, Config{Bounds: Bounds{ProbeTimeout: 200 * time.Millisecond, ProbeRate: 0.001, ProbeBurst: 3}})
@@ -57,10 +60,10 @@ func TestProbeBounds(t *testing.T) {
 	a.srv.kinds["budget"] = kind(func(ctx context.Context, _ *probes.Env, _ struct{}) (echo, error) {
 		dl, _ := ctx.Deadline()
 		return echo{Budget: time.Until(dl)}, nil
-	}, func(struct{}) []string { return nil })
+	}, func(struct{}) []string { return nil }, oneDatagram)
 	a.srv.kinds["fails"] = kind(func(ctx context.Context, _ *probes.Env, _ struct{}) (echo, error) {
 		return echo{}, probes.ErrPermission
-	}, func(struct{}) []string { return nil })
+	}, func(struct{}) []string { return nil }, oneDatagram)
 	c := dialAgent(t, a, ClientConfig{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -13,7 +13,8 @@
 //     relay a MAC; a strictly growing per-connection counter refuses replays. The agent signs
 //     its answers the same way, so the client knows the agent holds the token.
 //   - Mutual TLS (ClientCAs) is the alternative for sites with a PKI.
-//   - Failed attempts are logged and rate-limited per source IP (429).
+//   - Failed attempts are logged and rate-limited per source IP (429); a request with a
+//     valid MAC is never refused for failures, its source's or anyone else's.
 //   - Control messages are versioned JSON ({"v":1,...}), at most MaxBody bytes, decoded
 //     strictly: unknown fields and trailing data are refused.
 //   - Bounds (probe timeout, probe rate, responder count and lifetime, bandwidth duration and

@@ -131,6 +131,12 @@ type RetentionFacts struct {
 	VolumeError string `json:"volume_error,omitempty"`
 }
 
+// errNoRetentionDir is the one answer for a retention path that is not a directory the agent
+// can see: missing, a file, unreadable. The path comes from a request, so the answer must not
+// tell anything else about it (issue 14: the endpoint told whether any path existed, and
+// why not). It still tells whether a directory exists: a retention volume is one.
+const errNoRetentionDir = "no directory the agent can read at this path"
+
 // isAbsPath accepts absolute paths of either OS: the topology names the path for the master
 // target's OS, and a Windows agent gets "D:\retention".
 func isAbsPath(p string) bool {

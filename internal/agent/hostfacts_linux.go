@@ -94,8 +94,8 @@ const mountinfoPath = "/proc/self/mountinfo"
 func statRetention(root, path string) *RetentionFacts {
 	r := &RetentionFacts{Path: path}
 	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		r.Error = err.Error()
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() || unix.Statfs(path, &st) != nil {
+		r.Error = errNoRetentionDir
 		return r
 	}
 	r.Exists = true

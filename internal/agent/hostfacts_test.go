@@ -111,6 +111,29 @@ func TestHostFacts(t *testing.T) {
 	if err != nil || f.Retention == nil || f.Retention.Exists || f.Retention.Error == "" {
 		t.Errorf("missing retention path: %+v %v", f.Retention, err)
 	}
+	// A file, a missing path and one the agent may not read look the same: the endpoint is no
+	// oracle for whether a path a request names exists (issue 14, item 8).
+	file := filepath.Join(retention, "secret")
+	writeFile(t, file, "x")
+	locked := filepath.Join(retention, "locked")
+	if err := os.Mkdir(locked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var answers []RetentionFacts
+	for _, p := range []string{filepath.Join(retention, "missing"), file, filepath.Join(file, "below"), filepath.Join(locked, "x")} {
+		f, err := c.HostFacts(ctx, p)
+		if err != nil || f.Retention == nil {
+			t.Fatalf("%s: %+v %v", p, f, err)
+		}
+		r := *f.Retention
+		r.Path = ""
+		answers = append(answers, r)
+	}
+	for i, r := range answers[1:] {
+		if r != answers[0] {
+			t.Errorf("answer %d %+v differs from a missing path's %+v: it tells what is there", i+1, r, answers[0])
+		}
+	}
 }
 
 // TestHostFactsRetentionVolume: the agent reports the retention path's device and mount and

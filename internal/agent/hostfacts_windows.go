@@ -148,8 +148,8 @@ func countPhysicalDrives() int {
 
 func statRetention(path string) *RetentionFacts {
 	r := &RetentionFacts{Path: path}
-	if _, err := os.Stat(path); err != nil {
-		r.Error = err.Error()
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		r.Error = errNoRetentionDir
 		return r
 	}
 	r.Exists = true

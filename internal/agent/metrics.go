@@ -35,6 +35,8 @@ const (
 	MetricBandwidthTests  = "netprobe_agent_bandwidth_tests_total"
 	MetricBandwidthLast   = "netprobe_agent_bandwidth_last_bytes_per_second"
 	MetricTicketsRefused  = "netprobe_agent_bandwidth_tickets_refused_total"
+	MetricConnsOpen       = "netprobe_agent_connections_open"
+	MetricConnsRefused    = "netprobe_agent_connections_refused_total"
 	outcomeOK             = "ok"
 	metricsHeaderTimeout  = 5 * time.Second // a scraper sends its headers at once
 )
@@ -53,6 +55,7 @@ type metrics struct {
 	bwTests        *prometheus.CounterVec // direction, outcome
 	bwLast         *prometheus.GaugeVec   // target, direction
 	ticketsRefused prometheus.Counter
+	connsRefused   *prometheus.CounterVec // scope
 }
 
 func newMetrics(version string, kinds []string, respondersOpen func() float64) *metrics {
@@ -87,6 +90,10 @@ func newMetrics(version string, kinds []string, respondersOpen func() float64) *
 			Name: MetricTicketsRefused,
 			Help: "Connections to this agent's bandwidth responders refused for an unknown, used or expired test ticket.",
 		}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricConnsRefused,
+			Help: "Control connections closed at once because their source (scope=source) or the agent (scope=total) was at its connection cap.",
+		}, []string{"scope"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        MetricBuildInfo,
@@ -99,14 +106,25 @@ func newMetrics(version string, kinds []string, respondersOpen func() float64) *
 		Help: "Responder sockets open now (TCP, UDP echo and bandwidth listeners).",
 	}, respondersOpen)
 	m.reg.MustRegister(m.probes, m.probeDuration, m.authFailures, m.authLimited, m.bwTests, m.bwLast,
-		m.ticketsRefused, build, open,
+		m.ticketsRefused, m.connsRefused, build, open,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series for every kind exist from the start, so a rate() over a fresh agent is 0, not absent.
+	for _, scope := range []string{"source", "total"} {
+		m.connsRefused.WithLabelValues(scope)
+	}
 	for _, k := range kinds {
 		m.probes.WithLabelValues(k, outcomeOK)
 		m.probeDuration.WithLabelValues(k)
 	}
 	return m
+}
+
+// connsOpen registers the gauge of control connections open, read from count.
+func (m *metrics) connsOpen(count func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: MetricConnsOpen,
+		Help: "Control connections open now.",
+	}, count))
 }
 
 func (m *metrics) probe(kind, outcome string, took time.Duration) {

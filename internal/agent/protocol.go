@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 )
 
 // Version is the control protocol version every message carries as "v". A peer that speaks
@@ -29,6 +28,8 @@ const (
 	PathRespondersOpen = "/v1/responders/open"
 	PathResponderClose = "/v1/responders/close"
 	PathHostFacts      = "/v1/hostfacts"
+	// PathResponderStatus reports how the agent's responders on some ports are doing.
+	PathResponderStatus = "/v1/responders/status"
 	// PathBandwidthRun runs a bandwidth test from the agent (internal/bwtest client) toward
 	// a bandwidth responder of another agent. The serving side is a responder of proto
 	// "bwtest" (PathRespondersOpen).
@@ -151,8 +152,11 @@ func DecodeRequest(data []byte, dst any) error {
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value with unknown fields refused.
+// decodeStrict decodes exactly one JSON value with unknown fields and duplicate keys refused.
 func decodeStrict(data []byte, dst any) error {
+	if err := noDuplicateKeys(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -168,6 +172,58 @@ func decodeStrict(data []byte, dst any) error {
 	return nil
 }
 
+// noDuplicateKeys refuses a JSON value in which an object names a key twice, at any depth.
+// encoding/json keeps the last of them silently, so {"v":1,"kind":"route","kind":"icmp"}
+// would be checked by whoever reads the first and run as the second. A value that is not
+// valid JSON is left to the decoder, which says why.
+func noDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	// One frame per open container; in an object, tokens alternate key and value.
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // end of input, or invalid JSON: the decoder reports it
+		}
+		top := (*frame)(nil)
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+			continue
+		}
+		if top != nil && top.wantKey {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return fmt.Errorf("%w: key %q appears twice in one object", errMalformed, k)
+			}
+			top.keys[k] = true
+			top.wantKey = false
+			continue
+		}
+		valueDone()
+	}
+}
+
 // readBody reads at most MaxBody+1 bytes, so an oversized body is detected without buffering it.
 func readBody(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
@@ -179,6 +235,3 @@ func readBody(r io.Reader) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// ms converts a wire duration in milliseconds.
-func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }

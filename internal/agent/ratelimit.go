@@ -74,9 +74,15 @@ func (l *limiter) allow(key string) bool {
 	return true
 }
 
-// exhausted reports whether key has no token left, without taking one.
-func (l *limiter) exhausted(key string) bool {
+// allowN takes n tokens for key and reports whether there were that many; it takes none
+// when there were not.
+func (l *limiter) allowN(key string, n float64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.get(key, l.now()).tokens < 1
+	b := l.get(key, l.now())
+	if b.tokens < n {
+		return false
+	}
+	b.tokens -= n
+	return true
 }

@@ -33,9 +33,19 @@ const (
 	Held
 	// Failed: the agent could not listen (permission, bad address); Detail says why.
 	Failed
+	// Down: the agent opened it, its socket failed, and the agent is re-opening it
+	// (PathResponderStatus, or a port shared with a set whose socket is down).
+	Down
+	// Gone: no responder of this agent listens there (PathResponderStatus): never opened,
+	// closed, or expired.
+	Gone
+	// InUse: a responder of this agent opened for another run holds the port: a bandwidth
+	// responder that run may still use (one whose run is over is reclaimed instead), or a TCP
+	// responder asked for as another proto. Netprobe's own, not a service.
+	InUse
 )
 
-var responderStatusNames = [...]string{Opened: "opened", Held: "held", Failed: "failed"}
+var responderStatusNames = [...]string{Opened: "opened", Held: "held", Failed: "failed", Down: "down", Gone: "gone", InUse: "in_use"}
 
 func (s ResponderStatus) String() string {
 	if s <= 0 || int(s) >= len(responderStatusNames) {
@@ -100,6 +110,12 @@ type responderSet struct {
 	n       int           // sockets actually opened
 	ttl     time.Duration // the set's lifetime; a bandwidth ticket lives as long
 	ports   []Listen      // what the set listens on (guarded by the manager's mu once stored)
+	// health is each opened port's state (the map is written before the set is stored, then
+	// read under the manager's mu; each portHealth guards itself).
+	health map[Listen]*portHealth
+	slots  map[Listen][]*socketSlot // every listener's socket, by port (also in closers)
+	// bw is each bandwidth responder's use (responder_reclaim.go), written like health.
+	bw map[Listen]*bwUse
 
 	// Sharing (guarded by the manager's mu): a set that listens on a port another request
 	// asks for lends it; the lender stays open until its last borrower is closed, even when
@@ -110,10 +126,11 @@ type responderSet struct {
 }
 
 // borrow records that set uses the open responder of another set for l and returns that
-// set's id, "" when no set listens on l (or l is a bandwidth responder, never shared).
-func (m *responderManager) borrow(set *responderSet, l Listen) string {
+// set's id and the port's health, "" when no set listens on l (or l is a bandwidth
+// responder, never shared).
+func (m *responderManager) borrow(set *responderSet, l Listen) (string, *portHealth) {
 	if l.Proto == ProtoBandwidth {
-		return ""
+		return "", nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -122,11 +139,11 @@ func (m *responderManager) borrow(set *responderSet, l Listen) string {
 			if p == l {
 				other.borrowers++
 				set.borrowed = append(set.borrowed, id)
-				return id
+				return id, other.health[l]
 			}
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // releaseLocked ends set's borrowing and returns the lenders that were waiting only for it;
@@ -255,7 +272,7 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	set := &responderSet{cancel: cancel, ttl: ttl}
+	set := &responderSet{cancel: cancel, ttl: ttl, health: map[Listen]*portHealth{}, slots: map[Listen][]*socketSlot{}, bw: map[Listen]*bwUse{}}
 	out := Responders{V: Version, ID: id, ExpiresAt: m.now().Add(ttl).UTC()}
 	for _, l := range ls {
 		p := m.openOne(ctx, set, l)
@@ -288,77 +305,115 @@ func (m *responderManager) open(ls []Listen, ttl time.Duration) (Responders, *ap
 }
 
 // openOne opens one responder unless a real service holds the port: one listener per
-// responder address, all or none.
+// responder address, all or none. Each listener is supervised: re-opened when its socket fails.
 func (m *responderManager) openOne(ctx context.Context, set *responderSet, l Listen) ResponderPort {
 	p := ResponderPort{Proto: l.Proto, Port: l.Port}
-	if id := m.borrow(set, l); id != "" {
+	if id, h := m.borrow(set, l); id != "" {
 		p.Status, p.Detail = Opened, "already open on this agent (responder set "+id+"); shared"
+		if h != nil && h.isDown() {
+			p.Status, p.Detail = Down, "open on this agent (responder set "+id+") but its socket failed; re-opening"
+		}
 		return p
 	}
-	if l.Proto != "udp" && m.serviceAnswers(l.Port) {
-		p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
-		return p
+	if l.Proto != "udp" {
+		// A TCP port of ours (another run's responder) is not a service: reclaim it when its
+		// run is over, say it is netprobe's when it is not.
+		if busy := m.reclaimOwn(l.Port); busy != "" {
+			p.Status, p.Detail = InUse, busy
+			return p
+		}
+		if m.serviceAnswers(l.Port) {
+			p.Status, p.Detail = Held, "a service accepts connections on this port; left alone"
+			return p
+		}
 	}
-	var closers []func() error
-	var serve []func()
-	var lc net.ListenConfig
 	// A bandwidth responder admits only the test it issues a ticket for: its data port speaks
 	// bwtest's unauthenticated protocol, so the ticket, handed out on the authenticated control
 	// channel, is what keeps anyone else who reaches the port from running tests on it. One
 	// ticket set per responder, shared by its listeners on every address.
 	var tickets *bwtest.Tickets
+	var use *bwUse
 	if l.Proto == ProtoBandwidth {
 		tickets = bwtest.NewTickets(set.ttl, m.now)
+		use = &bwUse{}
 	}
+	health := &portHealth{}
+	var slots []*socketSlot
+	var run []func()
 	for _, host := range m.hosts {
 		addr := net.JoinHostPort(host, strconv.Itoa(l.Port))
-		var err error
-		switch l.Proto {
-		case "tcp", ProtoBandwidth:
-			var ln net.Listener
-			if ln, err = lc.Listen(ctx, "tcp", addr); err == nil {
-				closers = append(closers, ln.Close)
-				if l.Proto == "tcp" {
-					serve = append(serve, func() { _ = serveTCP(ctx, ln) })
-				} else {
-					lim := m.bounds.bwLimits()
-					lim.Logger = m.log
-					lim.Admit = m.admit(tickets)
-					serve = append(serve, func() { _ = bwtest.Serve(ctx, ln, lim) })
-				}
-			}
-		case "udp":
-			var pc net.PacketConn
-			if pc, err = lc.ListenPacket(ctx, "udp", addr); err == nil {
-				closers = append(closers, pc.Close)
-				serve = append(serve, func() { _ = serveUDP(ctx, pc) })
-			}
-		}
+		slot := &socketSlot{}
+		sv, err := m.listen(ctx, l, addr, slot, tickets, use)
 		if err != nil {
-			for _, c := range closers {
-				_ = c()
+			for _, s := range slots {
+				_ = s.Close()
 			}
 			p.Status, p.Detail = bindFailure(err)
 			return p
 		}
+		slots = append(slots, slot)
+		run = append(run, func() { m.supervise(ctx, l, addr, health, slot, sv) })
 	}
-	set.closers = append(set.closers, closers...)
+	for _, s := range slots {
+		set.closers = append(set.closers, s.Close)
+	}
+	set.slots[l] = slots
 	set.ports = append(set.ports, l)
-	for _, f := range serve {
+	set.health[l] = health
+	for _, f := range run {
 		m.wg.Go(f)
 	}
 	set.n++
 	p.Status = Opened
 	if tickets != nil {
 		p.Ticket = tickets.Issue()
+		use.issue(m.now())
+		set.bw[l] = use
 	}
 	return p
 }
 
-// admit is a bandwidth responder's Limits.Admit: the ticket check, counted when it refuses.
-func (m *responderManager) admit(t *bwtest.Tickets) func(string) error {
+// listen binds l's socket on addr into slot and returns how to serve it and open it again.
+func (m *responderManager) listen(ctx context.Context, l Listen, addr string, slot *socketSlot, tickets *bwtest.Tickets, use *bwUse) (serving, error) {
+	var lc net.ListenConfig
+	reopen := func(ctx context.Context) (serving, error) { return m.listen(ctx, l, addr, slot, tickets, use) }
+	switch l.Proto {
+	case "tcp", ProtoBandwidth:
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return serving{}, err
+		}
+		if !slot.set(ln) {
+			return serving{}, context.Canceled
+		}
+		if l.Proto == "tcp" {
+			return serving{serve: func(ctx context.Context) error { return serveTCP(ctx, ln) }, reopen: reopen}, nil
+		}
+		lim := m.bounds.bwLimits()
+		lim.Logger = m.log
+		lim.Admit = m.admit(tickets, use)
+		return serving{serve: func(ctx context.Context) error { return bwtest.Serve(ctx, ln, lim) }, reopen: reopen}, nil
+	case "udp":
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return serving{}, err
+		}
+		if !slot.set(pc) {
+			return serving{}, context.Canceled
+		}
+		return serving{serve: func(ctx context.Context) error { return serveUDP(ctx, pc) }, reopen: reopen}, nil
+	}
+	return serving{}, fmt.Errorf("responder proto %q", l.Proto)
+}
+
+// admit is a bandwidth responder's Limits.Admit: the ticket check, counted when it refuses,
+// recorded in use when it admits.
+func (m *responderManager) admit(t *bwtest.Tickets, use *bwUse) func(string) error {
 	return func(id string) error {
 		err := t.Admit(id)
+		if err == nil {
+			use.admit(m.now())
+		}
 		if err != nil {
 			m.log.Warn("bandwidth test refused", "event", "bandwidth_ticket_refused", "reason", err.Error())
 			if m.ticketRefused != nil {

@@ -39,6 +39,18 @@ type Bounds struct {
 	// AuthRefill. Past that the source gets 429 until it has waited.
 	AuthFailures int           `json:"auth_failures"`
 	AuthRefill   time.Duration `json:"auth_refill_ns"`
+	// MinInterval is the shortest gap a probe may leave between its packets (latency, ICMP,
+	// a bandwidth test's loaded latency).
+	MinInterval time.Duration `json:"min_interval_ns"`
+	// ProbeBytes caps what one probe may send, by its probes.Footprint; ByteRate caps what
+	// all probes together may send per second (a token bucket of one second's worth, charged
+	// each probe's footprint when it starts). Bandwidth tests have bounds of their own.
+	ProbeBytes int64 `json:"probe_bytes"`
+	ByteRate   int64 `json:"byte_rate"`
+	// MaxConns and MaxConnsPerSource cap control connections open at once, in total and from
+	// one source address; one over a cap is closed at once and logged (event=conn_limited).
+	MaxConns          int `json:"max_conns"`
+	MaxConnsPerSource int `json:"max_conns_per_source"`
 }
 
 // DefaultBounds: where each number comes from.
@@ -52,6 +64,19 @@ type Bounds struct {
 //     stream sweep of bandwidth.md, 60s a stable average.
 //   - AuthFailures 5 then 1 per 10s: a typo'd token file fails a few times; a guesser gets
 //     6 tries a minute against a 128-bit token.
+//   - MinInterval 5ms: 200 packets a second from one probe, four times the rate of the
+//     topology's default latency check (50 samples 20ms apart); the examples and tests use
+//     10ms at the fastest.
+//   - ProbeBytes 1 MiB: by footprint, the engine's largest probes are a PMTU search from
+//     1200 to 1500 (41 KB), a 30-hop path trace (34 KB) and a latency check of 50 samples
+//     (3.6 KB; 62 KB at the largest payload). 1 MiB is sixteen times the largest, and refuses
+//     1,000 ICMP echoes of 65,499 bytes (68 MB by footprint; issue 14 saw 131 MB sent).
+//   - MaxConns 256, MaxConnsPerSource 64: a coordinator keeps at most 16 connections to an
+//     agent (engine.DefaultPerAgent), so four coordinators behind one NAT address fit, and 256
+//     idle TLS connections hold about 15 MB (60 KB each, issue 14) and 256 descriptors.
+//   - ByteRate 4 MiB/s (32 Mbit/s): a hub answering 200 probes a second of the engine's usual
+//     mix (800-byte connects, 3.6 KB latency checks) sends under 1 MB/s; 4 MiB/s leaves room
+//     for a burst of PMTU searches and is a trickle next to the VPN being tested.
 func DefaultBounds() Bounds {
 	return Bounds{
 		ProbeTimeout:  30 * time.Second,
@@ -66,6 +91,11 @@ func DefaultBounds() Bounds {
 		BandwidthStreams:  16,
 		AuthFailures:      5,
 		AuthRefill:        10 * time.Second,
+		MinInterval:       5 * time.Millisecond,
+		ProbeBytes:        1 << 20,
+		ByteRate:          4 << 20,
+		MaxConns:          256,
+		MaxConnsPerSource: 64,
 	}
 }
 
@@ -98,6 +128,24 @@ func (b Bounds) withDefaults() Bounds {
 	if b.AuthRefill <= 0 {
 		b.AuthRefill = d.AuthRefill
 	}
+	if b.MinInterval <= 0 {
+		b.MinInterval = d.MinInterval
+	}
+	if b.ProbeBytes <= 0 {
+		b.ProbeBytes = d.ProbeBytes
+	}
+	if b.ByteRate <= 0 {
+		b.ByteRate = d.ByteRate
+	}
+	if b.MaxConns <= 0 {
+		b.MaxConns = d.MaxConns
+	}
+	if b.MaxConnsPerSource <= 0 {
+		b.MaxConnsPerSource = d.MaxConnsPerSource
+	}
+	b.MaxConnsPerSource = min(b.MaxConnsPerSource, b.MaxConns)
+	// The bucket holds one second of ByteRate: a probe larger than that could never start.
+	b.ProbeBytes = min(b.ProbeBytes, b.ByteRate)
 	return b
 }
 
@@ -155,10 +203,13 @@ type Server struct {
 	now     func() time.Time
 
 	authFail  *limiter // per source IP
+	authLog   *limiter // per source IP: one auth_rate_limited line per refill period
 	probeRate *limiter // global, key ""
+	byteRate  *limiter // global, key "": probe bytes per second
 	kinds     map[string]probeKind
 	resp      *responderManager
 	bwRunning chan struct{} // one token: one outgoing bandwidth test at a time
+	conns     *connLimiter
 	metrics   *metrics
 }
 
@@ -197,7 +248,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	b := s.bounds
 	s.authFail = newLimiter(b.AuthFailures, 1/b.AuthRefill.Seconds(), s.now)
+	s.authLog = newLimiter(1, 1/b.AuthRefill.Seconds(), s.now)
 	s.probeRate = newLimiter(b.ProbeBurst, b.ProbeRate, s.now)
+	s.byteRate = newLimiter(int(b.ByteRate), float64(b.ByteRate), s.now)
 	s.kinds = builtinKinds()
 	s.kinds[KindClock] = clockKind(s.now)
 	s.resp = newResponderManager(responderHosts(cfg), b, s.now, s.log)
@@ -206,6 +259,9 @@ func NewServer(cfg Config) (*Server, error) {
 	slices.Sort(kinds)
 	s.metrics = newMetrics(cmp.Or(cfg.Version, "dev"), kinds, func() float64 { return float64(s.resp.count()) })
 	s.resp.ticketRefused = s.metrics.ticketsRefused.Inc
+	s.conns = newConnLimiter(b.MaxConns, b.MaxConnsPerSource, s.log, s.now)
+	s.conns.refused = func(scope string) { s.metrics.connsRefused.WithLabelValues(scope).Inc() }
+	s.metrics.connsOpen(func() float64 { return float64(s.conns.count()) })
 	return s, nil
 }
 
@@ -237,7 +293,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"mtls", s.cfg.ClientCAs != nil, "allow", len(s.cfg.Allow))
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(tls.NewListener(ln, s.tlsConf)) }()
+	go func() { errc <- srv.Serve(tls.NewListener(limitListener{Listener: ln, l: s.conns}, s.tlsConf)) }()
 
 	select {
 	case err := <-errc:
@@ -269,6 +325,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathProbe, s.endpoint(s.handleProbe))
 	mux.Handle(PathRespondersOpen, s.endpoint(s.handleOpen))
 	mux.Handle(PathResponderClose, s.endpoint(s.handleClose))
+	mux.Handle(PathResponderStatus, s.endpoint(s.handleResponderStatus))
 	mux.Handle(PathHostFacts, s.endpoint(s.handleHostFacts))
 	mux.Handle(PathBandwidthRun, s.streamEndpoint(s.handleBandwidthRun))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -344,13 +401,6 @@ func (s *Server) streamEndpoint(h streamHandlerFunc) http.Handler {
 // session. On success it returns the body and the session key for signing the answer.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, []byte, uint64, *apiError) {
 	ip := remoteIP(r)
-	if s.authFail.exhausted(ip) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.bounds.AuthRefill.Seconds()+0.5)))
-		s.metrics.authLimited.Inc()
-		s.log.Warn("agent auth rate limited", "event", "auth_rate_limited", "remote", ip, "path", r.URL.Path)
-		return nil, nil, 0, refuse(http.StatusTooManyRequests, CodeRateLimited,
-			"too many failed authentication attempts from %s; wait %s and check --token-file on both sides", ip, s.bounds.AuthRefill)
-	}
 	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBody+1))
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -362,9 +412,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) ([]byte, [
 		// Mutual TLS only: the handshake already verified the client's certificate.
 		return body, nil, 0, nil
 	}
+	// Only failures are throttled, per source: a request with a valid MAC proves the token and
+	// is served whatever else came from its address (a neighbour behind the same NAT, a
+	// colleague with a stale token file). A source past its failures gets 429 instead of 401
+	// for each further failure, logged once per refill period so a flood cannot fill the log.
 	fail := func(reason string) ([]byte, []byte, uint64, *apiError) {
-		s.authFail.allow(ip)
 		s.metrics.authFailures.Inc()
+		if !s.authFail.allow(ip) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(s.bounds.AuthRefill.Seconds()+0.5)))
+			s.metrics.authLimited.Inc()
+			if s.authLog.allow(ip) {
+				s.log.Warn("agent auth rate limited", "event", "auth_rate_limited", "remote", ip, "path", r.URL.Path, "reason", reason)
+			}
+			return nil, nil, 0, refuse(http.StatusTooManyRequests, CodeRateLimited,
+				"too many failed authentication attempts from %s; wait %s and check --token-file on both sides", ip, s.bounds.AuthRefill)
+		}
 		s.log.Warn("agent auth failed", "event", "auth_failed", "remote", ip, "path", r.URL.Path, "reason", reason)
 		return nil, nil, 0, refuse(http.StatusUnauthorized, CodeAuth,
 			"authentication failed (%s): the token does not match the agent's - check --token-file on both sides", reason)

@@ -94,8 +94,9 @@ const (
 	// DefaultLoadedInterval is the echo rate under load: 10 per second is low enough not to
 	// disturb the measurement and gives 100 samples in a 10 s test.
 	DefaultLoadedInterval = 100 * time.Millisecond
-	// bufSize is iperf3's default TCP buffer (128 KiB): large writes keep syscalls per byte low.
-	bufSize = 128 << 10
+	// BufSize is iperf3's default TCP buffer (128 KiB): large writes keep syscalls per byte low.
+	// Each stream of a running test holds one, on each side.
+	BufSize = 128 << 10
 	// maxLine bounds the header and ack lines.
 	maxLine = 512
 	// headerTimeout bounds how long a connection may take to send its header (slowloris).

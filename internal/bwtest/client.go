@@ -138,26 +138,35 @@ func open(ctx context.Context, dial Dialer, h header, streams []*stream) error {
 				}
 				return fmt.Errorf("%w: stream %d: no answer to the header (is this a netprobe bandwidth endpoint?): %v", ErrProtocol, i, err)
 			}
-			var a ack
-			if err := json.Unmarshal(line, &a); err != nil {
-				return fmt.Errorf("%w: stream %d: bad answer %q", ErrProtocol, i, line)
-			}
-			if !a.OK {
-				kind := ErrProtocol
-				switch a.Code {
-				case "busy":
-					kind = ErrBusy
-				case "limit":
-					kind = ErrLimit
-				case "ticket":
-					return fmt.Errorf("%w: %w: server says: %s", ErrLimit, ErrTicket, a.Error)
-				}
-				return fmt.Errorf("%w: server says: %s", kind, a.Error)
+			if err := parseAck(line); err != nil {
+				return fmt.Errorf("stream %d: %w", i, err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// parseAck reads the server's answer to a header: nil when the test may start, else the
+// refusal classified (ErrBusy, ErrLimit, ErrLimit and ErrTicket, or ErrProtocol).
+func parseAck(line []byte) error {
+	var a ack
+	if err := json.Unmarshal(line, &a); err != nil {
+		return fmt.Errorf("%w: bad answer %.100q", ErrProtocol, line)
+	}
+	if a.OK {
+		return nil
+	}
+	kind := ErrProtocol
+	switch a.Code {
+	case "busy":
+		kind = ErrBusy
+	case "limit":
+		kind = ErrLimit
+	case "ticket":
+		return fmt.Errorf("%w: %w: server says: %s", ErrLimit, ErrTicket, a.Error)
+	}
+	return fmt.Errorf("%w: server says: %s", kind, a.Error)
 }
 
 // deadlineCause is why ctx ended, or nil while it runs. A dial cut by ctx's deadline can
@@ -175,7 +184,7 @@ func deadlineCause(ctx context.Context) error {
 
 // loop moves data until the connection is closed, counting bytes. It allocates once.
 func (st *stream) loop(dir Direction) error {
-	buf := make([]byte, bufSize)
+	buf := make([]byte, BufSize)
 	for {
 		var n int
 		var err error

@@ -11,6 +11,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Limits bound what a client may ask of a server. Zero fields take the defaults.
@@ -27,7 +29,15 @@ type Limits struct {
 	Admit func(testID string) error
 	// Logger receives one line per test; nil discards.
 	Logger *slog.Logger
+	// MaxConns bounds connections open at once (0: ConnsPerStream x MaxStreams); one over it
+	// is closed at once. The data port is unauthenticated: without a bound, connections that
+	// send no header would each hold a descriptor and a goroutine for headerTimeout.
+	MaxConns int
 }
+
+// ConnsPerStream: the connections Serve keeps per allowed stream by default - the running
+// test's and a queued test's, and as many again from peers that are not clients.
+const ConnsPerStream = 4
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDuration <= 0 {
@@ -38,6 +48,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.QueueWait <= 0 {
 		l.QueueWait = DefaultQueueWait
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = ConnsPerStream * l.MaxStreams
 	}
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
@@ -76,21 +89,35 @@ func Serve(ctx context.Context, ln net.Listener, lim Limits) error {
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var retry probes.AcceptRetry
+	conns := make(chan struct{}, s.lim.MaxConns)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Out of file descriptors for a moment: wait it out, as net/http does, rather
+			// than leave the port closed for the rest of the responder's life.
+			if retry.Wait(ctx, err) {
 				continue
 			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("bandwidth server: accept: %w", err)
+		}
+		retry.Reset()
+		select {
+		case conns <- struct{}{}:
+		default:
+			conn.Close() // over the bound: refused at once rather than queued
+			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-conns }()
 			// Close the connection when the server stops, so no handler outlives Serve.
 			unhook := context.AfterFunc(ctx, func() { conn.Close() })
 			defer unhook()
@@ -106,11 +133,9 @@ func (s *server) handle(ctx context.Context, conn net.Conn) {
 	if err != nil {
 		return // not a client of ours, or gone: nothing to answer
 	}
-	var h header
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		writeAck(conn, ack{Code: "protocol", Error: "bad header: " + err.Error()})
+	h, err := parseHeader(line)
+	if err != nil {
+		writeAck(conn, ack{Code: "protocol", Error: err.Error()})
 		return
 	}
 	if err := s.check(h); err != nil {
@@ -143,7 +168,7 @@ func (s *server) handle(ctx context.Context, conn net.Conn) {
 	}
 	end := time.Now().Add(h.WarmUp + h.Duration + grace)
 	_ = conn.SetDeadline(end)
-	buf := make([]byte, bufSize)
+	buf := make([]byte, BufSize)
 	start := time.Now()
 	var n int64
 	if h.Dir == Send {
@@ -189,6 +214,17 @@ func sendUntil(conn net.Conn, buf []byte, until time.Time) (int64, error) {
 	return total, nil
 }
 
+// parseHeader decodes a client's header line strictly (unknown fields refused).
+func parseHeader(line []byte) (header, error) {
+	var h header
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return header{}, fmt.Errorf("%w: bad header: %v", ErrProtocol, err)
+	}
+	return h, nil
+}
+
 func (s *server) check(h header) error {
 	switch {
 	case h.Version != protocolVersion:
@@ -201,7 +237,7 @@ func (s *server) check(h header) error {
 		return fmt.Errorf("%w: %d streams; this agent allows 1..%d", ErrLimit, h.Streams, s.lim.MaxStreams)
 	case h.Stream < 0 || h.Stream >= h.Streams:
 		return fmt.Errorf("%w: stream %d of %d", ErrProtocol, h.Stream, h.Streams)
-	case h.Duration <= 0 || h.WarmUp < 0 || h.WarmUp+h.Duration > s.lim.MaxDuration:
+	case h.Duration <= 0 || !FitsIn(h.WarmUp, h.Duration, s.lim.MaxDuration):
 		return fmt.Errorf("%w: warm-up %v + duration %v; this agent allows at most %v in all: shorten --duration", ErrLimit, h.WarmUp, h.Duration, s.lim.MaxDuration)
 	}
 	return nil
@@ -305,6 +341,13 @@ func (s *server) release(id string, sess *session) {
 	if holding {
 		<-s.slot
 	}
+}
+
+// FitsIn reports whether warm-up plus duration, both from a peer, fit in bound without
+// computing a sum that could overflow: a header of two int64 maximums wraps to a negative
+// total and would pass a plain "w+d > bound". Negative values never fit.
+func FitsIn(warmUp, duration, bound time.Duration) bool {
+	return warmUp >= 0 && duration >= 0 && warmUp <= bound && duration <= bound-warmUp
 }
 
 func codeOf(err error) string {

@@ -41,10 +41,11 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 	case err == nil:
 	case heldBothWays(err):
 		return Skipped(c, fmt.Sprintf("port %d is held by a service on both %s and %s (ASR installed?), so no bandwidth responder can listen there; measure on a free port that the firewall opens too: netprobe bandwidth --port N", c.Port, c.From, c.To))
-	case bothControl(ctx, err):
-		return Errored(c, err, agentHint(c, err))
-	}
-	if err != nil {
+	case ownFailure(ctx, err):
+		// Netprobe's own failure in at least one direction: that direction is unknown, so
+		// the network cannot be blamed for the test not running.
+		return Errored(c, ownFailureOf(ctx, err), bandwidthHint(ctx, c, err))
+	default:
 		r := base(c)
 		r.Status = result.Fail
 		r.Target = joinHostPort(c.Address, c.Port)
@@ -97,8 +98,11 @@ func markNAT(r *result.Result, seen string) {
 }
 
 // errPortHeld: the data port is taken on the serving side, so no bandwidth responder can
-// listen there.
-var errPortHeld = errors.New("the bandwidth test needs the port free")
+// listen there. errPortInUse: it is taken by another netprobe run's responder (agent.InUse).
+var (
+	errPortHeld  = errors.New("the bandwidth test needs the port free")
+	errPortInUse = errors.New("another netprobe run's responder holds the port")
+)
 
 // bothWays carries the errors of both attempts: the first wraps through Unwrap, the second
 // through err2Of, so a verdict can ask what happened each way.
@@ -110,16 +114,66 @@ type bothWays struct {
 func (e *bothWays) Error() string   { return e.msg }
 func (e *bothWays) Unwrap() []error { return []error{e.first, e.second} }
 
-// bothControl reports whether err is about netprobe rather than the network: for a test
-// tried both ways, only when both attempts failed that way (a firewall that blocks one way
-// stays a fail whatever happened the other way).
-func bothControl(ctx context.Context, err error) bool {
+// ownFailure reports whether err, for a test tried both ways, holds netprobe's own failure in
+// either direction: an agent gone, hung, refusing (bounds, auth) or busy, or the port held by
+// another netprobe run. Only a test that failed both ways for the network's reasons (no
+// connection, streams cut, time out on the data port) is a firewall FAIL: when one direction
+// could not be tried, whether it would carry the test is unknown.
+func ownFailure(ctx context.Context, err error) bool {
 	var b *bothWays
 	if errors.As(err, &b) {
-		return controlFailure(ctx, b.first) && controlFailure(ctx, b.second)
+		return bwOwn(ctx, b.first) || bwOwn(ctx, b.second)
 	}
-	return controlFailure(ctx, err)
+	return bwOwn(ctx, err)
 }
+
+// bwOwn is one attempt's failure being netprobe's own: a control failure, a bandwidth server
+// that was busy or refused the test's limits or ticket, a port another netprobe run holds.
+func bwOwn(ctx context.Context, err error) bool {
+	return controlFailure(ctx, err) || errors.Is(err, bwtest.ErrBusy) || errors.Is(err, bwtest.ErrLimit) || errors.Is(err, errPortInUse)
+}
+
+// ownFailureOf is the part of err that is netprobe's own, for the message: the attempts that
+// failed that way (each names its agent).
+func ownFailureOf(ctx context.Context, err error) error {
+	var b *bothWays
+	if !errors.As(err, &b) {
+		return err
+	}
+	switch own1, own2 := bwOwn(ctx, b.first), bwOwn(ctx, b.second); {
+	case own1 && own2:
+		return fmt.Errorf("%w; and the other way: %w", b.first, b.second)
+	case own1:
+		return fmt.Errorf("%w (the other way failed on the network: %v)", b.first, b.second)
+	}
+	return fmt.Errorf("%w (the other way failed on the network: %v)", b.second, b.first)
+}
+
+// bandwidthHint says what to do about the agent that failed.
+func bandwidthHint(ctx context.Context, c Check, err error) string {
+	var af *agentFailure
+	if errors.As(ownFailureOf(ctx, err), &af) {
+		if h := agentHint(Check{From: af.host, FromAgent: af.addr}, af.err); h != "" {
+			return h
+		}
+		if errors.Is(af.err, errPortInUse) || errors.Is(af.err, bwtest.ErrBusy) {
+			return fmt.Sprintf("Another netprobe run is measuring through %s; run this check again when it ends.", af.host)
+		}
+	}
+	return "netprobe's own failure, not the network's: see the message for the agent that failed, then run the check again."
+}
+
+// agentFailure is an attempt's error with the agent it came from: the one whose responder
+// could not be opened, or the one that measured.
+type agentFailure struct {
+	host, addr, what string
+	err              error
+}
+
+func (e *agentFailure) Error() string {
+	return fmt.Sprintf("agent %s on %s, %s: %v", e.addr, e.host, e.what, e.err)
+}
+func (e *agentFailure) Unwrap() error { return e.err }
 
 // heldBothWays reports whether neither side could serve because the port was taken on both.
 func heldBothWays(err error) bool {
@@ -129,13 +183,18 @@ func heldBothWays(err error) bool {
 
 // bwAttempt opens a bandwidth responder (and a UDP echo for latency under load) on the
 // server's agent at the data port, runs the test from the client's agent, and closes them.
+// Its error is an *agentFailure naming the agent it came from.
 func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, serverHost string, client Prober, clientAgent string, dir bwtest.Direction, c Check) (bwtest.Result, *idleEcho, error) {
+	serverName, clientName := c.To, c.From
+	if dir == bwtest.Receive {
+		serverName, clientName = c.From, c.To
+	}
 	echo := agent.Listen{Proto: "udp", Port: echoPort(serverAgent)}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	rs, err := server.OpenResponders(octx, []agent.Listen{{Proto: agent.ProtoBandwidth, Port: c.Port}, echo})
 	cancel()
 	if err != nil {
-		return bwtest.Result{}, nil, fmt.Errorf("opening the bandwidth responder: %w", err)
+		return bwtest.Result{}, nil, &agentFailure{host: serverName, addr: serverAgent, what: "opening the bandwidth responder", err: err}
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -149,6 +208,9 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 		}}
 	for _, pr := range rs.Ports {
 		switch {
+		case pr.Proto == agent.ProtoBandwidth && pr.Status == agent.InUse:
+			return bwtest.Result{}, nil, &agentFailure{host: serverName, addr: serverAgent, what: "opening the bandwidth responder",
+				err: fmt.Errorf("%w: port %d: %s", errPortInUse, c.Port, pr.Detail)}
 		case pr.Proto == agent.ProtoBandwidth && pr.Status != agent.Opened:
 			return bwtest.Result{}, nil, fmt.Errorf("%w: port %d is %s on the server side (%s)", errPortHeld, c.Port, pr.Status, pr.Detail)
 		case pr.Proto == agent.ProtoBandwidth:
@@ -167,12 +229,21 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 			idle = &idleEcho{LatencyStats: lr.Stats(), nat: natSeen(lr)}
 		}
 	}
-	// Warm-up + duration + the agent's own margins; the client bounds the call by this too.
-	bctx, cancel := context.WithTimeout(ctx, c.Duration+30*time.Second)
+	// The measuring agent ends its test by its own bound (warm-up + duration +
+	// agent.BandwidthSlack) and answers; wait longer than that, so a stall at the far end is
+	// reported by the measuring agent, not blamed on it as "no answer in time".
+	bctx, cancel := context.WithTimeout(ctx, agent.BandwidthBudget(params)+agent.BandwidthSlack+bandwidthAnswerMargin)
 	defer cancel()
 	res, err := client.Bandwidth(bctx, joinHostPort(serverHost, c.Port), params)
-	return res, idle, err
+	if err != nil {
+		return res, idle, &agentFailure{host: clientName, addr: clientAgent, what: fmt.Sprintf("measuring toward %s", serverName), err: err}
+	}
+	return res, idle, nil
 }
+
+// bandwidthAnswerMargin is what the coordinator waits beyond the measuring agent's own bound
+// for its answer: the control round trip of a loaded agent over a slow VPN.
+const bandwidthAnswerMargin = 10 * time.Second
 
 // idleSamples at idleInterval: half a second of quiet RTT samples before a bandwidth test.
 const (

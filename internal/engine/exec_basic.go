@@ -16,7 +16,9 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	by := AnsweredUnknown
 	if c.ToAgent != "" {
 		switch st.respond[c.ToAgent][agent.Listen{Proto: c.Proto, Port: c.Port}] {
-		case agent.Opened:
+		case agent.Opened, agent.Down:
+			// Down: ours, shared with a set whose socket failed and is being re-opened; the
+			// check below asks whether it listened before judging what the probe found.
 			by = AnsweredResponder
 		case agent.Held:
 			by = AnsweredService
@@ -35,8 +37,15 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		req.Source = hostOnly(c.FromAddress)
 	}
 	var m probes.PortResult
+	start := time.Now()
 	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindPort, c.Timeout, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
+	}
+	if by == AnsweredResponder && m.State != probes.Open {
+		// Closed or silent where our responder should answer: a verdict only if it listened.
+		if err := st.responderListened(ctx, c.To, c.ToAgent, agent.Listen{Proto: c.Proto, Port: c.Port}, start, time.Now()); err != nil {
+			return Errored(c, err, responderHint(c))
+		}
 	}
 	if by == AnsweredUnknown && m.AnsweredBy == "service" {
 		by = AnsweredService
@@ -91,8 +100,15 @@ func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Resul
 	}
 	budget := time.Duration(max(c.Samples, 1))*c.Interval + c.Timeout
 	var m probes.LatencyResult
+	start := time.Now()
 	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindLatency, budget, req, &m); err != nil {
 		return Errored(c, err, agentHint(c, err))
+	}
+	if m.Received < m.Sent {
+		// Lost samples count against the path only if the echo listened all along.
+		if err := st.responderListened(ctx, c.To, c.ToAgent, agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}, start, time.Now()); err != nil {
+			return Errored(c, err, responderHint(c))
+		}
 	}
 	r := JudgeLatency(c, m.Stats())
 	if seen := natSeen(m); seen != "" {

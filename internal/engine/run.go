@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type Prober interface {
 	OpenResponders(ctx context.Context, listen []agent.Listen) (agent.Responders, error)
 	CloseResponders(ctx context.Context, id string) error
 	HostFacts(ctx context.Context, retention string) (agent.HostFacts, error)
+	ResponderStatus(ctx context.Context, ls []agent.Listen) ([]agent.ResponderHealth, error)
 	Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error)
 }
 
@@ -161,6 +163,8 @@ type runState struct {
 	errs    map[string]error
 	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
 	hosts   map[string][]string                               // agent addr -> the hosts it serves; set by dialAgents before any check runs
+	// respSeen caches the agents' responder status answers (responder_health.go).
+	respSeen responderSeenCache
 
 	mu      sync.Mutex // guards pending, emitted, judged, waiting, down, silent, lateAt and left
 	pending map[string]result.Result
@@ -730,6 +734,20 @@ func (st *runState) done(c Check) {
 // remaining checks become errors at once instead of each waiting out its timeout. A call
 // that only answered late counts toward that after maxSilentCalls in a row.
 func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
+	return nameAgent(agentAddr, st.callProbeRetrying(ctx, p, agentAddr, kind, timeout, req, res))
+}
+
+// nameAgent makes sure an error from an agent's call says which agent: the client's own
+// errors do, a probe's error or a refusal relayed from the agent may not. The message is what
+// changes; the error still wraps its cause.
+func nameAgent(addr string, err error) error {
+	if err == nil || addr == "" || strings.Contains(err.Error(), addr) {
+		return err
+	}
+	return fmt.Errorf("agent %s: %w", addr, err)
+}
+
+func (st *runState) callProbeRetrying(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
 	pace := st.pace[agentAddr] // written by dialAgents before any check runs
 	for attempt := 0; ; attempt++ {
 		// Route lookups and clock readings send nothing and are not counted by the agent; a

@@ -454,6 +454,13 @@ func (sleepyProber) OpenResponders(context.Context, []agent.Listen) (agent.Respo
 	return agent.Responders{}, nil
 }
 func (sleepyProber) CloseResponders(context.Context, string) error { return nil }
+func (sleepyProber) ResponderStatus(_ context.Context, ls []agent.Listen) ([]agent.ResponderHealth, error) {
+	out := make([]agent.ResponderHealth, len(ls))
+	for i, l := range ls {
+		out[i] = agent.ResponderHealth{Proto: l.Proto, Port: l.Port, Status: agent.Opened}
+	}
+	return out, nil
+}
 func (sleepyProber) HostFacts(context.Context, string) (agent.HostFacts, error) {
 	return agent.HostFacts{}, nil
 }

@@ -312,8 +312,19 @@ func Load(dir string) ([]result.Run, []Warning) {
 }
 
 func loadFile(path string) ([]result.Run, []Warning) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, []Warning{{File: path, Msg: err.Error()}}
+	}
+	defer f.Close()
+	return readRuns(f, path)
+}
+
+// readRuns reads the runs of one history file, one JSON record a line, from r; path names it
+// in warnings. It never fails: a line it cannot use is a warning.
+func readRuns(r io.Reader, path string) ([]result.Run, []Warning) {
 	var runs []result.Run
-	warns := eachLine(path, func(line []byte) string {
+	warns := linesOf(r, path, func(line []byte) string {
 		var run result.Run
 		if err := json.Unmarshal(line, &run); err != nil {
 			return fmt.Sprintf("corrupt record skipped: %v", err)
@@ -336,9 +347,14 @@ func eachLine(path string, read func(line []byte) string) []Warning {
 		return []Warning{{File: path, Msg: err.Error()}}
 	}
 	defer f.Close()
+	return linesOf(f, path, read)
+}
+
+// linesOf is eachLine on a reader; path names it in warnings.
+func linesOf(r io.Reader, path string, read func(line []byte) string) []Warning {
 	var warns []Warning
 	// bufio.Reader, not Scanner: a run of thousands of results is a line of megabytes.
-	br := bufio.NewReaderSize(f, 64<<10)
+	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {

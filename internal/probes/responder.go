@@ -3,7 +3,6 @@ package probes
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -60,31 +59,37 @@ func ParseHello(b []byte) (observed netip.AddrPort, rest []byte, ok bool) {
 // few dozen bytes, so anything slower is a peer that does not read, and must not pin a goroutine.
 const responderWriteTimeout = 2 * time.Second
 
-// responderMaxConns bounds concurrent greetings so that a port scan cannot pile up goroutines.
-const responderMaxConns = 64
+// ResponderMaxConns bounds a TCP responder's greetings in flight, so that a port scan cannot
+// pile up goroutines and descriptors; a connection beyond it is closed at once.
+const ResponderMaxConns = 64
 
 // ServeTCPResponder greets every connection on ln with ResponderHello and closes it. It owns
-// ln: it closes it when ctx is done, waits for the greetings in flight, and returns nil; any
-// other accept failure is returned.
+// ln: it closes it when ctx is done, waits for the greetings in flight, and returns nil. A
+// temporary accept failure (out of file descriptors) is waited out (AcceptRetry); any other
+// closes ln and is returned.
 func ServeTCPResponder(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	sem := make(chan struct{}, responderMaxConns)
+	sem := make(chan struct{}, ResponderMaxConns)
+	var retry AcceptRetry
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if retry.Wait(ctx, err) {
 				continue
+			}
+			if ctx.Err() != nil {
+				return nil
 			}
 			ln.Close()
 			return fmt.Errorf("responder on %s: accept: %w", ln.Addr(), err)
 		}
+		retry.Reset()
 		select {
 		case sem <- struct{}{}:
 		default:
@@ -103,7 +108,8 @@ func ServeTCPResponder(ctx context.Context, ln net.Listener) error {
 }
 
 // ServeUDPEcho answers every datagram on pc with EchoReply. It owns pc: it closes it when ctx
-// is done and returns nil; any other read failure is returned.
+// is done and returns nil; a temporary read failure is waited out (AcceptRetry), any other
+// closes pc and is returned.
 //
 // A reply leaves from the address the datagram was sent to, also when pc listens on every
 // address of a host with several (Linux: IP_PKTINFO / IPV6_PKTINFO). Without that the kernel
@@ -119,19 +125,23 @@ func ServeUDPEcho(ctx context.Context, pc net.PacketConn) error {
 			read, write = r, w
 		}
 	}
+	var retry AcceptRetry
 	for {
 		n, from, dst, err := read(buf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if retry.Wait(ctx, err) {
 				continue
+			}
+			if ctx.Err() != nil {
+				return nil
 			}
 			pc.Close()
 			return fmt.Errorf("udp echo on %s: read: %w", pc.LocalAddr(), err)
 		}
+		retry.Reset()
 		_ = pc.SetWriteDeadline(time.Now().Add(responderWriteTimeout))
 		_ = write(echoPayload(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port())), from, dst)
 	}

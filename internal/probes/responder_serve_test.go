@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,5 +132,95 @@ func TestPortIPv6(t *testing.T) {
 	got, err = probes.Port(ctx, nil, probes.PortRequest{Address: addr})
 	if err != nil || got.State != probes.Closed || got.Reason != probes.Reset {
 		t.Errorf("closed: %+v %v", got, err)
+	}
+}
+
+// emfileListener fails its first accepts with EMFILE, as a process out of file descriptors
+// does, then accepts normally.
+type emfileListener struct {
+	net.Listener
+	fail atomic.Int32
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if l.fail.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// emfilePacketConn fails its first reads with ENOBUFS-like temporary errors.
+type emfilePacketConn struct {
+	net.PacketConn
+	fail atomic.Int32
+}
+
+func (c *emfilePacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.fail.Add(-1) >= 0 {
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvfrom", syscall.EMFILE)}
+	}
+	return c.PacketConn.ReadFrom(b)
+}
+
+// TestRespondersOutliveFDShortage: a brief shortage of file descriptors (accept and read fail
+// with EMFILE) must not close a responder: it waits and serves again, as net/http does
+// (issue 14, item 3: the listener closed for good and the agent kept reporting it open).
+func TestRespondersOutliveFDShortage(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := &emfileListener{Listener: ln}
+	el.fail.Store(5)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- probes.ServeTCPResponder(ctx, el) }()
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &emfilePacketConn{PacketConn: pc}
+	ep.fail.Store(5)
+	go func() { done <- probes.ServeUDPEcho(ctx, ep) }()
+	defer func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("serve returned %v after cancel", err)
+			}
+		}
+	}()
+
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, _ := io.ReadAll(io.LimitReader(c, 128))
+	if _, _, ok := probes.ParseHello(b); !ok {
+		t.Fatalf("no hello after the accept errors (got %q): the responder gave up", b)
+	}
+
+	u, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	buf := make([]byte, 256)
+	for try := 0; ; try++ {
+		_, _ = u.Write([]byte("ping"))
+		_ = u.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, err := u.Read(buf); err == nil {
+			if _, _, ok := probes.ParseHello(buf[:n]); !ok {
+				t.Fatalf("echo reply %q", buf[:n])
+			}
+			break
+		}
+		if try == 10 {
+			t.Fatal("no echo after the read errors: the UDP echo gave up")
+		}
 	}
 }

@@ -55,7 +55,13 @@ func posOf(n ast.Node) Pos {
 // errAt records an error at p.
 func (d *decoder) errAt(p Pos, path, format string, args ...any) {
 	d.failed[path] = true
-	d.errs = append(d.errs, &Error{File: d.file, Line: p.Line, Col: p.Col, Path: path, Msg: fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	if !strings.HasPrefix(format, "YAML syntax") {
+		// One error, one line (validate prints one per line): a value's own line breaks,
+		// quoted raw by a message, are shown escaped.
+		msg = strings.ReplaceAll(msg, "\n", `\n`)
+	}
+	d.errs = append(d.errs, &Error{File: d.file, Line: p.Line, Col: p.Col, Path: path, Msg: msg})
 }
 
 // errorf records an error at node n, or at the recorded position of path when n is nil.

@@ -304,9 +304,12 @@ func (d *decoder) settings(s *Settings, sec field) {
 					d.errorf(item, p, "unknown phase %q (use failback, forward or both)", v)
 				}
 			})
-			if items == 0 {
+			switch {
+			case items == 0:
 				d.errorf(f.val, f.path, "needs at least one phase: failback, forward or both")
-			} else {
+			case len(phases) > 0:
+				// Items that named no phase are errors of their own (above); the default
+				// stays, so validation never sees an empty list.
 				s.Phases = phases
 			}
 		}

@@ -151,7 +151,12 @@ func ParseRate(s string) (BitsPerSecond, error) {
 func ParsePercent(s string) (float64, error) {
 	t := strings.TrimSpace(s)
 	if !strings.HasSuffix(t, "%") {
-		return 0, fmt.Errorf("%q is not a percentage (write %s%%)", s, t)
+		// Suggest the value with a % only when it is a number: anything else (a folded
+		// multi-line scalar) would put its own line breaks in the message.
+		if _, rest, ok := splitNumber(t); ok && rest == "" {
+			return 0, fmt.Errorf("%q is not a percentage (write %s%%)", s, t)
+		}
+		return 0, fmt.Errorf("%q is not a percentage (try 30%%)", s)
 	}
 	n, rest, ok := splitNumber(strings.TrimSuffix(t, "%"))
 	if !ok || rest != "" {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 )
 
 // validate runs the cross-checks that need the whole file decoded: dangling names, agent
@@ -43,7 +44,7 @@ func validate(d *decoder, t *Topology) {
 		h := t.Hosts[name]
 		p := "hosts." + name
 		if h.Site == "" {
-			d.crossf(p+".site", p, "site is required (sites: %s)", strings.Join(siteNames, ", "))
+			d.crossf(p+".site", p, "site is required (sites: %s)", listOr(siteNames, "none defined"))
 		} else {
 			knownSite(p+".site", h.Site, "site")
 		}
@@ -133,7 +134,7 @@ func validate(d *decoder, t *Topology) {
 		if fs.From != "" && fs.From == fs.To {
 			d.crossf(p+".to", p+".to", "from and to are both %s; a flow goes from one host to another", fs.From)
 		}
-		if fs.Phase == 0 {
+		if fs.Phase == 0 && len(t.Settings.Phases) > 0 {
 			fs.Phase = t.Settings.Phases[0]
 		}
 	}
@@ -142,8 +143,8 @@ func validate(d *decoder, t *Topology) {
 	if c.Latency.WarnP95 > c.Latency.FailP95 {
 		d.crossf("checks.latency.warn_p95", "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
 	}
-	if c.Latency.Interval <= 0 {
-		d.crossf("checks.latency.interval", "checks.latency.interval", "must be more than 0 (try 20ms)")
+	if c.Latency.Interval < minProbeInterval {
+		d.crossf("checks.latency.interval", "checks.latency.interval", "must be at least %s: agents refuse probes that send faster (try 20ms)", minProbeInterval)
 	}
 	if c.Bandwidth.Duration <= 0 {
 		d.crossf("checks.bandwidth.duration", "checks.bandwidth.duration", "must be more than 0 (try 10s)")
@@ -298,6 +299,11 @@ func vnetNames(s *Site) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// minProbeInterval is the agents' default bound on the gap between a probe's packets
+// (agent.DefaultBounds MinInterval, docs/agent.md); topology imports nothing of ours, so the
+// number is repeated here, where a file asking for less is refused before any agent is.
+const minProbeInterval = 5 * time.Millisecond
 
 // Overlap is a range that two sites share.
 type Overlap struct {
