@@ -22,7 +22,8 @@ type Options struct {
 	Only []string
 	// Timeout overrides settings.timeout for one probe attempt; 0 keeps the topology's.
 	Timeout time.Duration
-	// NoBandwidth leaves bandwidth tests out (they take checks.bandwidth.duration each).
+	// NoBandwidth leaves bandwidth and blob throughput tests out (they take
+	// checks.bandwidth.duration each).
 	NoBandwidth bool
 	// NoHostFacts leaves out the master target's host-fact rules (RD-RETENTION, RD-VMTOOLS,
 	// RD-SCSI): a lab or demo host is no VMware VM.
@@ -55,7 +56,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 		if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
 			continue
 		}
-		if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
+		if opts.NoBandwidth && (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) {
 			continue
 		}
 		if matchOnly(opts.Only, c.ID) {
