@@ -179,6 +179,9 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 			c.Proxy = h.Proxy // the appliance's services all go through it
 		}
 		c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+		if privateLinkName(f.Address) {
+			_, c.Ranges = insideRanges(t, "") // a private endpoint's address: in a site's networks
+		}
 	case topology.FlowPath:
 		c.Kind = result.CheckPath
 		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
