@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// TestMain proves the suite's cleanup: after all tests, no namespace this process created
-// may remain.
+// TestMain proves the suite's cleanup: after all tests, no namespace (nor /etc/netns
+// directory) this process created may remain, and no process it started may still run.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	left, err := Leftovers()
@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 	}
 	if len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "lab: namespaces left behind by the tests: %s\n", strings.Join(left, " "))
+		code = 1
+	}
+	if procs, err := LeftoverChildren(); err != nil || len(procs) > 0 {
+		fmt.Fprintf(os.Stderr, "lab: processes left running by the tests: %v %v\n", procs, err)
 		code = 1
 	}
 	os.Exit(code)
