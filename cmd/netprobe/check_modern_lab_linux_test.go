@@ -194,12 +194,13 @@ func TestCheckModernizedLab(t *testing.T) {
 // testModernHealthy: each site's coordinator finds nothing wrong in its own site, leaves the
 // other's checks to it, and the report merges the two runs into one GO.
 func testModernHealthy(t *testing.T, e *modernEstate) {
-	hist := t.TempDir()
-	onprem, code, stderr := e.check(t, lab.Appliance, e.topo, "--site", "onprem", "--history", hist)
+	// Each coordinator keeps its own history, as two machines in two sites do.
+	onHist, azHist := t.TempDir(), t.TempDir()
+	onprem, code, stderr := e.check(t, lab.Appliance, e.topo, "--site", "onprem", "--history", onHist)
 	if code != 0 {
 		t.Errorf("on premises: exit %d\n%s", code, stderr)
 	}
-	azure, code, stderr := e.check(t, lab.Web01, e.topo, "--site", "azure", "--history", hist)
+	azure, code, stderr := e.check(t, lab.Web01, e.topo, "--site", "azure", "--history", azHist)
 	if code != 0 {
 		t.Errorf("Azure: exit %d\n%s", code, stderr)
 	}
@@ -248,9 +249,11 @@ func testModernHealthy(t *testing.T, e *modernEstate) {
 	}
 
 	// The two sites' runs, merged by the report: every check from the run that measured it.
-	runs, warns := history.Load(hist)
+	runs, warns := history.Load(onHist)
+	azRuns, azWarns := history.Load(azHist)
+	runs, warns = append(runs, azRuns...), append(warns, azWarns...)
 	if len(runs) != 2 || len(warns) > 0 {
-		t.Fatalf("history: %d runs, warnings %v", len(runs), warns)
+		t.Fatalf("histories: %d runs, warnings %v", len(runs), warns)
 	}
 	rep := report.Build(runs, report.InputsFromTopology(tp))
 	if rep.Verdict != report.Go || len(rep.Failing) > 0 {
@@ -261,7 +264,7 @@ func testModernHealthy(t *testing.T, e *modernEstate) {
 			t.Errorf("report: VM %s %s with flows %+v, want GO, measured, nothing skipped", vm.Name, vm.Verdict, vm.Flows)
 		}
 	}
-	if code, out, stderr := runCLI(t, "report", "--history", hist, "-f", e.topo, "--format", "markdown"); code != ExitOK || !strings.Contains(out, "GO") {
+	if code, out, stderr := runCLI(t, "report", "--history", onHist, "--history", azHist, "-f", e.topo, "--format", "markdown"); code != ExitOK || !strings.Contains(out, "GO") || !strings.Contains(out, "Built from 2 runs") {
 		t.Errorf("netprobe report: exit %d\n%s%s", code, out, stderr)
 	}
 }
