@@ -10,8 +10,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
@@ -69,8 +71,8 @@ func (s siteScope) auto(ctx context.Context, t *topology.Topology, plan []engine
 		return plan, ""
 	}
 	silent := s.silentSites(ctx, t, plan, candidates)
-	if len(silent) == 0 {
-		return plan, ""
+	if len(silent) == 0 || ctx.Err() != nil {
+		return plan, "" // an interrupted look proves nothing
 	}
 	if own == "" && !s.othersAnswer(ctx, t, plan, silent) {
 		return plan, ""
@@ -123,22 +125,31 @@ func (s siteScope) othersAnswer(ctx context.Context, t *topology.Topology, plan 
 	return false
 }
 
-// allSilent looks at every agent at once and reports whether none can be reached.
+// siteLookers bounds the agents looked at at once: a site of a thousand VMs is looked at in
+// batches, like the engine's dials (dialConcurrency), and the first that answers ends the look.
+const siteLookers = 64
+
+// allSilent reports whether none of agents can be reached from here.
 func (s siteScope) allSilent(ctx context.Context, agents []string) bool {
-	var mu sync.Mutex // guards reached
-	reached := false
-	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var reached atomic.Bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(siteLookers)
 	for _, a := range agents {
-		wg.Go(func() {
-			if !s.noPath(ctx, a) {
-				mu.Lock()
-				reached = true
-				mu.Unlock()
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if gctx.Err() == nil && !s.noPath(gctx, a) && gctx.Err() == nil {
+				reached.Store(true)
+				cancel()
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	return !reached
+	_ = g.Wait()
+	return !reached.Load()
 }
 
 func (s siteScope) localAddrs() ([]netip.Addr, error) {
