@@ -139,3 +139,12 @@ func TestCheckSiteUnknown(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 naming the site", code, stderr)
 	}
 }
+
+// TestSiteScopeNoPathRefused: an agent's host that refuses the connection answered: there is a
+// path, the agent is just not running (an error for the run, not a site left to itself).
+func TestSiteScopeNoPathRefused(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	if (siteScope{}).noPath(context.Background(), addr) {
+		t.Errorf("%s refused the connection and counts as no path", addr)
+	}
+}
