@@ -53,10 +53,9 @@ type Lab struct {
 
 	onCreate func(ns string) // set before build, read-only after
 
-	mu      sync.Mutex // guards created, etcDirs, ownsEtc, procs, rates, closed, closers
+	mu      sync.Mutex // guards created, etcDirs, procs, rates, closed, closers
 	created []string   // namespaces created, in order
 	etcDirs []string   // /etc/netns/<ns> directories created (SetResolvConf)
-	ownsEtc bool       // this lab created /etc/netns itself
 	procs   []*Process
 	rates   map[string]BitsPerSecond // current shaping per link ("vpn", "cs01/eth1")
 	closed  bool

@@ -149,3 +149,43 @@ func TestModernizedLab(t *testing.T) {
 		}
 	}
 }
+
+// TestEtcNetnsLeftAsFound: two labs give namespaces their resolv.conf and close in the order
+// they were built (the first cannot remove /etc/netns while the second uses it): afterwards
+// /etc/netns is as it was, absent when it was, and never an empty leftover.
+func TestEtcNetnsLeftAsFound(t *testing.T) {
+	Require(t)
+	_, before := os.Stat(etcNetns)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var labs []*Lab
+	for range 2 {
+		l, err := Up(ctx, Spec{Sites: []SiteSpec{{Name: "s", LANs: []LANSpec{{Name: "lan", Gateway: netip.MustParsePrefix("10.99.0.1/24")}}}},
+			Hosts: []HostSpec{{Name: "h", Site: "s", NICs: []NICSpec{{Name: "eth0", LAN: "lan", Addr: netip.MustParsePrefix("10.99.0.2/24")}}}}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		if err := l.Host("h").SetResolvConf(netip.MustParseAddr("10.99.0.1")); err != nil {
+			t.Fatal(err)
+		}
+		labs = append(labs, l)
+	}
+	for _, l := range labs {
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(etcNetns, l.Prefix()+"-h")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s-h still in %s: %v", l.Prefix(), etcNetns, err)
+		}
+	}
+	entries, after := os.ReadDir(etcNetns)
+	switch {
+	case errors.Is(before, os.ErrNotExist) && after == nil && len(entries) == 0:
+		t.Errorf("%s was created and left empty", etcNetns)
+	case after == nil && len(entries) == 1 && entries[0].Name() == etcMarker:
+		t.Errorf("%s left with only the lab's marker", etcNetns)
+	case before == nil && after != nil:
+		t.Errorf("%s existed before the test and is gone: %v", etcNetns, after)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // etcNetns is where `ip netns exec NS` looks for files to bind-mount over /etc for the command
@@ -41,50 +40,60 @@ func (h *Host) SetResolvConf(servers ...netip.Addr) error {
 	return os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(b.String()), 0o644)
 }
 
-// mkdirEtc creates /etc/netns (remembering that this lab did, so Close removes it once empty)
-// and dir in it, and records dir for Close.
+// etcMarker marks an /etc/netns that a lab created (the machine had none): the last lab to
+// leave it empty removes it. ip netns only looks at the directory named after a namespace, so
+// the file means nothing to it.
+const etcMarker = ".netprobe-lab-created"
+
+// mkdirEtc creates dir in /etc/netns, and /etc/netns itself (with its marker) when the machine
+// has none, and records dir for Close. Labs of other test processes do the same at the same
+// time: lockEtc serializes them.
 func (l *Lab) mkdirEtc(dir string) error {
-	// Another lab may remove /etc/netns between the two steps when it empties it: try again.
-	var err error
-	for range 3 {
-		if _, serr := os.Stat(etcNetns); errors.Is(serr, os.ErrNotExist) {
-			if err = os.Mkdir(etcNetns, 0o755); err == nil {
-				l.mu.Lock()
-				l.ownsEtc = true
-				l.mu.Unlock()
-			} else if !errors.Is(err, os.ErrExist) {
-				return err
-			}
+	unlock, err := lockEtc()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(etcNetns); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(etcNetns, 0o755); err != nil {
+			return err
 		}
-		if err = os.Mkdir(dir, 0o755); err == nil || errors.Is(err, os.ErrExist) {
-			l.mu.Lock()
-			if !slices.Contains(l.etcDirs, dir) {
-				l.etcDirs = append(l.etcDirs, dir)
-			}
-			l.mu.Unlock()
-			return nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(filepath.Join(etcNetns, etcMarker), []byte("created by a netprobe lab; removed by the last one to leave\n"), 0o644); err != nil {
 			return err
 		}
 	}
-	return err
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !slices.Contains(l.etcDirs, dir) {
+		l.etcDirs = append(l.etcDirs, dir)
+	}
+	return nil
 }
 
-// removeEtc removes the lab's /etc/netns directories, and /etc/netns itself when this lab
-// created it and nothing else is left in it.
+// removeEtc removes the lab's /etc/netns directories, and /etc/netns itself when a lab
+// created it (its marker is there) and nothing else is left in it.
 func (l *Lab) removeEtc() error {
 	l.mu.Lock()
-	dirs, owns := slices.Clone(l.etcDirs), l.ownsEtc
+	dirs := slices.Clone(l.etcDirs)
 	l.mu.Unlock()
+	if len(dirs) == 0 {
+		return nil
+	}
+	unlock, err := lockEtc()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var errs []error
 	for _, d := range dirs {
 		errs = append(errs, os.RemoveAll(d))
 	}
-	if owns {
-		if err := os.Remove(etcNetns); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
-			errs = append(errs, err)
-		}
+	entries, err := os.ReadDir(etcNetns)
+	if err == nil && len(entries) == 1 && entries[0].Name() == etcMarker {
+		errs = append(errs, os.Remove(filepath.Join(etcNetns, etcMarker)), os.Remove(etcNetns))
 	}
 	return errors.Join(errs...)
 }
