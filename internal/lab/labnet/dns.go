@@ -178,9 +178,6 @@ func (s *DNSServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // Serve answers DNS on addr (host:port) over UDP and TCP until ctx ends; ready is called once
 // both listen.
 func (s *DNSServer) Serve(ctx context.Context, addr string, ready func()) error {
-	if _, err := s.rulesNow(); err != nil {
-		return fmt.Errorf("rules %s: %w", s.RulesFile, err)
-	}
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return err
@@ -190,6 +187,17 @@ func (s *DNSServer) Serve(ctx context.Context, addr string, ready func()) error 
 		pc.Close()
 		return err
 	}
+	return s.ServeOn(ctx, pc, ln, ready)
+}
+
+// ServeOn is Serve on sockets already open (it closes them).
+func (s *DNSServer) ServeOn(ctx context.Context, pc net.PacketConn, ln net.Listener, ready func()) error {
+	if _, err := s.rulesNow(); err != nil {
+		pc.Close()
+		ln.Close()
+		return fmt.Errorf("rules %s: %w", s.RulesFile, err)
+	}
+	var err error
 	servers := []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}}
 	errc := make(chan error, len(servers))
 	for _, srv := range servers {

@@ -72,12 +72,12 @@ func startDNS(t *testing.T, rules string) (addr, file string) {
 	if err := os.WriteFile(file, []byte(rules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freeUDPPort(t)
-	addr = "127.0.0.1:" + port
+	pc, ln := udpAndTCP(t)
+	addr = pc.LocalAddr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- (&DNSServer{RulesFile: file}).Serve(ctx, addr, func() { close(ready) }) }()
+	go func() { done <- (&DNSServer{RulesFile: file}).ServeOn(ctx, pc, ln, func() { close(ready) }) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -88,15 +88,23 @@ func startDNS(t *testing.T, rules string) (addr, file string) {
 	return addr, file
 }
 
-func freeUDPPort(t *testing.T) string {
+// udpAndTCP opens a UDP and a TCP socket on the same loopback port, as a DNS server needs:
+// a port free for UDP may be taken for TCP, so it tries a few.
+func udpAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
 	}
-	defer pc.Close()
-	_, port, _ := net.SplitHostPort(pc.LocalAddr().String())
-	return port
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return nil, nil
 }
 
 func query(t *testing.T, server, name string, qtype uint16, network string) *dns.Msg {
