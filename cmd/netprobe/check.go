@@ -33,6 +33,7 @@ type checkFlags struct {
 	strict, headless, noBandwidth bool
 	noHostFacts                   bool
 	historyDir                    string
+	site                          string
 	historyMaxAge                 time.Duration
 	historyMaxBytes               int64
 	historyWait                   time.Duration
@@ -106,6 +107,7 @@ are still written).`,
 	fl.DurationVar(&f.historyWait, "history-wait", history.DefaultLockTimeout, "how long to wait for another run's history lock before giving up (exit 4)")
 	fl.DurationVar(&f.jitter, "jitter", 0, "wait a random time up to this before starting, so cron jobs of a fleet do not fire in step")
 	fl.StringVar(&f.evidenceDir, "evidence", "", "write the packets of every port check that does not pass to DIR, one pcapng file per check (agents on Linux with CAP_NET_RAW)")
+	fl.StringVar(&f.site, "site", "", "check from inside this site only: the other sites' checks are skipped as \"run from site X\" (estates without a private path between the sites)")
 	_ = cmd.MarkFlagRequired("file")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return report.Names(), cobra.ShellCompDirectiveNoFileComp
@@ -133,6 +135,12 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	if len(f.only) > 0 && len(plan) == 0 {
 		return exitWith(ExitUsage, fmt.Errorf("--only %s matches no check; `netprobe flows -f %s` lists them", strings.Join(f.only, ","), f.file))
 	}
+	site := f.site
+	if site != "" {
+		if plan, err = (siteScope{}).named(t, plan, site); err != nil {
+			return err
+		}
+	}
 	dial, err := dialerFor(plan, f.trust)
 	if err != nil {
 		return err
@@ -158,6 +166,9 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		case <-ctx.Done():
 			return exitWith(ExitInterrupted, errors.New("interrupted during --jitter wait; nothing was probed"))
 		}
+	}
+	if site == "" {
+		plan, site = siteScope{}.auto(ctx, t, plan, stderr)
 	}
 
 	var ev *evidence.Dir
@@ -244,6 +255,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 
 	run := result.NewRun(t.Name, started, time.Since(started), results)
 	run.Interrupted = interrupted
+	run.Site = site
 	stampRun(&run, t, agents)
 	if store != nil {
 		formatter = withFailingRuns(formatter, store, run, stderr)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,11 @@ import (
 func init() { register(newReportCmd) }
 
 type reportFlags struct {
-	history, file, output, format, since, tz, profile string
-	window                                            time.Duration
+	file, output, format, since, tz, profile string
+	window                                   time.Duration
+	// history: one directory per coordinator (an estate checked from inside each site has
+	// one per site); their runs merge by topology name.
+	history []string
 }
 
 func newReportCmd() *cobra.Command {
@@ -45,6 +49,9 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 		Example: `  # the report of the last week, for the change ticket
   netprobe report --history /var/lib/netprobe/history -f estate.yaml --since 7d -o report.html
 
+  # an estate checked from inside each site (check --site): both coordinators' histories
+  netprobe report --history /var/lib/netprobe/history --history /srv/azure-coordinator/history -f estate.yaml -o report.html
+
   # with a per-minute churn profile exported from a profiling tool: RPO 100 % / 90 % sizing
   netprobe report --history /var/lib/netprobe/history -f estate.yaml --churn-profile churn.csv -o report.html
 
@@ -54,7 +61,7 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReport(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.history, "history", "", "history directory written by 'netprobe check --history' (required)")
+	fl.StringArrayVar(&f.history, "history", nil, "history directory written by 'netprobe check --history' (required; repeat it to merge the histories of several coordinators, such as one per site)")
 	fl.StringVarP(&f.file, "file", "f", "", "topology file: VMs, disks, churn, RPO and growth for the arithmetic")
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file, atomically (default stdout)")
 	fl.StringVar(&f.format, "format", "", "html or markdown (default: markdown for a .md output, else html)")
@@ -66,7 +73,7 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 }
 
 func runReport(cmd *cobra.Command, f reportFlags) error {
-	if f.history == "" {
+	if len(f.history) == 0 {
 		return exitWith(ExitUsage, errors.New("report needs --history DIR: the directory 'netprobe check --history' writes to"))
 	}
 	format := f.format
@@ -123,7 +130,13 @@ func runReport(cmd *cobra.Command, f reportFlags) error {
 		in.Profile = &prof
 	}
 
-	runs, warns := history.Load(f.history)
+	var runs []result.Run
+	var warns []history.Warning
+	for _, dir := range f.history {
+		rs, ws := history.Load(dir)
+		runs, warns = append(runs, rs...), append(warns, ws...)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartedAt.Before(runs[j].StartedAt) })
 	stderr := cmd.ErrOrStderr()
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "netprobe: warning: %s\n", w)
@@ -145,7 +158,8 @@ func runReport(cmd *cobra.Command, f reportFlags) error {
 		if !cutoff.IsZero() {
 			what += " since " + cutoff.Format("2006-01-02 15:04")
 		}
-		return exitWith(ExitCannotRun, fmt.Errorf("%s in %s: nothing to report (run 'netprobe check --history %s' from cron first)", what, f.history, f.history))
+		dirs := strings.Join(f.history, ", ")
+		return exitWith(ExitCannotRun, fmt.Errorf("%s in %s: nothing to report (run 'netprobe check --history %s' from cron first)", what, dirs, f.history[0]))
 	}
 
 	rep := report.Build(runs, in)

@@ -13,6 +13,21 @@ const fixtureHistory = "../../internal/report/testdata/history"
 
 func TestReportCmd(t *testing.T) {
 	dir := t.TempDir()
+	// The fixture's days split between two coordinators' histories, as two sites' would be.
+	first, second := t.TempDir(), t.TempDir()
+	for i, day := range []string{"runs-2026-11-22.jsonl", "runs-2026-11-23.jsonl", "runs-2026-11-24.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(fixtureHistory, day))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := first
+		if i == 2 {
+			to = second
+		}
+		if err := os.WriteFile(filepath.Join(to, day), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -34,6 +49,8 @@ func TestReportCmd(t *testing.T) {
 			[]string{"Built from 8 runs between 2026-11-24 02:00 UTC"}},
 		{"churn profile", []string{"report", "--history", fixtureHistory, "--tz", "UTC", "--churn-profile", "../../internal/report/testdata/churn.csv", "-o", filepath.Join(dir, "p.md")}, ExitOK, "p.md",
 			[]string{"Churn profile (120 minutes)"}},
+		{"two histories merged", []string{"report", "--history", first, "--history", second, "--tz", "UTC", "-o", filepath.Join(dir, "m.md")}, ExitOK, "m.md",
+			[]string{"Built from 24 runs between 2026-11-22 02:00 UTC"}},
 		{"unreadable churn profile", []string{"report", "--history", fixtureHistory, "--churn-profile", filepath.Join(dir, "none.csv")}, ExitUsage, "", nil},
 		{"since after the last run", []string{"report", "--history", fixtureHistory, "--since", "2027-01-01"}, ExitCannotRun, "", nil},
 	} {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
@@ -77,5 +79,76 @@ func TestJudgeBlob(t *testing.T) {
 	}
 	if r := JudgeBlobError(context.Background(), c, fmt.Errorf("agent blob probe: %w: no answer", probes.ErrTimeout)); r.Status != result.Fail {
 		t.Errorf("silent storage: %s", r.Status)
+	}
+}
+
+// blobProber answers blob probes after a while, counting how many run at once.
+type blobProber struct {
+	sleepyProber
+	mu             *sync.Mutex // guards inflight, most
+	inflight, most *int
+}
+
+func (p blobProber) Probe(ctx context.Context, kind string, params, res any) error {
+	if kind != agent.KindBlob {
+		return p.sleepyProber.Probe(ctx, kind, params, res)
+	}
+	p.mu.Lock()
+	*p.inflight++
+	*p.most = max(*p.most, *p.inflight)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		*p.inflight--
+		p.mu.Unlock()
+	}()
+	if err := p.sleepyProber.Probe(ctx, kind, params, res); err != nil {
+		return err
+	}
+	*res.(*probes.BlobResult) = probes.BlobResult{Host: "acct.blob.core.windows.net", Streams: 4, BitsPerSecond: 50e6, Bytes: 1e7, Requests: 3}
+	return nil
+}
+
+// TestRunBlobOneAtATime: blob tests share the appliance's internet link (and its proxy) as
+// agent-to-agent bandwidth tests share a VPN: two at once would each measure a share of it and
+// be judged short. The modernized example plans four (down and up, 1 and 4 streams).
+func TestRunBlobOneAtATime(t *testing.T) {
+	tp, err := topology.Load("../../topologies/modernized.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := Plan(tp, Options{Only: []string{"blob/", "endpoint/asr-appliance/"}})
+	var mu sync.Mutex
+	var inflight, most int
+	fake := blobProber{sleepyProber: sleepyProber{delay: 30 * time.Millisecond}, mu: &mu, inflight: &inflight, most: &most}
+	r := &Runner{Concurrency: 16, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
+	blobs := 0
+	for ev := range r.Run(context.Background(), plan) {
+		if ev.Result != nil && ev.Result.Check == result.CheckBlob {
+			blobs++
+			if ev.Result.Status != result.Pass {
+				t.Errorf("%s: %s %s", ev.Result.ID, ev.Result.Status, ev.Result.Message)
+			}
+		}
+	}
+	if blobs != 4 || most != 1 {
+		t.Errorf("%d blob results, at most %d at once; want 4, one at a time", blobs, most)
+	}
+}
+
+// TestPlanNoBandwidthLeavesBlobOut: --no-bandwidth leaves out every test that takes
+// checks.bandwidth.duration, the blob transfers with the agent-to-agent ones.
+func TestPlanNoBandwidthLeavesBlobOut(t *testing.T) {
+	tp, err := topology.Load("../../topologies/modernized.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(Plan(tp, Options{Only: []string{"blob/"}})); n == 0 {
+		t.Fatal("the example plans no blob test")
+	}
+	for _, c := range Plan(tp, Options{NoBandwidth: true}) {
+		if c.Kind == result.CheckBlob || c.Kind == result.CheckBandwidth {
+			t.Errorf("%s planned with NoBandwidth", c.ID)
+		}
 	}
 }

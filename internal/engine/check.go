@@ -45,6 +45,9 @@ type Check struct {
 	Link string
 	// SkipReason, when set, makes the check a skip without running it.
 	SkipReason string
+	// RunFrom, set with SkipReason, is the site whose own coordinator runs the check (an
+	// estate checked from inside each site: ForSite); its skip carries result.ReasonOtherSite.
+	RunFrom string
 
 	// Pattern is an endpoint's documented name (possibly a wildcard); Representative is true
 	// when netprobe picked Address under it because the file names none of the vault's own.

@@ -299,7 +299,7 @@ func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Resu
 	err := st.callProbe(ctx, p, c.FromAgent, agent.KindTLS, 2*c.Timeout, probes.TLSRequest{Address: c.Target(), Proxy: c.Proxy}, &m)
 	switch {
 	case err == nil || m.HandshakeError != "" || m.Version != "":
-		return SoftenEndpoint(c, JudgeTLS(c, m))
+		return JudgePrivateEndpoint(c, m, SoftenEndpoint(c, JudgeTLS(c, m)))
 	case controlFailure(ctx, err):
 		return Errored(c, err, agentHint(c, err))
 	}

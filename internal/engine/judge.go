@@ -44,6 +44,10 @@ func Skipped(c Check, why string) result.Result {
 	r := base(c)
 	r.Status = result.Skip
 	r.Message = fmt.Sprintf("%s: %s", arrow(c), why)
+	if c.RunFrom != "" {
+		r.Reason = result.ReasonOtherSite
+		r.Metrics = map[string]any{"run_from": c.RunFrom}
+	}
 	return r
 }
 

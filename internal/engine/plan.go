@@ -23,7 +23,8 @@ type Options struct {
 	Only []string
 	// Timeout overrides settings.timeout for one probe attempt; 0 keeps the topology's.
 	Timeout time.Duration
-	// NoBandwidth leaves bandwidth tests out (they take checks.bandwidth.duration each).
+	// NoBandwidth leaves bandwidth and blob throughput tests out (they take
+	// checks.bandwidth.duration each).
 	NoBandwidth bool
 	// NoHostFacts leaves out the master target's host-fact rules (RD-RETENTION, RD-VMTOOLS,
 	// RD-SCSI): a lab or demo host is no VMware VM.
@@ -56,7 +57,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 		if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
 			continue
 		}
-		if opts.NoBandwidth && c.Kind == result.CheckBandwidth {
+		if opts.NoBandwidth && (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) {
 			continue
 		}
 		if matchOnly(opts.Only, c.ID) {
@@ -190,6 +191,9 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 			c.Proxy = h.Proxy // the appliance's services all go through it
 		}
 		c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+		if privateLinkName(f.Address) {
+			_, c.Ranges = insideRanges(t, "") // a private endpoint's address: in a site's networks
+		}
 	case topology.FlowPath:
 		c.Kind = result.CheckPath
 		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)

@@ -208,7 +208,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if perAgent <= 0 {
 		perAgent = DefaultPerAgent
 	}
-	var serial []Check // bandwidth tests: one at a time, so no two share a link
+	var serial []Check // bandwidth and blob tests: one at a time, so no two share a link
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	// A check whose agent has all its calls in flight waits in that agent's backlog, holding
@@ -217,7 +217,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	var qmu sync.Mutex
 	queues := map[string]*agentQueue{}
 	for _, c := range interleave(plan) {
-		if c.Kind == result.CheckBandwidth && c.SkipReason == "" {
+		if (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) && c.SkipReason == "" {
 			serial = append(serial, c)
 			continue
 		}

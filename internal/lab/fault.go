@@ -215,6 +215,40 @@ func (l *Lab) portRules(host string, p Proto, port int, via string, target []str
 	return rules, nil
 }
 
+// DropOutbound drops what Host sends to To (every destination when unset) on Proto and Port,
+// on the host's OUTPUT chain: an outbound deny rule of an Azure NSG on the VM's NIC, or of the
+// host's own firewall. The sender times out.
+type DropOutbound struct {
+	Host  string
+	Proto Proto
+	Port  int
+	To    netip.Prefix // optional
+}
+
+func (f DropOutbound) String() string {
+	s := fmt.Sprintf("drop %s/%d from %s", f.Proto, f.Port, f.Host)
+	if f.To.IsValid() {
+		s += " to " + f.To.String()
+	}
+	return s
+}
+
+func (f DropOutbound) apply(ctx context.Context, l *Lab) (func(context.Context) error, error) {
+	if f.Proto != TCP && f.Proto != UDP {
+		return nil, fmt.Errorf("%v: set Proto to TCP or UDP", f)
+	}
+	h, err := l.node(f.Host)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", f, err)
+	}
+	var spec []string
+	if f.To.IsValid() {
+		spec = append(spec, "-d", f.To.String())
+	}
+	spec = append(spec, "-p", f.Proto.String(), "--dport", fmt.Sprint(f.Port), "-j", "DROP")
+	return applyRules(ctx, f.String(), []rule{{node: h, table: "filter", chain: "OUTPUT", spec: spec}})
+}
+
 // DropFragNeeded makes Router an MTU black hole: the ICMP "fragmentation needed" it sends,
 // or forwards, never arrives, so a DF packet larger than the path MTU just vanishes.
 type DropFragNeeded struct {

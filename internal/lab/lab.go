@@ -53,8 +53,9 @@ type Lab struct {
 
 	onCreate func(ns string) // set before build, read-only after
 
-	mu      sync.Mutex // guards created, procs, rates, closed, closers
+	mu      sync.Mutex // guards created, etcDirs, procs, rates, closed, closers
 	created []string   // namespaces created, in order
+	etcDirs []string   // /etc/netns/<ns> directories created (SetResolvConf)
 	procs   []*Process
 	rates   map[string]BitsPerSecond // current shaping per link ("vpn", "cs01/eth1")
 	closed  bool
@@ -297,12 +298,24 @@ func (l *Lab) build(ctx context.Context) error {
 			b.ip(h, append([]string{"route", "add"}, rt.args()...)...)
 		}
 	}
-	// Router routes: each far site's LANs via the link, then the spec's own.
+	// Router routes: each far site's LANs via the link (over an uplink: the near site's
+	// default route, with source NAT, and nothing back), then the spec's own.
 	for _, ln := range l.spec.Links {
 		for i := range 2 {
 			near, far := l.nodes[ln.Sites[i]], l.spec.Site(ln.Sites[1-i])
-			for _, lan := range far.LANs {
-				b.ip(near, "route", "add", lan.Gateway.Masked().String(), "via", ln.Addrs[1-i].Addr().String(), "dev", ln.Name)
+			via := ln.Addrs[1-i].Addr().String()
+			switch ln.Uplink {
+			case "":
+				for _, lan := range far.LANs {
+					b.ip(near, "route", "add", lan.Gateway.Masked().String(), "via", via, "dev", ln.Name)
+				}
+			case near.name:
+				b.ip(near, "route", "add", "default", "via", via, "dev", ln.Name)
+				b.do(func() error {
+					_, err := run(ctx, "ip", "netns", "exec", near.netns, "iptables", "-w", "-t", "nat", "-A", "POSTROUTING",
+						"-o", ln.Name, "-j", "SNAT", "--to-source", ln.Addrs[i].Addr().String())
+					return err
+				})
 			}
 		}
 	}
@@ -386,6 +399,7 @@ func (l *Lab) Close(ctx context.Context) error {
 		for _, ns := range slices.Backward(created) {
 			errs = append(errs, deleteNetns(ctx, ns))
 		}
+		errs = append(errs, l.removeEtc())
 		l.closeErr = errors.Join(errs...)
 	})
 	return l.closeErr
@@ -423,10 +437,24 @@ func deleteNetns(ctx context.Context, ns string) error {
 	return err
 }
 
-// Leftovers lists the namespaces that labs of this process created and that still exist.
-// A TestMain calls it after m.Run to prove cleanup worked.
+// Leftovers lists the namespaces that labs of this process created and that still exist, and
+// their /etc/netns directories (as paths). A TestMain calls it after m.Run to prove cleanup
+// worked.
 func Leftovers() ([]string, error) {
-	return listNetns(ProcessPrefix())
+	left, err := listNetns(ProcessPrefix())
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(etcNetns)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return left, err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ProcessPrefix()) {
+			left = append(left, etcNetns+"/"+e.Name())
+		}
+	}
+	return left, nil
 }
 
 // listNetns lists namespaces whose name starts with prefix.

@@ -13,11 +13,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes/probetest"
 )
 
-// TestMain proves the suite's cleanup: after all tests, no namespace this process created
-// may remain.
+// TestMain proves the suite's cleanup: after all tests, no namespace (nor /etc/netns
+// directory) this process created may remain, and no process it started may still run.
 func TestMain(m *testing.M) {
+	// The lab's own code resolves no name in the test process (it dials addresses); a query to
+	// the machine's resolver by mistake fails instead of leaving the machine.
+	probetest.GuardDNS()
 	code := m.Run()
 	left, err := Leftovers()
 	if err != nil {
@@ -26,6 +31,10 @@ func TestMain(m *testing.M) {
 	}
 	if len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "lab: namespaces left behind by the tests: %s\n", strings.Join(left, " "))
+		code = 1
+	}
+	if procs, err := LeftoverChildren(); err != nil || len(procs) > 0 {
+		fmt.Fprintf(os.Stderr, "lab: processes left running by the tests: %v %v\n", procs, err)
 		code = 1
 	}
 	os.Exit(code)

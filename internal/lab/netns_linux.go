@@ -48,3 +48,21 @@ func inNetns(path string, fn func() error) error {
 	}()
 	return <-errc
 }
+
+// lockEtc takes an exclusive lock that labs of every process hold while they create or remove
+// /etc/netns entries: flock(2) on /etc itself, which creates no file and goes with the
+// process if it dies.
+func lockEtc() (unlock func(), err error) {
+	f, err := os.Open("/etc")
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock /etc for /etc/netns: %w", err)
+	}
+	return func() {
+		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}, nil
+}

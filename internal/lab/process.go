@@ -2,8 +2,11 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,7 +33,21 @@ type Process struct {
 // its output if the test failed. The namespace's processes are also stopped by Lab.Close.
 func (h *Host) Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
-	p, err := h.StartProcess(name, args...)
+	return h.StartWith(t, ProcOptions{}, name, args...)
+}
+
+// ProcOptions adjust a process Start runs.
+type ProcOptions struct {
+	// Env is added to the test's environment (SSL_CERT_FILE=..., to trust a lab CA).
+	Env []string
+	// Dir is the working directory; "" keeps the test's.
+	Dir string
+}
+
+// StartWith is Start with options.
+func (h *Host) StartWith(t testing.TB, o ProcOptions, name string, args ...string) *Process {
+	t.Helper()
+	p, err := h.StartProcessWith(o, name, args...)
 	if err != nil {
 		t.Fatalf("lab: start %s on %s: %v", name, h.name, err)
 	}
@@ -45,12 +62,21 @@ func (h *Host) Start(t testing.TB, name string, args ...string) *Process {
 
 // StartProcess is Start without a test: the caller (or Lab.Close) stops it.
 func (h *Host) StartProcess(name string, args ...string) (*Process, error) {
+	return h.StartProcessWith(ProcOptions{}, name, args...)
+}
+
+// StartProcessWith is StartProcess with options.
+func (h *Host) StartProcessWith(o ProcOptions, name string, args ...string) (*Process, error) {
 	h.lab.mu.Lock()
 	defer h.lab.mu.Unlock()
 	if h.lab.closed {
 		return nil, fmt.Errorf("lab is closed")
 	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", h.netns, name}, args...)...)
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
+	cmd.Dir = o.Dir
 	p := &Process{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	setProcGroup(cmd)
@@ -81,6 +107,29 @@ func (p *Process) Err() error {
 		return p.err
 	default:
 		return nil
+	}
+}
+
+// WaitOutput waits until the process has written s (a server's "ready" line), and fails when
+// it exits first or ctx ends.
+func (p *Process) WaitOutput(ctx context.Context, s string) error {
+	// 10 ms between looks: a server is ready within milliseconds of starting.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if strings.Contains(p.Output(), s) {
+			return nil
+		}
+		select {
+		case <-p.done:
+			if strings.Contains(p.Output(), s) {
+				return nil
+			}
+			return fmt.Errorf("%s exited (%v) before saying %q: %s", p.name, p.err, s, p.Output())
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not say %q: %w (output: %s)", p.name, s, ctx.Err(), p.Output())
+		case <-tick.C:
+		}
 	}
 }
 

@@ -39,6 +39,12 @@ type LinkSpec struct {
 	Addrs [2]netip.Prefix // the routers' addresses on the link, same order as Sites
 	MTU   int             // 0 keeps the kernel's 1500
 	Rate  BitsPerSecond   // 0 means unshaped; otherwise a tbf on both ends
+	// Uplink, when set, names the site for which this link is its internet connection: that
+	// site's router sends everything it has no route for over the link, hiding its LANs
+	// behind its link address (source NAT, as an internet edge does), and the far site gets no
+	// route to those LANs. Without it, each router routes the far site's LANs over the link
+	// (a VPN).
+	Uplink string
 }
 
 // HostSpec is a host namespace with its NICs (each a veth into a LAN bridge of its site's
@@ -207,6 +213,9 @@ func (s *Spec) Validate() error {
 		}
 		if ln.Rate < 0 {
 			bad("link %s: negative rate", ln.Name)
+		}
+		if ln.Uplink != "" && ln.Uplink != ln.Sites[0] && ln.Uplink != ln.Sites[1] {
+			bad("link %s: uplink %q is neither of its sites", ln.Name, ln.Uplink)
 		}
 	}
 	for _, h := range s.Hosts {

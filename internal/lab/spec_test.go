@@ -2,6 +2,7 @@ package lab
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,6 +19,19 @@ func TestFailbackIsValid(t *testing.T) {
 	}
 	if vpn := s.Link(VPN); vpn.MTU != VPNMTU || vpn.Rate != VPNRate {
 		t.Errorf("vpn MTU %d rate %v, want %d and %v", vpn.MTU, vpn.Rate, VPNMTU, VPNRate)
+	}
+}
+
+func TestModernizedIsValid(t *testing.T) {
+	s := Modernized()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Modernized() is invalid:\n%v", err)
+	}
+	// No link joins the sites: each reaches only the internet, through its own edge.
+	for _, l := range s.Links {
+		if !slices.Contains(l.Sites[:], Internet) || l.Uplink == Internet || l.Uplink == "" {
+			t.Errorf("link %s joins %v with uplink %q: want a site's uplink to the internet", l.Name, l.Sites, l.Uplink)
+		}
 	}
 }
 
@@ -53,6 +67,7 @@ func TestValidateRejects(t *testing.T) {
 		{"link to one site", func(s *Spec) { s.Link(VPN).Sites[1] = OnPrem }, `both ends on site`},
 		{"link MTU", func(s *Spec) { s.Link(VPN).MTU = 100 }, `MTU 100 outside`},
 		{"route without next hop", func(s *Spec) { s.Host(MT01).Routes[0].Via = netip.Addr{} }, `needs a prefix and a via or dev`},
+		{"uplink of another site", func(s *Spec) { s.Link(VPN).Uplink = "mars" }, `uplink "mars" is neither of its sites`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

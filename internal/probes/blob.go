@@ -165,8 +165,8 @@ type transfer interface {
 
 // runTransfer runs req.Streams loops of xfer for warm-up plus duration, samples the byte count
 // every second, and reports the rate of the window after the warm-up.
-func runTransfer(ctx context.Context, env *Env, req BlobRequest, xfer transfer, res BlobResult) (BlobResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, req.Warmup+req.Duration)
+func runTransfer(parent context.Context, env *Env, req BlobRequest, xfer transfer, res BlobResult) (BlobResult, error) {
+	ctx, cancel := context.WithTimeout(parent, req.Warmup+req.Duration)
 	defer cancel()
 	var moved atomic.Int64
 	var requests, failed atomic.Int64
@@ -248,6 +248,15 @@ loop:
 	}
 	if res.Bytes == 0 && firstErr != nil {
 		return res, blobError(context.Background(), firstErr, res.Host)
+	}
+	if moved.Load() == 0 {
+		// Not one byte either way and no request failed: every request was still waiting for
+		// a connection when the time was up (a dropped SYN, a proxy that never connects).
+		// Nothing answered: that is no measured rate of zero.
+		if cerr := cancelled(parent); cerr != nil {
+			return res, cerr
+		}
+		return res, fmt.Errorf("%w: nothing from %s answered in %s", ErrTimeout, res.Host, req.Warmup+req.Duration)
 	}
 	return res, nil
 }

@@ -92,3 +92,21 @@ func TestBlobUploadRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobSilentStorage: a storage endpoint that never answers (a firewall drops the
+// connection) is "cannot reach" (ErrTimeout), not a measured rate of zero: an upload has no
+// first request of its own to fail on, and its requests are still pending when the window ends.
+func TestBlobSilentStorage(t *testing.T) {
+	silent := &probes.Env{Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done() // a dropped SYN: nothing until the caller gives up
+		return nil, ctx.Err()
+	}}
+	for _, upload := range []bool{false, true} {
+		req := probes.BlobRequest{URL: "https://" + blobHost + "/netprobe/test-blob?sig=good", Upload: upload, Streams: 2,
+			Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond}
+		res, err := probes.Blob(context.Background(), silent, req)
+		if !errors.Is(err, probes.ErrTimeout) || !strings.Contains(err.Error(), blobHost) || strings.Contains(err.Error(), "sig=") {
+			t.Errorf("upload %v: %+v, %v; want a timeout naming the host", upload, res, err)
+		}
+	}
+}

@@ -58,6 +58,9 @@ type TLSResult struct {
 	// TLS service, or a proxy that cut it).
 	HandshakeError string `json:"handshake_error,omitempty"`
 	Detail         string `json:"detail,omitempty"`
+	// RemoteAddr is the address connected to (ip:port) when the connection was direct: the
+	// address the name resolved to here. Through a proxy the proxy resolves it: empty.
+	RemoteAddr string `json:"remote_addr,omitempty"`
 	// HTTPDate is the Date header of the answer to HEAD / (HTTPDate requests): the server's
 	// clock in whole seconds, read between DateSent and DateReceived on this host's clock.
 	// DateError says why it is missing.
@@ -102,6 +105,9 @@ func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
 	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true} // verified below, to report rather than fail
 	conn := tls.Client(raw, cfg)
 	res := TLSResult{}
+	if req.Proxy == "" && raw.RemoteAddr() != nil {
+		res.RemoteAddr = raw.RemoteAddr().String()
+	}
 	if err := conn.HandshakeContext(ctx); err != nil {
 		res.RTT = env.now().Sub(start)
 		res.HandshakeError = err.Error()

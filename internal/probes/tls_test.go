@@ -51,6 +51,9 @@ func TestTLS(t *testing.T) {
 			if got.Version == "" || got.Subject != "CN=cs01.contoso.local" || got.NotAfter.IsZero() || len(got.Fingerprint) != 64 {
 				t.Errorf("handshake facts missing: %+v", got)
 			}
+			if got.RemoteAddr != tc.req.Address {
+				t.Errorf("remote address %q, want the one connected to, %s", got.RemoteAddr, tc.req.Address)
+			}
 		})
 	}
 }
@@ -107,6 +110,9 @@ func TestTLSViaProxy(t *testing.T) {
 	res, err := probes.TLS(context.Background(), nil, probes.TLSRequest{Address: "svc.example.test:443", Proxy: "http://" + open.String(), RootCAs: cert.CAPEM})
 	if err != nil || !res.Verified {
 		t.Fatalf("through the proxy: %+v, %v", res, err)
+	}
+	if res.RemoteAddr != "" {
+		t.Errorf("remote address %q through a proxy, which resolves the name itself: want none", res.RemoteAddr)
 	}
 	auth := connectProxy(t, svc, http.StatusProxyAuthRequired)
 	_, err = probes.TLS(context.Background(), nil, probes.TLSRequest{Address: "svc.example.test:443", Proxy: "http://" + auth.String()})

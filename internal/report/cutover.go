@@ -295,7 +295,10 @@ func Build(runs []result.Run, in Inputs) Report {
 	}
 	rep.provenance(use)
 
-	// Per check ID: the latest result, and how often it failed.
+	// Per check ID: the latest result, and how often it failed. An estate without a private
+	// path between its sites is checked by a coordinator in each, and each run skips the other
+	// sites' checks as run from there: those skips are no result of the check, so the runs of
+	// the sites merge into one picture and a check is judged by the runs that measured it.
 	type track struct {
 		latest, lastFail result.Result
 		runs, fails      int
@@ -304,6 +307,9 @@ func Build(runs []result.Run, in Inputs) Report {
 	var ids []string
 	for _, run := range use {
 		for _, r := range run.Results {
+			if r.Status == result.Skip && r.Reason == result.ReasonOtherSite {
+				continue
+			}
 			tr := byID[r.ID]
 			if tr == nil {
 				tr = &track{}

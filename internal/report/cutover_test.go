@@ -573,3 +573,56 @@ hosts:
 		t.Errorf("%d links, want one per appliance", len(rep.Links))
 	}
 }
+
+// TestBuildMergesSites: an estate without a private path between its sites is checked by a
+// coordinator in each; each run skips the other site's checks as run from there. The report
+// takes every check from the run that measured it, in either order of the runs: the appliance's
+// blob throughput (measured on premises) and the Azure VM's failing endpoint (measured in
+// Azure) both count, and neither site's skips hide the other's results.
+func TestBuildMergesSites(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	other := func(id, check, from, site string) result.Result {
+		return result.Result{ID: id, Check: check, From: from, Status: result.Skip, Reason: result.ReasonOtherSite,
+			Message: "run from site " + site, Metrics: map[string]any{"run_from": site}}
+	}
+	blob := result.Result{ID: "blob/apl01/azure-storage/down/4", Check: "blob", Rule: "MFB-BW", From: "apl01", To: "azure-storage", Status: result.Pass,
+		Message: "41 Mbit/s", Metrics: map[string]any{"mbps": 41.0, "streams": 4.0, "direction": "down", "required_mbps": 27.3, "link": "azure-storage"}}
+	vmEndpoint := result.Result{ID: "endpoint/web01/labasrlog01.blob.core.windows.net/443/tcp", Check: "endpoint", Rule: "MFB-VM-BLOB",
+		From: "web01", To: "labasrlog01.blob.core.windows.net", Status: result.Fail, Message: "web01 cannot reach it", Hint: "allow it"}
+	onprem := result.NewRun("lab-modernized", at, time.Second, []result.Result{blob, other(vmEndpoint.ID, "endpoint", "web01", "azure")})
+	onprem.Site = "onprem"
+	azure := result.NewRun("lab-modernized", at.Add(time.Minute), time.Second, []result.Result{other(blob.ID, "blob", "apl01", "onprem"), vmEndpoint})
+	azure.Site = "azure"
+	in := Inputs{VMs: []VMInput{{Name: "web01", Disks: []DiskInput{{Size: 1 << 30, Churn: 1e6}}}}}
+	for _, tc := range []struct {
+		name string
+		runs []result.Run
+	}{
+		{"on premises first", []result.Run{onprem, azure}},
+		{"Azure first", []result.Run{withStart(azure, at), withStart(onprem, at.Add(time.Minute))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Build(tc.runs, in)
+			if rep.Verdict != NoGo || len(rep.Failing) != 1 || rep.Failing[0].ID != vmEndpoint.ID || !rep.Failing[0].Current || rep.Failing[0].Runs != 1 {
+				t.Errorf("verdict %s, failing %+v: want NO-GO for the Azure VM's endpoint, current, measured in 1 run", rep.Verdict, rep.Failing)
+			}
+			var storage *LinkReport
+			for i := range rep.Links {
+				if rep.Links[i].Name == "azure-storage" {
+					storage = &rep.Links[i]
+				}
+			}
+			if storage == nil || storage.Verdict != Go || len(storage.Throughput) != 1 || storage.Throughput[0].All.N != 1 {
+				t.Errorf("azure-storage link %+v: want GO with the appliance's one download", storage)
+			}
+			if len(rep.VMs) != 1 || rep.VMs[0].Verdict != NoGo || rep.VMs[0].Flows.Skip != 0 || rep.VMs[0].Flows.Fail != 1 {
+				t.Errorf("web01 %+v: want NO-GO from its failing endpoint and no skip", rep.VMs)
+			}
+		})
+	}
+}
+
+func withStart(r result.Run, at time.Time) result.Run {
+	r.StartedAt = at
+	return r
+}

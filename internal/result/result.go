@@ -172,7 +172,16 @@ type Run struct {
 	TopologySHA256 string `json:"topology_sha256,omitempty"`
 	// Agents are the agents the run needed, each with whether it answered to the end.
 	Agents []Agent `json:"agents,omitempty"`
+	// Site is the site this run checked from inside (check --site, or the coordinator's own
+	// site when it could not reach another one that needs no private path); "" when the run
+	// covered the whole estate. The other sites' checks are skips with ReasonOtherSite.
+	Site string `json:"site,omitempty"`
 }
+
+// ReasonOtherSite is the reason of a skip whose check another site's coordinator runs (an
+// estate without a private path between its sites is checked from inside each site). The
+// history and the report take that check's result from the run that measured it.
+const ReasonOtherSite = "other-site"
 
 // Agent is one agent a run needed. Up is false when the coordinator could not reach it or it
 // stopped answering during the run; Error then says why, and its checks are errors.
