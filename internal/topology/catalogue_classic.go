@@ -17,6 +17,7 @@ func (e *expander) failback() {
 	mts := MasterTargetsInUse(e.t)
 	pairs := FailbackPairs(e.t)
 	vcs := e.vcenters()
+	sv := newServing(e.t)
 
 	for _, vm := range vms {
 		for _, c := range cs {
@@ -27,7 +28,7 @@ func (e *expander) failback() {
 				Source: source("reprotect", "ts-failback"), ErrorCode: "95226",
 				Why: "the reprotect page asks that the failed-over VM can reach (ping) the configuration server"}, vm, c)
 		}
-		if ps := ProcessServerOf(e.t, vm); ps != nil {
+		if ps := sv.processServer(vm).Host; ps != nil {
 			f := Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
 				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}
@@ -104,7 +105,7 @@ func (e *expander) failback() {
 	}
 	e.routes(cs)
 	for _, vm := range vms {
-		if ps := ProcessServerOf(e.t, vm); ps != nil {
+		if ps := sv.processServer(vm).Host; ps != nil {
 			e.add(Flow{Rule: "FB-LAT", Kind: FlowLatency, Confidence: ConfDoc, Source: source("prepare-failback"),
 				Why: "the process server needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
 		}
