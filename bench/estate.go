@@ -49,8 +49,8 @@ func checkEstate(c Config) error {
 	if c.VMsPerNS < 1 || c.VMsPerNS > 250 {
 		return fmt.Errorf("-vms-per-ns %d: want 1..250 (one /24 of %s per namespace)", c.VMsPerNS, vmNet)
 	}
-	if c.VMs < 1 || vmNamespaces(c) > 16 {
-		return fmt.Errorf("-vms %d: want 1..%d with -vms-per-ns %d (%s holds 16 namespaces)", c.VMs, 16*c.VMsPerNS, c.VMsPerNS, vmNet)
+	if c.VMs < 1 || vmNamespaces(c) > maxVMNamespaces {
+		return fmt.Errorf("-vms %d: want 1..%d with -vms-per-ns %d (%s holds %d namespaces)", c.VMs, maxVMNamespaces*c.VMsPerNS, c.VMsPerNS, vmNet, maxVMNamespaces)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/lab"
 	"github.com/netprobe/netprobe/internal/result"
@@ -136,8 +137,14 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	}
 	for k := range vmNamespaces(c) {
 		n := min(c.VMsPerNS, c.VMs-k*c.VMsPerNS)
-		// Bounds of one agent per VM, times the VMs this process stands for.
-		if err := start(vmHost(k), "--max-probe-rate", strconv.Itoa(50*n), "--max-responders", strconv.Itoa(64*n)); err != nil {
+		// Bounds of one agent per VM, times the VMs this process stands for: the probe rate,
+		// the responders, the bytes per second, and the control connections (the coordinator
+		// keeps up to engine.DefaultPerAgent to each VM's agent, all from one source address,
+		// which the default per-source cap of 64 would reset at the TLS handshake).
+		d := agent.DefaultBounds()
+		if err := start(vmHost(k), "--max-probe-rate", strconv.Itoa(50*n), "--max-responders", strconv.Itoa(d.MaxResponders*n),
+			"--max-probe-byte-rate", strconv.FormatInt(d.ByteRate*int64(n), 10),
+			"--max-conns", strconv.Itoa(d.MaxConns*n), "--max-conns-per-source", strconv.Itoa(d.MaxConnsPerSource*n)); err != nil {
 			return fail(err)
 		}
 		addrs = append(addrs, vmAddr(c, k*c.VMsPerNS).String())
@@ -159,6 +166,13 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	}
 	step("estate: netprobe check (coordinator in %s)", lab.CS01)
 	cmd := exec.CommandContext(ctx, "ip", args...)
+	// The coordinator's memory is measured as a user runs it: without the soft limit that
+	// check would otherwise set itself (GOMEMLIMIT=off disables it, see softMemoryLimit).
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT=off")
+	if c.Profile != "" {
+		cmd.Env = append(cmd.Env, "NETPROBE_CPUPROFILE="+filepath.Join(c.Profile, "coordinator.cpu.pprof"),
+			"NETPROBE_HEAPPROFILE="+filepath.Join(c.Profile, "coordinator.heap.pprof"))
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	began := time.Now()

@@ -56,6 +56,7 @@ type Config struct {
 	Out          string        `json:"-"`
 	Keep         bool          `json:"-"`
 	Bin          string        `json:"-"`
+	Profile      string        `json:"-"`
 }
 
 func main() {
@@ -78,6 +79,7 @@ func main() {
 	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,idle (default all)")
 	flag.StringVar(&c.Out, "o", "bench.json", "where to write the JSON results")
 	flag.StringVar(&c.Bin, "bin", "", "use this netprobe binary instead of building ./cmd/netprobe")
+	flag.StringVar(&c.Profile, "profile", "", "write the estate coordinator's CPU profile and peak heap profile to this directory")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the work directory (binary, estate topology, the check's JSON) and print where")
 	flag.Parse()
 
@@ -186,11 +188,13 @@ func run(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Estate addressing: the VMs live in 10.30.0.0/20 on the Azure side (the retained /24 of the
+// Estate addressing: the VMs live in 10.30.0.0/18 on the Azure side (the retained /24 of the
 // failback lab is too small for 1,000), VMsPerNS addresses per agent namespace.
 const (
-	vmNet     = "10.30.0.0/20"
-	vmGateway = "10.30.0.1/20"
+	vmNet     = "10.30.0.0/18"
+	vmGateway = "10.30.0.1/18"
+	// maxVMNamespaces is how many /24s vmNet holds: 64 x 250 VMs, room for the 10,000-VM row.
+	maxVMNamespaces = 64
 	// vmGatewayAddr is the Azure router on the VM LAN.
 	vmGatewayAddr = "10.30.0.1"
 	vmLAN         = "vms"
