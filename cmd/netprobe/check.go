@@ -117,6 +117,7 @@ are still written).`,
 
 func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, formatSet bool) error {
 	softMemoryLimit()
+	defer startProfiles(stderr)()
 	t, err := loadForRun(f.file)
 	if err != nil {
 		return err
