@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Bounds are limits a request cannot exceed, whatever the coordinator asks. Zero fields take
@@ -502,8 +504,12 @@ type Info struct {
 	ObservedSource string `json:"observed_source"`
 	// ProbeKinds are the probe kinds this agent runs, sorted.
 	ProbeKinds []string `json:"probe_kinds"`
-	Bounds     Bounds   `json:"bounds"`
-	MTLS       bool     `json:"mtls"`
+	// Features are the optional request fields this agent accepts (its decoder refuses
+	// fields it does not know), sorted: probes.FeatureAdaptiveWait. A coordinator sends such
+	// a field only to an agent that lists it.
+	Features []string `json:"features,omitempty"`
+	Bounds   Bounds   `json:"bounds"`
+	MTLS     bool     `json:"mtls"`
 }
 
 // Interface is one network interface of the agent's host.
@@ -523,7 +529,7 @@ func (s *Server) handleHello(_ context.Context, r *http.Request, body []byte) (a
 	info := Info{
 		V: Version, Version: s.cfg.Version, Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Interfaces: interfaces(), ObservedSource: r.RemoteAddr, Bounds: s.bounds,
-		MTLS: s.cfg.ClientCAs != nil,
+		MTLS: s.cfg.ClientCAs != nil, Features: []string{probes.FeatureAdaptiveWait},
 	}
 	for k := range s.kinds {
 		info.ProbeKinds = append(info.ProbeKinds, k)
