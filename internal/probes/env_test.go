@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,12 @@ func TestEnvResolverAndRoots(t *testing.T) {
 	port, err := probes.Port(ctx, env, probes.PortRequest{Address: addr, Proto: "tcp"})
 	if err != nil || port.State != probes.Open {
 		t.Errorf("port %s: %v %v; want open", addr, port.State, err)
+	}
+
+	// A name the Env's server does not know: the error names that server, not resolv.conf's.
+	_, err = probes.TLS(ctx, env, probes.TLSRequest{Address: "missing.example.test:443"})
+	if err == nil || !strings.Contains(err.Error(), "on "+dns.String()) {
+		t.Errorf("TLS to a missing name: %v; want the lookup error to name %s", err, dns)
 	}
 
 	d, err := probes.DNS(ctx, env, probes.DNSRequest{Name: name})

@@ -130,6 +130,7 @@ func resolveHost(ctx context.Context, env *Env, host string) (netip.Addr, error)
 		return ip.Unmap(), nil
 	}
 	ips, err := env.resolver().LookupNetIP(ctx, "ip", host)
+	err = env.namedServer(err)
 	if err != nil || len(ips) == 0 {
 		return netip.Addr{}, fmt.Errorf("%w: cannot resolve %q: check the name and the DNS servers, or use an IP address: %v", ErrUnreachable, host, err)
 	}

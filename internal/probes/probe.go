@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -151,7 +152,18 @@ func (e *Env) dial(ctx context.Context, network, address string) (net.Conn, erro
 		return e.Dial(ctx, network, address)
 	}
 	d := net.Dialer{Resolver: e.resolver()}
-	return d.DialContext(ctx, network, address)
+	c, err := d.DialContext(ctx, network, address)
+	return c, e.namedServer(err)
+}
+
+// namedServer makes a lookup error name the server Env's resolver asked: Go's resolver names
+// the first server of /etc/resolv.conf, which a Resolver with its own Dial never asked.
+func (e *Env) namedServer(err error) error {
+	var dnsErr *net.DNSError
+	if e != nil && e.Resolver != nil && len(e.Nameservers) > 0 && errors.As(err, &dnsErr) {
+		dnsErr.Server = strings.Join(e.Nameservers, ", ")
+	}
+	return err
 }
 
 func (e *Env) resolver() *net.Resolver {
