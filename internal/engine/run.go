@@ -106,7 +106,6 @@ func (r *Runner) now() time.Time {
 	return time.Now()
 }
 
-// DefaultConcurrency bounds checks in flight for a small plan; larger plans get more (see
 // paceFor is the coordinator's pace toward an agent: a little under its bound, with half its
 // burst. Paced at exactly the bound, two probes sent a token apart can arrive closer together
 // (the scheduler delays one, not the other) and find the agent's bucket empty; the margin
@@ -115,6 +114,7 @@ func paceFor(b agent.Bounds) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(b.ProbeRate*0.9), max(1, b.ProbeBurst/2))
 }
 
+// DefaultConcurrency bounds checks in flight for a small plan; larger plans get more (see
 // concurrencyFor), because a check that waits out a timeout costs no CPU.
 const DefaultConcurrency = 64
 
