@@ -687,18 +687,6 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }
 
-func agentHint(c Check, err error) string {
-	switch {
-	case errors.Is(err, agent.ErrCertChanged):
-		return "The agent's certificate is not the one --known-agents recorded: if it was reinstalled or its certificate renewed, delete its line from the file; otherwise find out who answers on its address."
-	case errors.Is(err, agent.ErrAuth):
-		return "authentication failed: the token does not match the agent's; check --token-file (or NETPROBE_TOKEN_FILE) on both sides."
-	case errors.Is(err, agent.ErrUnreachable):
-		return fmt.Sprintf("Start the agent on %s (netprobe agent --listen %s --token-file F) and allow its control port from this machine.", c.From, c.FromAgent)
-	}
-	return ""
-}
-
 // closeClients closes every agent client when the run is over (after the responders), so a
 // TUI that re-runs checks does not pile up idle connections.
 func (st *runState) closeClients() {
