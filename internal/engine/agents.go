@@ -14,7 +14,6 @@ import (
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/bwtest"
-	"github.com/netprobe/netprobe/internal/result"
 )
 
 // Prober is what the engine needs of an agent: *agent.Client implements it, tests fake it.
@@ -76,7 +75,7 @@ func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logg
 			continue
 		}
 		add(c.FromAgent, c.From)
-		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth || c.Kind == result.CheckPMTU {
+		if kinds[c.Kind].toAgent {
 			add(c.ToAgent, c.To)
 		}
 		for _, rv := range c.Resolvers {

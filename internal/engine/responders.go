@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/netprobe/netprobe/internal/agent"
-	"github.com/netprobe/netprobe/internal/result"
 )
 
 // openResponders asks each destination agent to listen on the ports flows need, so that a
@@ -23,17 +22,11 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		if c.SkipReason != "" || c.ToAgent == "" || st.agents[c.ToAgent] == nil {
 			continue
 		}
-		var l agent.Listen
-		switch c.Kind {
-		case result.CheckPort:
-			l = agent.Listen{Proto: c.Proto, Port: c.Port}
-		case result.CheckLatency, result.CheckPMTU:
-			// Latency samples, and PMTU probes when ICMP is not allowed, use the destination
-			// agent's UDP echo.
-			l = agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}
-		default:
+		listen := kinds[c.Kind].listen
+		if listen == nil {
 			continue
 		}
+		l := listen(c)
 		if !containsListen(want[c.ToAgent], l) {
 			want[c.ToAgent] = append(want[c.ToAgent], l)
 		}

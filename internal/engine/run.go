@@ -161,7 +161,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	var qmu sync.Mutex
 	queues := map[string]*agentQueue{}
 	for _, c := range interleave(plan) {
-		if (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) && c.SkipReason == "" {
+		if kinds[c.Kind].serial && c.SkipReason == "" {
 			serial = append(serial, c)
 			continue
 		}
@@ -299,11 +299,8 @@ func (st *runState) deliver(res result.Result) {
 // judgeWith re-judges a held result with the result of the check it is judged with (nil: that
 // check did not run).
 func judgeWith(held result.Result, ref *result.Result) result.Result {
-	switch held.Check {
-	case result.CheckICMP:
-		return JudgeICMPWith(held, ref)
-	case result.CheckClock:
-		return JudgeClockWith(held, ref)
+	if judge := kinds[held.Check].judgeWith; judge != nil {
+		return judge(held, ref)
 	}
 	return held
 }
@@ -321,14 +318,11 @@ func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	res := st.executeCheck(ctx, c)
 	st.done(c)
 	res.DurationMS = time.Since(start).Milliseconds()
-	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error {
-		switch c.Kind {
-		case result.CheckBandwidth, result.CheckBlob, result.CheckLatency, result.CheckPMTU, result.CheckPath:
-			if res.Metrics == nil {
-				res.Metrics = map[string]any{}
-			}
-			res.Metrics["link"] = c.Link
+	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error && kinds[c.Kind].onLink {
+		if res.Metrics == nil {
+			res.Metrics = map[string]any{}
 		}
+		res.Metrics["link"] = c.Link
 	}
 	return res
 }
@@ -351,33 +345,8 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		}
 		return Errored(c, fmt.Errorf("agent %s on %s: %w", c.FromAgent, c.From, err), agentHint(c, err))
 	}
-	switch c.Kind {
-	case result.CheckPort:
-		return st.port(ctx, p, c)
-	case result.CheckLatency:
-		return st.latency(ctx, p, c)
-	case result.CheckRoute:
-		return st.route(ctx, p, c)
-	case result.CheckHost:
-		return st.hostFacts(ctx, p, c)
-	case result.CheckICMP:
-		return st.icmp(ctx, p, c)
-	case result.CheckPMTU:
-		return st.pmtu(ctx, p, c)
-	case result.CheckPath:
-		return st.path(ctx, p, c)
-	case result.CheckEndpoint:
-		return st.endpoint(ctx, p, c)
-	case result.CheckBandwidth:
-		return st.bandwidth(ctx, p, c)
-	case result.CheckBlob:
-		return st.blob(ctx, p, c)
-	case result.CheckTLS:
-		return st.tlsListen(ctx, p, c)
-	case result.CheckDNS:
-		return st.dns(ctx, p, c)
-	case result.CheckClock:
-		return st.clock(ctx, p, c)
+	if k, ok := kinds[c.Kind]; ok {
+		return k.run(st, ctx, p, c)
 	}
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
 }
