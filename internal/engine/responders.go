@@ -16,7 +16,30 @@ import (
 
 // openResponders asks each destination agent to listen on the ports flows need, so that a
 // firewall can be tested before ASR is installed; it returns the function that closes them.
+//
+// A set lives until the agent's responder TTL (10 minutes by default); a run of a large
+// estate can outlast it, so each set is renewed before it expires: the same ports are asked
+// for again (the agent shares the open sockets with the new set) and the old set is closed
+// (its sockets stay for their borrower). No port closes mid-run.
 func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.Logger) func() {
+	rs := &responderSets{log: log}
+	rs.open(ctx, st, st.wantedListens(plan))
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		rs.renew(renewCtx)
+	}()
+	return func() {
+		stopRenew()
+		<-renewed
+		rs.close(ctx)
+	}
+}
+
+// wantedListens is, per destination agent that answered, the responders the plan's checks
+// need there.
+func (st *runState) wantedListens(plan []Check) map[string][]agent.Listen {
 	want := map[string][]agent.Listen{}
 	for _, c := range plan {
 		if c.SkipReason != "" || c.ToAgent == "" || st.agents[c.ToAgent] == nil {
@@ -31,35 +54,45 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 			want[c.ToAgent] = append(want[c.ToAgent], l)
 		}
 	}
-	// A set lives until the agent's responder TTL (10 minutes by default); a run of a large
-	// estate can outlast it, so each set is renewed before it expires: the same ports are
-	// asked for again (the agent shares the open sockets with the new set) and the old set is
-	// closed (its sockets stay for their borrower). No port closes mid-run.
-	type opened struct {
-		p     Prober
-		addr  string
-		ls    []agent.Listen
-		id    string
-		renew time.Time // zero: not renewed (nothing of ours open, or a renewal failed)
-	}
-	var mu sync.Mutex // guards sets
-	var sets []*opened
+	return want
+}
+
+// responderSet is one set of responders an agent opened for the run.
+type responderSet struct {
+	p     Prober
+	addr  string
+	ls    []agent.Listen
+	id    string
+	renew time.Time // zero: not renewed (nothing of ours open, or a renewal failed)
+}
+
+// responderSets are the sets a run opened: opened at its start, renewed while it lasts,
+// closed at its end.
+type responderSets struct {
+	log  *slog.Logger
+	mu   sync.Mutex // guards sets, each set's id and renew, and the runState's respond map while opening
+	sets []*responderSet
+}
+
+// open asks every agent of want for its responders, in parallel, and records in st.respond
+// what each port got.
+func (rs *responderSets) open(ctx context.Context, st *runState, want map[string][]agent.Listen) {
 	var g errgroup.Group
 	for addr, ls := range want {
 		g.Go(func() error {
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			res, err := st.agents[addr].OpenResponders(rctx, ls)
-			mu.Lock()
-			defer mu.Unlock()
+			rs.mu.Lock()
+			defer rs.mu.Unlock()
 			m := map[agent.Listen]agent.ResponderStatus{}
 			st.respond[addr] = m
 			if err != nil {
-				log.Warn("responders not opened", "agent", addr, "err", err)
+				rs.log.Warn("responders not opened", "agent", addr, "err", err)
 				return nil
 			}
 			if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
-				sets = append(sets, &opened{p: st.agents[addr], addr: addr, ls: ls, id: res.ID, renew: renewAt(st.agents[addr], time.Now(), res.ExpiresAt)})
+				rs.sets = append(rs.sets, &responderSet{p: st.agents[addr], addr: addr, ls: ls, id: res.ID, renew: renewAt(st.agents[addr], time.Now(), res.ExpiresAt)})
 			}
 			for _, p := range res.Ports {
 				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
@@ -68,89 +101,101 @@ func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.
 		})
 	}
 	_ = g.Wait()
+}
 
-	renewCtx, stopRenew := context.WithCancel(ctx)
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		for {
-			mu.Lock()
-			var next time.Time
-			for _, o := range sets {
-				if !o.renew.IsZero() && (next.IsZero() || o.renew.Before(next)) {
-					next = o.renew
-				}
-			}
-			mu.Unlock()
-			if next.IsZero() {
-				return
-			}
-			t := time.NewTimer(time.Until(next))
-			select {
-			case <-renewCtx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			mu.Lock()
-			due := slices.Clone(sets)
-			mu.Unlock()
-			// In parallel, so a slow agent does not use up the others' margin; each call
-			// finishes even when the run ends meanwhile, so that the set it opened is known
-			// and closed with the rest.
-			var g errgroup.Group
-			g.SetLimit(renewConcurrency)
-			for _, o := range due {
-				if o.renew.IsZero() || time.Now().Before(o.renew) {
-					continue
-				}
-				g.Go(func() error {
-					rctx, cancel := context.WithTimeout(context.WithoutCancel(renewCtx), renewTimeout)
-					defer cancel()
-					res, err := o.p.OpenResponders(rctx, o.ls)
-					if err != nil {
-						log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
-						mu.Lock()
-						o.renew = time.Time{} // no more tries: it expires on its own
-						mu.Unlock()
-						return nil
-					}
-					if err := o.p.CloseResponders(rctx, o.id); err != nil {
-						log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
-					}
-					mu.Lock()
-					o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
-					if res.ID == "" {
-						o.renew = time.Time{}
-					}
-					mu.Unlock()
-					log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
-					return nil
-				})
-			}
-			_ = g.Wait()
+// renew renews each set when it is due until ctx ends or no set is left to renew.
+func (rs *responderSets) renew(ctx context.Context) {
+	for {
+		next := rs.nextRenewal()
+		if next.IsZero() {
+			return
 		}
-	}()
-	return func() {
-		stopRenew()
-		<-renewed
-		// Close even when the run was cancelled: a fresh, bounded context.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		var g errgroup.Group
-		for _, s := range sets {
-			if s.id == "" {
-				continue
-			}
-			g.Go(func() error {
-				if err := s.p.CloseResponders(cctx, s.id); err != nil {
-					log.Warn("responders not closed; they expire on their own", "id", s.id, "err", err)
-				}
-				return nil
-			})
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
-		_ = g.Wait()
+		rs.renewDue(ctx)
 	}
+}
+
+// nextRenewal is when the first set is due; zero when none is.
+func (rs *responderSets) nextRenewal() time.Time {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var next time.Time
+	for _, o := range rs.sets {
+		if !o.renew.IsZero() && (next.IsZero() || o.renew.Before(next)) {
+			next = o.renew
+		}
+	}
+	return next
+}
+
+// renewDue renews the sets that are due, in parallel, so a slow agent does not use up the
+// others' margin; each call finishes even when the run ends meanwhile, so that the set it
+// opened is known and closed with the rest.
+func (rs *responderSets) renewDue(ctx context.Context) {
+	rs.mu.Lock()
+	due := slices.Clone(rs.sets)
+	rs.mu.Unlock()
+	var g errgroup.Group
+	g.SetLimit(renewConcurrency)
+	for _, o := range due {
+		if o.renew.IsZero() || time.Now().Before(o.renew) {
+			continue
+		}
+		g.Go(func() error {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renewTimeout)
+			defer cancel()
+			rs.renewOne(rctx, o)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// renewOne asks o's agent for the same ports again and closes the old set.
+func (rs *responderSets) renewOne(ctx context.Context, o *responderSet) {
+	res, err := o.p.OpenResponders(ctx, o.ls)
+	if err != nil {
+		rs.log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
+		rs.mu.Lock()
+		o.renew = time.Time{} // no more tries: it expires on its own
+		rs.mu.Unlock()
+		return
+	}
+	if err := o.p.CloseResponders(ctx, o.id); err != nil {
+		rs.log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
+	}
+	rs.mu.Lock()
+	o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
+	if res.ID == "" {
+		o.renew = time.Time{}
+	}
+	rs.mu.Unlock()
+	rs.log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
+}
+
+// close closes every set, even when the run was cancelled: a fresh, bounded context.
+func (rs *responderSets) close(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var g errgroup.Group
+	for _, s := range rs.sets {
+		if s.id == "" {
+			continue
+		}
+		g.Go(func() error {
+			if err := s.p.CloseResponders(cctx, s.id); err != nil {
+				rs.log.Warn("responders not closed; they expire on their own", "id", s.id, "err", err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 }
 
 // renewConcurrency and renewTimeout bound the renewal of responder sets: agents renewed at
