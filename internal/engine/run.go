@@ -127,6 +127,28 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	st := newRunState(r, out, plan)
+	st.dialAgents(ctx, plan, log)
+	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
+	defer st.closeClients()
+	defer closeResponders()
+
+	serial := st.dispatch(ctx, plan)
+	// Bandwidth tests open their own responders on the data port: free it first.
+	closeResponders()
+	for _, c := range serial {
+		if ctx.Err() != nil {
+			break
+		}
+		st.emit(c, st.execute(ctx, c))
+	}
+	st.finish(plan)
+	return ctx.Err() != nil
+}
+
+// newRunState is the state of one run of plan, with every check counted off its source agent
+// and every check others are judged with awaited.
+func newRunState(r *Runner, out chan<- Event, plan []Check) *runState {
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
 		emitted: map[string]bool{}, judged: map[string]*result.Result{}, waiting: map[string][]result.Result{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
@@ -138,13 +160,13 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 			st.judged[c.JudgedWith] = nil
 		}
 	}
+	return st
+}
 
-	st.dialAgents(ctx, plan, log)
-	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
-	defer st.closeClients()
-	defer closeResponders()
-
-	limit := r.Concurrency
+// dispatch runs the plan's checks with bounded concurrency, each on its source agent, and
+// returns those that must run alone afterwards (kindSpec.serial), in dispatch order.
+func (st *runState) dispatch(ctx context.Context, plan []Check) (serial []Check) {
+	limit := st.r.Concurrency
 	if limit <= 0 {
 		limit = concurrencyFor(len(plan))
 	}
@@ -152,7 +174,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if perAgent <= 0 {
 		perAgent = DefaultPerAgent
 	}
-	var serial []Check // bandwidth and blob tests: one at a time, so no two share a link
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	// A check whose agent has all its calls in flight waits in that agent's backlog, holding
@@ -197,15 +218,13 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		})
 	}
 	_ = g.Wait()
-	// Bandwidth tests open their own responders on the data port: free it first.
-	closeResponders()
-	for _, c := range serial {
-		if ctx.Err() != nil {
-			break
-		}
-		st.emit(c, st.execute(ctx, c))
-	}
-	// Every check ends in exactly one result: those a cancelled run never started say so.
+	return serial
+}
+
+// finish gives every check of plan its one result: those a cancelled run never started say
+// so, a pair whose partner never ran (filtered out by --only) is judged alone, and a result
+// whose reference never ran is judged without it.
+func (st *runState) finish(plan []Check) {
 	for _, c := range plan {
 		st.mu.Lock()
 		done := st.emitted[c.ID]
@@ -214,7 +233,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 			st.emit(c, Errored(c, errors.New("not run: the run was interrupted"), ""))
 		}
 	}
-	// A pair whose partner never ran (filtered out by --only) is judged alone.
 	st.mu.Lock()
 	var alone []result.Result
 	for id, res := range st.pending {
@@ -225,7 +243,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	for _, res := range alone {
 		st.deliver(res)
 	}
-	// A result whose partner never ran is judged without it.
 	st.mu.Lock()
 	var held []result.Result
 	for id, rs := range st.waiting {
@@ -237,7 +254,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		res := judgeWith(res, nil)
 		st.send(Event{Result: &res})
 	}
-	return ctx.Err() != nil
 }
 
 func (st *runState) send(e Event) { st.out <- e }
