@@ -9,6 +9,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // endpoint checks an ASR service endpoint from the configuration server: the name resolves,
@@ -97,4 +98,18 @@ func JudgeEndpointDNS(c Check, d probes.DNSResult) result.Result {
 	r.Status = result.Pass
 	r.Message = fmt.Sprintf("%s resolves %s to %s", c.From, c.Address, strings.Join(addrs, ", "))
 	return r
+}
+
+// endpointChecks plans an ASR service endpoint flow, through the source host's proxy when it
+// has one (the appliance's services all go through it).
+func endpointChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckEndpoint
+	if h := t.Hosts[f.From]; h != nil {
+		c.Proxy = h.Proxy
+	}
+	c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+	if privateLinkName(f.Address) {
+		_, c.Ranges = insideRanges(t, "") // a private endpoint's address: in a site's networks
+	}
+	return []Check{c}
 }

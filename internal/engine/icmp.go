@@ -9,6 +9,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // icmpCount is how many echoes an ICMP reachability check sends: enough to see loss, few
@@ -128,4 +129,12 @@ func icmpErrorState(e string) (state, reason string) {
 		}
 	}
 	return "unreachable", "icmp-error"
+}
+
+// icmpChecks plans an ICMP echo flow.
+func icmpChecks(_ *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckICMP
+	c.Proto = "icmp"
+	c.ID = fmt.Sprintf("icmp/%s/%s", f.From, f.To)
+	return []Check{c}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // latency runs a UDP echo latency probe to the destination agent's echo responder.
@@ -77,4 +78,17 @@ func JudgeLatency(c Check, s probes.LatencyStats) result.Result {
 		}
 	}
 	return r
+}
+
+// latencyChecks plans a latency flow with the thresholds of checks.latency; the destination
+// needs an agent to echo.
+func latencyChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckLatency
+	c.ID = fmt.Sprintf("latency/%s/%s", f.From, f.To)
+	l := t.Checks.Latency
+	c.Samples, c.Interval, c.WarnP95, c.FailP95 = l.Samples, l.Interval, l.WarnP95, l.FailP95
+	if c.ToAgent == "" && c.SkipReason == "" {
+		c.SkipReason = fmt.Sprintf("no agent on %s to echo latency probes (add `agent:` to hosts.%s)", f.To, f.To)
+	}
+	return []Check{c}
 }

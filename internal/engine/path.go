@@ -114,3 +114,12 @@ func (c Check) hopInside(addr string) (bool, string) {
 	}
 	return false, ""
 }
+
+// pathChecks plans FB-LINK over the link f names, with the ranges that count as inside there.
+func pathChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckPath
+	c.Link = f.To
+	c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
+	c.LinkKind, c.Ranges = insideRanges(t, f.To)
+	return []Check{c}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Probe kinds the agent runs beyond those it names as constants.
@@ -61,4 +62,16 @@ func JudgePMTU(c Check, m probes.PMTUResult) result.Result {
 		r.Message = fmt.Sprintf("%s -> %s: path MTU %d%s; MSS %d", c.From, c.To, m.MTU, how, m.MSS)
 	}
 	return r
+}
+
+// pmtuChecks plans a path MTU search, expecting the MTU of the link it crosses when one is
+// declared.
+func pmtuChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckPMTU
+	c.ID = fmt.Sprintf("pmtu/%s/%s", f.From, f.To)
+	c.MTUMin, c.MTUMax = t.Checks.PMTU.Min, t.Checks.PMTU.Max
+	if l := hostsLink(t, f.From, f.To); l != nil {
+		c.ExpectedMTU = l.MTU
+	}
+	return []Check{c}
 }

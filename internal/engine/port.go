@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // AnsweredBy says who held the destination port during a port check.
@@ -192,4 +194,14 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 	}
 	demote(c, &r)
 	return r
+}
+
+// portChecks plans a port flow: one check, which shakes hands with TLS where ASR's services
+// speak HTTPS (443, the data port, vCenter's port) when a real service answers.
+func portChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckPort
+	c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+	c.TLS = c.Proto == "tcp" && !strings.HasPrefix(f.Rule, "USER") &&
+		(f.Port == 443 || f.Port == t.Settings.DataPort || f.Port == t.Settings.VCenterPort)
+	return []Check{c}
 }
