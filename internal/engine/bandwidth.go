@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
@@ -12,6 +13,7 @@ import (
 	"github.com/netprobe/netprobe/internal/capacity"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // bandwidth measures throughput in the check's direction (From sends to To). It first has To
@@ -321,4 +323,36 @@ func floor2(v float64) float64 {
 		f -= 0.01
 	}
 	return f
+}
+
+// bandwidthChecks plans a bandwidth flow: one test per stream count of checks.bandwidth.
+func bandwidthChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
+	c.Kind = result.CheckBandwidth
+	b := t.Checks.Bandwidth
+	c.Duration = b.Duration
+	c.Port = t.Settings.DataPort
+	c.Proto = "tcp"
+	// The churn is judged in the replication direction only: from the process server
+	// in Azure to the master target. The way back is measured and shown, not judged
+	// (also when the on-premises master target is a process server too).
+	// Each pair is judged against the churn of the VMs that fail back over it (a pair
+	// with none is measured, not judged).
+	if p, ok := pairOf(t, f.From, f.To); ok {
+		c.RequiredBps = requiredBps(t, p)
+		c.UsedBytes = int64(p.Size())
+	}
+	if c.ToAgent == "" && c.SkipReason == "" {
+		c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)
+	}
+	// Single- and multi-stream side by side: a single stream over a long round trip is
+	// window-bound, and the difference is the advice the user needs (bandwidth.md).
+	var out []Check
+	for _, n := range b.Streams {
+		cc := c
+		cc.Streams = n
+		cc.ID = fmt.Sprintf("bandwidth/%s/%s/%d", f.From, f.To, n)
+		cc.AdviceOnly = n < slices.Max(b.Streams)
+		out = append(out, cc)
+	}
+	return out
 }

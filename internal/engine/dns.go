@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // dns resolves a name from the check's host, or, for a consistency check, from one host per
@@ -107,4 +109,57 @@ func JudgeDNSConsistency(c Check, answers []probes.DNSAnswer, sites []string) re
 	r.Status = result.Pass
 	r.Message = fmt.Sprintf("%s resolves the same in %s", c.Address, strings.Join(sites, " and "))
 	return r
+}
+
+// dnsChecks plans checks.dns: every host with an agent resolves each name with its site's
+// resolvers, and per name one host of each site compares the answers across sites, because
+// split-horizon DNS sends a failed-back VM to the wrong place (design: DNS consistency).
+func dnsChecks(t *topology.Topology, timeout time.Duration) []Check {
+	var out []Check
+	names := t.Checks.DNS.Names
+	if len(names) == 0 {
+		return nil
+	}
+	siteServers := func(site string) []string {
+		var s []string
+		if st := t.Sites[site]; st != nil {
+			for _, a := range st.DNS {
+				s = append(s, a.String())
+			}
+		}
+		return s
+	}
+	var reps []Resolver
+	seenSite := map[string]bool{}
+	for _, hn := range sortedHosts(t) {
+		h := t.Hosts[hn]
+		if h.Agent == "" {
+			continue
+		}
+		for _, name := range names {
+			out = append(out, Check{
+				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
+				From: hn, To: name, Address: name, FromAgent: h.Agent, Names: []string{name},
+				Servers: siteServers(h.Site), Confidence: "inferred", Timeout: timeout,
+				Why: "hosts must resolve the estate's names (checks.dns)",
+			})
+		}
+		if !seenSite[h.Site] {
+			seenSite[h.Site] = true
+			reps = append(reps, Resolver{Site: h.Site, Host: hn, Agent: h.Agent, Servers: siteServers(h.Site)})
+		}
+	}
+	if len(reps) < 2 {
+		return out
+	}
+	first := reps[0]
+	for _, name := range names {
+		out = append(out, Check{
+			ID: fmt.Sprintf("dns/%s", name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
+			From: first.Host, To: name, Address: name, FromAgent: first.Agent, Names: []string{name},
+			Resolvers: reps, Confidence: "inferred", Timeout: timeout,
+			Why: "every site resolves the name to the same addresses (no split-horizon surprise at failback)",
+		})
+	}
+	return out
 }

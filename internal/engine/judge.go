@@ -2,33 +2,10 @@ package engine
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
-	"strings"
-	"time"
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
-
-// AnsweredBy says who held the destination port during a port check.
-type AnsweredBy int
-
-const (
-	AnsweredUnknown   AnsweredBy = iota + 1 // no agent at the destination: cannot tell
-	AnsweredService                         // a real listener held the port
-	AnsweredResponder                       // the destination agent's temporary listener
-)
-
-func (a AnsweredBy) String() string {
-	switch a {
-	case AnsweredService:
-		return "service"
-	case AnsweredResponder:
-		return "responder"
-	}
-	return "none"
-}
 
 // base fills the fields every result of a check carries.
 func base(c Check) result.Result {
@@ -65,102 +42,6 @@ func Errored(c Check, err error, hint string) result.Result {
 	r.Status = result.Error
 	r.Message = fmt.Sprintf("%s: could not test: %v", arrow(c), err)
 	r.Hint = hint
-	return r
-}
-
-// portOK reports whether a port state satisfies an expectation.
-func portOK(expect string, st probes.PortState) bool {
-	switch expect {
-	case "", "open":
-		return st == probes.Open
-	case "closed":
-		return st == probes.Closed
-	case "filtered":
-		return st == probes.Filtered
-	case "blocked":
-		return st == probes.Closed || st == probes.Filtered || st == probes.Unreachable
-	}
-	return false
-}
-
-// JudgePort compares a port measurement with the check's expectation.
-func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
-	r := base(c)
-	r.State = m.State.String()
-	r.Reason = m.Reason.String()
-	r.Metrics = map[string]any{"answered_by": by.String()}
-	if m.RTT > 0 {
-		r.Metrics["rtt_ms"] = ms(m.RTT)
-	}
-	if m.SourceIP != "" {
-		r.Metrics["source_ip"] = m.SourceIP
-	}
-	if m.Interface != "" {
-		r.Metrics["interface"] = m.Interface
-	}
-	if m.ObservedSource != "" {
-		r.Metrics["observed_source_ip"] = hostOnly(m.ObservedSource)
-	}
-	pp := c.PortProto()
-	code := ""
-	if c.ErrorCode != "" {
-		code = fmt.Sprintf(" (ASR error %s)", c.ErrorCode)
-	}
-	src := c.FromAddress
-	if m.SourceIP != "" {
-		src = m.SourceIP
-	}
-	if src == "" {
-		src = c.From
-	}
-	allow := fmt.Sprintf("Allow %s %s -> %s%s.", c.Proto, src, c.Target(), code)
-
-	if portOK(c.Expect, m.State) {
-		r.Status = result.Pass
-		switch m.State {
-		case probes.Open:
-			r.Message = fmt.Sprintf("%s reaches %s on %s (%s, answered by %s)", c.From, c.To, pp, m.Reason, by)
-		default:
-			r.Message = fmt.Sprintf("%s cannot reach %s on %s, as expected (%s: %s)", c.From, c.To, pp, m.State, m.Reason)
-		}
-		return r
-	}
-
-	r.Status = result.Fail
-	switch {
-	case c.Expect == "blocked" || c.Expect == "closed" || c.Expect == "filtered":
-		r.Message = fmt.Sprintf("%s reaches %s on %s, which should be %s (%s: %s)", c.From, c.To, pp, c.Expect, m.State, m.Reason)
-		r.Hint = fmt.Sprintf("Deny %s %s -> %s on the path.", c.Proto, src, c.Target())
-	case m.State == probes.Filtered:
-		switch m.Reason {
-		case probes.ICMPAdminProhibited, probes.ICMPHostProhibited, probes.ICMPNetProhibited:
-			r.Message = fmt.Sprintf("%s cannot reach %s on %s: a firewall rejected it (%s)", c.From, c.To, pp, m.Reason)
-			r.Hint = "A firewall on the path rejects it. " + allow
-		default:
-			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundDur(c.Timeout))
-			r.Hint = "A firewall on the path drops it. " + allow
-		}
-	case m.State == probes.Closed:
-		r.Message = fmt.Sprintf("%s cannot reach %s on %s: the host answered with %s (nothing listens)", c.From, c.To, pp, m.Reason)
-		switch by {
-		case AnsweredService:
-			r.Hint = "A service holds the port on the destination, but a reset came back: a host firewall or an intermediate device rejects it. " + allow
-		case AnsweredResponder:
-			r.Hint = "The destination agent listened on the port, yet a reset came back: a firewall on the path rejects it with a TCP reset. " + allow
-		default:
-			r.Hint = fmt.Sprintf("Nothing listens on %s at %s: start the ASR component there, or run a netprobe agent on %s so it can open a responder before installation.", pp, c.Address, c.To)
-		}
-	case m.State == probes.Unreachable:
-		r.Message = fmt.Sprintf("%s cannot reach %s on %s: %s", c.From, c.To, pp, m.Reason)
-		r.Hint = fmt.Sprintf("No route from %s to %s: check the routes over the VPN/ExpressRoute link and the host's gateway.", c.From, c.Address)
-	case m.State == probes.OpenFiltered:
-		r.Status = result.Warn
-		r.Message = fmt.Sprintf("%s -> %s on %s: no reply (%s); without an agent at the destination UDP cannot tell open from filtered", c.From, c.To, pp, m.Reason)
-		r.Hint = fmt.Sprintf("Run a netprobe agent on %s so its UDP echo can prove the path.", c.To)
-	default:
-		r.Message = fmt.Sprintf("%s -> %s on %s: %s (%s)", c.From, c.To, pp, m.State, m.Reason)
-	}
-	demote(c, &r)
 	return r
 }
 
@@ -232,28 +113,6 @@ func JudgeAlone(r result.Result) result.Result {
 		r.Message += " (the other direction was not measured; this rule is not documented by Microsoft: a warning, not a failure)"
 	}
 	return r
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func roundDur(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Millisecond)
-}
-
-func hostOnly(hostport string) string {
-	if a, err := netip.ParseAddr(strings.Trim(hostport, "[]")); err == nil {
-		return a.String()
-	}
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return ap.Addr().String()
-	}
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
 }
 
 // Pending is the placeholder result of a planned check that has not run yet (status unset),

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -149,7 +148,31 @@ func Select(plan []Check, ids []string) []Check {
 	return out
 }
 
+// flowPlanners is how each flow kind of the catalogue becomes checks; each planner lives in
+// its kind's file and gets the check every kind starts from (flowCheck).
+var flowPlanners = map[topology.FlowKind]func(t *topology.Topology, f topology.Flow, c Check) []Check{
+	topology.FlowPort:      portChecks,
+	topology.FlowICMP:      icmpChecks,
+	topology.FlowEndpoint:  endpointChecks,
+	topology.FlowPath:      pathChecks,
+	topology.FlowPMTU:      pmtuChecks,
+	topology.FlowRoute:     routeChecks,
+	topology.FlowLatency:   latencyChecks,
+	topology.FlowBandwidth: bandwidthChecks,
+	topology.FlowBlob:      blobChecks,
+}
+
 func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration) []Check {
+	plan := flowPlanners[f.Kind]
+	if plan == nil {
+		return nil
+	}
+	return plan(t, f, flowCheck(t, f, timeout))
+}
+
+// flowCheck is what every check of flow f carries: the rule and its provenance, the ends and
+// their agents, the link it crosses, and a skip when the source has no agent.
+func flowCheck(t *topology.Topology, f topology.Flow, timeout time.Duration) Check {
 	c := Check{
 		Rule: f.Rule, Phase: f.Phase.String(), From: f.From, To: f.To, Address: f.Address,
 		Port: f.Port, Confidence: f.Confidence.String(), Source: f.Source, Why: f.Why,
@@ -171,100 +194,10 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 	if h := t.Hosts[f.To]; h != nil {
 		c.ToAgent = h.Agent
 	}
-	c.Link = linkBetween(t, f.From, f.To)
-	if f.Kind == topology.FlowPath {
-		c.Link = f.To
+	if l := hostsLink(t, f.From, f.To); l != nil {
+		c.Link = l.Name
 	}
-	switch f.Kind {
-	case topology.FlowPort:
-		c.Kind = result.CheckPort
-		c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
-		c.TLS = c.Proto == "tcp" && !strings.HasPrefix(f.Rule, "USER") &&
-			(f.Port == 443 || f.Port == t.Settings.DataPort || f.Port == t.Settings.VCenterPort)
-	case topology.FlowICMP:
-		c.Kind = result.CheckICMP
-		c.Proto = "icmp"
-		c.ID = fmt.Sprintf("icmp/%s/%s", f.From, f.To)
-	case topology.FlowEndpoint:
-		c.Kind = result.CheckEndpoint
-		if h := t.Hosts[f.From]; h != nil {
-			c.Proxy = h.Proxy // the appliance's services all go through it
-		}
-		c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
-		if privateLinkName(f.Address) {
-			_, c.Ranges = insideRanges(t, "") // a private endpoint's address: in a site's networks
-		}
-	case topology.FlowPath:
-		c.Kind = result.CheckPath
-		c.ID = fmt.Sprintf("path/%s/%s", f.From, f.To)
-		c.LinkKind, c.Ranges = insideRanges(t, f.To)
-	case topology.FlowPMTU:
-		c.Kind = result.CheckPMTU
-		c.ID = fmt.Sprintf("pmtu/%s/%s", f.From, f.To)
-		c.MTUMin, c.MTUMax = t.Checks.PMTU.Min, t.Checks.PMTU.Max
-		c.ExpectedMTU = linkMTU(t, f.From, f.To)
-	case topology.FlowRoute:
-		c.Kind = result.CheckRoute
-		c.ID = fmt.Sprintf("route/%s/%s", f.From, f.To)
-		if h := t.Hosts[f.From]; h != nil {
-			for _, n := range h.NICs {
-				if n.Name == f.SourceNIC {
-					c.ExpectIface = n.Name
-					c.ExpectSource = n.Address.Addr().String()
-				}
-			}
-		}
-		if c.ExpectSource == "" {
-			c.ExpectSource = hostOnly(f.FromAddress)
-		}
-		if !isIP(c.Address) && c.SkipReason == "" {
-			// The OS answers which route it takes toward an address, not a name; resolving
-			// it on paper could pick another address than the one the traffic uses.
-			c.SkipReason = fmt.Sprintf("the route check needs %s's IP address, and hosts.%s.address is the name %s: give its address (the NIC toward the configuration server) to check the route", f.To, f.To, c.Address)
-		}
-	case topology.FlowLatency:
-		c.Kind = result.CheckLatency
-		c.ID = fmt.Sprintf("latency/%s/%s", f.From, f.To)
-		l := t.Checks.Latency
-		c.Samples, c.Interval, c.WarnP95, c.FailP95 = l.Samples, l.Interval, l.WarnP95, l.FailP95
-		if c.ToAgent == "" && c.SkipReason == "" {
-			c.SkipReason = fmt.Sprintf("no agent on %s to echo latency probes (add `agent:` to hosts.%s)", f.To, f.To)
-		}
-	case topology.FlowBandwidth:
-		c.Kind = result.CheckBandwidth
-		b := t.Checks.Bandwidth
-		c.Duration = b.Duration
-		c.Port = t.Settings.DataPort
-		c.Proto = "tcp"
-		// The churn is judged in the replication direction only: from the process server
-		// in Azure to the master target. The way back is measured and shown, not judged
-		// (also when the on-premises master target is a process server too).
-		// Each pair is judged against the churn of the VMs that fail back over it (a pair
-		// with none is measured, not judged).
-		if p, ok := pairOf(t, f.From, f.To); ok {
-			c.RequiredBps = requiredBps(t, p)
-			c.UsedBytes = int64(p.Size())
-		}
-		if c.ToAgent == "" && c.SkipReason == "" {
-			c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)
-		}
-		// Single- and multi-stream side by side: a single stream over a long round trip is
-		// window-bound, and the difference is the advice the user needs (bandwidth.md).
-		var out []Check
-		for _, n := range b.Streams {
-			cc := c
-			cc.Streams = n
-			cc.ID = fmt.Sprintf("bandwidth/%s/%s/%d", f.From, f.To, n)
-			cc.AdviceOnly = n < slices.Max(b.Streams)
-			out = append(out, cc)
-		}
-		return out
-	case topology.FlowBlob:
-		return blobChecks(t, f, c)
-	default:
-		return nil
-	}
-	return []Check{c}
+	return c
 }
 
 // pairOf finds the failback pair whose data flows from -> to: a process server in Azure to a
@@ -287,6 +220,8 @@ func requiredBps(t *topology.Topology, p topology.Pair) float64 {
 	}
 	req, err := capacity.Required(churn, capacity.Plan{Growth: t.Settings.Growth})
 	if err != nil {
+		// Not for a loaded topology: its growth and churn are validated (>= 0, finite). Were
+		// one to get here, the pair is measured and not judged, as one without churn.
 		return 0
 	}
 	return float64(req)
@@ -317,24 +252,9 @@ func insideRanges(t *topology.Topology, link string) (topology.LinkKind, []Named
 	return 0, out
 }
 
-// linkBetween names the link the two hosts' traffic crosses (topology.LinkBetweenSites: the
-// direct link, or the private link out of Azure on a route through on-premises sites), ""
+// hostsLink is the link the two hosts' traffic crosses (topology.LinkBetweenSites: the
+// direct link, or the private link out of Azure on a route through on-premises sites), nil
 // when they share a site or none is declared.
-func linkBetween(t *topology.Topology, from, to string) string {
-	if l := hostsLink(t, from, to); l != nil {
-		return l.Name
-	}
-	return ""
-}
-
-// linkMTU is the declared MTU of that link, 0 when none is declared.
-func linkMTU(t *topology.Topology, from, to string) int {
-	if l := hostsLink(t, from, to); l != nil {
-		return l.MTU
-	}
-	return 0
-}
-
 func hostsLink(t *topology.Topology, from, to string) *topology.Link {
 	a, b := t.Hosts[from], t.Hosts[to]
 	if a == nil || b == nil || a.Site == b.Site {
@@ -386,14 +306,15 @@ func sortedHosts(t *topology.Topology) []string {
 // isIP reports whether s is a literal IP address.
 func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
 
-// RemapPorts returns a copy of plan whose port checks below 1024 use port+offset instead:
-// the demo and tests run agents on loopback without root, where privileged ports cannot be
-// bound. IDs and targets follow the new port, so results say what was really tested.
+// RemapPorts returns a copy of plan whose port, endpoint and clock checks below port 1024 use
+// port+offset instead: the demo and tests run agents and stand-ins on loopback without root,
+// where privileged ports cannot be bound. IDs and targets follow the new port, so results say
+// what was really tested.
 func RemapPorts(plan []Check, offset int) []Check {
 	out := make([]Check, len(plan))
 	renamed := map[string]string{}
 	for i, c := range plan {
-		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint) && c.Port > 0 && c.Port < 1024 {
+		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint || c.Kind == result.CheckClock) && c.Port > 0 && c.Port < 1024 {
 			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
 			c.Port += offset
 			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
@@ -405,59 +326,6 @@ func RemapPorts(plan []Check, offset int) []Check {
 		if id, ok := renamed[c.JudgedWith]; ok {
 			out[i].JudgedWith = id
 		}
-	}
-	return out
-}
-
-// dnsChecks plans checks.dns: every host with an agent resolves each name with its site's
-// resolvers, and per name one host of each site compares the answers across sites, because
-// split-horizon DNS sends a failed-back VM to the wrong place (design: DNS consistency).
-func dnsChecks(t *topology.Topology, timeout time.Duration) []Check {
-	var out []Check
-	names := t.Checks.DNS.Names
-	if len(names) == 0 {
-		return nil
-	}
-	siteServers := func(site string) []string {
-		var s []string
-		if st := t.Sites[site]; st != nil {
-			for _, a := range st.DNS {
-				s = append(s, a.String())
-			}
-		}
-		return s
-	}
-	var reps []Resolver
-	seenSite := map[string]bool{}
-	for _, hn := range sortedHosts(t) {
-		h := t.Hosts[hn]
-		if h.Agent == "" {
-			continue
-		}
-		for _, name := range names {
-			out = append(out, Check{
-				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
-				From: hn, To: name, Address: name, FromAgent: h.Agent, Names: []string{name},
-				Servers: siteServers(h.Site), Confidence: "inferred", Timeout: timeout,
-				Why: "hosts must resolve the estate's names (checks.dns)",
-			})
-		}
-		if !seenSite[h.Site] {
-			seenSite[h.Site] = true
-			reps = append(reps, Resolver{Site: h.Site, Host: hn, Agent: h.Agent, Servers: siteServers(h.Site)})
-		}
-	}
-	if len(reps) < 2 {
-		return out
-	}
-	first := reps[0]
-	for _, name := range names {
-		out = append(out, Check{
-			ID: fmt.Sprintf("dns/%s", name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
-			From: first.Host, To: name, Address: name, FromAgent: first.Agent, Names: []string{name},
-			Resolvers: reps, Confidence: "inferred", Timeout: timeout,
-			Why: "every site resolves the name to the same addresses (no split-horizon surprise at failback)",
-		})
 	}
 	return out
 }

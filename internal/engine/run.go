@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,45 +13,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/netprobe/netprobe/internal/agent"
-	"github.com/netprobe/netprobe/internal/bwtest"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
-
-// Prober is what the engine needs of an agent: *agent.Client implements it, tests fake it.
-type Prober interface {
-	Probe(ctx context.Context, kind string, params, result any) error
-	OpenResponders(ctx context.Context, listen []agent.Listen) (agent.Responders, error)
-	CloseResponders(ctx context.Context, id string) error
-	HostFacts(ctx context.Context, retention string) (agent.HostFacts, error)
-	ResponderStatus(ctx context.Context, ls []agent.Listen) ([]agent.ResponderHealth, error)
-	Bandwidth(ctx context.Context, address string, p bwtest.Params) (bwtest.Result, error)
-}
-
-// Dialer connects to the agent at addr.
-type Dialer func(ctx context.Context, addr string) (Prober, error)
-
-// AgentDialer returns a Dialer of real agents with cfg.
-func AgentDialer(cfg agent.ClientConfig) Dialer {
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = DefaultPerAgent
-	}
-	return func(ctx context.Context, addr string) (Prober, error) {
-		c, err := agent.Dial(ctx, addr, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
-}
-
-// AgentState reports whether an agent answered.
-type AgentState struct {
-	Addr  string
-	Hosts []string
-	Up    bool
-	Err   error
-}
 
 // Interval is one per-interval rate of a bandwidth test still running.
 type Interval struct {
@@ -107,14 +68,6 @@ func (r *Runner) now() time.Time {
 }
 
 // DefaultConcurrency bounds checks in flight for a small plan; larger plans get more (see
-// paceFor is the coordinator's pace toward an agent: a little under its bound, with half its
-// burst. Paced at exactly the bound, two probes sent a token apart can arrive closer together
-// (the scheduler delays one, not the other) and find the agent's bucket empty; the margin
-// absorbs that jitter (10 % of the rate, half the burst) for a small cost in speed.
-func paceFor(b agent.Bounds) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(b.ProbeRate*0.9), max(1, b.ProbeBurst/2))
-}
-
 // concurrencyFor), because a check that waits out a timeout costs no CPU.
 const DefaultConcurrency = 64
 
@@ -122,21 +75,12 @@ const DefaultConcurrency = 64
 // checks in flight (make bench, 1,000-VM estate: see docs/performance.md for the figures).
 const MaxAutoConcurrency = 512
 
-// dialConcurrency bounds agents being connected to at once: a thousand TLS handshakes at
-// the start of a large run, without a thundering herd.
-const dialConcurrency = 64
-
 // concurrencyFor is the automatic bound for a plan of n checks: one check in flight per 16
 // planned, between DefaultConcurrency and MaxAutoConcurrency. A 10,000-check estate with 10 %
 // of its flows dropped then waits out its timeouts in about 1,000 x 2.25 s / 512 = 4.4 s.
 func concurrencyFor(n int) int {
 	return min(max(DefaultConcurrency, n/16), MaxAutoConcurrency)
 }
-
-// slack is added to a probe's timeout for the control round trip to the agent: the agent
-// client keeps all of it for the answer (agent.probeMargin), so the agent's probe gets the
-// check's own timeout.
-const slack = 500 * time.Millisecond
 
 // DefaultPerAgent bounds calls in flight to one agent (16: a hub such as the process server,
 // with a latency check per protected VM, keeps its queue moving; make bench). A check starts
@@ -183,6 +127,28 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	st := newRunState(r, out, plan)
+	st.dialAgents(ctx, plan, log)
+	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
+	defer st.closeClients()
+	defer closeResponders()
+
+	serial := st.dispatch(ctx, plan)
+	// Bandwidth tests open their own responders on the data port: free it first.
+	closeResponders()
+	for _, c := range serial {
+		if ctx.Err() != nil {
+			break
+		}
+		st.emit(c, st.execute(ctx, c))
+	}
+	st.finish(plan)
+	return ctx.Err() != nil
+}
+
+// newRunState is the state of one run of plan, with every check counted off its source agent
+// and every check others are judged with awaited.
+func newRunState(r *Runner, out chan<- Event, plan []Check) *runState {
 	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
 		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
 		emitted: map[string]bool{}, judged: map[string]*result.Result{}, waiting: map[string][]result.Result{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
@@ -194,13 +160,13 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 			st.judged[c.JudgedWith] = nil
 		}
 	}
+	return st
+}
 
-	st.dialAgents(ctx, plan, log)
-	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
-	defer st.closeClients()
-	defer closeResponders()
-
-	limit := r.Concurrency
+// dispatch runs the plan's checks with bounded concurrency, each on its source agent, and
+// returns those that must run alone afterwards (kindSpec.serial), in dispatch order.
+func (st *runState) dispatch(ctx context.Context, plan []Check) (serial []Check) {
+	limit := st.r.Concurrency
 	if limit <= 0 {
 		limit = concurrencyFor(len(plan))
 	}
@@ -208,7 +174,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	if perAgent <= 0 {
 		perAgent = DefaultPerAgent
 	}
-	var serial []Check // bandwidth and blob tests: one at a time, so no two share a link
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	// A check whose agent has all its calls in flight waits in that agent's backlog, holding
@@ -217,7 +182,7 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	var qmu sync.Mutex
 	queues := map[string]*agentQueue{}
 	for _, c := range interleave(plan) {
-		if (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) && c.SkipReason == "" {
+		if kinds[c.Kind].serial && c.SkipReason == "" {
 			serial = append(serial, c)
 			continue
 		}
@@ -253,15 +218,13 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		})
 	}
 	_ = g.Wait()
-	// Bandwidth tests open their own responders on the data port: free it first.
-	closeResponders()
-	for _, c := range serial {
-		if ctx.Err() != nil {
-			break
-		}
-		st.emit(c, st.execute(ctx, c))
-	}
-	// Every check ends in exactly one result: those a cancelled run never started say so.
+	return serial
+}
+
+// finish gives every check of plan its one result: those a cancelled run never started say
+// so, a pair whose partner never ran (filtered out by --only) is judged alone, and a result
+// whose reference never ran is judged without it.
+func (st *runState) finish(plan []Check) {
 	for _, c := range plan {
 		st.mu.Lock()
 		done := st.emitted[c.ID]
@@ -270,7 +233,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 			st.emit(c, Errored(c, errors.New("not run: the run was interrupted"), ""))
 		}
 	}
-	// A pair whose partner never ran (filtered out by --only) is judged alone.
 	st.mu.Lock()
 	var alone []result.Result
 	for id, res := range st.pending {
@@ -281,7 +243,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 	for _, res := range alone {
 		st.deliver(res)
 	}
-	// A result whose partner never ran is judged without it.
 	st.mu.Lock()
 	var held []result.Result
 	for id, rs := range st.waiting {
@@ -293,7 +254,6 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		res := judgeWith(res, nil)
 		st.send(Event{Result: &res})
 	}
-	return ctx.Err() != nil
 }
 
 func (st *runState) send(e Event) { st.out <- e }
@@ -355,262 +315,10 @@ func (st *runState) deliver(res result.Result) {
 // judgeWith re-judges a held result with the result of the check it is judged with (nil: that
 // check did not run).
 func judgeWith(held result.Result, ref *result.Result) result.Result {
-	switch held.Check {
-	case result.CheckICMP:
-		return JudgeICMPWith(held, ref)
-	case result.CheckClock:
-		return JudgeClockWith(held, ref)
+	if judge := kinds[held.Check].judgeWith; judge != nil {
+		return judge(held, ref)
 	}
 	return held
-}
-
-// dialAgents connects to every agent the plan needs, in parallel, and reports each one.
-func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logger) {
-	hosts := map[string][]string{}
-	var order []string
-	add := func(addr, host string) {
-		if addr == "" {
-			return
-		}
-		if _, ok := hosts[addr]; !ok {
-			order = append(order, addr)
-		}
-		if !contains(hosts[addr], host) {
-			hosts[addr] = append(hosts[addr], host)
-		}
-	}
-	for _, c := range plan {
-		if c.SkipReason != "" {
-			continue
-		}
-		add(c.FromAgent, c.From)
-		if c.Kind == result.CheckPort || c.Kind == result.CheckLatency || c.Kind == result.CheckBandwidth || c.Kind == result.CheckPMTU {
-			add(c.ToAgent, c.To)
-		}
-		for _, rv := range c.Resolvers {
-			add(rv.Agent, rv.Host)
-		}
-	}
-	st.hosts = hosts
-	timeout := st.r.DialTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(dialConcurrency)
-	for _, addr := range order {
-		g.Go(func() error {
-			dctx, cancel := context.WithTimeout(ctx, timeout)
-			p, err := st.r.Dial(dctx, addr)
-			cancel()
-			mu.Lock()
-			if err != nil {
-				st.errs[addr] = err
-				log.Warn("agent unreachable", "agent", addr, "hosts", hosts[addr], "err", err)
-			} else {
-				st.agents[addr] = p
-				if ip, ok := p.(interface{ Info() agent.Info }); ok {
-					// Ask no faster than the agent answers: pacing to its bound replaces a
-					// storm of 429s and backoffs (the retry stays for what others use of it).
-					if b := ip.Info().Bounds; b.ProbeRate > 0 {
-						st.pace[addr] = paceFor(b)
-					}
-				}
-			}
-			mu.Unlock()
-			st.send(Event{Agent: &AgentState{Addr: addr, Hosts: hosts[addr], Up: err == nil, Err: err}})
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
-// openResponders asks each destination agent to listen on the ports flows need, so that a
-// firewall can be tested before ASR is installed; it returns the function that closes them.
-func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.Logger) func() {
-	want := map[string][]agent.Listen{}
-	for _, c := range plan {
-		if c.SkipReason != "" || c.ToAgent == "" || st.agents[c.ToAgent] == nil {
-			continue
-		}
-		var l agent.Listen
-		switch c.Kind {
-		case result.CheckPort:
-			l = agent.Listen{Proto: c.Proto, Port: c.Port}
-		case result.CheckLatency, result.CheckPMTU:
-			// Latency samples, and PMTU probes when ICMP is not allowed, use the destination
-			// agent's UDP echo.
-			l = agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}
-		default:
-			continue
-		}
-		if !containsListen(want[c.ToAgent], l) {
-			want[c.ToAgent] = append(want[c.ToAgent], l)
-		}
-	}
-	// A set lives until the agent's responder TTL (10 minutes by default); a run of a large
-	// estate can outlast it, so each set is renewed before it expires: the same ports are
-	// asked for again (the agent shares the open sockets with the new set) and the old set is
-	// closed (its sockets stay for their borrower). No port closes mid-run.
-	type opened struct {
-		p     Prober
-		addr  string
-		ls    []agent.Listen
-		id    string
-		renew time.Time // zero: not renewed (nothing of ours open, or a renewal failed)
-	}
-	var mu sync.Mutex // guards sets
-	var sets []*opened
-	var g errgroup.Group
-	for addr, ls := range want {
-		g.Go(func() error {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			res, err := st.agents[addr].OpenResponders(rctx, ls)
-			mu.Lock()
-			defer mu.Unlock()
-			m := map[agent.Listen]agent.ResponderStatus{}
-			st.respond[addr] = m
-			if err != nil {
-				log.Warn("responders not opened", "agent", addr, "err", err)
-				return nil
-			}
-			if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
-				sets = append(sets, &opened{p: st.agents[addr], addr: addr, ls: ls, id: res.ID, renew: renewAt(st.agents[addr], time.Now(), res.ExpiresAt)})
-			}
-			for _, p := range res.Ports {
-				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-
-	renewCtx, stopRenew := context.WithCancel(ctx)
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		for {
-			mu.Lock()
-			var next time.Time
-			for _, o := range sets {
-				if !o.renew.IsZero() && (next.IsZero() || o.renew.Before(next)) {
-					next = o.renew
-				}
-			}
-			mu.Unlock()
-			if next.IsZero() {
-				return
-			}
-			t := time.NewTimer(time.Until(next))
-			select {
-			case <-renewCtx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			mu.Lock()
-			due := slices.Clone(sets)
-			mu.Unlock()
-			// In parallel, so a slow agent does not use up the others' margin; each call
-			// finishes even when the run ends meanwhile, so that the set it opened is known
-			// and closed with the rest.
-			var g errgroup.Group
-			g.SetLimit(renewConcurrency)
-			for _, o := range due {
-				if o.renew.IsZero() || time.Now().Before(o.renew) {
-					continue
-				}
-				g.Go(func() error {
-					rctx, cancel := context.WithTimeout(context.WithoutCancel(renewCtx), renewTimeout)
-					defer cancel()
-					res, err := o.p.OpenResponders(rctx, o.ls)
-					if err != nil {
-						log.Warn("responders not renewed; they expire at their TTL", "agent", o.addr, "err", err)
-						mu.Lock()
-						o.renew = time.Time{} // no more tries: it expires on its own
-						mu.Unlock()
-						return nil
-					}
-					if err := o.p.CloseResponders(rctx, o.id); err != nil {
-						log.Warn("old responder set not closed after renewal; it expires on its own", "agent", o.addr, "id", o.id, "err", err)
-					}
-					mu.Lock()
-					o.id, o.renew = res.ID, renewAt(o.p, time.Now(), res.ExpiresAt)
-					if res.ID == "" {
-						o.renew = time.Time{}
-					}
-					mu.Unlock()
-					log.Debug("responders renewed", "agent", o.addr, "id", res.ID, "expires", res.ExpiresAt)
-					return nil
-				})
-			}
-			_ = g.Wait()
-		}
-	}()
-	return func() {
-		stopRenew()
-		<-renewed
-		// Close even when the run was cancelled: a fresh, bounded context.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		var g errgroup.Group
-		for _, s := range sets {
-			if s.id == "" {
-				continue
-			}
-			g.Go(func() error {
-				if err := s.p.CloseResponders(cctx, s.id); err != nil {
-					log.Warn("responders not closed; they expire on their own", "id", s.id, "err", err)
-				}
-				return nil
-			})
-		}
-		_ = g.Wait()
-	}
-}
-
-// renewConcurrency and renewTimeout bound the renewal of responder sets: agents renewed at
-// once, and each agent's open plus close.
-const (
-	renewConcurrency = 32
-	renewTimeout     = 10 * time.Second
-)
-
-// renewAt is when a responder set granted at now is renewed: after two thirds of its
-// lifetime, so a 10-minute set is renewed with 3m20s to spare. The lifetime is the agent's
-// responder TTL bound from its Hello (a set asked without a TTL gets exactly that), which no
-// clock skew between the hosts can distort; without it, the agent's expiry time. Zero: never.
-func renewAt(p Prober, now, exp time.Time) time.Time {
-	ttl := exp.Sub(now)
-	if ip, ok := p.(interface{ Info() agent.Info }); ok && ip.Info().Bounds.ResponderTTL > 0 {
-		ttl = ip.Info().Bounds.ResponderTTL
-	}
-	if exp.IsZero() || ttl <= 0 {
-		return time.Time{}
-	}
-	return now.Add(ttl * 2 / 3)
-}
-
-// echoPort is where a destination agent's UDP echo for latency listens: the agent's own
-// control port number, over UDP, so one firewall rule pair covers the agent.
-func echoPort(agentAddr string) int {
-	_, p, err := net.SplitHostPort(agentAddr)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(p)
-	return n
-}
-
-func containsListen(ls []agent.Listen, l agent.Listen) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
 }
 
 // agentQueue is one source agent's share of the dispatch: its calls in flight (at most
@@ -626,14 +334,11 @@ func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	res := st.executeCheck(ctx, c)
 	st.done(c)
 	res.DurationMS = time.Since(start).Milliseconds()
-	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error {
-		switch c.Kind {
-		case result.CheckBandwidth, result.CheckBlob, result.CheckLatency, result.CheckPMTU, result.CheckPath:
-			if res.Metrics == nil {
-				res.Metrics = map[string]any{}
-			}
-			res.Metrics["link"] = c.Link
+	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error && kinds[c.Kind].onLink {
+		if res.Metrics == nil {
+			res.Metrics = map[string]any{}
 		}
+		res.Metrics["link"] = c.Link
 	}
 	return res
 }
@@ -656,180 +361,10 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		}
 		return Errored(c, fmt.Errorf("agent %s on %s: %w", c.FromAgent, c.From, err), agentHint(c, err))
 	}
-	switch c.Kind {
-	case result.CheckPort:
-		return st.port(ctx, p, c)
-	case result.CheckLatency:
-		return st.latency(ctx, p, c)
-	case result.CheckRoute:
-		return st.route(ctx, p, c)
-	case result.CheckHost:
-		return st.hostFacts(ctx, p, c)
-	case result.CheckICMP:
-		return st.icmp(ctx, p, c)
-	case result.CheckPMTU:
-		return st.pmtu(ctx, p, c)
-	case result.CheckPath:
-		return st.path(ctx, p, c)
-	case result.CheckEndpoint:
-		return st.endpoint(ctx, p, c)
-	case result.CheckBandwidth:
-		return st.bandwidth(ctx, p, c)
-	case result.CheckBlob:
-		return st.blob(ctx, p, c)
-	case result.CheckTLS:
-		return st.tlsListen(ctx, p, c)
-	case result.CheckDNS:
-		return st.dns(ctx, p, c)
-	case result.CheckClock:
-		return st.clock(ctx, p, c)
+	if k, ok := kinds[c.Kind]; ok {
+		return k.run(st, ctx, p, c)
 	}
 	return Errored(c, fmt.Errorf("check kind %q is unknown to this version of netprobe", c.Kind), "")
-}
-
-func agentHint(c Check, err error) string {
-	switch {
-	case errors.Is(err, agent.ErrCertChanged):
-		return "The agent's certificate is not the one --known-agents recorded: if it was reinstalled or its certificate renewed, delete its line from the file; otherwise find out who answers on its address."
-	case errors.Is(err, agent.ErrAuth):
-		return "authentication failed: the token does not match the agent's; check --token-file (or NETPROBE_TOKEN_FILE) on both sides."
-	case errors.Is(err, agent.ErrUnreachable):
-		return fmt.Sprintf("Start the agent on %s (netprobe agent --listen %s --token-file F) and allow its control port from this machine.", c.From, c.FromAgent)
-	}
-	return ""
-}
-
-// closeClients closes every agent client when the run is over (after the responders), so a
-// TUI that re-runs checks does not pile up idle connections.
-func (st *runState) closeClients() {
-	for _, p := range st.agents {
-		if cl, ok := p.(interface{ Close() error }); ok {
-			_ = cl.Close()
-		}
-	}
-}
-
-// done counts a check off its source agent; after the agent's last one, its idle
-// connections are closed: on a thousand-agent estate they are most of the coordinator's
-// memory (make bench). A later call (closing responders) simply dials again.
-func (st *runState) done(c Check) {
-	if c.SkipReason != "" || c.FromAgent == "" {
-		return
-	}
-	st.mu.Lock()
-	st.left[c.FromAgent]--
-	last := st.left[c.FromAgent] == 0
-	st.mu.Unlock()
-	if cl, ok := st.agents[c.FromAgent].(interface{ Close() error }); ok && last {
-		_ = cl.Close()
-	}
-}
-
-// callProbe runs one probe on an agent with its own deadline. Probes are paced to the agent's
-// probe-rate bound (its Hello says it) before their clock starts; an agent that still refuses
-// for that bound (another coordinator used it) is waited for and asked again, each attempt
-// with a fresh deadline, so a busy agent delays a check instead of failing it.
-//
-// An agent that stops answering (its connection fails, not a probe) is marked down: its
-// remaining checks become errors at once instead of each waiting out its timeout. A call
-// that only answered late counts toward that after maxSilentCalls in a row.
-func (st *runState) callProbe(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
-	return nameAgent(agentAddr, st.callProbeRetrying(ctx, p, agentAddr, kind, timeout, req, res))
-}
-
-// nameAgent makes sure an error from an agent's call says which agent: the client's own
-// errors do, a probe's error or a refusal relayed from the agent may not. The message is what
-// changes; the error still wraps its cause.
-func nameAgent(addr string, err error) error {
-	if err == nil || addr == "" || strings.Contains(err.Error(), addr) {
-		return err
-	}
-	return fmt.Errorf("agent %s: %w", addr, err)
-}
-
-func (st *runState) callProbeRetrying(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
-	pace := st.pace[agentAddr] // written by dialAgents before any check runs
-	for attempt := 0; ; attempt++ {
-		// Route lookups and clock readings send nothing and are not counted by the agent; a
-		// clock reading must not wait here either, inside the round trip it times.
-		if pace != nil && kind != agent.KindRoute && kind != agent.KindClock {
-			if err := pace.Wait(ctx); err != nil {
-				return fmt.Errorf("waiting for agent %s's probe rate (%g/s): %w", agentAddr, float64(pace.Limit()), err)
-			}
-		}
-		pctx, cancel := probeCtx(ctx, timeout)
-		start := time.Now()
-		err := p.Probe(pctx, kind, req, res)
-		cancel()
-		if ctx.Err() == nil {
-			st.mu.Lock()
-			wentDown := false
-			switch {
-			case !errors.Is(err, agent.ErrUnreachable):
-				// A result, or an error the agent sent: it is there.
-				st.silent[agentAddr] = 0
-			case errors.Is(err, agent.ErrNoAnswer):
-				// Asked but late: a busy agent does that now and then, a vanished one every
-				// time. Only a run of them marks it down, and calls that were in flight
-				// together count once: a late answer counts when its call began after the
-				// last counted one ended.
-				if start.After(st.lateAt[agentAddr]) {
-					st.lateAt[agentAddr] = time.Now()
-					if st.silent[agentAddr]++; st.silent[agentAddr] >= maxSilentCalls {
-						wentDown = st.markDown(agentAddr, err)
-					}
-				}
-			default:
-				wentDown = st.markDown(agentAddr, err)
-			}
-			st.mu.Unlock()
-			if wentDown {
-				// Said once per agent, as its dial is: the run's record and the TUI show it gone.
-				st.send(Event{Agent: &AgentState{Addr: agentAddr, Hosts: st.hosts[agentAddr], Up: false, Err: err}})
-			}
-		}
-		var re *agent.RemoteError
-		if err == nil || !errors.As(err, &re) || re.Code != agent.CodeRateLimited || attempt >= maxRateRetries {
-			return err
-		}
-		select {
-		case <-time.After(rateBackoff(attempt)):
-		case <-ctx.Done():
-			return err
-		}
-	}
-}
-
-// markDown records that an agent stopped answering, and reports whether it was news. The
-// caller holds st.mu.
-func (st *runState) markDown(addr string, err error) bool {
-	if st.down[addr] != nil {
-		return false
-	}
-	st.down[addr] = err
-	return true
-}
-
-// maxSilentCalls is how many calls in a row an agent may leave unanswered past their
-// deadline before it counts as gone (connection failures count at once).
-const maxSilentCalls = 3
-
-// maxRateRetries bounds waiting for a rate-limited agent: with rateBackoff's doubling from
-// 100ms that is about 25 s, longer than the agent's default burst of 400 at 200/s takes to
-// refill.
-const maxRateRetries = 8
-
-func rateBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << attempt
-	return min(d, 5*time.Second)
-}
-
-// probeCtx gives one probe its timeout plus room for the control round trip.
-func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d <= 0 {
-		d = 2 * time.Second
-	}
-	return context.WithTimeout(ctx, d+slack)
 }
 
 // interleave orders checks for dispatch so that every source agent's checks are spread
