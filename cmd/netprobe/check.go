@@ -30,6 +30,7 @@ type checkFlags struct {
 	phases, only                  []string
 	timeout                       time.Duration
 	concurrency                   int
+	fullWait                      bool
 	strict, headless, noBandwidth bool
 	noHostFacts                   bool
 	historyDir                    string
@@ -97,6 +98,7 @@ are still written).`,
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable), e.g. 'port/*/cs01/*'")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 512)")
+	fl.BoolVar(&f.fullWait, "full-wait", false, "wait the whole timeout for every silent TCP port, instead of filtering it once the destination agent's own port has shown the round trip (docs/probes.md)")
 	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&f.headless, "headless", false, "never open the TUI, even on a terminal")
 	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out (they take checks.bandwidth.duration each)")
@@ -182,7 +184,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	// The TUI is for a person at a terminal; a run that writes history, evidence, a file or a
 	// chosen format is a cron or CI run, headless.
 	if !f.headless && !formatSet && f.output == "" && store == nil && ev == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
-		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict, f.headlessCmd)
+		err := runTUI(ctx, t, plan, f.runner(dial, os.Stderr), f.strict, f.headlessCmd)
 		if !errors.Is(err, tui.ErrNoTerminal) {
 			return err
 		}
@@ -190,7 +192,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	}
 
 	started := time.Now()
-	runner := &engine.Runner{Dial: dial, Concurrency: f.concurrency, Log: logger(stderr)}
+	runner := f.runner(dial, stderr)
 	if ev != nil {
 		runner.Evidence = ev.Write
 	}
@@ -359,6 +361,11 @@ func dialerFor(plan []engine.Check, trust trustFlags) (engine.Dialer, error) {
 		return nil, err
 	}
 	return engine.AgentDialer(cfg), nil
+}
+
+// runner is the engine runner of a check or tui run with these flags.
+func (f checkFlags) runner(dial engine.Dialer, stderr io.Writer) *engine.Runner {
+	return &engine.Runner{Dial: dial, Concurrency: f.concurrency, FullWait: f.fullWait, Log: logger(stderr)}
 }
 
 func isTerminal(f *os.File) bool {
