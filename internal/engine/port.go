@@ -174,6 +174,10 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 			r.Hint = "A firewall on the path rejects it. " + allow
 		default:
 			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundDur(c.Timeout))
+			if m.Waited > 0 { // the adaptive wait (probes/portwait.go)
+				r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer to 2 tries within %s, while the host's agent port answered in %s",
+					c.From, c.To, pp, fmtDur(m.Waited), fmtDur(m.HostRTT))
+			}
 			r.Hint = "A firewall on the path drops it. " + allow
 		}
 	case m.State == probes.Closed:

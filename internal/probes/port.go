@@ -62,6 +62,11 @@ type PortResult struct {
 	ICMPFrom string `json:"icmp_from,omitempty"`
 	// Detail says in a sentence what was seen, for the person reading the result.
 	Detail string `json:"detail,omitempty"`
+	// Waited is set when the adaptive wait called a silent port filtered (portwait.go): how
+	// long it listened, two tries included; HostRTT is how fast the reference port of the same
+	// host answered meanwhile. Zero: the port got the whole deadline.
+	Waited  time.Duration `json:"waited_ns,omitempty"`
+	HostRTT time.Duration `json:"host_rtt_ns,omitempty"`
 	// Answer says who sent the reset or ICMP error that refused the probe (answer.go); nil
 	// when nothing refused it.
 	Answer *Answer `json:"answer,omitempty"`

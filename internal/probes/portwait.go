@@ -192,6 +192,7 @@ func (pw *portWait) finish(tr tcpTryResult, silent *tcpTryResult, cutAt time.Dur
 		silent.w.stop()
 	}
 	if tr.err == nil && isSilence(tr.res) && cutAt > 0 {
+		tr.res.Waited, tr.res.HostRTT = cutAt, pw.est.slowest()
 		tr.res.Detail = fmt.Sprintf("no answer to 2 tries within %s, while port %d of the host answered in %s - a firewall drops it",
 			roundMs(cutAt), pw.refPort, roundMs(pw.est.slowest()))
 	}
