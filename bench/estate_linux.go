@@ -346,6 +346,9 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	// check would otherwise set itself (GOMEMLIMIT=off disables it, see softMemoryLimit).
 	cmd.Env = append(os.Environ(), "GOMEMLIMIT=off")
 	if profile != "" {
+		if err := os.MkdirAll(profile, 0o755); err != nil {
+			return checkRun{}, fmt.Errorf("-profile: %w", err)
+		}
 		cmd.Env = append(cmd.Env, "NETPROBE_CPUPROFILE="+filepath.Join(profile, "coordinator.cpu.pprof"),
 			"NETPROBE_HEAPPROFILE="+filepath.Join(profile, "coordinator.heap.pprof"))
 	}
@@ -364,6 +367,9 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	if r.ru != nil {
 		r.rssMB = float64(r.ru.Maxrss) / 1024 // Linux reports KiB
 	}
+	// Kept with -keep beside the results: the coordinator's log (and GODEBUG=gctrace=1 output
+	// when the bench runs with it).
+	_ = os.WriteFile(strings.TrimSuffix(out, ".json")+".stderr", []byte(stderr.String()), 0o644)
 	data, rerr := os.ReadFile(out)
 	if rerr == nil {
 		rerr = json.Unmarshal(data, &r.run)
