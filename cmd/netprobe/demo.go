@@ -31,6 +31,14 @@ type demoFlags struct {
 	headless, formatSet bool
 	format, history     string
 	runs                int
+	// architecture is the estate: classic (the default) or modernized.
+	architecture string
+}
+
+// demoArchitectures are the built-in estates, by the name --architecture takes.
+var demoArchitectures = map[string]func(context.Context, demo.Net) (*demo.Demo, error){
+	"classic":    demo.StartOn,
+	"modernized": demo.StartModernized,
 }
 
 // demoEnv holds the seams of runDemo; the zero value is the real thing. Tests give the estate
@@ -53,6 +61,12 @@ in this process, plant a few faults with ordinary sockets, and test every flow t
 catalogue requires - shown in the live TUI on a terminal (i lists the planted faults; the
 results are printed when you quit), or as text otherwise.
 
+--architecture modernized starts a modernized estate instead: a replication appliance
+behind its HTTP proxy, failback through Azure Storage and no VPN. Azure's endpoints, the
+log storage account and the proxy are stand-ins on 127.0.4.x, found through the demo's own
+DNS servers and trusted through a CA made at start; no name is looked up beyond this
+machine.
+
 With --history DIR the demo runs --runs times headless and stores each run where
 'netprobe report' reads them, with the estate as DIR/` + demoTopologyFile + `: a real
 pre-cutover report in one more command.
@@ -61,6 +75,7 @@ Nothing leaves this machine, and no root is needed: the catalogue's port 443 is 
 to 20443 so it can be bound without privileges. The demo exits 0 when it ran, whatever it
 found (its faults are planted on purpose).`,
 		Example: `  netprobe demo
+  netprobe demo --architecture modernized   # the appliance, Azure Storage, no VPN
   netprobe demo --headless               # text, as a cron run would print it
   netprobe demo --format json | jq '.results[] | select(.status=="fail")'
   # a history of 3 runs, then the report the change board reads
@@ -72,6 +87,9 @@ found (its faults are planted on purpose).`,
 			if cmd.Flags().Changed("runs") && f.history == "" {
 				return exitWith(ExitUsage, errors.New("--runs needs --history DIR: where the runs are stored for 'netprobe report'"))
 			}
+			if _, ok := demoArchitectures[f.architecture]; !ok {
+				return exitWith(ExitUsage, fmt.Errorf("--architecture %q: use classic or modernized", f.architecture))
+			}
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, demoEnv{})
 		},
 	}
@@ -80,6 +98,10 @@ found (its faults are planted on purpose).`,
 	fl.StringVar(&f.format, "format", "text", "output format when headless: "+strings.Join(report.Names(), ", "))
 	fl.StringVar(&f.history, "history", "", "run headless and append each run to the history in DIR, with the estate as DIR/"+demoTopologyFile+" (for netprobe report)")
 	fl.IntVar(&f.runs, "runs", 1, "with --history: how many runs to make, one after the other")
+	fl.StringVar(&f.architecture, "architecture", "classic", "the built-in estate: classic (configuration server, process server, VPN) or modernized (replication appliance, Azure Storage)")
+	_ = cmd.RegisterFlagCompletionFunc("architecture", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"classic", "modernized"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -103,7 +125,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, f demoFlags, env dem
 	if n == (demo.Net{}) {
 		n = demo.DefaultNet
 	}
-	d, err := demo.StartOn(ctx, n)
+	start := demoArchitectures[f.architecture]
+	if start == nil {
+		start = demo.StartOn
+	}
+	d, err := start(ctx, n)
 	if err != nil {
 		return exitWith(ExitCannotRun, err)
 	}
@@ -140,7 +166,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, f demoFlags, env dem
 // announce lists the planted faults, so the user can compare them with what netprobe finds.
 func (s *demoSession) announce(w io.Writer) {
 	fmt.Fprintf(w, "netprobe demo: %d checks on a built-in estate on loopback; planted faults:\n", len(s.plan))
-	for _, f := range demo.Faults {
+	for _, f := range s.d.Faults {
 		fmt.Fprintf(w, "  - %s\n", f)
 	}
 }
@@ -179,8 +205,8 @@ func (s *demoSession) tui(ctx context.Context, w io.Writer, opts *tui.Options) e
 	}
 	o.Notes = &tui.Notes{
 		Title:  "Planted faults",
-		Banner: fmt.Sprintf("demo: %d faults planted on purpose (i lists them); the rest should pass", len(demo.Faults)),
-		Items:  demo.Faults,
+		Banner: fmt.Sprintf("demo: %d faults planted on purpose (i lists them); the rest should pass", len(s.d.Faults)),
+		Items:  s.d.Faults,
 	}
 	t := s.d.Topology
 	src := &tui.EngineSource{Plan: s.plan, Findings: engine.Findings(t), Runner: s.runner}

@@ -61,10 +61,24 @@ func TestDemoVerdictsAreStable(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the planted filtered port needs Linux (internal/demo/stuck_linux.go)")
 	}
+	demoVerdicts(t, "classic", demo.Net{OnPrem: "127.0.101", Azure: "127.0.102", Failback: "127.0.103"}, "verdicts.golden")
+}
+
+// TestDemoModernizedVerdictsAreStable is the same for `netprobe demo --architecture
+// modernized`: its four planted faults fail (the vCenter port in both phases), everything else
+// passes, and no name is looked up beyond the demo's own DNS servers (this package's TestMain
+// refuses the machine's resolver).
+func TestDemoModernizedVerdictsAreStable(t *testing.T) {
+	demoVerdicts(t, "modernized", demo.Net{OnPrem: "127.0.131", Azure: "127.0.132", Internet: "127.0.134"}, "verdicts-modernized.golden")
+}
+
+// demoVerdicts runs the demo of architecture arch on n and compares its verdicts with the
+// golden file of that name in testdata/demo.
+func demoVerdicts(t *testing.T, arch string, n demo.Net, golden string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	out, stderr, err := startDemo(t, ctx, demoFlags{headless: true, format: "json", formatSet: true},
-		demoEnv{net: demo.Net{OnPrem: "127.0.101", Azure: "127.0.102", Failback: "127.0.103"}})
+	out, stderr, err := startDemo(t, ctx, demoFlags{headless: true, format: "json", formatSet: true, architecture: arch}, demoEnv{net: n})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, stderr)
 	}
@@ -73,7 +87,7 @@ func TestDemoVerdictsAreStable(t *testing.T) {
 		t.Fatalf("demo --format json: %v\n%s", err, out)
 	}
 	got := strings.Join(verdictLines(run), "\n") + "\n"
-	path := filepath.Join("testdata", "demo", "verdicts.golden")
+	path := filepath.Join("testdata", "demo", golden)
 	if updateGolden() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -82,7 +96,7 @@ func TestDemoVerdictsAreStable(t *testing.T) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./cmd/netprobe -run TestDemoVerdictsAreStable -update writes it)", err)
+		t.Fatalf("%v (go test ./cmd/netprobe -run %s -update writes it)", err, t.Name())
 	}
 	if d := cmp.Diff(string(want), got); d != "" {
 		golden := map[string]bool{}
@@ -274,5 +288,8 @@ func TestDemoHistoryUsage(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("a refused demo wrote %d files into the history", len(ents))
+	}
+	if code, _, stderr := runCLI(t, "demo", "--architecture", "hybrid"); code != ExitUsage || !strings.Contains(stderr, "use classic or modernized") {
+		t.Errorf("--architecture hybrid: exit %d, %q; want %d naming the two", code, stderr, ExitUsage)
 	}
 }

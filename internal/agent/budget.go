@@ -24,6 +24,8 @@ func (g serverGate) targets(ts []string) error { return g.s.checkTargets(ts) }
 
 func (g serverGate) fits(f probes.Footprint) error { return g.s.bounds.fits(f) }
 
+func (g serverGate) env() *probes.Env { return g.s.cfg.ProbeEnv }
+
 // fits refuses a probe whose packets come faster than MinInterval or whose bytes are over
 // ProbeBytes.
 func (b Bounds) fits(f probes.Footprint) error {

@@ -32,6 +32,8 @@ type prepared struct {
 type gate interface {
 	targets(ts []string) error
 	fits(f probes.Footprint) error
+	// env is what the probes run with (Config.ProbeEnv); nil is the real network.
+	env() *probes.Env
 }
 
 // kind adapts a probes function to the dispatcher. targets names the destinations of a request
@@ -49,8 +51,9 @@ func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error),
 		if err := g.fits(f); err != nil {
 			return prepared{}, err
 		}
+		env := g.env()
 		return prepared{footprint: f, run: func(ctx context.Context) (any, error) {
-			return fn(ctx, nil, req)
+			return fn(ctx, env, req)
 		}}, nil
 	}}
 }

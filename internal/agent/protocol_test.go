@@ -327,3 +327,5 @@ type fuzzGate struct{ b Bounds }
 
 func (fuzzGate) targets([]string) error          { return nil }
 func (g fuzzGate) fits(f probes.Footprint) error { return g.b.fits(f) }
+
+func (fuzzGate) env() *probes.Env { return nil }

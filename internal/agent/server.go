@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/probes"
 )
 
 // Bounds are limits a request cannot exceed, whatever the coordinator asks. Zero fields take
@@ -177,6 +179,10 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Now reads the clock (rate limiting, responder expiry reports); nil is time.Now.
 	Now func() time.Time
+	// ProbeEnv is what probes run with: a resolver, trusted roots and nameservers of the
+	// agent's own (the demo's agents resolve Azure's names to stand-ins on loopback); nil is
+	// the host's.
+	ProbeEnv *probes.Env
 
 	// hostRoot prefixes the fixed paths host facts read, for tests; "" is "/".
 	hostRoot string

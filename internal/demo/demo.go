@@ -27,15 +27,19 @@ var estateTmpl string
 // root; results show the shifted port.
 const PortOffset = 20000
 
-// Net is where the demo estate lives: three /24s of the loopback range, given by their first
-// three octets. Tests that run beside the demo (other packages, in parallel) take their own.
+// Net is where the demo estate lives: /24s of the loopback range, given by their first three
+// octets. Tests that run beside the demo (other packages, in parallel) take their own.
 type Net struct {
 	OnPrem, Azure, Failback string
+	// Internet holds the modernized demo's stand-ins for Azure's endpoints, the storage
+	// account, the appliance's proxy and the DNS servers; the classic demo does not use it.
+	Internet string
 }
 
-// DefaultNet is the demo's own: 127.0.1.x on-premises, 127.0.2.x in "Azure", and
-// configuration server's failback NIC in 127.0.3.x.
-var DefaultNet = Net{OnPrem: "127.0.1", Azure: "127.0.2", Failback: "127.0.3"}
+// DefaultNet is the demo's own: 127.0.1.x on-premises, 127.0.2.x in "Azure", the
+// configuration server's failback NIC in 127.0.3.x (classic), and the stand-ins of Azure's
+// public endpoints in 127.0.4.x (modernized).
+var DefaultNet = Net{OnPrem: "127.0.1", Azure: "127.0.2", Failback: "127.0.3", Internet: "127.0.4"}
 
 // agents are the hosts that run an agent, and the loopback address each listens on.
 func (n Net) agents() map[string]string {
@@ -61,8 +65,58 @@ type Demo struct {
 	// YAML is the topology file as rendered, with the agents' addresses filled in.
 	YAML  []byte
 	Token []byte
-	stop  []func()
-	once  sync.Once
+	// Faults are what this estate plants, for the user to compare with what netprobe finds.
+	Faults []string
+	stop   []func()
+	once   sync.Once
+}
+
+// newDemo is a demo with a fresh token and nothing started yet.
+func newDemo(faults []string) (*Demo, error) {
+	d := &Demo{Token: make([]byte, 32), Faults: faults}
+	if _, err := rand.Read(d.Token); err != nil {
+		return nil, err
+	}
+	d.Token = []byte(hex.EncodeToString(d.Token))
+	return d, nil
+}
+
+// startAgent serves an in-process agent on ip (port 0) until ctx ends or the demo closes,
+// and returns its address.
+func (d *Demo) startAgent(ctx context.Context, ip string, cfg agent.Config) (string, error) {
+	cfg.Token, cfg.ResponderHost, cfg.Version = d.Token, ip, "demo"
+	srv, err := agent.NewServer(cfg)
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return "", fmt.Errorf("demo: cannot listen on %s: %w (the demo needs the 127.0.0.0/8 loopback range, as Linux routes it)", ip, err)
+	}
+	d.serve(ctx, func(ctx context.Context) { _ = srv.Serve(ctx, ln) })
+	return ln.Addr().String(), nil
+}
+
+// serve runs fn until ctx ends or the demo closes; Close waits for it.
+func (d *Demo) serve(ctx context.Context, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); fn(ctx) }()
+	d.stop = append(d.stop, func() { <-done }, cancel) // Close runs these last first
+}
+
+// load renders the estate template with vars and loads it.
+func (d *Demo) load(name, tmpl string, vars map[string]string) error {
+	var buf bytes.Buffer
+	if err := template.Must(template.New(name).Parse(tmpl)).Execute(&buf, vars); err != nil {
+		return err
+	}
+	t, err := topology.Parse(name, buf.Bytes())
+	if err != nil {
+		return fmt.Errorf("demo: the built-in estate does not load: %w", err)
+	}
+	d.Topology, d.YAML = t, buf.Bytes()
+	return nil
 }
 
 // Start brings the demo up on DefaultNet; Close tears it down. ctx bounds the agents'
@@ -71,30 +125,16 @@ func Start(ctx context.Context) (*Demo, error) { return StartOn(ctx, DefaultNet)
 
 // StartOn brings the demo up on the loopback addresses of n.
 func StartOn(ctx context.Context, n Net) (*Demo, error) {
-	d := &Demo{Token: make([]byte, 32)}
-	if _, err := rand.Read(d.Token); err != nil {
+	d, err := newDemo(Faults)
+	if err != nil {
 		return nil, err
 	}
-	d.Token = []byte(hex.EncodeToString(d.Token))
-	actx, cancel := context.WithCancel(ctx)
 	addrs := map[string]string{}
-	var wg sync.WaitGroup
-	// Close runs these last first: cancel the agents, then wait for them.
-	d.stop = append(d.stop, wg.Wait, cancel)
 	for host, ip := range n.agents() {
-		srv, err := agent.NewServer(agent.Config{Token: d.Token, ResponderHost: ip, ResponderHosts: n.extraAddrs()[host], Version: "demo"})
-		if err != nil {
+		if addrs[host], err = d.startAgent(ctx, ip, agent.Config{ResponderHosts: n.extraAddrs()[host]}); err != nil {
 			d.Close()
 			return nil, err
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("demo: cannot listen on %s: %w (the demo needs the 127.0.0.0/8 loopback range, as Linux routes it)", ip, err)
-		}
-		addrs[host] = ln.Addr().String()
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = srv.Serve(actx, ln) }()
 	}
 	stuckAddr := n.OnPrem + ".8:9443"
 	stuck, err := stuckListener(stuckAddr)
@@ -105,19 +145,11 @@ func StartOn(ctx context.Context, n Net) (*Demo, error) {
 	if stuck != nil {
 		d.stop = append(d.stop, stuck)
 	}
-	var buf bytes.Buffer
 	addrs["on"], addrs["az"], addrs["fb"] = n.OnPrem, n.Azure, n.Failback
-	if err := template.Must(template.New("estate").Parse(estateTmpl)).Execute(&buf, addrs); err != nil {
+	if err := d.load("demo-estate.yaml", estateTmpl, addrs); err != nil {
 		d.Close()
 		return nil, err
 	}
-	t, err := topology.Parse("demo-estate.yaml", buf.Bytes())
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("demo: the built-in estate does not load: %w", err)
-	}
-	d.Topology = t
-	d.YAML = buf.Bytes()
 	return d, nil
 }
 

@@ -141,3 +141,29 @@ func TestDemoLatencyPassesOnABusyMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestModernizedStartsAndCloses: the modernized estate comes up with an agent on every host
+// that declares one, on that host's address, and Close releases every socket: the same estate
+// starts again on the same addresses at once (its stand-ins listen on fixed ports). What its
+// checks find is cmd/netprobe's TestDemoModernizedVerdictsAreStable.
+func TestModernizedStartsAndCloses(t *testing.T) {
+	n := Net{OnPrem: "127.0.44", Azure: "127.0.45", Internet: "127.0.46"}
+	for round := range 2 {
+		d, err := StartModernized(t.Context(), n)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if len(d.Faults) != len(ModernizedFaults) || !d.Topology.Modernized(d.Topology.Hosts["web01"]) {
+			t.Errorf("round %d: faults %q, estate %s", round, d.Faults, d.Topology.Name)
+		}
+		for _, h := range []string{"asr-appliance", "db01", "web01", "web02"} {
+			if !strings.HasPrefix(d.Topology.Hosts[h].Agent, strings.TrimSuffix(d.Topology.Hosts[h].Address, "/32")+":") {
+				t.Errorf("round %d: %s's agent is %q, not on its own address %s", round, h, d.Topology.Hosts[h].Agent, d.Topology.Hosts[h].Address)
+			}
+		}
+		d.Close()
+	}
+	if _, err := StartModernized(t.Context(), Net{OnPrem: "127.0.44", Azure: "127.0.45"}); err == nil {
+		t.Error("a modernized demo without Net.Internet started")
+	}
+}

@@ -155,6 +155,24 @@ func TestPlanClockAppliance(t *testing.T) {
 	}
 }
 
+// TestRemapPortsClock: the demo shifts the appliance's read of the portal's Date off 443 like
+// every endpoint check, so its stand-in listens where the check goes.
+func TestRemapPortsClock(t *testing.T) {
+	tp, err := topology.Load("../../topologies/modernized.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := RemapPorts(Plan(tp, Options{Only: []string{"clock/"}}), 20000)
+	for _, c := range plan {
+		switch {
+		case c.From == "asr-appliance" && (c.Target() != "portal.azure.com:20443" || c.ID != "clock/asr-appliance"):
+			t.Errorf("%s reads %s, want portal.azure.com:20443 under its own ID", c.ID, c.Target())
+		case c.From != "asr-appliance" && c.Port != 0:
+			t.Errorf("%s has port %d: only the appliance reads a Date", c.ID, c.Port)
+		}
+	}
+}
+
 // TestJudgeClockWith: the coordinator is 6 minutes behind Azure. Seen from the coordinator
 // every host is 6 minutes ahead; the configuration server reads Azure's Date and is in step
 // with it, so a host 6 minutes ahead of the coordinator is in step too (pass), and one 12

@@ -306,14 +306,15 @@ func sortedHosts(t *topology.Topology) []string {
 // isIP reports whether s is a literal IP address.
 func isIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
 
-// RemapPorts returns a copy of plan whose port checks below 1024 use port+offset instead:
-// the demo and tests run agents on loopback without root, where privileged ports cannot be
-// bound. IDs and targets follow the new port, so results say what was really tested.
+// RemapPorts returns a copy of plan whose port, endpoint and clock checks below port 1024 use
+// port+offset instead: the demo and tests run agents and stand-ins on loopback without root,
+// where privileged ports cannot be bound. IDs and targets follow the new port, so results say
+// what was really tested.
 func RemapPorts(plan []Check, offset int) []Check {
 	out := make([]Check, len(plan))
 	renamed := map[string]string{}
 	for i, c := range plan {
-		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint) && c.Port > 0 && c.Port < 1024 {
+		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint || c.Kind == result.CheckClock) && c.Port > 0 && c.Port < 1024 {
 			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
 			c.Port += offset
 			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)

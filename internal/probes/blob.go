@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -384,13 +383,11 @@ func blobHTTPClient(env *Env, req BlobRequest, u *url.URL) (*http.Client, error)
 		}
 		tr.Proxy = http.ProxyURL(p)
 	}
-	if len(req.RootCAs) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(req.RootCAs) {
-			return nil, fmt.Errorf("%w: root_cas holds no PEM certificate", ErrInvalid)
-		}
-		tr.TLSClientConfig.RootCAs = pool
+	pool, err := env.roots(req.RootCAs)
+	if err != nil {
+		return nil, err
 	}
+	tr.TLSClientConfig.RootCAs = pool
 	return &http.Client{Transport: tr}, nil
 }
 

@@ -54,7 +54,8 @@ func (a DNSAnswer) OK() bool { return a.Error == "" && a.Rcode == "NOERROR" && l
 
 // DNS queries every server in turn for req.Name. A resolver that does not answer is recorded
 // in its DNSAnswer, not returned as an error: the error is only for requests that cannot run
-// (bad name or type, no resolver configured). Env is not used: miekg/dns dials on its own.
+// (bad name or type, no resolver configured). Of Env only Nameservers is used (the host's own
+// resolvers when req names none): miekg/dns dials on its own.
 func DNS(ctx context.Context, env *Env, req DNSRequest) (DNSResult, error) {
 	typ := strings.ToUpper(req.Type)
 	if typ == "" {
@@ -73,7 +74,11 @@ func DNS(ctx context.Context, env *Env, req DNSRequest) (DNSResult, error) {
 	if _, ok := dns.IsDomainName(name); !ok || name == "" {
 		return DNSResult{}, fmt.Errorf("%w: %q is not a domain name", ErrInvalid, req.Name)
 	}
-	servers, err := dnsServers(req.Servers)
+	given := req.Servers
+	if len(given) == 0 && env != nil {
+		given = env.Nameservers
+	}
+	servers, err := dnsServers(given)
 	if err != nil {
 		return DNSResult{}, err
 	}

@@ -67,7 +67,7 @@ func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	dst, err := resolveHost(ctx, req.Address)
+	dst, err := resolveHost(ctx, env, req.Address)
 	if err != nil {
 		return ICMPResult{}, err
 	}

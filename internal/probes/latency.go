@@ -247,7 +247,7 @@ func latencyDial(ctx context.Context, env *Env, req LatencyRequest) (net.Conn, e
 		return env.Dial(ctx, "udp", req.Address)
 	}
 	// A connected socket, so the kernel reports ICMP port unreachable as ECONNREFUSED.
-	d := net.Dialer{}
+	d := net.Dialer{Resolver: env.resolver()}
 	if req.Source != "" {
 		ip := net.ParseIP(req.Source)
 		if ip == nil {

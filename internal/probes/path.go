@@ -79,7 +79,7 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 		if serr != nil || perr != nil || port == 0 {
 			return PathResult{}, fmt.Errorf("%w: %s traceroute needs host:port, got %q", ErrInvalid, mode, req.Address)
 		}
-		ip, rerr := resolveHost(ctx, host)
+		ip, rerr := resolveHost(ctx, env, host)
 		if rerr != nil {
 			return PathResult{}, rerr
 		}
@@ -89,7 +89,7 @@ func Path(ctx context.Context, env *Env, req PathRequest) (PathResult, error) {
 		if h, _, serr := net.SplitHostPort(req.Address); serr == nil {
 			host = h
 		}
-		ip, rerr := resolveHost(ctx, host)
+		ip, rerr := resolveHost(ctx, env, host)
 		if rerr != nil {
 			return PathResult{}, rerr
 		}

@@ -81,7 +81,7 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 	var c pmtuConn
 	switch strings.ToLower(req.Mode) {
 	case "", "icmp":
-		dst, err := resolveHost(ctx, host)
+		dst, err := resolveHost(ctx, env, host)
 		if err != nil {
 			return PMTUResult{}, err
 		}
@@ -95,7 +95,7 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 		if perr != nil || pn == 0 {
 			return PMTUResult{}, fmt.Errorf("%w: UDP path MTU needs host:port of a netprobe UDP echo responder, got %q", ErrInvalid, req.Address)
 		}
-		dst, err := resolveHost(ctx, host)
+		dst, err := resolveHost(ctx, env, host)
 		if err != nil {
 			return PMTUResult{}, err
 		}

@@ -20,7 +20,7 @@ import (
 type PortRequest struct {
 	// Proto is "tcp" (the default when empty) or "udp".
 	Proto string `json:"proto"`
-	// Address is host:port; a host name is resolved with the system resolver.
+	// Address is host:port; a host name is resolved with the Env's resolver (the system's by default).
 	Address string `json:"address"`
 	// Source is a local IP to bind (which NIC to leave from); empty lets the OS choose.
 	Source string `json:"source,omitempty"`
@@ -99,7 +99,7 @@ func Port(ctx context.Context, env *Env, req PortRequest) (PortResult, error) {
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	ip, err := resolveHost(ctx, host)
+	ip, err := resolveHost(ctx, env, host)
 	if err != nil {
 		return PortResult{}, err
 	}
@@ -125,11 +125,12 @@ func Port(ctx context.Context, env *Env, req PortRequest) (PortResult, error) {
 
 // resolveHost turns a literal or a name into one address, IPv4 first (the estates netprobe
 // tests are IPv4 networks; a name with both families is tried on IPv4).
-func resolveHost(ctx context.Context, host string) (netip.Addr, error) {
+func resolveHost(ctx context.Context, env *Env, host string) (netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return ip.Unmap(), nil
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	ips, err := env.resolver().LookupNetIP(ctx, "ip", host)
+	err = env.namedServer(err)
 	if err != nil || len(ips) == 0 {
 		return netip.Addr{}, fmt.Errorf("%w: cannot resolve %q: check the name and the DNS servers, or use an IP address: %v", ErrUnreachable, host, err)
 	}

@@ -6,9 +6,11 @@ package probes
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -134,14 +136,57 @@ type Env struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Now reads the clock.
 	Now func() time.Time
+	// Resolver resolves the names probes are given (an agent whose names come from a DNS
+	// server of its own, as the demo's agents do); nil is net.DefaultResolver.
+	Resolver *net.Resolver
+	// Nameservers (ip:port) are the host's own resolvers for a DNS probe that names none;
+	// nil reads /etc/resolv.conf. Set it with Resolver, to the servers Resolver asks.
+	Nameservers []string
+	// RootCAs verifies TLS certificates when a request names no roots of its own; nil is the
+	// system's roots.
+	RootCAs *x509.CertPool
 }
 
 func (e *Env) dial(ctx context.Context, network, address string) (net.Conn, error) {
 	if e != nil && e.Dial != nil {
 		return e.Dial(ctx, network, address)
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, address)
+	d := net.Dialer{Resolver: e.resolver()}
+	c, err := d.DialContext(ctx, network, address)
+	return c, e.namedServer(err)
+}
+
+// namedServer makes a lookup error name the server Env's resolver asked: Go's resolver names
+// the first server of /etc/resolv.conf, which a Resolver with its own Dial never asked.
+func (e *Env) namedServer(err error) error {
+	var dnsErr *net.DNSError
+	if e != nil && e.Resolver != nil && len(e.Nameservers) > 0 && errors.As(err, &dnsErr) {
+		dnsErr.Server = strings.Join(e.Nameservers, ", ")
+	}
+	return err
+}
+
+func (e *Env) resolver() *net.Resolver {
+	if e != nil && e.Resolver != nil {
+		return e.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// roots is the pool a certificate is verified against: the request's PEM bundle when it has
+// one, else the Env's, else nil (the system's).
+func (e *Env) roots(pem []byte) (*x509.CertPool, error) {
+	if len(pem) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: root_cas holds no PEM certificate", ErrInvalid)
+		}
+		return pool, nil
+	}
+	if e != nil {
+		return e.RootCAs, nil
+	}
+	return nil, nil
 }
 
 func (e *Env) now() time.Time {

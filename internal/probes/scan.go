@@ -47,7 +47,7 @@ func Scan(ctx context.Context, env *Env, req ScanRequest) ([]PortResult, error) 
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	ip, err := resolveHost(ctx, req.Host)
+	ip, err := resolveHost(ctx, env, req.Host)
 	if err != nil {
 		return nil, err
 	}

@@ -138,11 +138,8 @@ func TLS(ctx context.Context, env *Env, req TLSRequest) (TLSResult, error) {
 	for _, c := range st.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if len(req.RootCAs) > 0 {
-		opts.Roots = x509.NewCertPool()
-		if !opts.Roots.AppendCertsFromPEM(req.RootCAs) {
-			return TLSResult{}, fmt.Errorf("%w: root_cas holds no PEM certificate", ErrInvalid)
-		}
+	if opts.Roots, err = env.roots(req.RootCAs); err != nil {
+		return TLSResult{}, err
 	}
 	if _, err := leaf.Verify(opts); err != nil {
 		res.VerifyError = err.Error()

@@ -97,9 +97,11 @@ const answerTTL = 5
 // microseconds away; a second is generous and still short of a resolver's own timeout.
 const forwardTimeout = time.Second
 
-// DNSServer answers queries from a rules file.
+// DNSServer answers queries from a rules file, or from Rules when RulesFile is "".
 type DNSServer struct {
 	RulesFile string
+	// Rules are fixed rules, for a server that needs no file (the demo's).
+	Rules []Rule
 
 	mu    sync.Mutex // guards rules, stamp
 	rules []Rule
@@ -108,6 +110,9 @@ type DNSServer struct {
 
 // rulesNow returns the rules, reading the file again when it changed.
 func (s *DNSServer) rulesNow() ([]Rule, error) {
+	if s.RulesFile == "" {
+		return s.Rules, nil
+	}
 	st, err := os.Stat(s.RulesFile)
 	if err != nil {
 		return nil, err
