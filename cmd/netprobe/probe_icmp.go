@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // icmpKind: netprobe probe icmp.
@@ -50,9 +51,9 @@ skipped with the reason (exit 5).`,
 			if len(ir.Errors) > 0 {
 				r.Message += "; " + strings.Join(ir.Errors, ", ")
 			}
-			r.Metrics = map[string]any{"samples": ir.Sent, "loss": ir.Loss, "method": ir.Method}
+			r.Metrics = result.Metrics{result.MetricSamples: ir.Sent, result.MetricLoss: ir.Loss, result.MetricMethod: ir.Method}
 			if ir.Received > 0 {
-				r.Metrics["min_ms"], r.Metrics["avg_ms"], r.Metrics["max_ms"] = ms(ir.Min), ms(ir.Avg), ms(ir.Max)
+				r.Metrics[result.MetricMinMS], r.Metrics[result.MetricAvgMS], r.Metrics[result.MetricMaxMS] = ms(ir.Min), ms(ir.Avg), ms(ir.Max)
 			}
 			return r, nil
 		},

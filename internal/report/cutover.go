@@ -342,7 +342,7 @@ func Build(runs []result.Run, in Inputs) Report {
 	}
 	if rep.Required == 0 {
 		for _, id := range ids {
-			if v, ok := metricFloat(byID[id].latest.Metrics, "required_mbps"); ok && v*1e6 > rep.Required {
+			if v, ok := byID[id].latest.Metrics.Float(result.MetricRequiredMbps); ok && v*1e6 > rep.Required {
 				rep.Required, rep.RequiredFrom = v*1e6, "results"
 			}
 		}
@@ -363,7 +363,7 @@ func Build(runs []result.Run, in Inputs) Report {
 		lr.Kind, lr.Bandwidth = l.Kind, l.Bandwidth
 	}
 	linkOf := func(r result.Result) string {
-		if s := metricString(r.Metrics, "link"); s != "" {
+		if s := r.Metrics.String(result.MetricLink); s != "" {
 			return s
 		}
 		if r.Check == result.CheckPMTU || r.Check == result.CheckPath {
@@ -398,19 +398,19 @@ func Build(runs []result.Run, in Inputs) Report {
 			m := r.Metrics
 			switch r.Check {
 			case result.CheckBandwidth, result.CheckBlob:
-				v, ok := metricFloat(m, "mbps")
+				v, ok := m.Float(result.MetricMbps)
 				if !ok {
 					continue
 				}
-				st, _ := metricFloat(m, "streams")
-				k := seriesKey{linkOf(r), r.From, r.To, metricString(m, "direction"), int(st)}
+				st, _ := m.Float(result.MetricStreams)
+				k := seriesKey{linkOf(r), r.From, r.To, m.String(result.MetricDirection), int(st)}
 				if samples[k] == nil {
 					samples[k] = map[int][]float64{}
 				}
 				samples[k][hour] = append(samples[k][hour], v)
 				// The failback direction: classic's process server to master target carries the
 				// requirement; a blob upload is the forward direction.
-				if _, ok := m["required_mbps"]; ok && metricString(m, "direction") != "up" {
+				if _, ok := m[result.MetricRequiredMbps]; ok && m.String(result.MetricDirection) != "up" {
 					replication[k] = true
 				}
 			case result.CheckLatency:
@@ -420,7 +420,7 @@ func Build(runs []result.Run, in Inputs) Report {
 				}
 				lat[k].add(r)
 			case result.CheckPMTU:
-				v, ok := metricFloat(m, "mtu")
+				v, ok := m.Float(result.MetricMTU)
 				if !ok {
 					continue
 				}
@@ -433,10 +433,10 @@ func Build(runs []result.Run, in Inputs) Report {
 				row.Runs++
 				row.MTU, row.Status = int(v), r.Status
 				row.Min = min(row.Min, int(v))
-				if e, ok := metricFloat(m, "expected_mtu"); ok {
+				if e, ok := m.Float(result.MetricExpectedMTU); ok {
 					row.Expect = int(e)
 				}
-				row.Blackhole = row.Blackhole || metricBool(m, "blackhole")
+				row.Blackhole = row.Blackhole || m.Bool(result.MetricBlackhole)
 			}
 		}
 	}
@@ -757,16 +757,16 @@ type latAcc struct {
 
 func (a *latAcc) add(r result.Result) {
 	m := r.Metrics
-	if v, ok := metricFloat(m, "p50_ms"); ok {
+	if v, ok := m.Float(result.MetricP50MS); ok {
 		a.p50 = append(a.p50, v)
 	}
-	if v, ok := metricFloat(m, "p95_ms"); ok {
+	if v, ok := m.Float(result.MetricP95MS); ok {
 		a.p95 = append(a.p95, v)
 	}
-	if v, ok := metricFloat(m, "loaded_p95_ms"); ok {
+	if v, ok := m.Float(result.MetricLoadedP95MS); ok {
 		a.lp95 = append(a.lp95, v)
 	}
-	if v, ok := metricFloat(m, "loss"); ok {
+	if v, ok := m.Float(result.MetricLoss); ok {
 		a.loss = max(a.loss, v)
 	}
 	a.status = r.Status

@@ -259,7 +259,7 @@ func (m *Model) apply(ev Event) {
 	if r := ev.Result; r != nil {
 		m.matrix.upsert(*r, true)
 		delete(m.live, r.ID)
-		if v, ok := metricFloat(r.Metrics, "p95_ms"); ok && r.Check == result.CheckLatency {
+		if v, ok := r.Metrics.Float(result.MetricP95MS); ok && r.Check == result.CheckLatency {
 			m.hist[r.ID] = append(m.hist[r.ID], v)
 		}
 		changed = true
