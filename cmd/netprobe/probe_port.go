@@ -104,7 +104,7 @@ func portResult(r result.Result, pr probes.PortResult) result.Result {
 	r.Status, r.State, r.Reason, r.Message = result.Pass, pr.State.String(), pr.Reason.String(), pr.Detail
 	r.Metrics = result.Metrics{result.MetricSourceIP: pr.SourceIP, result.MetricInterface: pr.Interface}
 	if pr.RTT > 0 && pr.State != probes.Filtered && pr.State != probes.OpenFiltered {
-		r.Metrics[result.MetricRTTMS] = ms(pr.RTT)
+		r.Metrics[result.MetricRTTMS] = result.Millis(pr.RTT)
 	}
 	if pr.ObservedSource != "" {
 		r.Metrics[result.MetricObservedSourceIP] = pr.ObservedSource

@@ -48,7 +48,7 @@ breaks ASR's certificate-pinned channels.`,
 				return r, err
 			}
 			r.Status, r.Message = result.Pass, tr.Detail
-			r.Metrics = result.Metrics{result.MetricRTTMS: ms(tr.RTT), result.MetricVerified: tr.Verified, result.MetricIntercepted: tr.Intercepted}
+			r.Metrics = result.Metrics{result.MetricRTTMS: result.Millis(tr.RTT), result.MetricVerified: tr.Verified, result.MetricIntercepted: tr.Intercepted}
 			if tr.HandshakeError != "" {
 				r.Metrics[result.MetricHandshakeError] = tr.HandshakeError
 			} else {

@@ -271,9 +271,9 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 	if m.Loaded != nil {
 		s := m.Loaded.Stats()
 		if s.Samples > 0 {
-			r.Metrics[result.MetricLoadedP50MS] = ms(s.P50)
-			r.Metrics[result.MetricLoadedP95MS] = ms(s.P95)
-			r.Metrics[result.MetricLoadedP99MS] = ms(s.P99)
+			r.Metrics[result.MetricLoadedP50MS] = result.Millis(s.P50)
+			r.Metrics[result.MetricLoadedP95MS] = result.Millis(s.P95)
+			r.Metrics[result.MetricLoadedP99MS] = result.Millis(s.P99)
 		}
 	}
 	how := ""

@@ -162,7 +162,7 @@ func JudgeClock(c Check, samples []ClockSample, date *DateReading) result.Result
 			skew, bar = k, e
 		}
 	}
-	r.Metrics = result.Metrics{result.MetricSkewMS: ms(skew), result.MetricSkewErrorMS: ms(bar)}
+	r.Metrics = result.Metrics{result.MetricSkewMS: result.Millis(skew), result.MetricSkewErrorMS: result.Millis(bar)}
 	coord := fmt.Sprintf("%s the coordinator's clock (±%s)", aheadBehind(skew), fmtDur(bar))
 	refSkew, refBar := skew, bar
 	switch {
@@ -172,8 +172,8 @@ func JudgeClock(c Check, samples []ClockSample, date *DateReading) result.Result
 		r.Message = fmt.Sprintf("%s's clock is %s; Azure's clock could not be read from %s (%s), so this is against the coordinator only", c.From, coord, date.From, orUnknown(date.Err))
 	default:
 		as, ae := date.Skew()
-		r.Metrics[result.MetricAzureSkewMS] = ms(as)
-		r.Metrics[result.MetricAzureSkewErrorMS] = ms(ae)
+		r.Metrics[result.MetricAzureSkewMS] = result.Millis(as)
+		r.Metrics[result.MetricAzureSkewErrorMS] = result.Millis(ae)
 		refSkew, refBar = as, ae
 		r.Message = fmt.Sprintf("%s's clock is %s Azure's (the Date %s sent, ±%s), and %s", c.From, aheadBehind(as), date.From, fmtDur(ae), coord)
 		// The coordinator's clock against Azure's, from the same host seen both ways: when it
@@ -274,8 +274,8 @@ func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
 	if abs(coordVsAzure) <= clockWarn/4 {
 		return held // the coordinator is in step with Azure: the host's own figure stands
 	}
-	held.Metrics[result.MetricAzureSkewMS] = ms(skew)
-	held.Metrics[result.MetricAzureSkewErrorMS] = ms(bar)
+	held.Metrics[result.MetricAzureSkewMS] = result.Millis(skew)
+	held.Metrics[result.MetricAzureSkewErrorMS] = result.Millis(bar)
 	held.Message = fmt.Sprintf("%s's clock is %s Azure's (±%s): measured against the coordinator, whose own clock is %s Azure's as %s's reading of Azure's Date shows",
 		held.From, aheadBehind(skew), fmtDur(bar), aheadBehind(coordVsAzure), ref.From)
 	held.Hint = ""

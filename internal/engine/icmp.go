@@ -33,7 +33,7 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	r := base(c)
 	r.Metrics = result.Metrics{result.MetricSent: m.Sent, result.MetricReceived: m.Received, result.MetricLoss: m.Loss, result.MetricMethod: m.Method}
 	if m.Received > 0 {
-		r.Metrics[result.MetricRTTMS] = ms(m.Avg)
+		r.Metrics[result.MetricRTTMS] = result.Millis(m.Avg)
 	}
 	blocked := c.Expect == "blocked" || c.Expect == "filtered" || c.Expect == "closed"
 	switch {

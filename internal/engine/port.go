@@ -122,7 +122,7 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 	r.Reason = m.Reason.String()
 	r.Metrics = result.Metrics{result.MetricAnsweredBy: by.String()}
 	if m.RTT > 0 {
-		r.Metrics[result.MetricRTTMS] = ms(m.RTT)
+		r.Metrics[result.MetricRTTMS] = result.Millis(m.RTT)
 	}
 	if m.SourceIP != "" {
 		r.Metrics[result.MetricSourceIP] = m.SourceIP
@@ -169,7 +169,7 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 			r.Message = fmt.Sprintf("%s cannot reach %s on %s: a firewall rejected it (%s)", c.From, c.To, pp, m.Reason)
 			r.Hint = "A firewall on the path rejects it. " + allow
 		default:
-			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundDur(c.Timeout))
+			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundTimeout(c.Timeout))
 			r.Hint = "A firewall on the path drops it. " + allow
 		}
 	case m.State == probes.Closed:

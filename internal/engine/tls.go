@@ -11,7 +11,7 @@ import (
 // JudgeTLS passes a completed handshake with a certificate that verifies and was not replaced.
 func JudgeTLS(c Check, m probes.TLSResult) result.Result {
 	r := base(c)
-	r.Metrics = result.Metrics{result.MetricRTTMS: ms(m.RTT)}
+	r.Metrics = result.Metrics{result.MetricRTTMS: result.Millis(m.RTT)}
 	if m.Version != "" {
 		r.Metrics[result.MetricTLSVersion] = m.Version
 		r.Metrics[result.MetricCertSubject] = m.Subject

@@ -134,6 +134,8 @@ func ComputeLatencyStats(rtts []time.Duration, sent int) LatencyStats {
 // Metrics returns the stats under results.md's latency keys (milliseconds), prefixed for the
 // loaded variant ("loaded_").
 func (s LatencyStats) Metrics(prefix string) map[string]any {
+	// To the nanosecond, unlike result.Millis: loopback latencies of a few microseconds keep
+	// their digits.
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return map[string]any{
 		prefix + result.MetricSamples: s.Samples, prefix + result.MetricLoss: s.Loss,

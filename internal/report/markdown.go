@@ -128,7 +128,7 @@ func (rep Report) Markdown(w io.Writer) error {
 			p("| From → To | Runs | p50 | p95 | p95 worst run | Loaded p95 | Loaded p95 worst run | Max loss | Latest |\n")
 			p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 			for _, r := range l.Latency {
-				p("| %s → %s | %d | %s | %s | %s | %s | %s | %.1f %% | %s |\n", mdCell(r.From), mdCell(r.To), r.Runs, ms(r.P50), ms(r.P95), ms(r.P95Worst),
+				p("| %s → %s | %d | %s | %s | %s | %s | %s | %.1f %% | %s |\n", mdCell(r.From), mdCell(r.To), r.Runs, fmtMS(r.P50), fmtMS(r.P95), fmtMS(r.P95Worst),
 					loaded(r, r.LoadedP95), loaded(r, r.LoadedP95Worst), 100*r.LossMax, r.Status)
 			}
 			p("\n")
@@ -343,7 +343,8 @@ func hours(h float64) string {
 	return fmt.Sprintf("%.1f h", h)
 }
 
-func ms(v float64) string {
+// fmtMS writes milliseconds for a table cell, a dash for none.
+func fmtMS(v float64) string {
 	if v <= 0 {
 		return "–"
 	}
@@ -354,7 +355,7 @@ func loaded(r LatencyRow, v float64) string {
 	if !r.HasLoaded {
 		return "–"
 	}
-	return ms(v)
+	return fmtMS(v)
 }
 
 func intOrDash(v int) string {

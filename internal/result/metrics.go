@@ -1,6 +1,9 @@
 package result
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Metrics are what a check measured, by key. The keys are the user's contract (docs/results.md,
 // "metrics keys by check kind") and are named once, here; a number is in the unit its key
@@ -123,6 +126,9 @@ const (
 	MetricLink    = "link"     // the topology link a latency, bandwidth, pmtu or path test crosses
 	MetricRunFrom = "run_from" // a skip left to another site
 )
+
+// Millis is a duration as the _ms keys hold it: milliseconds, to the microsecond.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Float reads a number: any Go integer or float type, as the engine sets them, or the float64
 // JSON gives back. A bool, a string or a missing key is not a number.
