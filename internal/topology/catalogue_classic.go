@@ -50,7 +50,7 @@ func (e *expander) failbackVMs(vms, cs []*Host) {
 			f := Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
 				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}
-			if !e.inAzure(ps) {
+			if !e.t.inAzure(ps) {
 				f.Source = source("physical-failback", "reprotect")
 				f.Why = "proof of concept: replication data from the Azure VM to the on-premises process server over ExpressRoute private peering (test use only; port inferred)"
 			}
@@ -176,9 +176,9 @@ func builtinMT(mt *Host) string {
 func (e *expander) forward() {
 	s := e.t.Settings
 	cs := e.hosts(RoleConfigurationServer, nil)
-	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.inAzure(h) })
+	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.t.inAzure(h) })
 	// Machines still replicating forward: protected VMs in an on-premises site, under classic.
-	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.inAzure(h) && e.t.Classic(h) })
+	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.t.inAzure(h) && e.t.Classic(h) })
 	vcs := e.vcenters()
 
 	for _, vm := range vms {
@@ -303,7 +303,7 @@ func (e *expander) routes(cs []*Host) {
 	for _, c := range cs {
 		for _, name := range sortedKeys(e.t.Hosts) {
 			h := e.t.Hosts[name]
-			if !e.inAzure(h) || h.Name == c.Name || (h.HasRole(RoleProtectedVM) && !e.t.Classic(h)) {
+			if !e.t.inAzure(h) || h.Name == c.Name || (h.HasRole(RoleProtectedVM) && !e.t.Classic(h)) {
 				continue // only the classic components talk to the configuration server
 			}
 			nic := c.NICToward(h.Site)
