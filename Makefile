@@ -1,4 +1,7 @@
-# netprobe build. CGO is always off: one static binary for every platform.
+# netprobe build. CGO is always off: one static binary for every platform. The one exception
+# is `make race`, a test-only instrument: the race detector needs cgo, so that target alone
+# builds its test binaries with CGO_ENABLED=1 (gcc and libc6-dev; .ci/run installs them).
+# Nothing it builds is shipped: build, cross and release stay cgo-free.
 export CGO_ENABLED := 0
 
 GO        ?= go
@@ -21,8 +24,13 @@ FUZZ_TARGETS := ./internal/topology:FuzzLoad ./internal/agent:FuzzDecodeRequest 
 
 # Platforms the agent must build for (docs/install.md).
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64
+# The concurrent packages, tested under the race detector by make race (docs: style, gates).
+RACE_PKGS := ./internal/engine ./internal/agent ./internal/probes ./internal/bwtest ./internal/tui
+# staticcheck, pinned by go.mod's tool directive, built for this machine so that it can also
+# analyse the Windows build (GOOS=windows `go tool` would build a Windows binary).
+STATICCHECK := bin/staticcheck
 
-.PHONY: all build demo test vet cross fuzz fuzz-long lab-up lab-down bench release clean
+.PHONY: all build demo test vet race cross fuzz fuzz-long lab-up lab-down bench release clean
 
 all: build
 
@@ -33,20 +41,30 @@ build:
 demo: build
 	./$(BIN) demo
 
-## test: vet, unit and lab tests, cross-builds, and short fuzz runs. Lab tests need root; as
-## non-root they skip with a reason (CI sets NETPROBE_LAB_REQUIRED=1 to make that a failure).
+## test: vet, unit and lab tests, the race detector on the concurrent packages, cross-builds,
+## and short fuzz runs. Lab tests need root; as non-root they skip with a reason (CI sets
+## NETPROBE_LAB_REQUIRED=1 to make that a failure).
 test: vet cross
 	$(GO) test -count=1 -timeout 8m ./...
+	$(MAKE) race
 	$(MAKE) fuzz
 
-## vet: gofmt, go vet on Linux and Windows, and go.mod/go.sum exactly what the code imports:
-## `go mod tidy -diff` prints what tidy would change and fails then (a module listed but
-## never imported claims something the code does not do).
+## race: the concurrent packages (RACE_PKGS) under the race detector. A test-only instrument
+## run with cgo on, which -race requires; the binaries netprobe ships never are (see the top).
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
+
+## vet: gofmt, go vet and staticcheck on Linux and Windows, and go.mod/go.sum exactly what
+## the code imports: `go mod tidy -diff` prints what tidy would change and fails then (a
+## module listed but never imported claims something the code does not do).
 vet:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed (gofmt -w .):"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
+	$(GO) build -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
+	./$(STATICCHECK) ./...
+	GOOS=windows ./$(STATICCHECK) ./...
 
 cross:
 	@for p in $(PLATFORMS); do \

@@ -7,10 +7,7 @@ import (
 	"os"
 )
 
-// Config exists on every OS so the shared report code compiles; the bench itself needs
-// Linux network namespaces.
-type Config struct{}
-
+// The bench needs Linux network namespaces; elsewhere it only says so.
 func main() {
 	fmt.Fprintln(os.Stderr, "bench: needs Linux and root (network namespaces, iptables, tc); run `sudo make bench` on a Linux machine")
 	os.Exit(1)

@@ -228,7 +228,7 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 	}
 	r := engine.JudgeBandwidth(c, res, openedBy)
 	if idle != nil && idle.Samples > 0 {
-		for _, k := range []string{"samples", "loss", "p50_ms", "p95_ms", "p99_ms", "jitter_ms"} {
+		for _, k := range []string{result.MetricSamples, result.MetricLoss, result.MetricP50MS, result.MetricP95MS, result.MetricP99MS, result.MetricJitterMS} {
 			r.Metrics[k] = idle.Metrics("")[k]
 		}
 	}
@@ -346,7 +346,7 @@ func writeBandwidth(w io.Writer, format string, r result.Result) error {
 	if r.Hint != "" {
 		fmt.Fprintf(&b, "  hint: %s\n", r.Hint)
 	}
-	if per, ok := r.Metrics["per_stream"].([]float64); ok && len(per) > 1 {
+	if per, ok := r.Metrics[result.MetricPerStream].([]float64); ok && len(per) > 1 {
 		fmt.Fprintf(&b, "  per stream (Mbit/s): %s\n", joinFloats(per, 1))
 	}
 	if len(r.Intervals) > 0 {
@@ -356,11 +356,11 @@ func writeBandwidth(w io.Writer, format string, r result.Result) error {
 		}
 		fmt.Fprintf(&b, "  per second (Mbit/s): %s\n", joinFloats(mb, 1))
 	}
-	if p50, ok := r.Metrics["p50_ms"].(float64); ok {
-		fmt.Fprintf(&b, "  latency idle:       p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics["p95_ms"])
+	if p50, ok := r.Metrics[result.MetricP50MS].(float64); ok {
+		fmt.Fprintf(&b, "  latency idle:       p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics[result.MetricP95MS])
 	}
-	if p50, ok := r.Metrics["loaded_p50_ms"].(float64); ok {
-		fmt.Fprintf(&b, "  latency under load: p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics["loaded_p95_ms"])
+	if p50, ok := r.Metrics[result.MetricLoadedP50MS].(float64); ok {
+		fmt.Fprintf(&b, "  latency under load: p50 %.2f ms  p95 %.2f ms\n", p50, r.Metrics[result.MetricLoadedP95MS])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -141,9 +141,9 @@ func writeLatency(w io.Writer, format string, r result.Result) error {
 		_, err = fmt.Fprintf(w, "  hint: %s\n", r.Hint)
 	}
 	if err == nil {
-		if mn, ok := r.Metrics["min_ms"].(float64); ok {
+		if mn, ok := r.Metrics[result.MetricMinMS].(float64); ok {
 			_, err = fmt.Fprintf(w, "  min %.2f  p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", mn,
-				r.Metrics["p50_ms"], r.Metrics["p90_ms"], r.Metrics["p95_ms"], r.Metrics["p99_ms"], r.Metrics["max_ms"])
+				r.Metrics[result.MetricP50MS], r.Metrics[result.MetricP90MS], r.Metrics[result.MetricP95MS], r.Metrics[result.MetricP99MS], r.Metrics[result.MetricMaxMS])
 		}
 	}
 	return err

@@ -203,8 +203,6 @@ func probeLine(r result.Result) string {
 	return fmt.Sprintf("%s: %s", what, r.Message)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // probeKinds are the probe subcommands, one file each (probe_<kind>.go).
 func probeKinds() []probeKind {
 	return []probeKind{portKind(), icmpKind(), dnsKind(), tlsKind(), routeKind(), pathKind(), pmtuKind()}

@@ -5,9 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // dnsKind: netprobe probe dns.
@@ -54,7 +55,7 @@ split-horizon DNS, a classic failback surprise. Without --server the system's re
 			if dr.Mismatch {
 				r.Message = dr.Detail
 			}
-			r.Metrics = map[string]any{"answers": answers, "mismatch": dr.Mismatch}
+			r.Metrics = result.Metrics{result.MetricAnswers: answers, result.MetricMismatch: dr.Mismatch}
 			return r, nil
 		},
 	}

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // icmpKind: netprobe probe icmp.
@@ -45,14 +46,14 @@ skipped with the reason (exit 5).`,
 			r.Status = result.Pass
 			r.Message = fmt.Sprintf("%d/%d replies, %.0f%% loss", ir.Received, ir.Sent, ir.Loss*100)
 			if ir.Received > 0 {
-				r.Message += fmt.Sprintf(", rtt min/avg/max %.3f/%.3f/%.3f ms", ms(ir.Min), ms(ir.Avg), ms(ir.Max))
+				r.Message += fmt.Sprintf(", rtt min/avg/max %.3f/%.3f/%.3f ms", result.Millis(ir.Min), result.Millis(ir.Avg), result.Millis(ir.Max))
 			}
 			if len(ir.Errors) > 0 {
 				r.Message += "; " + strings.Join(ir.Errors, ", ")
 			}
-			r.Metrics = map[string]any{"samples": ir.Sent, "loss": ir.Loss, "method": ir.Method}
+			r.Metrics = result.Metrics{result.MetricSamples: ir.Sent, result.MetricLoss: ir.Loss, result.MetricMethod: ir.Method}
 			if ir.Received > 0 {
-				r.Metrics["min_ms"], r.Metrics["avg_ms"], r.Metrics["max_ms"] = ms(ir.Min), ms(ir.Avg), ms(ir.Max)
+				r.Metrics[result.MetricMinMS], r.Metrics[result.MetricAvgMS], r.Metrics[result.MetricMaxMS] = result.Millis(ir.Min), result.Millis(ir.Avg), result.Millis(ir.Max)
 			}
 			return r, nil
 		},

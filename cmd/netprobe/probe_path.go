@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // pathKind: netprobe probe path.
@@ -57,7 +58,7 @@ private address (RFC 1918, RFC 6598, ULA): ASR failback must not cross the inter
 			if pr.Private {
 				r.Message += "; every hop is private"
 			}
-			r.Metrics = map[string]any{"hops": hops, "private": pr.Private, "reached": pr.Reached}
+			r.Metrics = result.Metrics{result.MetricHops: hops, result.MetricPrivate: pr.Private, result.MetricReached: pr.Reached}
 			return r, nil
 		},
 	}

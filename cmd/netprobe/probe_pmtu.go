@@ -4,9 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // pmtuKind: netprobe probe pmtu.
@@ -40,9 +41,9 @@ TCP sends full-size segments. Recommends MSS = MTU - 40.`,
 				return r, err
 			}
 			r.Status, r.Message = result.Pass, pr.Detail
-			r.Metrics = map[string]any{"mtu": pr.MTU, "mss": pr.MSS, "blackhole": pr.Blackhole, "frag_needed": pr.FragNeeded, "probes": pr.Probes, "method": pr.Method}
+			r.Metrics = result.Metrics{result.MetricMTU: pr.MTU, result.MetricMSS: pr.MSS, result.MetricBlackhole: pr.Blackhole, result.MetricFragNeeded: pr.FragNeeded, result.MetricProbes: pr.Probes, result.MetricMethod: pr.Method}
 			if pr.NextHopMTU > 0 {
-				r.Metrics["next_hop_mtu"] = pr.NextHopMTU
+				r.Metrics[result.MetricNextHopMTU] = pr.NextHopMTU
 			}
 			return r, nil
 		},

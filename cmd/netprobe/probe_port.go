@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/evidence"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // portKind: netprobe probe port.
@@ -101,18 +102,18 @@ func (f portFlags) proto() string {
 // portResult fills r from what a port probe saw.
 func portResult(r result.Result, pr probes.PortResult) result.Result {
 	r.Status, r.State, r.Reason, r.Message = result.Pass, pr.State.String(), pr.Reason.String(), pr.Detail
-	r.Metrics = map[string]any{"source_ip": pr.SourceIP, "interface": pr.Interface}
+	r.Metrics = result.Metrics{result.MetricSourceIP: pr.SourceIP, result.MetricInterface: pr.Interface}
 	if pr.RTT > 0 && pr.State != probes.Filtered && pr.State != probes.OpenFiltered {
-		r.Metrics["rtt_ms"] = ms(pr.RTT)
+		r.Metrics[result.MetricRTTMS] = result.Millis(pr.RTT)
 	}
 	if pr.ObservedSource != "" {
-		r.Metrics["observed_source_ip"] = pr.ObservedSource
+		r.Metrics[result.MetricObservedSourceIP] = pr.ObservedSource
 	}
 	if pr.AnsweredBy != "" {
-		r.Metrics["answered_by"] = pr.AnsweredBy
+		r.Metrics[result.MetricAnsweredBy] = pr.AnsweredBy
 	}
 	if pr.ICMPFrom != "" {
-		r.Metrics["icmp_from"] = pr.ICMPFrom
+		r.Metrics[result.MetricICMPFrom] = pr.ICMPFrom
 	}
 	engine.AddAnswer(&r, pr.Answer)
 	if pr.Answer != nil {
@@ -128,7 +129,7 @@ func portEvidence(r result.Result, pr probes.PortResult, dir string) (result.Res
 		return r, nil
 	}
 	if pr.Capture == nil {
-		r.Metrics[engine.MetricEvidenceError] = pr.CaptureError
+		r.Metrics[result.MetricEvidenceError] = pr.CaptureError
 		return r, nil
 	}
 	ev, err := evidence.Open(dir, "netprobe "+currentBuild().Version)

@@ -7,9 +7,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // routeKind: netprobe probe route.
@@ -46,9 +47,9 @@ on its failback NIC.`,
 			} else if rr.Method == "netlink" {
 				r.Message += " (directly connected)"
 			}
-			r.Metrics = map[string]any{"interface": rr.Interface, "source_ip": rr.SourceIP, "method": rr.Method}
+			r.Metrics = result.Metrics{result.MetricInterface: rr.Interface, result.MetricSourceIP: rr.SourceIP, result.MetricMethod: rr.Method}
 			if rr.Gateway != "" {
-				r.Metrics["gateway"] = rr.Gateway
+				r.Metrics[result.MetricGateway] = rr.Gateway
 			}
 			return r, nil
 		},

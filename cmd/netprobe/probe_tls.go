@@ -6,9 +6,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
-	"github.com/spf13/cobra"
 )
 
 // tlsKind: netprobe probe tls.
@@ -47,12 +48,12 @@ breaks ASR's certificate-pinned channels.`,
 				return r, err
 			}
 			r.Status, r.Message = result.Pass, tr.Detail
-			r.Metrics = map[string]any{"rtt_ms": ms(tr.RTT), "verified": tr.Verified, "intercepted": tr.Intercepted}
+			r.Metrics = result.Metrics{result.MetricRTTMS: result.Millis(tr.RTT), result.MetricVerified: tr.Verified, result.MetricIntercepted: tr.Intercepted}
 			if tr.HandshakeError != "" {
-				r.Metrics["handshake_error"] = tr.HandshakeError
+				r.Metrics[result.MetricHandshakeError] = tr.HandshakeError
 			} else {
-				r.Metrics["tls_version"], r.Metrics["cert_subject"], r.Metrics["cert_issuer"] = tr.Version, tr.Subject, tr.Issuer
-				r.Metrics["cert_expires"], r.Metrics["cert_sha256"] = tr.NotAfter.Format(time.RFC3339), tr.Fingerprint
+				r.Metrics[result.MetricTLSVersion], r.Metrics[result.MetricCertSubject], r.Metrics[result.MetricCertIssuer] = tr.Version, tr.Subject, tr.Issuer
+				r.Metrics[result.MetricCertExpires], r.Metrics[result.MetricCertSHA256] = tr.NotAfter.Format(time.RFC3339), tr.Fingerprint
 			}
 			return r, nil
 		},

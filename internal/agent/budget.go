@@ -40,9 +40,9 @@ func (b Bounds) fits(f probes.Footprint) error {
 	return nil
 }
 
-// ms converts a wire duration in milliseconds, saturating instead of overflowing: a request's
+// fromMS converts a wire duration in milliseconds, saturating instead of overflowing: a request's
 // int64 maximum is "as long as possible", which every caller then shortens to its bound.
-func ms(v int64) time.Duration {
+func fromMS(v int64) time.Duration {
 	const most = math.MaxInt64 / int64(time.Millisecond)
 	switch {
 	case v > most:

@@ -106,15 +106,15 @@ func TestProbeByteRate(t *testing.T) {
 // which the bound then shortens; it never wraps into something else.
 func TestWireDurationsSaturate(t *testing.T) {
 	for _, v := range []int64{math.MaxInt64, math.MaxInt64 / 1000, 9_223_372_036_855} {
-		if d := ms(v); d != math.MaxInt64 {
-			t.Errorf("ms(%d) = %v, want the largest duration", v, d)
+		if d := fromMS(v); d != math.MaxInt64 {
+			t.Errorf("fromMS(%d) = %v, want the largest duration", v, d)
 		}
 	}
-	if d := ms(math.MinInt64); d >= 0 {
-		t.Errorf("ms(MinInt64) = %v, want negative", d)
+	if d := fromMS(math.MinInt64); d >= 0 {
+		t.Errorf("fromMS(MinInt64) = %v, want negative", d)
 	}
-	if d := ms(1500); d != 1500*time.Millisecond {
-		t.Errorf("ms(1500) = %v", d)
+	if d := fromMS(1500); d != 1500*time.Millisecond {
+		t.Errorf("fromMS(1500) = %v", d)
 	}
 	// Through the agent: the largest timeout_ms and ttl_ms get the caps.
 	a := startAgent(t, Config{Bounds: Bounds{ProbeTimeout: 300 * time.Millisecond, ResponderTTL: time.Minute}})

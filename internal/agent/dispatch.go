@@ -205,7 +205,7 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 				fmtBytes(s.bounds.ByteRate), fmtBytes(p.footprint.Bytes))
 		}
 	}
-	timeout := ms(req.TimeoutMS)
+	timeout := fromMS(req.TimeoutMS)
 	if timeout <= 0 || timeout > s.bounds.ProbeTimeout {
 		timeout = s.bounds.ProbeTimeout
 	}

@@ -564,7 +564,7 @@ func (s *Server) handleOpen(_ context.Context, _ *http.Request, body []byte) (an
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	return s.resp.open(req.Listen, ms(req.TTLMS))
+	return s.resp.open(req.Listen, fromMS(req.TTLMS))
 }
 
 func (s *Server) handleClose(_ context.Context, _ *http.Request, body []byte) (any, *apiError) {

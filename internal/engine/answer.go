@@ -14,25 +14,6 @@ import (
 // decides (probes/answer.go); here the result says it, and the check's packets go to the
 // evidence writer.
 
-// Metric keys of a refused port check's answer (docs/results.md).
-const (
-	// MetricAnswerFrom is "host", "device" or "unknown" (cannot tell: never a guess).
-	MetricAnswerFrom = "answer_from"
-	// MetricAnswerHops is how far the sender is from the prober, itself counted (1: the
-	// first router); set when known.
-	MetricAnswerHops = "answer_hops"
-	// MetricAnswerIP is the device's address when it is known.
-	MetricAnswerIP = "answer_ip"
-	// MetricAnswerTTL and MetricHostTTL are the TTLs the answer and the host's own answers
-	// arrived with.
-	MetricAnswerTTL = "answer_ttl"
-	MetricHostTTL   = "host_ttl"
-	// MetricAnswerDetail says in a sentence why.
-	MetricAnswerDetail = "answer_detail"
-	// MetricEvidenceError says why a failing check has no evidence file.
-	MetricEvidenceError = "evidence_error"
-)
-
 // AddAnswer writes who answered into a result's metrics; nothing when a is nil (the probe
 // was not refused, or ran where nothing could look).
 func AddAnswer(r *result.Result, a *probes.Answer) {
@@ -40,21 +21,21 @@ func AddAnswer(r *result.Result, a *probes.Answer) {
 		return
 	}
 	if r.Metrics == nil {
-		r.Metrics = map[string]any{}
+		r.Metrics = result.Metrics{}
 	}
-	r.Metrics[MetricAnswerFrom] = a.From.String()
-	r.Metrics[MetricAnswerDetail] = a.Detail
+	r.Metrics[result.MetricAnswerFrom] = a.From.String()
+	r.Metrics[result.MetricAnswerDetail] = a.Detail
 	if a.Hops > 0 {
-		r.Metrics[MetricAnswerHops] = a.Hops
+		r.Metrics[result.MetricAnswerHops] = a.Hops
 	}
 	if a.Device != "" {
-		r.Metrics[MetricAnswerIP] = a.Device
+		r.Metrics[result.MetricAnswerIP] = a.Device
 	}
 	if a.TTL > 0 {
-		r.Metrics[MetricAnswerTTL] = a.TTL
+		r.Metrics[result.MetricAnswerTTL] = a.TTL
 	}
 	if a.HostTTL > 0 {
-		r.Metrics[MetricHostTTL] = a.HostTTL
+		r.Metrics[result.MetricHostTTL] = a.HostTTL
 	}
 }
 
@@ -88,7 +69,7 @@ func JudgeAnswer(c Check, r result.Result, m probes.PortResult) result.Result {
 		}
 	case probes.AnswerHost:
 		r.Message += "; the host itself sent the refusal (" + a.Packet + ", TTL " + strconv.Itoa(a.TTL) + " as its own answers)"
-		switch by, _ := r.Metrics["answered_by"].(string); by {
+		switch by, _ := r.Metrics[result.MetricAnsweredBy].(string); by {
 		case AnsweredResponder.String(), AnsweredService.String():
 			what := "the netprobe responder"
 			if by == AnsweredService.String() {
@@ -125,19 +106,19 @@ func (st *runState) saveEvidence(r *result.Result, m probes.PortResult) {
 		return
 	}
 	if r.Metrics == nil {
-		r.Metrics = map[string]any{}
+		r.Metrics = result.Metrics{}
 	}
 	if m.Capture == nil {
 		why := m.CaptureError
 		if why == "" {
 			why = "the agent returned no packets"
 		}
-		r.Metrics[MetricEvidenceError] = why
+		r.Metrics[result.MetricEvidenceError] = why
 		return
 	}
 	file, err := st.r.Evidence(r.ID, m.Capture)
 	if err != nil {
-		r.Metrics[MetricEvidenceError] = err.Error()
+		r.Metrics[result.MetricEvidenceError] = err.Error()
 		return
 	}
 	r.Evidence = file

@@ -40,7 +40,7 @@ func TestJudgeAnswer(t *testing.T) {
 			m := reset
 			m.Answer = tc.answer
 			r := JudgeAnswer(c, JudgePort(c, m, AnsweredUnknown), m)
-			if r.Metrics[MetricAnswerFrom] != tc.from || r.Metrics[MetricAnswerHops] != tc.hops || r.Metrics[MetricAnswerDetail] != tc.answer.Detail {
+			if r.Metrics[result.MetricAnswerFrom] != tc.from || r.Metrics[result.MetricAnswerHops] != tc.hops || r.Metrics[result.MetricAnswerDetail] != tc.answer.Detail {
 				t.Errorf("metrics %v, want answer_from %v, answer_hops %v and the detail", r.Metrics, tc.from, tc.hops)
 			}
 			if !strings.Contains(r.Message, tc.message) || (tc.messageFrom != "" && !strings.Contains(r.Message, tc.messageFrom)) {
@@ -76,7 +76,7 @@ func TestJudgeAnswer(t *testing.T) {
 		m := reset
 		m.Answer = device
 		r := JudgeAnswer(pc, JudgePort(pc, m, AnsweredUnknown), m)
-		if r.Status != result.Pass || strings.Contains(r.Message, "forges") || r.Metrics[MetricAnswerFrom] != "device" {
+		if r.Status != result.Pass || strings.Contains(r.Message, "forges") || r.Metrics[result.MetricAnswerFrom] != "device" {
 			t.Errorf("got %v %q %v: want a pass that keeps its message and records the answer", r.Status, r.Message, r.Metrics)
 		}
 	})
@@ -135,7 +135,7 @@ func TestRunEvidence(t *testing.T) {
 	}}
 	got, _, _ := collect(t, r.Run(context.Background(), plan))
 	failing, passing := got["port/sql01/cs01/443/tcp"], got["port/sql01/cs01/9443/tcp"]
-	if failing.Status != result.Fail || failing.Evidence != "/evidence/port/sql01/cs01/443/tcp.pcapng" || failing.Metrics[MetricAnswerFrom] != "device" {
+	if failing.Status != result.Fail || failing.Evidence != "/evidence/port/sql01/cs01/443/tcp.pcapng" || failing.Metrics[result.MetricAnswerFrom] != "device" {
 		t.Errorf("failing check: %v evidence %q metrics %v", failing.Status, failing.Evidence, failing.Metrics)
 	}
 	if passing.Status != result.Pass || passing.Evidence != "" {
@@ -156,7 +156,7 @@ func TestRunEvidence(t *testing.T) {
 	t.Run("no packets: the result says why", func(t *testing.T) {
 		r.Evidence = func(string, *probes.Capture) (string, error) { return "", errors.New("disk full") }
 		got, _, _ := collect(t, r.Run(context.Background(), plan[:1]))
-		if e := got[plan[0].ID].Metrics[MetricEvidenceError]; e != "disk full" {
+		if e := got[plan[0].ID].Metrics[result.MetricEvidenceError]; e != "disk full" {
 			t.Errorf("evidence_error %v, want the writer's error", e)
 		}
 	})

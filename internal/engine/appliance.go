@@ -78,7 +78,7 @@ func JudgeListen(c Check, m probes.TLSResult, err error) result.Result {
 		r.Message = fmt.Sprintf("%s listens on %d/tcp with %s", c.From, c.Port, m.Version)
 	}
 	if m.Version != "" {
-		r.Metrics = map[string]any{"tls_version": m.Version}
+		r.Metrics = result.Metrics{result.MetricTLSVersion: m.Version}
 	}
 	return r
 }

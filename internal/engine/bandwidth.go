@@ -58,7 +58,7 @@ func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Res
 	r := JudgeBandwidth(c, res, openedBy)
 	if idle != nil && idle.Samples > 0 {
 		for k, v := range idle.Metrics("") {
-			if k != "samples" {
+			if k != result.MetricSamples {
 				r.Metrics[k] = v
 			}
 		}
@@ -89,9 +89,9 @@ func natSeen(m probes.LatencyResult) string {
 // markNAT fails a passing result on NAT and records it.
 func markNAT(r *result.Result, seen string) {
 	if r.Metrics == nil {
-		r.Metrics = map[string]any{}
+		r.Metrics = result.Metrics{}
 	}
-	r.Metrics["nat"] = true
+	r.Metrics[result.MetricNAT] = true
 	if r.Status == result.Pass || r.Status == result.Warn {
 		r.Status = result.Fail
 		r.Message += "; but " + seen + ": NAT on the path"
@@ -263,17 +263,17 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 	for i, s := range m.PerStream {
 		per[i] = round2(float64(s) / 1e6)
 	}
-	r.Metrics = map[string]any{
-		"mbps": round2(mbps), "streams": m.Streams, "direction": c.From + "->" + c.To,
-		"per_stream": per, "opened_by": openedBy,
+	r.Metrics = result.Metrics{
+		result.MetricMbps: round2(mbps), result.MetricStreams: m.Streams, result.MetricDirection: c.From + "->" + c.To,
+		result.MetricPerStream: per, result.MetricOpenedBy: openedBy,
 	}
 	r.Intervals = m.Intervals
 	if m.Loaded != nil {
 		s := m.Loaded.Stats()
 		if s.Samples > 0 {
-			r.Metrics["loaded_p50_ms"] = ms(s.P50)
-			r.Metrics["loaded_p95_ms"] = ms(s.P95)
-			r.Metrics["loaded_p99_ms"] = ms(s.P99)
+			r.Metrics[result.MetricLoadedP50MS] = result.Millis(s.P50)
+			r.Metrics[result.MetricLoadedP95MS] = result.Millis(s.P95)
+			r.Metrics[result.MetricLoadedP99MS] = result.Millis(s.P99)
 		}
 	}
 	how := ""
@@ -285,15 +285,15 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 	if c.UsedBytes > 0 && m.Rate > 0 {
 		rs, err := capacity.ResyncTime(capacity.Alternate, []capacity.ResyncDisk{{Used: capacity.Bytes(c.UsedBytes)}}, m.Rate)
 		if err == nil {
-			r.Metrics["resync_hours"] = round2(rs.Hours)
+			r.Metrics[result.MetricResyncHours] = round2(rs.Hours)
 		}
 	}
 	if c.RequiredBps <= 0 {
 		return r
 	}
 	head := capacity.Headroom(m.Rate, capacity.BitsPerSecond(c.RequiredBps))
-	r.Metrics["required_mbps"] = round2(c.RequiredBps / 1e6)
-	r.Metrics["headroom"] = floor2(head)
+	r.Metrics[result.MetricRequiredMbps] = round2(c.RequiredBps / 1e6)
+	r.Metrics[result.MetricHeadroom] = floor2(head)
 	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
 	if c.AdviceOnly {
 		// ASR moves failback data with several threads (4 by default, up to 32): a single

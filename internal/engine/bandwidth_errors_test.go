@@ -54,12 +54,12 @@ func (p bwAgent) Probe(ctx context.Context, kind string, params, res any) error 
 }
 
 var (
-	gone = fmt.Errorf("%w: b:7411: connect: connection refused", agent.ErrUnreachable)
-	hung = fmt.Errorf("%w: b:7411: %w: %w", agent.ErrUnreachable, agent.ErrNoAnswer, context.DeadlineExceeded)
+	errGone = fmt.Errorf("%w: b:7411: connect: connection refused", agent.ErrUnreachable)
+	errHung = fmt.Errorf("%w: b:7411: %w: %w", agent.ErrUnreachable, agent.ErrNoAnswer, context.DeadlineExceeded)
 	// what an agent reports when its streams toward the far data port fail
-	streamLost = fmt.Errorf("agent bandwidth probe: stream 0: connection reset by peer: %w", bwtest.ErrStream)
-	filtered   = fmt.Errorf("agent bandwidth probe: stream 0: connect: i/o timeout: %w", probes.ErrTimeout)
-	busy       = fmt.Errorf("agent bandwidth probe: another test held this agent for 1m30s: %w", bwtest.ErrBusy)
+	errStreamLost = fmt.Errorf("agent bandwidth probe: stream 0: connection reset by peer: %w", bwtest.ErrStream)
+	errFiltered   = fmt.Errorf("agent bandwidth probe: stream 0: connect: i/o timeout: %w", probes.ErrTimeout)
+	errBusy       = fmt.Errorf("agent bandwidth probe: another test held this agent for 1m30s: %w", bwtest.ErrBusy)
 )
 
 // TestBandwidthNetprobeFailuresAreErrors: a bandwidth check is a FAIL only when both
@@ -73,12 +73,12 @@ func TestBandwidthNetprobeFailuresAreErrors(t *testing.T) {
 		want     result.Status
 		mentions string
 	}{
-		{"far agent dies mid-test", bwAgent{bwErr: streamLost}, bwAgent{bwErr: gone}, result.Error, "b:7411"},
-		{"far agent hangs", bwAgent{}, bwAgent{openErr: hung, bwErr: hung}, result.Error, "b:7411"},
-		{"far agent hangs after opening", bwAgent{bwErr: filtered}, bwAgent{bwErr: hung}, result.Error, "b:7411"},
-		{"source agent busy one way, filtered the other", bwAgent{bwErr: busy}, bwAgent{bwErr: filtered}, result.Error, "a:7411"},
+		{"far agent dies mid-test", bwAgent{bwErr: errStreamLost}, bwAgent{bwErr: errGone}, result.Error, "b:7411"},
+		{"far agent hangs", bwAgent{}, bwAgent{openErr: errHung, bwErr: errHung}, result.Error, "b:7411"},
+		{"far agent hangs after opening", bwAgent{bwErr: errFiltered}, bwAgent{bwErr: errHung}, result.Error, "b:7411"},
+		{"source agent busy one way, filtered the other", bwAgent{bwErr: errBusy}, bwAgent{bwErr: errFiltered}, result.Error, "a:7411"},
 		{"port held by another netprobe run both ways", bwAgent{status: agent.InUse}, bwAgent{status: agent.InUse}, result.Error, "b:7411"},
-		{"filtered both ways", bwAgent{bwErr: filtered}, bwAgent{bwErr: filtered}, result.Fail, ""},
+		{"filtered both ways", bwAgent{bwErr: errFiltered}, bwAgent{bwErr: errFiltered}, result.Fail, ""},
 		{"held by a real service both ways", bwAgent{status: agent.Held}, bwAgent{status: agent.Held}, result.Skip, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,14 +102,14 @@ func JudgeBlob(c Check, m probes.BlobResult) result.Result {
 	if c.Upload {
 		what = "upload to"
 	}
-	r.Metrics = map[string]any{"mbps": round2(mbps), "streams": m.Streams, "direction": map[bool]string{false: "down", true: "up"}[c.Upload],
-		"requests": m.Requests, "failed_requests": m.Failed, "bytes": m.Bytes}
+	r.Metrics = result.Metrics{result.MetricMbps: round2(mbps), result.MetricStreams: m.Streams, result.MetricDirection: map[bool]string{false: "down", true: "up"}[c.Upload],
+		result.MetricRequests: m.Requests, result.MetricFailedReqs: m.Failed, result.MetricBytes: m.Bytes}
 	r.Intervals = m.Intervals
 	r.Message = fmt.Sprintf("%s: %.1f Mbit/s %s %s with %d stream(s)", c.From, mbps, what, m.Host, m.Streams)
 	r.Status = result.Pass
 	if c.UsedBytes > 0 && m.BitsPerSecond > 0 && !c.Upload {
 		if rs, err := capacity.ResyncTime(capacity.Alternate, []capacity.ResyncDisk{{Used: capacity.Bytes(c.UsedBytes)}}, capacity.BitsPerSecond(m.BitsPerSecond)); err == nil {
-			r.Metrics["resync_hours"] = round2(rs.Hours)
+			r.Metrics[result.MetricResyncHours] = round2(rs.Hours)
 		}
 	}
 	if m.Failed > 0 {
@@ -121,8 +121,8 @@ func JudgeBlob(c Check, m probes.BlobResult) result.Result {
 		return r
 	}
 	head := capacity.Headroom(capacity.BitsPerSecond(m.BitsPerSecond), capacity.BitsPerSecond(c.RequiredBps))
-	r.Metrics["required_mbps"] = round2(c.RequiredBps / 1e6)
-	r.Metrics["headroom"] = floor2(head)
+	r.Metrics[result.MetricRequiredMbps] = round2(c.RequiredBps / 1e6)
+	r.Metrics[result.MetricHeadroom] = floor2(head)
 	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
 	if c.AdviceOnly {
 		r.Message += "; shown as advice: the test with the most streams is the one judged"

@@ -162,7 +162,7 @@ func JudgeClock(c Check, samples []ClockSample, date *DateReading) result.Result
 			skew, bar = k, e
 		}
 	}
-	r.Metrics = map[string]any{"skew_ms": ms(skew), "skew_error_ms": ms(bar)}
+	r.Metrics = result.Metrics{result.MetricSkewMS: result.Millis(skew), result.MetricSkewErrorMS: result.Millis(bar)}
 	coord := fmt.Sprintf("%s the coordinator's clock (±%s)", aheadBehind(skew), fmtDur(bar))
 	refSkew, refBar := skew, bar
 	switch {
@@ -172,8 +172,8 @@ func JudgeClock(c Check, samples []ClockSample, date *DateReading) result.Result
 		r.Message = fmt.Sprintf("%s's clock is %s; Azure's clock could not be read from %s (%s), so this is against the coordinator only", c.From, coord, date.From, orUnknown(date.Err))
 	default:
 		as, ae := date.Skew()
-		r.Metrics["azure_skew_ms"] = ms(as)
-		r.Metrics["azure_skew_error_ms"] = ms(ae)
+		r.Metrics[result.MetricAzureSkewMS] = result.Millis(as)
+		r.Metrics[result.MetricAzureSkewErrorMS] = result.Millis(ae)
 		refSkew, refBar = as, ae
 		r.Message = fmt.Sprintf("%s's clock is %s Azure's (the Date %s sent, ±%s), and %s", c.From, aheadBehind(as), date.From, fmtDur(ae), coord)
 		// The coordinator's clock against Azure's, from the same host seen both ways: when it
@@ -259,12 +259,12 @@ func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
 	if ref == nil || held.Status == result.Error || held.Status == result.Skip {
 		return held
 	}
-	hs, ok1 := clockMetric(held.Metrics, "skew_ms")
-	he, ok2 := clockMetric(held.Metrics, "skew_error_ms")
-	rs, ok3 := clockMetric(ref.Metrics, "skew_ms")
-	re, ok4 := clockMetric(ref.Metrics, "skew_error_ms")
-	as, ok5 := clockMetric(ref.Metrics, "azure_skew_ms")
-	ae, ok6 := clockMetric(ref.Metrics, "azure_skew_error_ms")
+	hs, ok1 := held.Metrics.Float(result.MetricSkewMS)
+	he, ok2 := held.Metrics.Float(result.MetricSkewErrorMS)
+	rs, ok3 := ref.Metrics.Float(result.MetricSkewMS)
+	re, ok4 := ref.Metrics.Float(result.MetricSkewErrorMS)
+	as, ok5 := ref.Metrics.Float(result.MetricAzureSkewMS)
+	ae, ok6 := ref.Metrics.Float(result.MetricAzureSkewErrorMS)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return held
 	}
@@ -274,8 +274,8 @@ func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
 	if abs(coordVsAzure) <= clockWarn/4 {
 		return held // the coordinator is in step with Azure: the host's own figure stands
 	}
-	held.Metrics["azure_skew_ms"] = ms(skew)
-	held.Metrics["azure_skew_error_ms"] = ms(bar)
+	held.Metrics[result.MetricAzureSkewMS] = result.Millis(skew)
+	held.Metrics[result.MetricAzureSkewErrorMS] = result.Millis(bar)
 	held.Message = fmt.Sprintf("%s's clock is %s Azure's (±%s): measured against the coordinator, whose own clock is %s Azure's as %s's reading of Azure's Date shows",
 		held.From, aheadBehind(skew), fmtDur(bar), aheadBehind(coordVsAzure), ref.From)
 	held.Hint = ""
@@ -296,10 +296,4 @@ func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
 		held.Hint = fmt.Sprintf("Synchronise %s's clock (Windows: w32tm /resync; Linux: chrony or systemd-timesyncd). The coordinator's clock is off too: synchronise the machine running netprobe.", held.From)
 	}
 	return held
-}
-
-// clockMetric reads a float metric of a clock result (JSON numbers decode as float64).
-func clockMetric(m map[string]any, key string) (float64, bool) {
-	v, ok := m[key].(float64)
-	return v, ok
 }

@@ -100,9 +100,9 @@ func JudgeCSName(c Check, m probes.DNSResult) result.Result {
 	}
 	slices.Sort(recs)
 	recs = slices.Compact(recs)
-	r.Metrics = map[string]any{"answers": recs}
+	r.Metrics = result.Metrics{result.MetricAnswers: recs}
 	if e.Address != "" {
-		r.Metrics["expected_address"] = e.Address
+		r.Metrics[result.MetricExpectedAddress] = e.Address
 	}
 	servers := "its system resolver"
 	if len(c.Servers) > 0 {

@@ -72,7 +72,7 @@ func JudgeDNS(c Check, m probes.DNSResult) result.Result {
 	}
 	slices.Sort(recs)
 	recs = slices.Compact(recs)
-	r.Metrics = map[string]any{"answers": recs}
+	r.Metrics = result.Metrics{result.MetricAnswers: recs}
 	if len(recs) == 0 {
 		r.Status = result.Fail
 		r.Message = fmt.Sprintf("%s cannot resolve %s: %s", c.From, c.Address, strings.Join(problems, "; "))
@@ -93,7 +93,7 @@ func JudgeDNS(c Check, m probes.DNSResult) result.Result {
 func JudgeDNSConsistency(c Check, answers []probes.DNSAnswer, sites []string) result.Result {
 	r := base(c)
 	r.Target = c.Address
-	r.Metrics = map[string]any{"sites": sites}
+	r.Metrics = result.Metrics{result.MetricSites: sites}
 	if len(sites) < 2 {
 		r.Status = result.Skip
 		r.Message = fmt.Sprintf("%s: fewer than two sites answered (their agents or resolvers did not), so there is nothing to compare", c.Address)

@@ -19,9 +19,9 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%dµs", d.Microseconds())
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func roundDur(d time.Duration) time.Duration {
+// roundTimeout is a configured timeout as a message shows it: to 100 ms from a second up,
+// else to the millisecond.
+func roundTimeout(d time.Duration) time.Duration {
 	if d >= time.Second {
 		return d.Round(100 * time.Millisecond)
 	}

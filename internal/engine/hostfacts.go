@@ -105,10 +105,10 @@ func JudgeHostFact(c Check, f agent.HostFacts) result.Result {
 				c.From, c.Address, ret.FSType, gib(ret.SizeBytes), orUnknown(ret.Mount), sourceOf(ret.Source), ret.OSMount, sourceOf(ret.OSSource))
 		}
 		if ret != nil {
-			r.Metrics = map[string]any{"fs_type": ret.FSType, "size_bytes": ret.SizeBytes}
+			r.Metrics = result.Metrics{result.MetricFSType: ret.FSType, result.MetricSizeBytes: ret.SizeBytes}
 			if ret.Dev != "" {
-				r.Metrics["volume"] = ret.Dev
-				r.Metrics["os_volume"] = ret.OSDev
+				r.Metrics[result.MetricVolume] = ret.Dev
+				r.Metrics[result.MetricOSVolume] = ret.OSDev
 			}
 		}
 	case factVMTools:
@@ -121,7 +121,7 @@ func JudgeHostFact(c Check, f agent.HostFacts) result.Result {
 			r.Hint = "Install open-vm-tools (Linux) or VMware Tools (Windows) on the master target."
 		}
 	case factSCSI:
-		r.Metrics = map[string]any{"scsi_drivers": strings.Join(f.SCSIDrivers, ",")}
+		r.Metrics = result.Metrics{result.MetricSCSIDrivers: strings.Join(f.SCSIDrivers, ",")}
 		judgeSCSI(c, f.SCSIDrivers, &r)
 	}
 	return r

@@ -31,9 +31,9 @@ func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 // check between the same two hosts. A user flow that expects ICMP blocked passes on silence.
 func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	r := base(c)
-	r.Metrics = map[string]any{"sent": m.Sent, "received": m.Received, "loss": m.Loss, "method": m.Method}
+	r.Metrics = result.Metrics{result.MetricSent: m.Sent, result.MetricReceived: m.Received, result.MetricLoss: m.Loss, result.MetricMethod: m.Method}
 	if m.Received > 0 {
-		r.Metrics["rtt_ms"] = ms(m.Avg)
+		r.Metrics[result.MetricRTTMS] = result.Millis(m.Avg)
 	}
 	blocked := c.Expect == "blocked" || c.Expect == "filtered" || c.Expect == "closed"
 	switch {
@@ -42,7 +42,7 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 		r.State, r.Reason = "filtered", "timeout"
 		if len(m.Errors) > 0 {
 			r.State, r.Reason = icmpErrorState(m.Errors[0])
-			r.Metrics["icmp_errors"] = strings.Join(m.Errors, "; ")
+			r.Metrics[result.MetricICMPErrors] = strings.Join(m.Errors, "; ")
 		}
 		r.Message = fmt.Sprintf("%s cannot ping %s (%s): %d of %d echoes lost", c.From, c.To, c.Address, m.Sent-m.Received, m.Sent)
 		if blocked {

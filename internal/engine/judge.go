@@ -23,7 +23,7 @@ func Skipped(c Check, why string) result.Result {
 	r.Message = fmt.Sprintf("%s: %s", arrow(c), why)
 	if c.RunFrom != "" {
 		r.Reason = result.ReasonOtherSite
-		r.Metrics = map[string]any{"run_from": c.RunFrom}
+		r.Metrics = result.Metrics{result.MetricRunFrom: c.RunFrom}
 	}
 	return r
 }
@@ -70,13 +70,13 @@ func JudgePair(a, b result.Result) (result.Result, result.Result) {
 		return JudgeAlone(a), b
 	}
 	// A NAT'd open port failed on its own account; the pair does not hide that.
-	aOpen := a.State == probes.Open.String() && a.Metrics["nat"] != true
-	bOpen := b.State == probes.Open.String() && b.Metrics["nat"] != true
+	aOpen := a.State == probes.Open.String() && a.Metrics[result.MetricNAT] != true
+	bOpen := b.State == probes.Open.String() && b.Metrics[result.MetricNAT] != true
 	set := func(r *result.Result, st result.Status, note string) {
-		if r.Metrics["nat"] == true {
+		if r.Metrics[result.MetricNAT] == true {
 			return
 		}
-		if r.Metrics["tls_warning"] == true && st == result.Pass {
+		if r.Metrics[result.MetricTLSWarning] == true && st == result.Pass {
 			st = result.Warn // the pair is open, but what answers has a TLS problem
 		}
 		r.Status = st

@@ -52,9 +52,9 @@ func JudgePath(c Check, m probes.PathResult) result.Result {
 		}
 		hops, shown = append(hops, h.Addr), append(shown, show)
 	}
-	r.Metrics = map[string]any{"hops": hops, "private": inside, "reached": m.Reached}
+	r.Metrics = result.Metrics{result.MetricHops: hops, result.MetricPrivate: inside, result.MetricReached: m.Reached}
 	if len(outside) > 0 {
-		r.Metrics["outside"] = outside
+		r.Metrics[result.MetricOutside] = outside
 	}
 	route := strings.Join(shown, " -> ")
 	notReached := ""

@@ -40,9 +40,9 @@ func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 func JudgePMTU(c Check, m probes.PMTUResult) result.Result {
 	r := base(c)
 	r.Target = c.Address
-	r.Metrics = map[string]any{"mtu": m.MTU, "mss": m.MSS, "blackhole": m.Blackhole}
+	r.Metrics = result.Metrics{result.MetricMTU: m.MTU, result.MetricMSS: m.MSS, result.MetricBlackhole: m.Blackhole}
 	if c.ExpectedMTU > 0 {
-		r.Metrics["expected_mtu"] = c.ExpectedMTU
+		r.Metrics[result.MetricExpectedMTU] = c.ExpectedMTU
 	}
 	switch {
 	case m.Blackhole:

@@ -93,7 +93,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		}
 	}
 	if m.ObservedSource != "" && m.SourceIP != "" && hostOnly(m.ObservedSource) != m.SourceIP {
-		res.Metrics["nat"] = true
+		res.Metrics[result.MetricNAT] = true
 		if res.Status == result.Pass {
 			res.Status = result.Fail
 			res.Message += fmt.Sprintf("; but the destination saw the source as %s, not %s: NAT on the path", hostOnly(m.ObservedSource), m.SourceIP)
@@ -124,18 +124,18 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 	r := base(c)
 	r.State = m.State.String()
 	r.Reason = m.Reason.String()
-	r.Metrics = map[string]any{"answered_by": by.String()}
+	r.Metrics = result.Metrics{result.MetricAnsweredBy: by.String()}
 	if m.RTT > 0 {
-		r.Metrics["rtt_ms"] = ms(m.RTT)
+		r.Metrics[result.MetricRTTMS] = result.Millis(m.RTT)
 	}
 	if m.SourceIP != "" {
-		r.Metrics["source_ip"] = m.SourceIP
+		r.Metrics[result.MetricSourceIP] = m.SourceIP
 	}
 	if m.Interface != "" {
-		r.Metrics["interface"] = m.Interface
+		r.Metrics[result.MetricInterface] = m.Interface
 	}
 	if m.ObservedSource != "" {
-		r.Metrics["observed_source_ip"] = hostOnly(m.ObservedSource)
+		r.Metrics[result.MetricObservedSourceIP] = hostOnly(m.ObservedSource)
 	}
 	pp := c.PortProto()
 	code := ""
@@ -173,7 +173,7 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 			r.Message = fmt.Sprintf("%s cannot reach %s on %s: a firewall rejected it (%s)", c.From, c.To, pp, m.Reason)
 			r.Hint = "A firewall on the path rejects it. " + allow
 		default:
-			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundDur(c.Timeout))
+			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundTimeout(c.Timeout))
 			if m.Waited > 0 { // the adaptive wait (probes/portwait.go)
 				r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer to 2 tries within %s, while the host's agent port answered in %s",
 					c.From, c.To, pp, fmtDur(m.Waited), fmtDur(m.HostRTT))

@@ -46,9 +46,9 @@ func JudgePrivateEndpoint(c Check, m probes.TLSResult, r result.Result) result.R
 	}
 	addr := ap.Addr().Unmap()
 	if r.Metrics == nil {
-		r.Metrics = map[string]any{}
+		r.Metrics = result.Metrics{}
 	}
-	r.Metrics["remote_ip"] = addr.String()
+	r.Metrics[result.MetricRemoteIP] = addr.String()
 	if inside, _ := c.hopInside(addr.String()); inside {
 		if r.Status == result.Pass {
 			r.Message += fmt.Sprintf("; %s resolved to the private address %s", c.Address, addr)

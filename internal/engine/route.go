@@ -24,16 +24,16 @@ func (st *runState) route(ctx context.Context, p Prober, c Check) result.Result 
 // JudgeRoute compares the OS's route choice with the NIC the topology names.
 func JudgeRoute(c Check, m probes.RouteResult) result.Result {
 	r := base(c)
-	r.Metrics = map[string]any{"interface": m.Interface, "source_ip": m.SourceIP}
+	r.Metrics = result.Metrics{result.MetricInterface: m.Interface, result.MetricSourceIP: m.SourceIP}
 	if m.Gateway != "" {
-		r.Metrics["gateway"] = m.Gateway
+		r.Metrics[result.MetricGateway] = m.Gateway
 	}
 	if c.ExpectIface != "" {
-		r.Metrics["expected_interface"] = c.ExpectIface
+		r.Metrics[result.MetricExpectedInterface] = c.ExpectIface
 	}
 	want := c.ExpectSource
 	if want != "" {
-		r.Metrics["expected_source_ip"] = want
+		r.Metrics[result.MetricExpectedSourceIP] = want
 	}
 	got, _ := netip.ParseAddr(m.SourceIP)
 	exp, _ := netip.ParseAddr(want)

@@ -367,9 +367,9 @@ func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	res.DurationMS = time.Since(start).Milliseconds()
 	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error && kinds[c.Kind].onLink {
 		if res.Metrics == nil {
-			res.Metrics = map[string]any{}
+			res.Metrics = result.Metrics{}
 		}
-		res.Metrics["link"] = c.Link
+		res.Metrics[result.MetricLink] = c.Link
 	}
 	return res
 }

@@ -11,12 +11,12 @@ import (
 // JudgeTLS passes a completed handshake with a certificate that verifies and was not replaced.
 func JudgeTLS(c Check, m probes.TLSResult) result.Result {
 	r := base(c)
-	r.Metrics = map[string]any{"rtt_ms": ms(m.RTT)}
+	r.Metrics = result.Metrics{result.MetricRTTMS: result.Millis(m.RTT)}
 	if m.Version != "" {
-		r.Metrics["tls_version"] = m.Version
-		r.Metrics["cert_subject"] = m.Subject
+		r.Metrics[result.MetricTLSVersion] = m.Version
+		r.Metrics[result.MetricCertSubject] = m.Subject
 		if !m.NotAfter.IsZero() {
-			r.Metrics["cert_expires"] = m.NotAfter.UTC().Format(time.RFC3339)
+			r.Metrics[result.MetricCertExpires] = m.NotAfter.UTC().Format(time.RFC3339)
 		}
 	}
 	switch {
@@ -48,10 +48,10 @@ const certWarnBefore = 14 * 24 * time.Hour
 // certificate has expired or expires within two weeks.
 func AddTLS(r *result.Result, m probes.TLSResult, now time.Time) {
 	if r.Metrics == nil {
-		r.Metrics = map[string]any{}
+		r.Metrics = result.Metrics{}
 	}
 	if m.HandshakeError != "" {
-		r.Metrics["tls_warning"] = true
+		r.Metrics[result.MetricTLSWarning] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}
@@ -59,22 +59,22 @@ func AddTLS(r *result.Result, m probes.TLSResult, now time.Time) {
 		r.Hint = "ASR's services speak HTTPS on this port: check what listens there, and that no device on the path cuts TLS."
 		return
 	}
-	r.Metrics["tls_version"] = m.Version
-	r.Metrics["cert_subject"] = m.Subject
+	r.Metrics[result.MetricTLSVersion] = m.Version
+	r.Metrics[result.MetricCertSubject] = m.Subject
 	if m.NotAfter.IsZero() {
 		return
 	}
-	r.Metrics["cert_expires"] = m.NotAfter.UTC().Format(time.RFC3339)
+	r.Metrics[result.MetricCertExpires] = m.NotAfter.UTC().Format(time.RFC3339)
 	switch left := m.NotAfter.Sub(now); {
 	case left <= 0:
-		r.Metrics["tls_warning"] = true
+		r.Metrics[result.MetricTLSWarning] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}
 		r.Message += fmt.Sprintf("; its certificate (%s) expired on %s", m.Subject, m.NotAfter.UTC().Format("2006-01-02"))
 		r.Hint = "Renew the component's certificate before failback: ASR components refuse expired peers."
 	case left < certWarnBefore:
-		r.Metrics["tls_warning"] = true
+		r.Metrics[result.MetricTLSWarning] = true
 		if r.Status == result.Pass {
 			r.Status = result.Warn
 		}

@@ -306,7 +306,7 @@ func (u *upload) one(ctx context.Context, n *atomic.Int64) error {
 	body := &countingSeeker{r: bytes.NewReader(u.payload), n: n}
 	_, err := u.c.StageBlock(ctx, id, streaming.NopCloser(body), nil)
 	if err != nil && ctx.Err() == nil {
-		n.Add(-body.read)
+		body.uncount()
 	}
 	return err
 }
@@ -322,27 +322,49 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
-// countingSeeker counts the bytes the HTTP client reads; a rewind (retry) uncounts them.
+// countingSeeker counts the bytes the HTTP client reads; a rewind (retry) uncounts them, and
+// so does uncount, after which nothing more counts. net/http writes a request body on a
+// goroutine of its own and may still be reading it when a refusal has already returned
+// (net/http.RoundTripper), hence the mutex.
 type countingSeeker struct {
-	r    *bytes.Reader
 	n    *atomic.Int64
+	mu   sync.Mutex // guards r, read and uncounted
+	r    *bytes.Reader
 	read int64
+	// uncounted: the bytes read were taken back; later reads (the transport finishing the
+	// body of a refused request) count for nothing.
+	uncounted bool
 }
 
 func (c *countingSeeker) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	k, err := c.r.Read(p)
-	c.n.Add(int64(k))
-	c.read += int64(k)
+	if !c.uncounted {
+		c.n.Add(int64(k))
+		c.read += int64(k)
+	}
 	return k, err
 }
 
 func (c *countingSeeker) Seek(off int64, whence int) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	pos, err := c.r.Seek(off, whence)
-	if err == nil && pos < c.read {
+	if err == nil && pos < c.read && !c.uncounted {
 		c.n.Add(pos - c.read)
 		c.read = pos
 	}
 	return pos, err
+}
+
+// uncount takes back every byte counted so far and stops counting.
+func (c *countingSeeker) uncount() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n.Add(-c.read)
+	c.read = 0
+	c.uncounted = true
 }
 
 // blobHTTPClient is the HTTP client of the SDK: the Env's dialer (tests), the proxy, the roots.

@@ -116,7 +116,7 @@ func queryOne(ctx context.Context, env *Env, server, name string, qtype uint16) 
 	a.RTT = env.now().Sub(start)
 	if err != nil {
 		if isTimeout(err) {
-			a.Error = fmt.Sprintf("no answer within %s", roundDur(a.RTT))
+			a.Error = fmt.Sprintf("no answer within %s", roundUpBudget(a.RTT))
 		} else {
 			a.Error = err.Error()
 		}

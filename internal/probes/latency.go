@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/netprobe/netprobe/internal/result"
 )
 
 // Latency defaults. The sample count and interval follow ping's habit (a few seconds of
@@ -132,12 +134,14 @@ func ComputeLatencyStats(rtts []time.Duration, sent int) LatencyStats {
 // Metrics returns the stats under results.md's latency keys (milliseconds), prefixed for the
 // loaded variant ("loaded_").
 func (s LatencyStats) Metrics(prefix string) map[string]any {
+	// To the nanosecond, unlike result.Millis: loopback latencies of a few microseconds keep
+	// their digits.
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return map[string]any{
-		prefix + "samples": s.Samples, prefix + "loss": s.Loss,
-		prefix + "min_ms": ms(s.Min), prefix + "p50_ms": ms(s.P50), prefix + "p90_ms": ms(s.P90),
-		prefix + "p95_ms": ms(s.P95), prefix + "p99_ms": ms(s.P99), prefix + "max_ms": ms(s.Max),
-		prefix + "jitter_ms": ms(s.Jitter),
+		prefix + result.MetricSamples: s.Samples, prefix + result.MetricLoss: s.Loss,
+		prefix + result.MetricMinMS: ms(s.Min), prefix + result.MetricP50MS: ms(s.P50), prefix + result.MetricP90MS: ms(s.P90),
+		prefix + result.MetricP95MS: ms(s.P95), prefix + result.MetricP99MS: ms(s.P99), prefix + result.MetricMaxMS: ms(s.Max),
+		prefix + result.MetricJitterMS: ms(s.Jitter),
 	}
 }
 

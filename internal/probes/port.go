@@ -217,7 +217,7 @@ func classifyDialErr(ctx context.Context, res PortResult, err error, proto strin
 	switch classifyErrno(err) {
 	case errTimeout:
 		res.State, res.Reason = Filtered, Timeout
-		res.Detail = fmt.Sprintf("no answer within %s - a firewall drops it", roundDur(budget))
+		res.Detail = fmt.Sprintf("no answer within %s - a firewall drops it", roundUpBudget(budget))
 	case errRefused:
 		res.State = Closed
 		if proto == "udp" {
@@ -267,9 +267,9 @@ func remaining(ctx context.Context) time.Duration {
 	return DefaultTimeout
 }
 
-// roundDur rounds a budget up for people: a 2s deadline of which a few milliseconds went to
+// roundUpBudget rounds a budget up for people: a 2s deadline of which a few milliseconds went to
 // setup still reads "2s", and 300ms reads "300ms".
-func roundDur(d time.Duration) time.Duration {
+func roundUpBudget(d time.Duration) time.Duration {
 	step := 50 * time.Millisecond
 	if d >= time.Second {
 		step = 100 * time.Millisecond
@@ -383,7 +383,7 @@ func udpError(ctx context.Context, res PortResult, conn net.Conn, err error, dst
 	res.RTT = env.now().Sub(start)
 	if isTimeout(err) {
 		res.State, res.Reason = OpenFiltered, NoResponse
-		res.Detail = fmt.Sprintf("no answer within %s: nothing to tell open from filtered without a responder there", roundDur(budget))
+		res.Detail = fmt.Sprintf("no answer within %s: nothing to tell open from filtered without a responder there", roundUpBudget(budget))
 		res.RTT = 0
 		return res, nil
 	}

@@ -17,9 +17,9 @@ import (
 // answerOf reads a result's answer metrics (engine/answer.go; numbers decode from JSON as
 // float64).
 func answerOf(r result.Result) (from, ip string, hops int) {
-	from, _ = r.Metrics["answer_from"].(string)
-	ip, _ = r.Metrics["answer_ip"].(string)
-	switch v := r.Metrics["answer_hops"].(type) {
+	from, _ = r.Metrics[result.MetricAnswerFrom].(string)
+	ip, _ = r.Metrics[result.MetricAnswerIP].(string)
+	switch v := r.Metrics[result.MetricAnswerHops].(type) {
 	case float64:
 		hops = int(v)
 	case int:

@@ -51,7 +51,7 @@ func verdictClass(v Verdict) string {
 func statusClass(s result.Status) string { return s.String() }
 
 var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"rate": rate, "size": size, "hours": hours, "ms": ms, "loaded": loaded, "intOrDash": intOrDash,
+	"rate": rate, "size": size, "hours": hours, "ms": fmtMS, "loaded": loaded, "intOrDash": intOrDash,
 	"yesNo": yesNo, "dash": dash, "triple": triple, "worstHour": worstHour, "headroom": headroom,
 	"observed": observed, "findingStatus": findingStatus, "verdictClass": verdictClass, "evidenceHref": evidenceHref,
 	"statusClass": statusClass, "formulas": func() []string { return formulas },

@@ -19,161 +19,199 @@ const BacklogStatement = "The backlog and churn-profile arithmetic in this repor
 // Markdown writes the report as Markdown (GitHub flavour tables), the twin of the HTML page,
 // for change tickets and wikis.
 func (rep Report) Markdown(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
-	p("# Failback network readiness: %s\n\n", rep.Topology)
-	p("**Verdict: %s.** %s\n\n", rep.Verdict, rep.span())
+	m := mdWriter{bufio.NewWriter(w)}
+	m.head(rep)
+	m.links(rep)
+	m.vms(rep)
+	m.checklist(rep)
+	m.failing(rep)
+	for _, l := range rep.Links {
+		m.link(l)
+	}
+	m.inputs(rep)
+	return m.Flush()
+}
+
+// mdWriter writes the Markdown report's sections; errors surface at Flush.
+type mdWriter struct{ *bufio.Writer }
+
+func (m mdWriter) p(format string, a ...any) { fmt.Fprintf(m, format, a...) }
+
+// head is the title, the verdict, the provenance and the caveats.
+func (m mdWriter) head(rep Report) {
+	m.p("# Failback network readiness: %s\n\n", rep.Topology)
+	m.p("**Verdict: %s.** %s\n\n", rep.Verdict, rep.span())
 	if pv := rep.provenanceLine(); pv != "" {
-		p("%s\n\n", pv)
+		m.p("%s\n\n", pv)
 	}
 	for _, c := range rep.Caveats {
-		p("- **Caveat:** %s\n", mdCell(c))
+		m.p("- **Caveat:** %s\n", mdCell(c))
 	}
 	if len(rep.Caveats) > 0 {
-		p("\n")
+		m.p("\n")
 	}
+}
 
-	p("## Verdict per link\n\n")
+// links is the verdict per link, with the reasons.
+func (m mdWriter) links(rep Report) {
+	m.p("## Verdict per link\n\n")
 	if len(rep.Links) == 0 {
-		p("No link was measured.\n\n")
+		m.p("No link was measured.\n\n")
 	} else {
-		p("| Link | Kind | Verdict | Measured (median) | Worst hour | Required | Headroom (worst hour) |\n")
-		p("| --- | --- | --- | --- | --- | --- | --- |\n")
+		m.p("| Link | Kind | Verdict | Measured (median) | Worst hour | Required | Headroom (worst hour) |\n")
+		m.p("| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, l := range rep.Links {
-			p("| %s | %s | **%s** | %s | %s | %s | %s |\n", mdCell(l.Name), dash(l.Kind), l.Verdict,
+			m.p("| %s | %s | **%s** | %s | %s | %s | %s |\n", mdCell(l.Name), dash(l.Kind), l.Verdict,
 				rate(l.Measured), worstHour(l), rate(l.Required), headroom(l))
 		}
-		p("\n")
+		m.p("\n")
 		for _, l := range rep.Links {
 			for _, why := range l.Reasons {
-				p("- %s: %s\n", mdCell(l.Name), mdCell(why))
+				m.p("- %s: %s\n", mdCell(l.Name), mdCell(why))
 			}
 		}
-		p("\n")
+		m.p("\n")
 	}
+}
 
+// vms is the verdict per VM, with the reasons.
+func (m mdWriter) vms(rep Report) {
 	if len(rep.VMs) > 0 {
-		p("## Verdict per VM\n\n")
-		p("| VM | Group | Verdict | Disks | Size | Churn (p95) | Required | Resync, worst case (every provisioned byte at the measured rate) | Flows pass / warn / fail / error / skip |\n")
-		p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		m.p("## Verdict per VM\n\n")
+		m.p("| VM | Group | Verdict | Disks | Size | Churn (p95) | Required | Resync, worst case (every provisioned byte at the measured rate) | Flows pass / warn / fail / error / skip |\n")
+		m.p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, v := range rep.VMs {
-			p("| %s | %s | **%s** | %d | %s | %s | %s | %s | %d / %d / %d / %d / %d |\n", mdCell(v.Name), dash(v.Group), v.Verdict,
+			m.p("| %s | %s | **%s** | %d | %s | %s | %s | %s | %d / %d / %d / %d / %d |\n", mdCell(v.Name), dash(v.Group), v.Verdict,
 				v.Disks, size(v.Size), rate(v.Churn), rate(v.Required), hours(v.ResyncHours),
 				v.Flows.Pass, v.Flows.Warn, v.Flows.Fail, v.Flows.Error, v.Flows.Skip)
 		}
-		p("\n")
+		m.p("\n")
 		for _, v := range rep.VMs {
 			for _, why := range v.Reasons {
-				p("- %s: %s\n", mdCell(v.Name), mdCell(why))
+				m.p("- %s: %s\n", mdCell(v.Name), mdCell(why))
 			}
 		}
-		p("\n")
+		m.p("\n")
 	}
+}
 
+// checklist is what no agent can see.
+func (m mdWriter) checklist(rep Report) {
 	if len(rep.Inputs.Checklist) > 0 {
-		p("## Manual checklist\n\nNo agent can see these; confirm each by hand before cutover.\n\n")
+		m.p("## Manual checklist\n\nNo agent can see these; confirm each by hand before cutover.\n\n")
 		for _, c := range rep.Inputs.Checklist {
-			p("- [ ] %s\n", mdCell(c))
+			m.p("- [ ] %s\n", mdCell(c))
 		}
-		p("\n")
+		m.p("\n")
 	}
+}
 
-	p("## Failing flows and what fixes them\n\n")
+// failing is the failing flows and what fixes them.
+func (m mdWriter) failing(rep Report) {
+	m.p("## Failing flows and what fixes them\n\n")
 	if len(rep.Failing) == 0 {
-		p("None: every flow passed in every run.\n\n")
+		m.p("None: every flow passed in every run.\n\n")
 	} else {
-		p("| Status | Rule | From → To | Target | Observed | Failed runs | What to do |\n")
-		p("| --- | --- | --- | --- | --- | --- | --- |\n")
+		m.p("| Status | Rule | From → To | Target | Observed | Failed runs | What to do |\n")
+		m.p("| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, f := range rep.Failing {
-			p("| %s | %s | %s → %s | %s | %s | %s | %s |\n", findingStatus(f), dash(f.Rule), mdCell(f.From), mdCell(f.To), dash(mdCell(f.Target)),
+			m.p("| %s | %s | %s → %s | %s | %s | %s | %s |\n", findingStatus(f), dash(f.Rule), mdCell(f.From), mdCell(f.To), dash(mdCell(f.Target)),
 				mdCell(observed(f))+evidenceLink(f), fmt.Sprintf("%d of %d", f.FailedRuns, f.Runs), mdCell(firstNonEmpty(f.Hint, f.Message)))
 		}
-		p("\n")
+		m.p("\n")
 	}
+}
 
-	for _, l := range rep.Links {
-		p("## Link %s\n\n", l.Name)
-		if len(l.Throughput) > 0 {
-			p("### Throughput by hour of day (Mbit/s: min / median / p95)\n\n")
-			p("| Hour |")
+// link is one link's measurements: throughput by hour, latency, path MTU.
+func (m mdWriter) link(l LinkReport) {
+	m.p("## Link %s\n\n", l.Name)
+	m.throughput(l)
+	if len(l.Latency) > 0 {
+		m.p("### Latency, idle and under load (ms)\n\n")
+		m.p("| From → To | Runs | p50 | p95 | p95 worst run | Loaded p95 | Loaded p95 worst run | Max loss | Latest |\n")
+		m.p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, r := range l.Latency {
+			m.p("| %s → %s | %d | %s | %s | %s | %s | %s | %.1f %% | %s |\n", mdCell(r.From), mdCell(r.To), r.Runs, fmtMS(r.P50), fmtMS(r.P95), fmtMS(r.P95Worst),
+				loaded(r, r.LoadedP95), loaded(r, r.LoadedP95Worst), 100*r.LossMax, r.Status)
+		}
+		m.p("\n")
+	}
+	if len(l.PMTU) > 0 {
+		m.p("### Path MTU\n\n")
+		m.p("| From → To | Latest | Lowest seen | Expected | Black hole | Latest status |\n")
+		m.p("| --- | --- | --- | --- | --- | --- |\n")
+		for _, r := range l.PMTU {
+			m.p("| %s → %s | %d | %d | %s | %s | %s |\n", mdCell(r.From), mdCell(r.To), r.MTU, r.Min, intOrDash(r.Expect), yesNo(r.Blackhole), r.Status)
+		}
+		m.p("\n")
+	}
+}
+
+// throughput is a link's throughput table by hour of the day, one column per series.
+func (m mdWriter) throughput(l LinkReport) {
+	if len(l.Throughput) > 0 {
+		m.p("### Throughput by hour of day (Mbit/s: min / median / p95)\n\n")
+		m.p("| Hour |")
+		for _, s := range l.Throughput {
+			m.p(" %s |", mdCell(s.Label()))
+		}
+		m.p("\n| --- |%s\n", strings.Repeat(" --- |", len(l.Throughput)))
+		for h := range 24 {
+			row, any := fmt.Sprintf("| %02d:00 |", h), false
 			for _, s := range l.Throughput {
-				p(" %s |", mdCell(s.Label()))
-			}
-			p("\n| --- |%s\n", strings.Repeat(" --- |", len(l.Throughput)))
-			for h := range 24 {
-				row, any := fmt.Sprintf("| %02d:00 |", h), false
-				for _, s := range l.Throughput {
-					if hs, ok := s.hour(h); ok {
-						row += fmt.Sprintf(" %s |", triple(hs))
-						any = true
-					} else {
-						row += " – |"
-					}
-				}
-				if any {
-					p("%s\n", row)
+				if hs, ok := s.hour(h); ok {
+					row += fmt.Sprintf(" %s |", triple(hs))
+					any = true
+				} else {
+					row += " – |"
 				}
 			}
-			p("| **all** |")
-			for _, s := range l.Throughput {
-				p(" **%s** (%d runs) |", triple(s.All), s.All.N)
-			}
-			p("\n\n")
-			if single, multi := l.singleMulti(); single > 0 && multi > 0 {
-				p("Single stream reaches %.0f %% of multi-stream throughput (medians). %s\n\n", 100*single/multi, windowAdvice(single, multi))
+			if any {
+				m.p("%s\n", row)
 			}
 		}
-		if len(l.Latency) > 0 {
-			p("### Latency, idle and under load (ms)\n\n")
-			p("| From → To | Runs | p50 | p95 | p95 worst run | Loaded p95 | Loaded p95 worst run | Max loss | Latest |\n")
-			p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-			for _, r := range l.Latency {
-				p("| %s → %s | %d | %s | %s | %s | %s | %s | %.1f %% | %s |\n", mdCell(r.From), mdCell(r.To), r.Runs, ms(r.P50), ms(r.P95), ms(r.P95Worst),
-					loaded(r, r.LoadedP95), loaded(r, r.LoadedP95Worst), 100*r.LossMax, r.Status)
-			}
-			p("\n")
+		m.p("| **all** |")
+		for _, s := range l.Throughput {
+			m.p(" **%s** (%d runs) |", triple(s.All), s.All.N)
 		}
-		if len(l.PMTU) > 0 {
-			p("### Path MTU\n\n")
-			p("| From → To | Latest | Lowest seen | Expected | Black hole | Latest status |\n")
-			p("| --- | --- | --- | --- | --- | --- |\n")
-			for _, r := range l.PMTU {
-				p("| %s → %s | %d | %d | %s | %s | %s |\n", mdCell(r.From), mdCell(r.To), r.MTU, r.Min, intOrDash(r.Expect), yesNo(r.Blackhole), r.Status)
-			}
-			p("\n")
+		m.p("\n\n")
+		if single, multi := l.singleMulti(); single > 0 && multi > 0 {
+			m.p("Single stream reaches %.0f %% of multi-stream throughput (medians). %s\n\n", 100*single/multi, windowAdvice(single, multi))
 		}
 	}
+}
 
-	p("## Inputs and formulas\n\n")
+// inputs is the inputs, the formulas, the backlog statement and the notes.
+func (m mdWriter) inputs(rep Report) {
+	m.p("## Inputs and formulas\n\n")
 	for _, line := range rep.inputLines() {
-		p("- %s\n", line)
+		m.p("- %s\n", line)
 	}
-	p("\n")
+	m.p("\n")
 	if len(rep.Inputs.VMs) > 0 {
-		p("| VM | Disk | Size | Churn (p95) |\n| --- | --- | --- | --- |\n")
+		m.p("| VM | Disk | Size | Churn (p95) |\n| --- | --- | --- | --- |\n")
 		for _, vm := range rep.Inputs.VMs {
 			for i, d := range vm.Disks {
-				p("| %s | %d | %s | %s |\n", mdCell(vm.Name), i+1, size(d.Size), rate(d.Churn))
+				m.p("| %s | %d | %s | %s |\n", mdCell(vm.Name), i+1, size(d.Size), rate(d.Churn))
 			}
 		}
-		p("\n")
+		m.p("\n")
 	}
 	if sz := rep.Sizing; sz != nil {
-		p("Churn profile (%d minutes), %s, RPO %s: RPO 100 %% needs %s, RPO 90 %% needs %s; the peak minute needs %s.\n\n",
+		m.p("Churn profile (%d minutes), %s, RPO %s: RPO 100 %% needs %s, RPO 90 %% needs %s; the peak minute needs %s.\n\n",
 			sz.Minutes, sz.Model, humanDuration(sz.RPO), rate(float64(sz.Always)), rate(float64(sz.Mostly)), rate(float64(sz.Peak)))
 	}
-	p("Formulas:\n\n")
+	m.p("Formulas:\n\n")
 	for _, f := range formulas {
-		p("- %s\n", f)
+		m.p("- %s\n", f)
 	}
-	p("\n%s\n", BacklogStatement)
+	m.p("\n%s\n", BacklogStatement)
 	if len(rep.Notes) > 0 {
-		p("\n## Notes\n\n")
+		m.p("\n## Notes\n\n")
 		for _, n := range rep.Notes {
-			p("- %s\n", n)
+			m.p("- %s\n", n)
 		}
 	}
-	return bw.Flush()
 }
 
 // formulas are printed verbatim in both renderers.
@@ -343,7 +381,8 @@ func hours(h float64) string {
 	return fmt.Sprintf("%.1f h", h)
 }
 
-func ms(v float64) string {
+// fmtMS writes milliseconds for a table cell, a dash for none.
+func fmtMS(v float64) string {
 	if v <= 0 {
 		return "–"
 	}
@@ -354,7 +393,7 @@ func loaded(r LatencyRow, v float64) string {
 	if !r.HasLoaded {
 		return "–"
 	}
-	return ms(v)
+	return fmtMS(v)
 }
 
 func intOrDash(v int) string {

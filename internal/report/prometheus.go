@@ -49,8 +49,9 @@ func StatusValue(s result.Status) float64 {
 // rttPercentiles maps the latency metrics keys to the percentile label, idle and under load
 // (the loaded figures come with the bandwidth test that made the load).
 var (
-	idlePercentiles   = []struct{ key, p string }{{"min_ms", "0"}, {"p50_ms", "50"}, {"p90_ms", "90"}, {"p95_ms", "95"}, {"p99_ms", "99"}, {"max_ms", "100"}}
-	loadedPercentiles = []struct{ key, p string }{{"loaded_p50_ms", "50"}, {"loaded_p95_ms", "95"}, {"loaded_p99_ms", "99"}}
+	idlePercentiles = []struct{ key, p string }{{result.MetricMinMS, "0"}, {result.MetricP50MS, "50"}, {result.MetricP90MS, "90"},
+		{result.MetricP95MS, "95"}, {result.MetricP99MS, "99"}, {result.MetricMaxMS, "100"}}
+	loadedPercentiles = []struct{ key, p string }{{result.MetricLoadedP50MS, "50"}, {result.MetricLoadedP95MS, "95"}, {result.MetricLoadedP99MS, "99"}}
 )
 
 // promMetrics are the textfile's gauges, each with `topology` as its first label.
@@ -144,49 +145,49 @@ func (m *promMetrics) check(topo string, r result.Result, failingRuns map[string
 	}
 	m.duration.WithLabelValues(topo, r.ID, r.Check).Set(float64(r.DurationMS) / 1000)
 	mx := r.Metrics
-	link := metricString(mx, "link")
+	link := mx.String(result.MetricLink)
 	pair := []string{topo, r.ID, r.From, r.To, link}
 	switch r.Check {
 	case result.CheckLatency, result.CheckBandwidth:
 		// A bandwidth test measures the idle RTT before and the loaded RTT during its load.
 		lat := []string{topo, r.ID, r.Check, r.From, r.To, link}
 		for _, q := range idlePercentiles {
-			if v, ok := metricFloat(mx, q.key); ok {
+			if v, ok := mx.Float(q.key); ok {
 				m.rtt.WithLabelValues(append(lat, q.p, "idle")...).Set(msToSeconds(v))
 			}
 		}
 		for _, q := range loadedPercentiles {
-			if v, ok := metricFloat(mx, q.key); ok {
+			if v, ok := mx.Float(q.key); ok {
 				m.rtt.WithLabelValues(append(lat, q.p, "loaded")...).Set(msToSeconds(v))
 			}
 		}
-		if v, ok := metricFloat(mx, "jitter_ms"); ok {
+		if v, ok := mx.Float(result.MetricJitterMS); ok {
 			m.jitter.WithLabelValues(lat...).Set(msToSeconds(v))
 		}
-		if v, ok := metricFloat(mx, "loss"); ok {
+		if v, ok := mx.Float(result.MetricLoss); ok {
 			m.loss.WithLabelValues(lat...).Set(v)
 		}
 	}
 	switch r.Check {
 	case result.CheckBandwidth, result.CheckBlob: // a blob test's link is azure-storage
-		if v, ok := metricFloat(mx, "mbps"); ok {
-			m.bw.WithLabelValues(append(pair, metricString(mx, "streams"))...).Set(mbpsToBytes(v))
+		if v, ok := mx.Float(result.MetricMbps); ok {
+			m.bw.WithLabelValues(append(pair, mx.String(result.MetricStreams))...).Set(mbpsToBytes(v))
 		}
-		if v, ok := metricFloat(mx, "required_mbps"); ok {
+		if v, ok := mx.Float(result.MetricRequiredMbps); ok {
 			m.required.WithLabelValues(pair...).Set(mbpsToBytes(v))
 		}
-		if v, ok := metricFloat(mx, "headroom"); ok {
+		if v, ok := mx.Float(result.MetricHeadroom); ok {
 			m.headroom.WithLabelValues(pair...).Set(v)
 		}
-		if v, ok := metricFloat(mx, "resync_hours"); ok {
+		if v, ok := mx.Float(result.MetricResyncHours); ok {
 			m.resync.WithLabelValues(pair...).Set(math.Round(v * 3600))
 		}
 	case result.CheckPMTU:
-		if v, ok := metricFloat(mx, "mtu"); ok {
+		if v, ok := mx.Float(result.MetricMTU); ok {
 			m.pmtu.WithLabelValues(pair...).Set(v)
 		}
-		if _, ok := mx["blackhole"]; ok {
-			m.blackhole.WithLabelValues(pair...).Set(boolFloat(metricBool(mx, "blackhole")))
+		if _, ok := mx[result.MetricBlackhole]; ok {
+			m.blackhole.WithLabelValues(pair...).Set(boolFloat(mx.Bool(result.MetricBlackhole)))
 		}
 	}
 }

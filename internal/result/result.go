@@ -116,9 +116,9 @@ type Result struct {
 	Hint    string `json:"hint,omitempty"`
 	// Confidence and Source come from the ASR catalogue rule (doc, inferred, uncertain) and
 	// the public page it is taken from, so a user can check the reasoning.
-	Confidence string         `json:"confidence,omitempty"`
-	Source     string         `json:"source,omitempty"`
-	Metrics    map[string]any `json:"metrics,omitempty"`
+	Confidence string  `json:"confidence,omitempty"`
+	Source     string  `json:"source,omitempty"`
+	Metrics    Metrics `json:"metrics,omitempty"`
 	// Intervals holds per-interval rates of a bandwidth test (bits per second, one per second).
 	Intervals []float64 `json:"intervals_bps,omitempty"`
 	// Duration is how long the check took; not part of the stable output of text formats.

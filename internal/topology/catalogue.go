@@ -162,13 +162,6 @@ type expander struct {
 	flows []Flow
 }
 
-func (e *expander) site(h *Host) *Site { return e.t.Sites[h.Site] }
-
-func (e *expander) inAzure(h *Host) bool {
-	s := e.site(h)
-	return s != nil && s.Kind == SiteAzure
-}
-
 // hosts returns the hosts with role r, sorted by name, filtered by keep when it is not nil.
 func (e *expander) hosts(r Role, keep func(*Host) bool) []*Host {
 	var out []*Host

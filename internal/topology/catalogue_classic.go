@@ -19,6 +19,25 @@ func (e *expander) failback() {
 	vcs := e.vcenters()
 	sv := newServing(e.t)
 
+	e.failbackVMs(vms, cs, sv)
+	e.failbackProcessServers(psAz, cs)
+	e.dataLegs(pairs)
+	e.failbackMasterTargets(mts, cs)
+	e.failbackVCenter(cs, mts, vcs)
+	e.group("FB-GROUP", vms, ConfUncertain, "multi-VM consistency within the replication group (documented for forward replication; assumed for failback)")
+	if s.AzureEndpoints {
+		e.endpoints("FB-CS-AZ", cs, "the configuration server must stay connected to Azure during reprotect and failback", "prepare-failback")
+	}
+	e.links(psAz, mts, cs)
+	e.failbackPMTU(pairs, vms, cs)
+	e.routes(cs)
+	e.failbackLatency(vms, sv)
+	e.failbackBandwidth(pairs)
+}
+
+// failbackVMs: each failed-over VM to the configuration server and its process server.
+func (e *expander) failbackVMs(vms, cs []*Host, sv *serving) {
+	s := e.t.Settings
 	for _, vm := range vms {
 		for _, c := range cs {
 			e.add(Flow{Rule: "FB-VM-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfDoc,
@@ -32,13 +51,17 @@ func (e *expander) failback() {
 			f := Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
 				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}
-			if !e.inAzure(ps) {
+			if !e.t.inAzure(ps) {
 				f.Source = source("physical-failback", "reprotect")
 				f.Why = "proof of concept: replication data from the Azure VM to the on-premises process server over ExpressRoute private peering (test use only; port inferred)"
 			}
 			e.add(f, vm, ps)
 		}
 	}
+}
+
+// failbackProcessServers: the process servers in Azure to the configuration server.
+func (e *expander) failbackProcessServers(psAz, cs []*Host) {
 	for _, ps := range psAz {
 		for _, c := range cs {
 			e.add(Flow{Rule: "FB-PS-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfDoc,
@@ -51,6 +74,11 @@ func (e *expander) failback() {
 				Why: "ping from the process server in Azure to the configuration server: the troubleshooting page's first test (ASR itself uses 443)"}, ps, c)
 		}
 	}
+}
+
+// dataLegs: the failback data leg of each process server / master target pair, both ways.
+func (e *expander) dataLegs(pairs []Pair) {
+	s := e.t.Settings
 	for _, p := range pairs {
 		pair := "data-leg/" + p.PS.Name + "/" + p.MT.Name
 		e.add(Flow{Rule: "FB-MT-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfUncertain,
@@ -60,6 +88,10 @@ func (e *expander) failback() {
 			Source: source("prepare-failback"), Pair: pair,
 			Why: "failback data leg, process server to master target (direction undocumented; judged with FB-MT-PS)" + builtinMT(p.MT)}, p.PS, p.MT)
 	}
+}
+
+// failbackMasterTargets: the master targets in use to the configuration server.
+func (e *expander) failbackMasterTargets(mts, cs []*Host) {
 	for _, mt := range mts {
 		for _, c := range cs {
 			e.add(Flow{Rule: "FB-MT-CS", Kind: FlowPort, Port: 443, Proto: ProtoTCP, Confidence: ConfInferred,
@@ -67,6 +99,11 @@ func (e *expander) failback() {
 				Why: "master target registration and heartbeat (port inferred)"}, mt, c)
 		}
 	}
+}
+
+// failbackVCenter: the configuration server, and the master targets besides it, to vCenter.
+func (e *expander) failbackVCenter(cs, mts, vcs []*Host) {
+	s := e.t.Settings
 	for _, c := range cs {
 		for _, vc := range vcs {
 			e.add(Flow{Rule: "FB-CS-VC", Kind: FlowPort, Port: s.VCenterPort, Proto: ProtoTCP, Confidence: ConfDoc,
@@ -84,11 +121,10 @@ func (e *expander) failback() {
 				Why:    "which component calls vSphere during failback is undocumented; tested from the master target too"}, mt, vc)
 		}
 	}
-	e.group("FB-GROUP", vms, ConfUncertain, "multi-VM consistency within the replication group (documented for forward replication; assumed for failback)")
-	if s.AzureEndpoints {
-		e.endpoints("FB-CS-AZ", cs, "the configuration server must stay connected to Azure during reprotect and failback", "prepare-failback")
-	}
-	e.links(psAz, mts, cs)
+}
+
+// failbackPMTU: large packets across each pair and between the VMs and the configuration server.
+func (e *expander) failbackPMTU(pairs []Pair, vms, cs []*Host) {
 	for _, p := range pairs {
 		e.add(Flow{Rule: "FB-PMTU", Kind: FlowPMTU, Proto: ProtoICMP, Confidence: ConfInferred, Source: azureVPNGuidance,
 			Why: "large replication packets must survive the tunnel (VPN overhead commonly needs MTU 1400 / MSS 1350)"}, p.PS, p.MT)
@@ -103,13 +139,20 @@ func (e *expander) failback() {
 				Why: "large packets from the configuration server must reach the failed-over VM"}, c, vm)
 		}
 	}
-	e.routes(cs)
+}
+
+// failbackLatency: each process server to the VMs it protects.
+func (e *expander) failbackLatency(vms []*Host, sv *serving) {
 	for _, vm := range vms {
 		if ps := sv.processServer(vm).Host; ps != nil {
 			e.add(Flow{Rule: "FB-LAT", Kind: FlowLatency, Confidence: ConfDoc, Source: source("prepare-failback"),
 				Why: "the process server needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
 		}
 	}
+}
+
+// failbackBandwidth: each pair both ways, judged in the replication direction.
+func (e *expander) failbackBandwidth(pairs []Pair) {
 	for _, p := range pairs {
 		carries := "no VM of the file fails back over this pair: measured, not judged"
 		if len(p.VMs) > 0 {
@@ -134,9 +177,9 @@ func builtinMT(mt *Host) string {
 func (e *expander) forward() {
 	s := e.t.Settings
 	cs := e.hosts(RoleConfigurationServer, nil)
-	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.inAzure(h) })
+	psOn := e.hosts(RoleProcessServer, func(h *Host) bool { return !e.t.inAzure(h) })
 	// Machines still replicating forward: protected VMs in an on-premises site, under classic.
-	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.inAzure(h) && e.t.Classic(h) })
+	vms := e.hosts(RoleProtectedVM, func(h *Host) bool { return !e.t.inAzure(h) && e.t.Classic(h) })
 	vcs := e.vcenters()
 
 	for _, vm := range vms {
@@ -261,7 +304,7 @@ func (e *expander) routes(cs []*Host) {
 	for _, c := range cs {
 		for _, name := range sortedKeys(e.t.Hosts) {
 			h := e.t.Hosts[name]
-			if !e.inAzure(h) || h.Name == c.Name || (h.HasRole(RoleProtectedVM) && !e.t.Classic(h)) {
+			if !e.t.inAzure(h) || h.Name == c.Name || (h.HasRole(RoleProtectedVM) && !e.t.Classic(h)) {
 				continue // only the classic components talk to the configuration server
 			}
 			nic := c.NICToward(h.Site)

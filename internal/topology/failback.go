@@ -30,6 +30,7 @@ type Choice struct {
 // Assumed reports whether netprobe picked Host among several candidates.
 func (c Choice) Assumed() bool { return !c.Pinned && len(c.Others) > 0 }
 
+// inAzure reports whether h is in a site of kind azure.
 func (t *Topology) inAzure(h *Host) bool {
 	s := t.Sites[h.Site]
 	return s != nil && s.Kind == SiteAzure

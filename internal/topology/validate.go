@@ -11,108 +11,15 @@ import (
 // validate runs the cross-checks that need the whole file decoded: dangling names, agent
 // syntax, NICs toward known sites, overlapping site ranges. Errors go to d.
 func validate(d *decoder, t *Topology) {
-	siteNames := sortedKeys(t.Sites)
-	hostNames := sortedKeys(t.Hosts)
-	knownSite := func(path, name, what string) bool {
-		if _, ok := t.Sites[name]; ok {
-			return true
-		}
-		d.crossf(path, path, "%s %q is not defined (sites: %s)", what, name, strings.Join(siteNames, ", "))
-		return false
-	}
-
-	linkNames := map[string]bool{}
-	for i, l := range t.Links {
-		p := fmt.Sprintf("links[%d]", i)
-		if l.Name != "" {
-			if linkNames[l.Name] {
-				d.crossf(p+".name", p+".name", "link name %q is used twice", l.Name)
-			}
-			linkNames[l.Name] = true
-		}
-		if l.Sites[0] != "" {
-			ok0 := knownSite(p+".sites[0]", l.Sites[0], "site")
-			ok1 := knownSite(p+".sites[1]", l.Sites[1], "site")
-			if ok0 && ok1 && l.Sites[0] == l.Sites[1] {
-				d.crossf(p+".sites", p+".sites", "a link joins two different sites, not %s to itself", l.Sites[0])
-			}
-		}
-	}
-
+	v := validator{d: d, t: t, siteNames: sortedKeys(t.Sites), hostNames: sortedKeys(t.Hosts)}
+	v.links()
 	var css []string
-	for _, name := range hostNames {
+	for _, name := range v.hostNames {
 		h := t.Hosts[name]
-		p := "hosts." + name
-		if h.Site == "" {
-			d.crossf(p+".site", p, "site is required (sites: %s)", listOr(siteNames, "none defined"))
-		} else {
-			knownSite(p+".site", h.Site, "site")
-		}
-		if len(h.Roles) == 0 {
-			d.crossf(p+".roles", p, "roles is required (%s)", enumList(roleNames))
-		}
+		v.host(name, h)
+		v.vmFields(name, h)
 		if h.HasRole(RoleConfigurationServer) {
 			css = append(css, name)
-		}
-		if h.OS == "" {
-			for _, r := range []Role{RoleConfigurationServer, RoleProcessServer, RoleMasterTarget, RoleProtectedVM} {
-				if h.HasRole(r) {
-					d.crossf(p+".os", p, "os is required for a %s (windows or linux)", r)
-					break
-				}
-			}
-		}
-		nicNames := map[string]bool{}
-		toward := map[string]bool{}
-		for i, nic := range h.NICs {
-			np := fmt.Sprintf("%s.nics[%d]", p, i)
-			if nic.Name != "" && nicNames[nic.Name] {
-				d.crossf(np+".name", np+".name", "nic name %q is used twice on %s", nic.Name, name)
-			}
-			nicNames[nic.Name] = true
-			if nic.Toward != "" {
-				if knownSite(np+".toward", nic.Toward, "toward site") && toward[nic.Toward] {
-					d.crossf(np+".toward", np+".toward", "two nics of %s are toward %s; traffic to a site leaves by one nic", name, nic.Toward)
-				}
-				toward[nic.Toward] = true
-			}
-		}
-		if h.Address == "" {
-			if len(h.NICs) > 0 && h.NICs[0].Address.IsValid() {
-				h.Address = h.NICs[0].Address.Addr().String()
-			} else if len(h.NICs) == 0 {
-				d.crossf(p+".nics", p, "address is required (or nics with addresses)")
-			}
-		}
-		if h.Agent != "" {
-			agent, msg := normalizeAgent(h.Agent, t.Settings.AgentPort)
-			if msg != "" {
-				d.crossf(p+".agent", p+".agent", "%s", msg)
-			}
-			h.Agent = agent
-		}
-		if h.RetainedIP && !h.HasRole(RoleProtectedVM) {
-			d.crossf(p+".retained_ip", p+".retained_ip", "retained_ip applies to a protected-vm; %s is not one", name)
-		}
-		if h.Group != "" && !h.HasRole(RoleProtectedVM) {
-			d.crossf(p+".group", p+".group", "group applies to a protected-vm; %s is not one", name)
-		}
-		if h.Retention != "" && !IsMasterTarget(h) {
-			d.crossf(p+".retention", p+".retention", "retention applies to a master target (a host with role master-target, or a Windows configuration server); %s is not one", name)
-		}
-		if h.MasterTarget != "" {
-			if !h.HasRole(RoleProtectedVM) {
-				d.crossf(p+".master_target", p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
-			} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !IsMasterTarget(mt) {
-				d.crossf(p+".master_target", p+".master_target", "%q is not a master target: a host with role master-target or a Windows configuration server (master targets: %s)", h.MasterTarget, listOr(masterTargetNames(t), "none"))
-			}
-		}
-		if h.ProcessServer != "" {
-			if !h.HasRole(RoleProtectedVM) {
-				d.crossf(p+".process_server", p+".process_server", "process_server applies to a protected-vm; %s is not one", name)
-			} else if ps, ok := t.Hosts[h.ProcessServer]; !ok || !ps.HasRole(RoleProcessServer) {
-				d.crossf(p+".process_server", p+".process_server", "%q is not a host with role process-server (process servers: %s)", h.ProcessServer, listOr(hostsWithRole(t, RoleProcessServer), "none"))
-			}
 		}
 	}
 	if len(css) > 1 {
@@ -120,26 +27,162 @@ func validate(d *decoder, t *Topology) {
 			d.crossf("hosts."+name+".roles", "hosts."+name+".roles", "only one configuration-server per estate; %s already is one", css[0])
 		}
 	}
+	v.flows()
+	v.checks()
+	checkOverlaps(d, t)
+	checkVNets(d, t)
+	checkModernized(d, t)
+}
 
-	for i, fs := range t.Flows {
+// validator checks what refers across sections, once each section is decoded.
+type validator struct {
+	d                    *decoder
+	t                    *Topology
+	siteNames, hostNames []string
+}
+
+// knownSite reports whether the site a path names is defined, and says so when it is not.
+func (v validator) knownSite(path, name, what string) bool {
+	if _, ok := v.t.Sites[name]; ok {
+		return true
+	}
+	v.d.crossf(path, path, "%s %q is not defined (sites: %s)", what, name, strings.Join(v.siteNames, ", "))
+	return false
+}
+
+// links: unique names, and two different defined sites each.
+func (v validator) links() {
+	linkNames := map[string]bool{}
+	for i, l := range v.t.Links {
+		p := fmt.Sprintf("links[%d]", i)
+		if l.Name != "" {
+			if linkNames[l.Name] {
+				v.d.crossf(p+".name", p+".name", "link name %q is used twice", l.Name)
+			}
+			linkNames[l.Name] = true
+		}
+		if l.Sites[0] != "" {
+			ok0 := v.knownSite(p+".sites[0]", l.Sites[0], "site")
+			ok1 := v.knownSite(p+".sites[1]", l.Sites[1], "site")
+			if ok0 && ok1 && l.Sites[0] == l.Sites[1] {
+				v.d.crossf(p+".sites", p+".sites", "a link joins two different sites, not %s to itself", l.Sites[0])
+			}
+		}
+	}
+}
+
+// host checks what every host needs (site, roles, os, an address) and fills in its address
+// from its first NIC and its agent's default port.
+func (v validator) host(name string, h *Host) {
+	d, t := v.d, v.t
+	p := "hosts." + name
+	if h.Site == "" {
+		d.crossf(p+".site", p, "site is required (sites: %s)", listOr(v.siteNames, "none defined"))
+	} else {
+		v.knownSite(p+".site", h.Site, "site")
+	}
+	if len(h.Roles) == 0 {
+		d.crossf(p+".roles", p, "roles is required (%s)", enumList(roleNames))
+	}
+	if h.OS == "" {
+		for _, r := range []Role{RoleConfigurationServer, RoleProcessServer, RoleMasterTarget, RoleProtectedVM} {
+			if h.HasRole(r) {
+				d.crossf(p+".os", p, "os is required for a %s (windows or linux)", r)
+				break
+			}
+		}
+	}
+	v.nics(name, h)
+	if h.Address == "" {
+		if len(h.NICs) > 0 && h.NICs[0].Address.IsValid() {
+			h.Address = h.NICs[0].Address.Addr().String()
+		} else if len(h.NICs) == 0 {
+			d.crossf(p+".nics", p, "address is required (or nics with addresses)")
+		}
+	}
+	if h.Agent != "" {
+		agent, msg := normalizeAgent(h.Agent, t.Settings.AgentPort)
+		if msg != "" {
+			d.crossf(p+".agent", p+".agent", "%s", msg)
+		}
+		h.Agent = agent
+	}
+}
+
+// nics: unique names, and at most one NIC toward each defined site.
+func (v validator) nics(name string, h *Host) {
+	p := "hosts." + name
+	nicNames := map[string]bool{}
+	toward := map[string]bool{}
+	for i, nic := range h.NICs {
+		np := fmt.Sprintf("%s.nics[%d]", p, i)
+		if nic.Name != "" && nicNames[nic.Name] {
+			v.d.crossf(np+".name", np+".name", "nic name %q is used twice on %s", nic.Name, name)
+		}
+		nicNames[nic.Name] = true
+		if nic.Toward != "" {
+			if v.knownSite(np+".toward", nic.Toward, "toward site") && toward[nic.Toward] {
+				v.d.crossf(np+".toward", np+".toward", "two nics of %s are toward %s; traffic to a site leaves by one nic", name, nic.Toward)
+			}
+			toward[nic.Toward] = true
+		}
+	}
+}
+
+// vmFields: the keys that apply to a protected VM or a master target only, and the hosts a
+// VM names.
+func (v validator) vmFields(name string, h *Host) {
+	d, t := v.d, v.t
+	p := "hosts." + name
+	if h.RetainedIP && !h.HasRole(RoleProtectedVM) {
+		d.crossf(p+".retained_ip", p+".retained_ip", "retained_ip applies to a protected-vm; %s is not one", name)
+	}
+	if h.Group != "" && !h.HasRole(RoleProtectedVM) {
+		d.crossf(p+".group", p+".group", "group applies to a protected-vm; %s is not one", name)
+	}
+	if h.Retention != "" && !IsMasterTarget(h) {
+		d.crossf(p+".retention", p+".retention", "retention applies to a master target (a host with role master-target, or a Windows configuration server); %s is not one", name)
+	}
+	if h.MasterTarget != "" {
+		if !h.HasRole(RoleProtectedVM) {
+			d.crossf(p+".master_target", p+".master_target", "master_target applies to a protected-vm; %s is not one", name)
+		} else if mt, ok := t.Hosts[h.MasterTarget]; !ok || !IsMasterTarget(mt) {
+			d.crossf(p+".master_target", p+".master_target", "%q is not a master target: a host with role master-target or a Windows configuration server (master targets: %s)", h.MasterTarget, listOr(masterTargetNames(t), "none"))
+		}
+	}
+	if h.ProcessServer != "" {
+		if !h.HasRole(RoleProtectedVM) {
+			d.crossf(p+".process_server", p+".process_server", "process_server applies to a protected-vm; %s is not one", name)
+		} else if ps, ok := t.Hosts[h.ProcessServer]; !ok || !ps.HasRole(RoleProcessServer) {
+			d.crossf(p+".process_server", p+".process_server", "%q is not a host with role process-server (process servers: %s)", h.ProcessServer, listOr(hostsWithRole(t, RoleProcessServer), "none"))
+		}
+	}
+}
+
+// flows: their hosts are defined and differ; a flow without a phase gets the estate's first.
+func (v validator) flows() {
+	for i, fs := range v.t.Flows {
 		p := fmt.Sprintf("flows[%d]", i)
 		for _, end := range []struct{ key, name string }{{"from", fs.From}, {"to", fs.To}} {
 			if end.name == "" {
 				continue
 			}
-			if _, ok := t.Hosts[end.name]; !ok {
-				d.crossf(p+"."+end.key, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(hostNames, 8))
+			if _, ok := v.t.Hosts[end.name]; !ok {
+				v.d.crossf(p+"."+end.key, p+"."+end.key, "host %q is not defined (hosts: %s)", end.name, abbreviate(v.hostNames, 8))
 			}
 		}
 		if fs.From != "" && fs.From == fs.To {
-			d.crossf(p+".to", p+".to", "from and to are both %s; a flow goes from one host to another", fs.From)
+			v.d.crossf(p+".to", p+".to", "from and to are both %s; a flow goes from one host to another", fs.From)
 		}
-		if fs.Phase == 0 && len(t.Settings.Phases) > 0 {
-			fs.Phase = t.Settings.Phases[0]
+		if fs.Phase == 0 && len(v.t.Settings.Phases) > 0 {
+			fs.Phase = v.t.Settings.Phases[0]
 		}
 	}
+}
 
-	c := t.Checks
+// checks: the thresholds of checks agree with each other and with what agents accept.
+func (v validator) checks() {
+	d, c := v.d, v.t.Checks
 	if c.Latency.WarnP95 > c.Latency.FailP95 {
 		d.crossf("checks.latency.warn_p95", "checks.latency.warn_p95", "warn_p95 %s is above fail_p95 %s; the warning threshold must be the lower one", c.Latency.WarnP95, c.Latency.FailP95)
 	}
@@ -152,10 +195,6 @@ func validate(d *decoder, t *Topology) {
 	if c.PMTU.Min > c.PMTU.Max {
 		d.crossf("checks.pmtu", "checks.pmtu", "min %d is above max %d", c.PMTU.Min, c.PMTU.Max)
 	}
-
-	checkOverlaps(d, t)
-	checkVNets(d, t)
-	checkModernized(d, t)
 }
 
 // checkModernized: the modernized keys sit on the hosts they apply to, appliances are on

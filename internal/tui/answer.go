@@ -10,18 +10,18 @@ import (
 // "device 10.10.0.1, hop 1: the reset was sent by ...", "host: ...", "cannot tell who ...";
 // "" when no answer was judged.
 func answerLine(res result.Result) string {
-	from, _ := res.Metrics["answer_from"].(string)
+	from, _ := res.Metrics[result.MetricAnswerFrom].(string)
 	if from == "" {
 		return ""
 	}
-	detail, _ := res.Metrics["answer_detail"].(string)
+	detail, _ := res.Metrics[result.MetricAnswerDetail].(string)
 	head := from
 	switch from {
 	case "device":
-		if ip, _ := res.Metrics["answer_ip"].(string); ip != "" {
+		if ip, _ := res.Metrics[result.MetricAnswerIP].(string); ip != "" {
 			head += " " + ip
 		}
-		if hops, ok := metricFloat(res.Metrics, "answer_hops"); ok {
+		if hops, ok := res.Metrics.Float(result.MetricAnswerHops); ok {
 			head += fmt.Sprintf(", hop %d", int(hops))
 		}
 	case "unknown":

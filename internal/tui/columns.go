@@ -85,20 +85,20 @@ func stateCell(r result.Result) string {
 	}
 	switch r.Check {
 	case result.CheckLatency:
-		if v, ok := metricFloat(r.Metrics, "p95_ms"); ok {
+		if v, ok := r.Metrics.Float(result.MetricP95MS); ok {
 			return "p95 " + fmtMS(v)
 		}
 	case result.CheckBandwidth:
-		if v, ok := metricFloat(r.Metrics, "mbps"); ok {
+		if v, ok := r.Metrics.Float(result.MetricMbps); ok {
 			return BitsPerSecond(v * 1e6).String()
 		}
 	case result.CheckRoute:
 		// The interface and source address the OS chose: what the route check compares.
-		iface, _ := r.Metrics["interface"].(string)
-		src, _ := r.Metrics["source_ip"].(string)
+		iface, _ := r.Metrics[result.MetricInterface].(string)
+		src, _ := r.Metrics[result.MetricSourceIP].(string)
 		return strings.TrimSpace(iface + " " + src)
 	case result.CheckPMTU:
-		if v, ok := metricFloat(r.Metrics, "mtu"); ok {
+		if v, ok := r.Metrics.Float(result.MetricMTU); ok {
 			return fmt.Sprintf("mtu %.0f", v)
 		}
 	}
@@ -128,8 +128,8 @@ func reasonCell(r *row) string {
 		return res.Reason
 	}
 	if res.Check == result.CheckRoute {
-		iface, _ := res.Metrics["expected_interface"].(string)
-		src, _ := res.Metrics["expected_source_ip"].(string)
+		iface, _ := res.Metrics[result.MetricExpectedInterface].(string)
+		src, _ := res.Metrics[result.MetricExpectedSourceIP].(string)
 		if want := strings.TrimSpace(iface + " " + src); want != "" {
 			return "want " + want
 		}

@@ -48,10 +48,10 @@ func DemoResults() []result.Result {
 			ID: "port/" + from + "/" + to + "/" + port + "/tcp", Check: result.CheckPort, Rule: rule, Phase: phase,
 			From: from, To: to, Target: addr + ":" + port, Proto: "tcp", Expect: "open", Status: st, State: state, Reason: reason,
 			Confidence: "doc", Source: reprotectDoc,
-			Metrics: map[string]any{"source_ip": "10.20.2.10", "interface": "eth0", "answered_by": "responder"},
+			Metrics: result.Metrics{result.MetricSourceIP: "10.20.2.10", result.MetricInterface: "eth0", result.MetricAnsweredBy: "responder"},
 		}
 		if rtt > 0 {
-			r.Metrics["rtt_ms"] = rtt
+			r.Metrics[result.MetricRTTMS] = rtt
 		}
 		if st == result.Pass {
 			r.Message = from + " reaches " + to + " on " + port + "/tcp"
@@ -64,7 +64,7 @@ func DemoResults() []result.Result {
 	psMT := port("ps-az01", "cs01", "10.10.5.4", "9443", "FB-PS-MT", "failback", result.Fail, "closed", "reset", 23.1)
 	psMT.Message = "ps-az01 reaches cs01 but nothing listens on 9443/tcp"
 	psMT.Hint = "The master target service is not running on cs01, or a host firewall resets the connection: start the service, then re-run."
-	psMT.Metrics["answered_by"] = "none"
+	psMT.Metrics[result.MetricAnsweredBy] = "none"
 	webPS := result.Result{
 		ID: "port/web01/ps-az01/9443/tcp", Check: result.CheckPort, Rule: "FB-VM-PS", Phase: "failback",
 		From: "web01", To: "ps-az01", Target: "10.20.1.4:9443", Proto: "tcp", Expect: "open", Status: result.Error,
@@ -84,19 +84,19 @@ func DemoResults() []result.Result {
 			Target: "10.10.5.4:7448", Proto: "udp", Status: result.Warn,
 			Message: "p95 latency 62ms is over the 50ms warning threshold", Hint: "Replication works but the VPN is busy: check for other traffic on vpn1 at this hour.",
 			Confidence: "inferred",
-			Metrics:    map[string]any{"samples": 100.0, "loss": 0.0, "min_ms": 19.8, "p50_ms": 24.5, "p90_ms": 48.2, "p95_ms": 62.0, "p99_ms": 88.4, "max_ms": 97.1, "jitter_ms": 6.3},
+			Metrics:    result.Metrics{result.MetricSamples: 100.0, result.MetricLoss: 0.0, result.MetricMinMS: 19.8, result.MetricP50MS: 24.5, result.MetricP90MS: 48.2, result.MetricP95MS: 62.0, result.MetricP99MS: 88.4, result.MetricMaxMS: 97.1, result.MetricJitterMS: 6.3},
 		},
 		{
 			ID: "bandwidth/ps-az01/cs01", Check: result.CheckBandwidth, Rule: "FB-BW", Phase: "failback", From: "ps-az01", To: "cs01",
 			Target: "10.10.5.4:7449", Proto: "tcp", Status: result.Fail,
 			Message: "best 142 Mbit/s is short of the 180 Mbit/s the RPO needs", Hint: "Raise the VPN SKU or spread the failback over two nights; resync would take 31 hours.",
 			Confidence: "inferred",
-			Metrics:    map[string]any{"mbps": 142.0, "required_mbps": 180.0, "streams": 4.0, "direction": "azure->onprem", "headroom": 0.79, "resync_hours": 31.0},
+			Metrics:    result.Metrics{result.MetricMbps: 142.0, result.MetricRequiredMbps: 180.0, result.MetricStreams: 4.0, result.MetricDirection: "azure->onprem", result.MetricHeadroom: 0.79, result.MetricResyncHours: 31.0},
 			Intervals:  []float64{98e6, 121e6, 135e6, 142e6, 139e6, 137e6, 141e6, 140e6},
 		},
 		{
 			ID: "pmtu/ps-az01/cs01", Check: result.CheckPMTU, Rule: "FB-PMTU", Phase: "failback", From: "ps-az01", To: "cs01",
-			Target: "10.10.5.4", Status: result.Pass, Message: "path MTU 1400 matches the link", Metrics: map[string]any{"mtu": 1400.0, "expected_mtu": 1400.0, "blackhole": false},
+			Target: "10.10.5.4", Status: result.Pass, Message: "path MTU 1400 matches the link", Metrics: result.Metrics{result.MetricMTU: 1400.0, result.MetricExpectedMTU: 1400.0, result.MetricBlackhole: false},
 		},
 		{
 			ID: "dns/cs01/ps-az01", Check: result.CheckDNS, Rule: "FB-DNS", Phase: "failback", From: "cs01", To: "ps-az01",
@@ -117,7 +117,7 @@ func DemoSource(delay time.Duration) *ReplaySource {
 	fixed := DemoResults()[0]
 	fixed.Status, fixed.State, fixed.Reason = result.Pass, "open", "syn-ack"
 	fixed.Message, fixed.Hint = "sql01 reaches cs01 on 443/tcp", ""
-	fixed.Metrics = map[string]any{"rtt_ms": 22.7, "source_ip": "10.20.2.10", "interface": "eth0", "answered_by": "responder"}
+	fixed.Metrics = result.Metrics{result.MetricRTTMS: 22.7, result.MetricSourceIP: "10.20.2.10", result.MetricInterface: "eth0", result.MetricAnsweredBy: "responder"}
 	return &ReplaySource{
 		Results: DemoResults(),
 		Agents:  DemoAgents(),

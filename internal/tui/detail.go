@@ -12,7 +12,7 @@ import (
 )
 
 // latencyKeys are the latency percentiles drawn as a profile, in order.
-var latencyKeys = []string{"min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"}
+var latencyKeys = []string{result.MetricMinMS, result.MetricP50MS, result.MetricP90MS, result.MetricP95MS, result.MetricP99MS, result.MetricMaxMS}
 
 // detailLines renders everything known about one check as lines of at most w cells:
 // what was tested, what was seen, why, what to do, the ASR rule and where it comes from,
@@ -91,7 +91,7 @@ func detailLines(r *row, hist []float64, live []BandwidthSample, w int, st Style
 func metricSpans(res result.Result) []span {
 	items := make([]string, 0, len(res.Metrics))
 	for k, v := range res.Metrics {
-		if k == "rtt_ms" && !answered(res) {
+		if k == result.MetricRTTMS && !answered(res) {
 			continue
 		}
 		label, value := humanMetric(k, v)
@@ -116,19 +116,19 @@ func humanMetric(k string, v any) (label, value string) {
 }
 
 func humanMetricRaw(k string, v any) (label, value string) {
-	f, isNum := metricFloat(map[string]any{k: v}, k)
+	f, isNum := result.Number(v)
 	switch {
-	case isNum && (k == "mbps" || strings.HasSuffix(k, "_mbps")):
+	case isNum && (k == result.MetricMbps || strings.HasSuffix(k, "_mbps")):
 		label = strings.TrimSuffix(strings.TrimSuffix(k, "mbps"), "_")
 		if label == "" {
 			label = "best"
 		}
 		return label, BitsPerSecond(f * 1e6).String()
-	case k == "per_stream":
+	case k == result.MetricPerStream:
 		if xs, ok := v.([]any); ok {
 			parts := make([]string, len(xs))
 			for i, x := range xs {
-				xf, _ := metricFloat(map[string]any{"v": x}, "v")
+				xf, _ := result.Number(x)
 				parts[i] = BitsPerSecond(xf * 1e6).String()
 			}
 			return "per stream", strings.Join(parts, ", ")
@@ -144,9 +144,9 @@ func humanMetricRaw(k string, v any) (label, value string) {
 		return strings.TrimSuffix(k, "_ms"), fmtMS(f)
 	case isNum && strings.HasSuffix(k, "_hours"):
 		return strings.TrimSuffix(k, "_hours"), fmt.Sprintf("%.1f h", f)
-	case isNum && k == "loss":
+	case isNum && k == result.MetricLoss:
 		return k, fmt.Sprintf("%.1f %%", f*100)
-	case isNum && k == "headroom":
+	case isNum && k == result.MetricHeadroom:
 		return k, fmt.Sprintf("%.2f×", f)
 	}
 	return k, fmtMetric(v)
@@ -194,14 +194,14 @@ func latencyChart(res result.Result, hist []float64, w int, st Styles) []string 
 	}
 	hi := 0.0
 	for _, k := range latencyKeys {
-		if v, ok := metricFloat(res.Metrics, k); ok {
+		if v, ok := res.Metrics.Float(k); ok {
 			hi = max(hi, v)
 		}
 	}
 	out := []string{st.PaneTitle.Render("Latency")}
 	barW := max(4, w-16)
 	for _, k := range latencyKeys {
-		v, ok := metricFloat(res.Metrics, k)
+		v, ok := res.Metrics.Float(k)
 		if !ok {
 			continue
 		}
@@ -235,8 +235,8 @@ func bandwidthChart(res result.Result, live []BandwidthSample, w int, st Styles)
 		return nil
 	}
 	out := []string{st.PaneTitle.Render("Bandwidth")}
-	best, _ := metricFloat(res.Metrics, "mbps")
-	req, _ := metricFloat(res.Metrics, "required_mbps")
+	best, _ := res.Metrics.Float(result.MetricMbps)
+	req, _ := res.Metrics.Float(result.MetricRequiredMbps)
 	if len(live) > 0 {
 		best = float64(live[len(live)-1].Rate) / 1e6 // the rate now, not the old best
 	} else if best == 0 && len(rates) > 0 {

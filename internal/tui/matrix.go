@@ -74,10 +74,10 @@ func (r *row) statusWord() string {
 // rtt is the round trip the row shows: a port's (none when nothing answered: its rtt_ms is
 // then how long it waited) or a latency test's median.
 func (r *row) rtt() (float64, bool) {
-	if v, ok := metricFloat(r.res.Metrics, "rtt_ms"); ok {
+	if v, ok := r.res.Metrics.Float(result.MetricRTTMS); ok {
 		return v, answered(r.res)
 	}
-	return metricFloat(r.res.Metrics, "p50_ms")
+	return r.res.Metrics.Float(result.MetricP50MS)
 }
 
 type group struct {
@@ -470,20 +470,4 @@ func countOf(s result.Summary, st result.Status) int {
 		return s.Skip
 	}
 	return 0
-}
-
-// metricFloat reads a numeric metric whatever its Go type (JSON decoding gives float64,
-// the engine may hand out ints).
-func metricFloat(m map[string]any, k string) (float64, bool) {
-	switch v := m[k].(type) {
-	case float64:
-		return v, true
-	case float32:
-		return float64(v), true
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	}
-	return 0, false
 }

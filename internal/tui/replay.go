@@ -72,7 +72,7 @@ func (s *ReplaySource) Run(ctx context.Context, ids []string) <-chan Event {
 	evs = append(evs, Event{Planned: planned})
 	for i := range rs {
 		r := rs[i]
-		req, _ := metricFloat(r.Metrics, "required_mbps")
+		req, _ := r.Metrics.Float(result.MetricRequiredMbps)
 		for n, bps := range r.Intervals {
 			evs = append(evs, Event{Interval: &BandwidthSample{ID: r.ID, Interval: n + 1, Rate: BitsPerSecond(bps), Required: BitsPerSecond(req * 1e6)}})
 		}
