@@ -22,6 +22,13 @@ type DelaySynAcks struct {
 	Delay  time.Duration
 }
 
+// The delay line of DelaySynAcks: one per router at a time.
+const (
+	synDelayDev   = "npsyndelay"
+	synDelayMark  = "0x4e50" // "NP"
+	synDelayTable = "78"
+)
+
 func (f DelaySynAcks) String() string {
 	return fmt.Sprintf("delay tcp syn-acks to %s by %v at %s router", f.To, f.Delay, f.Router)
 }

@@ -12,13 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The delay line of DelaySynAcks: one per router at a time.
-const (
-	synDelayDev   = "npsyndelay"
-	synDelayMark  = "0x4e50" // "NP"
-	synDelayTable = "78"
-)
-
 func delaySynAcks(ctx context.Context, l *Lab, r *Host, f DelaySynAcks) (func(context.Context) error, error) {
 	tun, err := openTUN(r, synDelayDev)
 	if err != nil {
