@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,11 +50,12 @@ type estateSetup struct {
 
 // checkRun is one `netprobe check` of the estate: its wall time, resource use and results.
 type checkRun struct {
-	wall  time.Duration
-	rssMB float64
-	ru    *syscall.Rusage
-	code  int
-	run   result.Run
+	wall    time.Duration
+	rssMB   float64
+	ru      *syscall.Rusage
+	code    int
+	run     result.Run
+	arrived []time.Duration // when each of run.Results arrived, from the start
 }
 
 // estate checks the generated estate twice with a real `netprobe check` in cs01's namespace,
@@ -138,6 +145,7 @@ func (e *estateSetup) rows(wallName, rssName string, r checkRun, wallTarget, rss
 	if st.ErrorSample != "" {
 		note += "; first error: " + st.ErrorSample
 	}
+	note += "; " + timeline(r)
 	wallRow := ratioAtMost(Row{Name: wallName, RefName: "probe timeout", Unit: "s",
 		Netprobe: r.wall.Seconds(), Reference: e.c.Timeout.Seconds(), Note: note}, wallTarget, fmt.Sprintf("<= %gx timeout", wallTarget))
 	if st.Errors > 0 {
@@ -147,6 +155,29 @@ func (e *estateSetup) rows(wallName, rssName string, r checkRun, wallTarget, rss
 	rssRow := ratioAtMost(Row{Name: rssName, RefName: "budget", Unit: "MB",
 		Netprobe: r.rssMB, Reference: rssLimit}, 1, fmt.Sprintf("<= %g MB", rssLimit))
 	return wallRow, rssRow
+}
+
+// timeline says when the results came: the first, half of them, 90 %, the last, and the
+// last of each kind of check, the one that holds the end of the run up.
+func timeline(r checkRun) string {
+	if len(r.arrived) == 0 {
+		return "no result streamed"
+	}
+	at := func(q float64) string {
+		return r.arrived[min(len(r.arrived)-1, int(q*float64(len(r.arrived))))].Round(10 * time.Millisecond).String()
+	}
+	last := map[string]time.Duration{}
+	for i, res := range r.run.Results {
+		last[res.Check] = max(last[res.Check], r.arrived[i])
+	}
+	kinds := slices.Sorted(maps.Keys(last))
+	slices.SortStableFunc(kinds, func(a, b string) int { return cmp.Compare(last[b], last[a]) })
+	var lasts []string
+	for _, k := range kinds[:min(4, len(kinds))] {
+		lasts = append(lasts, fmt.Sprintf("%s %s", k, last[k].Round(10*time.Millisecond)))
+	}
+	return fmt.Sprintf("results at %s (first), %s (half), %s (90 %%), %s (last); last of each kind: %s",
+		at(0), at(0.5), at(0.9), at(1), strings.Join(lasts, ", "))
 }
 
 // compareVerdicts compares two runs check by check: status, port state and reason. It returns
@@ -325,16 +356,19 @@ func (e *estateSetup) agents(ctx context.Context) error {
 	return nil
 }
 
-// check runs `netprobe check` over the estate in cs01's namespace, with --full-wait when
-// fullWait, and writes the coordinator's profiles to profile when set.
+// check runs `netprobe check --format jsonl` over the estate in cs01's namespace, with
+// --full-wait when fullWait, and writes the coordinator's profiles to profile when set. The
+// results are streamed to stdout as they come, as into a pipeline: the bench reads them as
+// they arrive, which gives the run's timeline (when the first and the last result of each
+// kind came), and keeps them in estate-run*.jsonl.
 func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) (checkRun, error) {
-	name := "estate-run.json"
+	name := "estate-run"
 	if fullWait {
-		name = "estate-run-full-wait.json"
+		name = "estate-run-full-wait"
 	}
-	out := filepath.Join(e.work, name)
+	base := filepath.Join(e.work, name)
 	args := []string{"netns", "exec", e.l.Host(lab.CS01).Netns(), e.bin, "check", "-f", e.topo, "--token-file", e.token,
-		"--format", "json", "-o", out, "--no-host-facts", "--no-bandwidth", "--headless"}
+		"--format", "jsonl", "--no-host-facts", "--no-bandwidth", "--headless"}
 	if e.c.Concurrency > 0 {
 		args = append(args, "--concurrency", strconv.Itoa(e.c.Concurrency))
 	}
@@ -354,12 +388,23 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	began := time.Now()
-	err := cmd.Run()
-	r := checkRun{wall: time.Since(began)}
-	if cmd.ProcessState == nil {
-		return r, fmt.Errorf("netprobe check did not start: %w", err)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return checkRun{}, err
 	}
+	keep, err := os.Create(base + ".jsonl")
+	if err != nil {
+		return checkRun{}, err
+	}
+	defer keep.Close()
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return checkRun{}, fmt.Errorf("netprobe check did not start: %w", err)
+	}
+	r := checkRun{}
+	rerr := r.read(stdout, keep, began)
+	err = cmd.Wait()
+	r.wall = time.Since(began)
 	if err != nil {
 		r.code = cmd.ProcessState.ExitCode()
 	}
@@ -369,15 +414,30 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	}
 	// Kept with -keep beside the results: the coordinator's log (and GODEBUG=gctrace=1 output
 	// when the bench runs with it).
-	_ = os.WriteFile(strings.TrimSuffix(out, ".json")+".stderr", []byte(stderr.String()), 0o644)
-	data, rerr := os.ReadFile(out)
-	if rerr == nil {
-		rerr = json.Unmarshal(data, &r.run)
+	_ = os.WriteFile(base+".stderr", []byte(stderr.String()), 0o644)
+	if rerr == nil && len(r.run.Results) == 0 {
+		rerr = errors.New("no result")
 	}
 	if rerr != nil {
-		return r, fmt.Errorf("netprobe check (exit %d) wrote no result: %v; stderr: %s", r.code, rerr, tail(stderr.String(), 800))
+		return r, fmt.Errorf("netprobe check (exit %d): %v; stderr: %s", r.code, rerr, tail(stderr.String(), 800))
 	}
 	return r, nil
+}
+
+// read takes the results of a jsonl stream as they come, noting when each arrived, and
+// copies the stream to keep.
+func (r *checkRun) read(stream io.Reader, keep io.Writer, began time.Time) error {
+	sc := bufio.NewScanner(io.TeeReader(stream, keep))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var res result.Result
+		if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
+			return fmt.Errorf("reading the results: %w", err)
+		}
+		r.run.Results = append(r.run.Results, res)
+		r.arrived = append(r.arrived, time.Since(began))
+	}
+	return sc.Err()
 }
 
 func cpu(ru *syscall.Rusage, user bool) string {

@@ -196,14 +196,13 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	if ev != nil {
 		runner.Evidence = ev.Write
 	}
-	var results []result.Result
-	results = append(results, engine.Findings(t)...)
-
 	// A failed write (stdout closed, disk full) does not stop the run: the history still gets
 	// it, and the exit code says the record is incomplete (ExitNotRecorded).
 	var notWritten []error
 	stream, _ := formatter.(report.StreamFormatter)
 	streamOut := stream != nil && f.output == ""
+	results := &checkResults{hold: !streamOut || store != nil}
+	findings := engine.Findings(t)
 	writeStream := func(r result.Result) {
 		if len(notWritten) > 0 {
 			return
@@ -212,8 +211,9 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 			notWritten = append(notWritten, fmt.Errorf("writing results to stdout: %w", err))
 		}
 	}
-	if streamOut {
-		for _, r := range results {
+	for _, r := range findings {
+		results.add(r)
+		if streamOut {
 			writeStream(r)
 		}
 	}
@@ -233,7 +233,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	for ev := range events {
 		switch {
 		case ev.Result != nil:
-			results = append(results, *ev.Result)
+			results.add(*ev.Result)
 			progress.result(*ev.Result)
 			if streamOut {
 				writeStream(*ev.Result)
@@ -247,16 +247,10 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	}
 	progress.done()
 	if ev != nil {
-		n := 0
-		for _, r := range results {
-			if r.Evidence != "" {
-				n++
-			}
-		}
-		fmt.Fprintf(stderr, "netprobe: %d evidence file(s) in %s\n", n, ev.Path())
+		fmt.Fprintf(stderr, "netprobe: %d evidence file(s) in %s\n", results.evidence, ev.Path())
 	}
 
-	run := result.NewRun(t.Name, started, time.Since(started), results)
+	run := results.run(t.Name, started, time.Since(started))
 	run.Interrupted = interrupted
 	run.Site = site
 	stampRun(&run, t, agents)
