@@ -46,6 +46,9 @@ type estateSetup struct {
 	token     string
 	plan      []engine.Check
 	hit       int // planned checks that meet a drop
+	// hubs and vmAgents are the agent processes of cs01, mt01, ps-az and of the VM
+	// namespaces, whose CPU time each run reports.
+	hubs, vmAgents []*lab.Process
 }
 
 // checkRun is one `netprobe check` of the estate: its wall time, resource use and results.
@@ -56,6 +59,9 @@ type checkRun struct {
 	code    int
 	run     result.Run
 	arrived []time.Duration // when each of run.Results arrived, from the start
+	// hubCPU and vmCPU are the CPU time the hubs' and the VM namespaces' agents used during
+	// the run.
+	hubCPU, vmCPU time.Duration
 }
 
 // estate checks the generated estate twice with a real `netprobe check` in cs01's namespace,
@@ -145,6 +151,7 @@ func (e *estateSetup) rows(wallName, rssName string, r checkRun, wallTarget, rss
 	if st.ErrorSample != "" {
 		note += "; first error: " + st.ErrorSample
 	}
+	note += fmt.Sprintf("; agents' CPU %s (cs01, mt01, ps-az) + %s (VM namespaces)", r.hubCPU.Round(10*time.Millisecond), r.vmCPU.Round(10*time.Millisecond))
 	note += "; " + timeline(r)
 	wallRow := ratioAtMost(Row{Name: wallName, RefName: "probe timeout", Unit: "s",
 		Netprobe: r.wall.Seconds(), Reference: e.c.Timeout.Seconds(), Note: note}, wallTarget, fmt.Sprintf("<= %gx timeout", wallTarget))
@@ -155,6 +162,18 @@ func (e *estateSetup) rows(wallName, rssName string, r checkRun, wallTarget, rss
 	rssRow := ratioAtMost(Row{Name: rssName, RefName: "budget", Unit: "MB",
 		Netprobe: r.rssMB, Reference: rssLimit}, 1, fmt.Sprintf("<= %g MB", rssLimit))
 	return wallRow, rssRow
+}
+
+// cpuOf is the CPU time (user + system) the processes used so far; one that cannot be read
+// counts zero.
+func cpuOf(ps []*lab.Process) time.Duration {
+	var ticks int64
+	for _, p := range ps {
+		if t, err := cpuTicks(p.Pid()); err == nil {
+			ticks += t
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // timeline says when the results came: the first, half of them, 90 %, the last, and the
@@ -324,7 +343,12 @@ func (e *estateSetup) agents(ctx context.Context) error {
 	c, l := e.c, e.l
 	addrs := []string{lab.AddrCS01, lab.AddrMT01, lab.AddrPSAz}
 	start := func(h string, extra ...string) error {
-		_, err := l.Host(h).StartProcess(e.bin, append([]string{"agent", "--listen", ":" + strconv.Itoa(agentPort), "--token-file", e.token, "--log-format", "json"}, extra...)...)
+		p, err := l.Host(h).StartProcess(e.bin, append([]string{"agent", "--listen", ":" + strconv.Itoa(agentPort), "--token-file", e.token, "--log-format", "json"}, extra...)...)
+		if err == nil && strings.HasPrefix(h, "vmns") {
+			e.vmAgents = append(e.vmAgents, p)
+		} else if err == nil {
+			e.hubs = append(e.hubs, p)
+		}
 		return err
 	}
 	var hub []string
@@ -397,6 +421,7 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 		return checkRun{}, err
 	}
 	defer keep.Close()
+	hub0, vm0 := cpuOf(e.hubs), cpuOf(e.vmAgents)
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		return checkRun{}, fmt.Errorf("netprobe check did not start: %w", err)
@@ -405,6 +430,7 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	rerr := r.read(stdout, keep, began)
 	err = cmd.Wait()
 	r.wall = time.Since(began)
+	r.hubCPU, r.vmCPU = cpuOf(e.hubs)-hub0, cpuOf(e.vmAgents)-vm0
 	if err != nil {
 		r.code = cmd.ProcessState.ExitCode()
 	}
