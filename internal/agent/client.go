@@ -153,11 +153,11 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 		tc.InsecureSkipVerify = true // verified by the pin below instead of a CA
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
-				return errors.New("agent sent no certificate")
+				return &certRefusal{"agent sent no certificate"}
 			}
 			h := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if !hmac.Equal(h[:], pin) {
-				return fmt.Errorf("agent certificate sha256 %x does not match the pin", h[:])
+				return &certRefusal{fmt.Sprintf("agent certificate sha256 %x does not match the pin", h[:])}
 			}
 			return nil
 		}
@@ -210,7 +210,7 @@ func (c *Client) verifyKnown(verify func(tls.ConnectionState) error) func(tls.Co
 			}
 		}
 		if len(cs.PeerCertificates) == 0 {
-			return errors.New("agent sent no certificate")
+			return &certRefusal{"agent sent no certificate"}
 		}
 		sha := certSHA256(cs.PeerCertificates[0].Raw)
 		if err := c.cfg.KnownAgents.check(c.addr, sha); err != nil {

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -89,18 +88,18 @@ func (c *Client) transportErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %s: %w: %w", ErrUnreachable, c.addr, ErrNoAnswer, cause)
 	}
 	// TLS 1.3 reports a refused client certificate as an alert on the first read.
-	if strings.Contains(err.Error(), "certificate") {
-		return fmt.Errorf("%w: %s: TLS: %v (check the client certificate against the agent's --client-ca)", ErrAuth, c.addr, err)
+	if certificateFailure(err) {
+		return fmt.Errorf("%w: %s: TLS: %w (check the client certificate against the agent's --client-ca)", ErrAuth, c.addr, err)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrUnreachable, c.addr, err)
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, c.addr, err)
 }
 
 // connectErr is a failure to reach the agent before any request was sent.
 func (c *Client) connectErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w: %s: %v: %w", ErrUnreachable, c.addr, err, cerr)
+		return fmt.Errorf("%w: %s: %w: %w", ErrUnreachable, c.addr, err, cerr)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrUnreachable, c.addr, err)
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, c.addr, err)
 }
 
 // authAnswerError carries a classified error out of roundTrip (unsigned or mis-signed answers).
@@ -130,8 +129,8 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 		if errors.Is(err, ErrCertChanged) {
 			return nil, false, err // names the agent and both certificates
 		}
-		if ctx.Err() == nil && strings.Contains(err.Error(), "certificate") {
-			return nil, false, fmt.Errorf("%w: %s: TLS: %v (check the agent's certificate, --client-ca and the pin)", ErrAuth, c.addr, err)
+		if ctx.Err() == nil && certificateFailure(err) {
+			return nil, false, fmt.Errorf("%w: %s: TLS: %w (check the agent's certificate, --client-ca and the pin)", ErrAuth, c.addr, err)
 		}
 		return nil, false, c.connectErr(ctx, fmt.Errorf("TLS handshake: %w", err))
 	}
@@ -141,7 +140,7 @@ func (c *Client) conn(ctx context.Context) (*clientConn, bool, error) {
 		cc.key, err = sessionKey(c.cfg.Token, &cs)
 		if err != nil {
 			_ = tc.Close()
-			return nil, false, fmt.Errorf("%w: %v", ErrProtocol, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
 	}
 	return cc, false, nil
