@@ -127,7 +127,10 @@ func TestRun(t *testing.T) {
 			if n := len(res.Intervals); n < 2 || n > 4 {
 				t.Errorf("%d intervals for 300ms at 100ms: %v", n, res.Intervals)
 			}
-			if res.Window < 300*time.Millisecond || res.Window > 600*time.Millisecond {
+			// The window is at least the duration; its end waits for the last interval's tick,
+			// which a loaded machine fires late (617 ms seen in a make test beside two other
+			// test runs): the upper bound only catches a window that does not end with the test.
+			if res.Window < 300*time.Millisecond || res.Window > 3*time.Second {
 				t.Errorf("window %v, want about 300ms", res.Window)
 			}
 			// The server moved the warm-up's bytes too, which the client must not count.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLeftoverChildren: a child still running is listed with its command line; once it has
@@ -16,7 +17,18 @@ func TestLeftoverChildren(t *testing.T) {
 		t.Skipf("no sleep command: %v", err)
 	}
 	want := fmt.Sprintf("%d sleep 30", cmd.Process.Pid)
-	got, err := LeftoverChildren()
+	// Start returns once the child exists, not once it has exec'd: until then its command
+	// line is empty (seen once in make test), so look again for a while.
+	var (
+		got []string
+		err error
+	)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err = LeftoverChildren()
+		if err != nil || slices.Contains(got, want) || time.Now().After(deadline) {
+			break
+		}
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	if err != nil || !slices.Contains(got, want) {

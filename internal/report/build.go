@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -54,6 +55,7 @@ func Build(runs []result.Run, in Inputs) Report {
 		rep.Verdict = worse(rep.Verdict, vr.Verdict)
 	}
 	rep.unchecked(tracks)
+	rep.leftToOtherSites(leftToOtherSites(use))
 	rep.Failing = failingFlows(tracks)
 	// The estate's verdict covers every check, also those on no VM and no link (lint, DNS).
 	for _, t := range tracks {
@@ -171,6 +173,49 @@ func (rep *Report) unchecked(tracks []*track) {
 	}
 	if n, of := missingChurn(rep.Inputs.VMs); n > 0 {
 		rep.Caveats = append(rep.Caveats, fmt.Sprintf("%d of %d failing-back VMs have no churn in the topology: the required bandwidth leaves them out, so headroom looks better than it is.", n, of))
+		rep.Verdict = worse(rep.Verdict, Caution)
+	}
+}
+
+// leftToOtherSites lists, per site, the checks that every run skipped as run from that site
+// (check --site): no run of that site's coordinator is in the history, so nothing measured them.
+func leftToOtherSites(use []result.Run) map[string][]string {
+	measured := map[string]bool{}
+	left := map[string]string{} // check ID -> the site it was left to
+	for _, run := range use {
+		for _, r := range run.Results {
+			if r.Status != result.Skip || r.Reason != result.ReasonOtherSite {
+				measured[r.ID] = true
+				continue
+			}
+			site, _ := r.Metrics[result.MetricRunFrom].(string)
+			left[r.ID] = cmp.Or(site, "another site")
+		}
+	}
+	out := map[string][]string{}
+	for id, site := range left {
+		if !measured[id] {
+			out[site] = append(out[site], id)
+		}
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// leftToOtherSites adds a caveat per site whose checks no run in the history measured: a
+// report from one site's history alone must not read as GO for the other's flows.
+func (rep *Report) leftToOtherSites(left map[string][]string) {
+	sites := make([]string, 0, len(left))
+	for site := range left {
+		sites = append(sites, site)
+	}
+	slices.Sort(sites)
+	for _, site := range sites {
+		ids := left[site]
+		rep.Caveats = append(rep.Caveats, fmt.Sprintf("%d checks were left to site %s's coordinator and no run of it is in the history (%s): they are unmeasured. Run netprobe check --site %s from inside that site and give its history too (repeat --history).",
+			len(ids), site, abbreviateIDs(ids, 4), site))
 		rep.Verdict = worse(rep.Verdict, Caution)
 	}
 }

@@ -622,6 +622,29 @@ func TestBuildMergesSites(t *testing.T) {
 	}
 }
 
+// TestBuildOneSiteOnly: the history of one site's coordinator alone, with the other site's
+// checks all skipped as run from there, is no GO for them: a caveat names the site and what
+// to run, and the verdict is GO WITH CAVEATS, never a plain GO (a false GO for Azure's flows).
+func TestBuildOneSiteOnly(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	pass := result.Result{ID: "port/db01/apl01/443/tcp", Check: "port", From: "db01", To: "apl01", Status: result.Pass, Confidence: "doc", Message: "ok"}
+	left := result.Result{ID: "endpoint/web01/labasrlog01.blob.core.windows.net/443/tcp", Check: "endpoint", From: "web01", Status: result.Skip,
+		Reason: result.ReasonOtherSite, Message: "run from site azure", Metrics: map[string]any{"run_from": "azure"}}
+	onprem := result.NewRun("m", at, time.Second, []result.Result{pass, left})
+	rep := Build([]result.Run{onprem}, Inputs{Window: -1})
+	if rep.Verdict != Caution || len(rep.Caveats) != 1 || !strings.Contains(rep.Caveats[0], "1 checks were left to site azure's coordinator") ||
+		!strings.Contains(rep.Caveats[0], "netprobe check --site azure") || !strings.Contains(rep.Caveats[0], left.ID) {
+		t.Errorf("one site's history: verdict %s, caveats %q; want GO WITH CAVEATS naming site azure", rep.Verdict, rep.Caveats)
+	}
+	// With the Azure run in the history the check is measured, and the caveat goes.
+	measured := left
+	measured.Status, measured.Reason, measured.Message, measured.Metrics = result.Pass, "", "ok", nil
+	azure := result.NewRun("m", at.Add(time.Minute), time.Second, []result.Result{measured})
+	if rep := Build([]result.Run{onprem, azure}, Inputs{Window: -1}); rep.Verdict != Go || len(rep.Caveats) != 0 {
+		t.Errorf("both sites: verdict %s, caveats %q; want GO", rep.Verdict, rep.Caveats)
+	}
+}
+
 func withStart(r result.Run, at time.Time) result.Run {
 	r.StartedAt = at
 	return r
