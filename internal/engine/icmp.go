@@ -16,6 +16,7 @@ import (
 // enough to stay quiet on a thousand-VM estate.
 const icmpCount = 3
 
+// icmp pings the destination from the source agent.
 func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.ICMPRequest{Address: c.Address, Count: icmpCount, Interval: 200 * time.Millisecond}
 	var m probes.ICMPResult

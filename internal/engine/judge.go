@@ -70,13 +70,13 @@ func JudgePair(a, b result.Result) (result.Result, result.Result) {
 		return JudgeAlone(a), b
 	}
 	// A NAT'd open port failed on its own account; the pair does not hide that.
-	aOpen := a.State == probes.Open.String() && a.Metrics[result.MetricNAT] != true
-	bOpen := b.State == probes.Open.String() && b.Metrics[result.MetricNAT] != true
+	aOpen := a.State == probes.Open.String() && !a.Metrics.Bool(result.MetricNAT)
+	bOpen := b.State == probes.Open.String() && !b.Metrics.Bool(result.MetricNAT)
 	set := func(r *result.Result, st result.Status, note string) {
-		if r.Metrics[result.MetricNAT] == true {
+		if r.Metrics.Bool(result.MetricNAT) {
 			return
 		}
-		if r.Metrics[result.MetricTLSWarning] == true && st == result.Pass {
+		if r.Metrics.Bool(result.MetricTLSWarning) && st == result.Pass {
 			st = result.Warn // the pair is open, but what answers has a TLS problem
 		}
 		r.Status = st
