@@ -9,15 +9,16 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Check is one planned test: plain data, with a stable ID that history and the TUI key on.
 type Check struct {
-	ID    string // e.g. "port/sql01/cs01/443/tcp"
-	Kind  string // a result.Check* value
-	Rule  string // ASR catalogue rule, e.g. "FB-VM-CS"
-	Phase string // "failback" or "forward"
+	ID    string      // e.g. "port/sql01/cs01/443/tcp"
+	Kind  result.Kind // a result.Check* value
+	Rule  string      // ASR catalogue rule, e.g. "FB-VM-CS"
+	Phase string      // "failback" or "forward"
 
 	From, To string // host names; To may be an endpoint or link name
 	Address  string // destination address (IP or DNS name), after NIC resolution
