@@ -21,6 +21,7 @@ import (
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func init() { register(newBandwidthCmd) }
@@ -242,8 +243,8 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 	}
 	c := engine.Check{
 		ID: "bandwidth/" + f.from + "/" + f.to + "/" + strconv.Itoa(f.streams), Kind: result.CheckBandwidth,
-		From: f.from, To: f.to, Address: host, Port: f.port, Proto: "tcp", Streams: f.streams,
-		Duration: f.duration, RequiredBps: f.requiredMbps * 1e6,
+		From: f.from, To: f.to, Address: host, Port: f.port, Proto: topology.ProtoTCP, Streams: f.streams,
+		Duration: f.duration, RequiredBps: capacity.BitsPerSecond(f.requiredMbps * 1e6),
 	}
 	r := engine.JudgeBandwidth(c, res, openedBy)
 	if idle != nil && idle.Samples > 0 {
@@ -434,8 +435,8 @@ func runBlobBandwidth(ctx context.Context, stdout io.Writer, f bandwidthFlags) e
 	}
 	c := engine.Check{
 		ID: "blob/" + who + "/azure-storage/" + dir + "/" + strconv.Itoa(f.streams), Kind: result.CheckBlob,
-		From: who, To: "azure-storage", Address: res.Host, Port: 443, Proto: "tcp", Streams: f.streams,
-		Duration: f.duration, Upload: f.upload, RequiredBps: f.requiredMbps * 1e6,
+		From: who, To: "azure-storage", Address: res.Host, Port: 443, Proto: topology.ProtoTCP, Streams: f.streams,
+		Duration: f.duration, Upload: f.upload, RequiredBps: capacity.BitsPerSecond(f.requiredMbps * 1e6),
 	}
 	r := engine.JudgeBlob(c, res)
 	r.DurationMS = time.Since(start).Milliseconds()
