@@ -54,9 +54,11 @@ test: vet cross
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
 
-## vet: gofmt, go vet and staticcheck on Linux and Windows, and go.mod/go.sum exactly what
-## the code imports: `go mod tidy -diff` prints what tidy would change and fails then (a
-## module listed but never imported claims something the code does not do).
+## vet: gofmt, go vet and staticcheck on Linux and Windows, the size limits (tools/sizes: no
+## Go file under internal/ or cmd/ over 600 lines, no function over 100, tests excluded), and
+## go.mod/go.sum exactly what the code imports: `go mod tidy -diff` prints what tidy would
+## change and fails then (a module listed but never imported claims something the code does
+## not do).
 vet:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed (gofmt -w .):"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
@@ -65,6 +67,7 @@ vet:
 	$(GO) build -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 	./$(STATICCHECK) ./...
 	GOOS=windows ./$(STATICCHECK) ./...
+	$(GO) run ./tools/sizes internal cmd
 
 cross:
 	@for p in $(PLATFORMS); do \

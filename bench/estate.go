@@ -12,6 +12,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // agentPort is where every lab agent listens (the agent's default control port).
@@ -123,7 +124,7 @@ func chooseDrops(plan []engine.Check, pct float64) ([]dropTarget, int) {
 		}
 		total++
 		a, err := netip.ParseAddr(c.Address)
-		if c.Kind != result.CheckPort || c.Proto != "tcp" || err != nil || !vms.Contains(a) {
+		if c.Kind != result.CheckPort || c.Proto != topology.ProtoTCP || err != nil || !vms.Contains(a) {
 			continue
 		}
 		count[dropTarget{Addr: c.Address, Port: c.Port}]++

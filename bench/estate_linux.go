@@ -187,7 +187,7 @@ func timeline(r checkRun) string {
 	}
 	last := map[string]time.Duration{}
 	for i, res := range r.run.Results {
-		last[res.Check] = max(last[res.Check], r.arrived[i])
+		last[string(res.Check)] = max(last[string(res.Check)], r.arrived[i])
 	}
 	kinds := slices.Sorted(maps.Keys(last))
 	slices.SortStableFunc(kinds, func(a, b string) int { return cmp.Compare(last[b], last[a]) })

@@ -21,6 +21,7 @@ import (
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func init() { register(newBandwidthCmd) }
@@ -135,6 +136,58 @@ func (f bandwidthFlags) validate() error {
 	return errors.Join(errs...)
 }
 
+// takeListeners reads what the server agent opened: the bandwidth listener's ticket goes
+// into params, and the UDP echo (returned, "" when it did not open) measures latency under
+// load. A listener that did not open is the run's end.
+func takeListeners(rs agent.Responders, params *bwtest.Params, serverAddr string, port int, stderr io.Writer) (echo string, err error) {
+	host, ctlPort, _ := net.SplitHostPort(serverAddr) // checked by the caller
+	for _, p := range rs.Ports {
+		switch {
+		case p.Proto == agent.ProtoBandwidth && p.Status != agent.Opened:
+			return "", exitWith(ExitCannotRun, fmt.Errorf("%s could not listen on %d/tcp (%s: %s); pick a free port with --port", serverAddr, port, p.Status, p.Detail))
+		case p.Proto == agent.ProtoBandwidth:
+			params.TestID = p.Ticket // the listener admits only the test it issued this ticket for
+		case p.Proto == "udp" && p.Status == agent.Opened:
+			echo = net.JoinHostPort(host, ctlPort)
+			params.LoadedEcho = echo
+		case p.Proto == "udp":
+			fmt.Fprintf(stderr, "netprobe: no UDP echo on %s (%s: %s); latency is not measured\n", serverAddr, p.Status, p.Detail)
+		}
+	}
+	return echo, nil
+}
+
+// idleLatency measures latency to echo before the load, so the loaded figures have something
+// to be compared with; nil without an echo or when it fails (said on stderr).
+func idleLatency(ctx context.Context, client *agent.Client, echo string, f bandwidthFlags, stderr io.Writer) *probes.LatencyStats {
+	if echo == "" {
+		return nil
+	}
+	lr, err := client.Latency(ctx, probes.LatencyRequest{Address: echo, Samples: 20, Interval: 50 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintf(stderr, "netprobe: idle latency %s -> %s: %v\n", clientName(f), echo, err)
+		return nil
+	}
+	s := lr.Stats()
+	return &s
+}
+
+// transfer runs the test from client to addr, with a live progress line on a terminal (or
+// --progress).
+func transfer(ctx context.Context, client *agent.Client, addr string, params bwtest.Params, f bandwidthFlags, stderr io.Writer) (bwtest.Result, error) {
+	live := f.progress
+	if live == nil && f.format == "text" && isTerminalWriter(stderr) {
+		live = stderr
+	}
+	if live == nil {
+		return client.Bandwidth(ctx, addr, params)
+	}
+	pl := startProgressLine(live, f.warmup+f.duration)
+	res, err := client.BandwidthStream(ctx, addr, params, pl.interval)
+	pl.stop()
+	return res, err
+}
+
 func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlags) error {
 	if err := f.validate(); err != nil {
 		return exitWith(ExitUsage, err)
@@ -176,45 +229,12 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 		_ = server.CloseResponders(cctx, rs.ID)
 	}()
 	params := bwtest.Params{Streams: f.streams, Duration: f.duration, WarmUp: f.warmup, NoWarmUp: f.warmup == 0, Direction: dir}
-	echo := ""
-	for _, p := range rs.Ports {
-		switch {
-		case p.Proto == agent.ProtoBandwidth && p.Status != agent.Opened:
-			return exitWith(ExitCannotRun, fmt.Errorf("%s could not listen on %d/tcp (%s: %s); pick a free port with --port", serverAddr, f.port, p.Status, p.Detail))
-		case p.Proto == agent.ProtoBandwidth:
-			params.TestID = p.Ticket // the listener admits only the test it issued this ticket for
-		case p.Proto == "udp" && p.Status == agent.Opened:
-			echo = net.JoinHostPort(host, ctlPort)
-			params.LoadedEcho = echo
-		case p.Proto == "udp":
-			fmt.Fprintf(stderr, "netprobe: no UDP echo on %s (%s: %s); latency is not measured\n", serverAddr, p.Status, p.Detail)
-		}
+	echo, err := takeListeners(rs, &params, serverAddr, f.port, stderr)
+	if err != nil {
+		return err
 	}
-
-	var idle *probes.LatencyStats
-	if echo != "" {
-		// Idle latency first, so the loaded figures have something to be compared with.
-		lr, err := client.Latency(ctx, probes.LatencyRequest{Address: echo, Samples: 20, Interval: 50 * time.Millisecond})
-		if err != nil {
-			fmt.Fprintf(stderr, "netprobe: idle latency %s -> %s: %v\n", clientName(f), echo, err)
-		} else {
-			s := lr.Stats()
-			idle = &s
-		}
-	}
-
-	live := f.progress
-	if live == nil && f.format == "text" && isTerminalWriter(stderr) {
-		live = stderr
-	}
-	var res bwtest.Result
-	if live != nil {
-		pl := startProgressLine(live, f.warmup+f.duration)
-		res, err = client.BandwidthStream(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params, pl.interval)
-		pl.stop()
-	} else {
-		res, err = client.Bandwidth(ctx, net.JoinHostPort(host, strconv.Itoa(f.port)), params)
-	}
+	idle := idleLatency(ctx, client, echo, f, stderr)
+	res, err := transfer(ctx, client, net.JoinHostPort(host, strconv.Itoa(f.port)), params, f, stderr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return exitWith(ExitInterrupted, fmt.Errorf("bandwidth test interrupted: %w", ctx.Err()))
@@ -223,8 +243,8 @@ func runBandwidth(ctx context.Context, stdout, stderr io.Writer, f bandwidthFlag
 	}
 	c := engine.Check{
 		ID: "bandwidth/" + f.from + "/" + f.to + "/" + strconv.Itoa(f.streams), Kind: result.CheckBandwidth,
-		From: f.from, To: f.to, Address: host, Port: f.port, Proto: "tcp", Streams: f.streams,
-		Duration: f.duration, RequiredBps: f.requiredMbps * 1e6,
+		From: f.from, To: f.to, Address: host, Port: f.port, Proto: topology.ProtoTCP, Streams: f.streams,
+		Duration: f.duration, RequiredBps: capacity.BitsPerSecond(f.requiredMbps * 1e6),
 	}
 	r := engine.JudgeBandwidth(c, res, openedBy)
 	if idle != nil && idle.Samples > 0 {
@@ -415,8 +435,8 @@ func runBlobBandwidth(ctx context.Context, stdout io.Writer, f bandwidthFlags) e
 	}
 	c := engine.Check{
 		ID: "blob/" + who + "/azure-storage/" + dir + "/" + strconv.Itoa(f.streams), Kind: result.CheckBlob,
-		From: who, To: "azure-storage", Address: res.Host, Port: 443, Proto: "tcp", Streams: f.streams,
-		Duration: f.duration, Upload: f.upload, RequiredBps: f.requiredMbps * 1e6,
+		From: who, To: "azure-storage", Address: res.Host, Port: 443, Proto: topology.ProtoTCP, Streams: f.streams,
+		Duration: f.duration, Upload: f.upload, RequiredBps: capacity.BitsPerSecond(f.requiredMbps * 1e6),
 	}
 	r := engine.JudgeBlob(c, res)
 	r.DurationMS = time.Since(start).Milliseconds()

@@ -19,6 +19,7 @@ import (
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/probes/probetest"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // startTestAgents runs n agents on loopback (netprobe agent, as users run it) and returns their
@@ -228,7 +229,7 @@ func TestLatencyCmd(t *testing.T) {
 // TestBandwidthTextGolden pins the text a person reads, from fixed measurements.
 func TestBandwidthTextGolden(t *testing.T) {
 	c := engine.Check{ID: "bandwidth/ps:7070/mt:7070/2", Kind: result.CheckBandwidth, From: "ps:7070", To: "mt:7070",
-		Address: "10.10.0.8", Port: 9443, Proto: "tcp", Streams: 2, RequiredBps: 57.2e6}
+		Address: "10.10.0.8", Port: 9443, Proto: topology.ProtoTCP, Streams: 2, RequiredBps: 57.2e6}
 	m := bwtest.Result{Direction: bwtest.Send, Streams: 2, Rate: 61e6, PerStream: []capacity.BitsPerSecond{30e6, 31e6},
 		Intervals: []float64{60e6, 61e6, 62e6},
 		Loaded:    &probes.LatencyResult{RTTs: []time.Duration{20 * time.Millisecond, 30 * time.Millisecond}, Sent: 2, Received: 2}}

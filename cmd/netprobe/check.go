@@ -120,23 +120,9 @@ are still written).`,
 func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, formatSet bool) error {
 	softMemoryLimit()
 	defer startProfiles(stderr)()
-	t, err := loadForRun(f.file)
+	t, formatter, plan, err := planCheck(f)
 	if err != nil {
 		return err
-	}
-	formatter, err := report.Lookup(f.format)
-	if err != nil {
-		return exitWith(ExitUsage, fmt.Errorf("--format %q: %w (want one of %s)", f.format, err, strings.Join(report.Names(), ", ")))
-	}
-	for _, p := range f.phases {
-		if p != "failback" && p != "forward" {
-			return exitWith(ExitUsage, fmt.Errorf("--phase %q: want failback or forward", p))
-		}
-	}
-	plan := engine.Plan(t, engine.Options{Phases: f.phases, Only: f.only, Timeout: f.timeout,
-		NoBandwidth: f.noBandwidth, NoHostFacts: f.noHostFacts})
-	if len(f.only) > 0 && len(plan) == 0 {
-		return exitWith(ExitUsage, fmt.Errorf("--only %s matches no check; `netprobe flows -f %s` lists them", strings.Join(f.only, ","), f.file))
 	}
 	site := f.site
 	if site != "" {
@@ -148,32 +134,20 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	if err != nil {
 		return err
 	}
-
 	// Take the history lock before probing: a second cron run must not probe in parallel.
-	var store *history.Store
-	if f.historyDir != "" {
-		store, err = history.Open(ctx, f.historyDir, history.Options{LockTimeout: f.historyWait, MaxAge: f.historyMaxAge, MaxBytes: f.historyMaxBytes})
-		if err != nil {
-			if errors.Is(err, history.ErrLocked) {
-				return exitWith(ExitLocked, fmt.Errorf("%w: another netprobe check is writing %s; this run did nothing (raise --history-wait or space the cron jobs)", err, f.historyDir))
-			}
-			return exitWith(ExitNotRecorded, fmt.Errorf("--history %s cannot be written: %w; nothing was probed (check the disk and the directory's permissions)", f.historyDir, err))
-		}
+	store, err := openHistory(ctx, f)
+	if err != nil {
+		return err
+	}
+	if store != nil {
 		defer store.Close()
 	}
-	if f.jitter > 0 {
-		d := rand.N(f.jitter)
-		fmt.Fprintf(stderr, "netprobe: waiting %s (--jitter) before starting\n", d.Round(time.Second))
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return exitWith(ExitInterrupted, errors.New("interrupted during --jitter wait; nothing was probed"))
-		}
+	if err := waitJitter(ctx, f.jitter, stderr); err != nil {
+		return err
 	}
 	if site == "" {
 		plan, site = siteScope{}.auto(ctx, t, plan, stderr)
 	}
-
 	var ev *evidence.Dir
 	if f.evidenceDir != "" {
 		if ev, err = evidence.Open(f.evidenceDir, "netprobe "+currentBuild().Version); err != nil {
@@ -190,39 +164,118 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 		fmt.Fprintf(stderr, "netprobe: %v; running headless\n", err)
 	}
+	c := &checkRun{f: f, stdout: stdout, stderr: stderr, t: t, plan: plan, site: site, formatter: formatter, store: store, ev: ev}
+	return c.run(ctx, dial)
+}
 
+// planCheck loads the topology and plans the checks the flags ask for.
+func planCheck(f checkFlags) (*topology.Topology, report.Formatter, []engine.Check, error) {
+	t, err := loadForRun(f.file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	formatter, err := report.Lookup(f.format)
+	if err != nil {
+		return nil, nil, nil, exitWith(ExitUsage, fmt.Errorf("--format %q: %w (want one of %s)", f.format, err, strings.Join(report.Names(), ", ")))
+	}
+	for _, p := range f.phases {
+		if p != "failback" && p != "forward" {
+			return nil, nil, nil, exitWith(ExitUsage, fmt.Errorf("--phase %q: want failback or forward", p))
+		}
+	}
+	plan := engine.Plan(t, engine.Options{Phases: f.phases, Only: f.only, Timeout: f.timeout,
+		NoBandwidth: f.noBandwidth, NoHostFacts: f.noHostFacts})
+	if len(f.only) > 0 && len(plan) == 0 {
+		return nil, nil, nil, exitWith(ExitUsage, fmt.Errorf("--only %s matches no check; `netprobe flows -f %s` lists them", strings.Join(f.only, ","), f.file))
+	}
+	return t, formatter, plan, nil
+}
+
+// openHistory opens --history DIR with its lock; nil without --history.
+func openHistory(ctx context.Context, f checkFlags) (*history.Store, error) {
+	if f.historyDir == "" {
+		return nil, nil
+	}
+	store, err := history.Open(ctx, f.historyDir, history.Options{LockTimeout: f.historyWait, MaxAge: f.historyMaxAge, MaxBytes: f.historyMaxBytes})
+	if err != nil {
+		if errors.Is(err, history.ErrLocked) {
+			return nil, exitWith(ExitLocked, fmt.Errorf("%w: another netprobe check is writing %s; this run did nothing (raise --history-wait or space the cron jobs)", err, f.historyDir))
+		}
+		return nil, exitWith(ExitNotRecorded, fmt.Errorf("--history %s cannot be written: %w; nothing was probed (check the disk and the directory's permissions)", f.historyDir, err))
+	}
+	return store, nil
+}
+
+// waitJitter waits a random time up to jitter (--jitter), so a fleet's cron jobs do not fire
+// in step.
+func waitJitter(ctx context.Context, jitter time.Duration, stderr io.Writer) error {
+	if jitter <= 0 {
+		return nil
+	}
+	d := rand.N(jitter)
+	fmt.Fprintf(stderr, "netprobe: waiting %s (--jitter) before starting\n", d.Round(time.Second))
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return exitWith(ExitInterrupted, errors.New("interrupted during --jitter wait; nothing was probed"))
+	}
+}
+
+// checkRun is one headless run of netprobe check: its plan, where its results go, and what
+// could not be written. A failed write (stdout closed, disk full) does not stop the run: the
+// history still gets it, and the exit code says the record is incomplete (ExitNotRecorded).
+type checkRun struct {
+	f              checkFlags
+	stdout, stderr io.Writer
+	t              *topology.Topology
+	plan           []engine.Check
+	site           string
+	formatter      report.Formatter
+	store          *history.Store
+	ev             *evidence.Dir
+	stream         report.StreamFormatter // nil unless the format streams to stdout
+	notWritten     []error
+}
+
+// run runs the plan, then writes the run and records it in the history.
+func (c *checkRun) run(ctx context.Context, dial engine.Dialer) error {
 	started := time.Now()
-	runner := f.runner(dial, stderr)
-	if ev != nil {
-		runner.Evidence = ev.Write
+	runner := c.f.runner(dial, c.stderr)
+	if c.ev != nil {
+		runner.Evidence = c.ev.Write
 	}
-	// A failed write (stdout closed, disk full) does not stop the run: the history still gets
-	// it, and the exit code says the record is incomplete (ExitNotRecorded).
-	var notWritten []error
-	stream, _ := formatter.(report.StreamFormatter)
-	streamOut := stream != nil && f.output == ""
-	results := &checkResults{hold: !streamOut || store != nil}
-	findings := engine.Findings(t)
-	writeStream := func(r result.Result) {
-		if len(notWritten) > 0 {
-			return
-		}
-		if err := stream.WriteResult(stdout, r); err != nil {
-			notWritten = append(notWritten, fmt.Errorf("writing results to stdout: %w", err))
-		}
+	if s, ok := c.formatter.(report.StreamFormatter); ok && c.f.output == "" {
+		c.stream = s
 	}
-	for _, r := range findings {
+	// A run streamed to stdout without history holds only the count of its results.
+	results := &checkResults{hold: c.stream == nil || c.store != nil}
+	for _, r := range engine.Findings(c.t) {
 		results.add(r)
-		if streamOut {
-			writeStream(r)
-		}
+		c.writeStream(r)
 	}
-	progress := newProgress(stderr, len(plan))
+	agents, interrupted := c.collect(ctx, runner, results)
+	if c.ev != nil {
+		fmt.Fprintf(c.stderr, "netprobe: %d evidence file(s) in %s\n", results.evidence, c.ev.Path())
+	}
+	run := results.run(c.t.Name, started, time.Since(started))
+	run.Interrupted = interrupted
+	run.Site = c.site
+	stampRun(&run, c.t, agents)
+	c.record(ctx, run)
+	return exitNotRecorded(exitForRun(run, c.f.strict), run, c.notWritten)
+}
+
+// collect runs the plan, adding each result to results (and to a streaming format as it
+// comes) and showing progress; it returns the agents' states and whether the run was
+// interrupted.
+func (c *checkRun) collect(ctx context.Context, runner *engine.Runner, results *checkResults) (agentLog, bool) {
+	progress := newProgress(c.stderr, len(c.plan))
 	agents := agentLog{}
 	interrupted := false
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events := runner.Run(rctx, plan)
+	events := runner.Run(rctx, c.plan)
 	// Whatever ends this loop early, the engine must finish (closing its responders): cancel
 	// it and read its stream to the end.
 	defer func() {
@@ -235,9 +288,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		case ev.Result != nil:
 			results.add(*ev.Result)
 			progress.result(*ev.Result)
-			if streamOut {
-				writeStream(*ev.Result)
-			}
+			c.writeStream(*ev.Result)
 		case ev.Agent != nil:
 			progress.agent(*ev.Agent)
 			agents.add(*ev.Agent)
@@ -246,36 +297,44 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 		}
 	}
 	progress.done()
-	if ev != nil {
-		fmt.Fprintf(stderr, "netprobe: %d evidence file(s) in %s\n", results.evidence, ev.Path())
-	}
+	return agents, interrupted
+}
 
-	run := results.run(t.Name, started, time.Since(started))
-	run.Interrupted = interrupted
-	run.Site = site
-	stampRun(&run, t, agents)
-	if store != nil {
-		formatter = withFailingRuns(formatter, store, run, stderr)
+// writeStream writes one result to a streaming format on stdout, until a write fails.
+func (c *checkRun) writeStream(r result.Result) {
+	if c.stream == nil || len(c.notWritten) > 0 {
+		return
 	}
-	if !streamOut {
+	if err := c.stream.WriteResult(c.stdout, r); err != nil {
+		c.notWritten = append(c.notWritten, fmt.Errorf("writing results to stdout: %w", err))
+	}
+}
+
+// record writes the run in its format (unless it streamed) and appends it to the history.
+func (c *checkRun) record(ctx context.Context, run result.Run) {
+	formatter := c.formatter
+	if c.store != nil {
+		formatter = withFailingRuns(formatter, c.store, run, c.stderr)
+	}
+	if c.stream == nil {
 		write := func(w io.Writer) error { return formatter.Format(w, run) }
 		dest := "stdout"
-		if f.output != "" {
-			dest = f.output
-			err = report.WriteFileAtomic(f.output, write)
+		var err error
+		if c.f.output != "" {
+			dest = c.f.output
+			err = report.WriteFileAtomic(c.f.output, write)
 		} else {
-			err = write(stdout)
+			err = write(c.stdout)
 		}
 		if err != nil {
-			notWritten = append(notWritten, fmt.Errorf("writing results to %s: %w", dest, err))
+			c.notWritten = append(c.notWritten, fmt.Errorf("writing results to %s: %w", dest, err))
 		}
 	}
-	if store != nil {
-		if err := store.Append(context.WithoutCancel(ctx), run); err != nil {
-			notWritten = append(notWritten, fmt.Errorf("history not written to %s: %w", f.historyDir, err))
+	if c.store != nil {
+		if err := c.store.Append(context.WithoutCancel(ctx), run); err != nil {
+			c.notWritten = append(c.notWritten, fmt.Errorf("history not written to %s: %w", c.f.historyDir, err))
 		}
 	}
-	return exitNotRecorded(exitForRun(run, f.strict), run, notWritten)
 }
 
 // exitNotRecorded turns a run's exit into ExitNotRecorded when some of its record could not

@@ -57,14 +57,14 @@ func TestCheckLabGeneratedFirewall(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exit %d, want 0", code)
 	}
-	kinds := map[string]int{}
+	kinds := map[result.Kind]int{}
 	for _, r := range run.Results {
 		kinds[r.Check]++
 		if r.ID == "port/sql01/cs01/1433/tcp" && (r.Status != result.Pass || r.State != "filtered") {
 			t.Errorf("%s: %v %s, want pass with the port filtered", r.ID, r.Status, r.State)
 		}
 	}
-	for _, k := range []string{result.CheckPort, result.CheckICMP, result.CheckLatency, result.CheckPMTU, result.CheckPath, result.CheckBandwidth, result.CheckRoute} {
+	for _, k := range []result.Kind{result.CheckPort, result.CheckICMP, result.CheckLatency, result.CheckPMTU, result.CheckPath, result.CheckBandwidth, result.CheckRoute} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s check ran: the firewall was not tested against it", k)
 		}

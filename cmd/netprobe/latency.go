@@ -15,6 +15,7 @@ import (
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func init() { register(newLatencyCmd) }
@@ -117,7 +118,7 @@ func runLatency(ctx context.Context, stdout, stderr io.Writer, f latencyFlags) e
 	}
 	c := engine.Check{
 		ID: "latency/" + f.from + "/" + f.to, Kind: result.CheckLatency, From: f.from, To: f.to,
-		Address: host, Proto: "udp", ToAgent: f.to, Samples: f.samples, Interval: f.interval,
+		Address: host, Proto: topology.ProtoUDP, ToAgent: f.to, Samples: f.samples, Interval: f.interval,
 		WarnP95: f.warnP95, FailP95: f.failP95,
 	}
 	r := engine.JudgeLatency(c, lr.Stats())

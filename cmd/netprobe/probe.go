@@ -188,7 +188,7 @@ func probeText(r result.Result) string {
 }
 
 func probeLine(r result.Result) string {
-	what := r.Check + " " + r.Target
+	what := string(r.Check) + " " + r.Target
 	if r.Check == result.CheckPort {
 		what = r.Target + "/" + r.Proto // nmap's "PORT/PROTO", the form network teams read
 	}

@@ -72,6 +72,67 @@ Corrupt or truncated records in the history are skipped with a warning on stderr
 	return cmd
 }
 
+// reportInputs are what the report judges against: the topology's (-f), else the defaults a
+// topology would get, with the time zone, window, provenance and churn profile.
+func reportInputs(f reportFlags, loc *time.Location, now time.Time) (report.Inputs, error) {
+	var in report.Inputs
+	if f.file != "" {
+		t, err := topology.Load(f.file)
+		if err != nil {
+			return in, exitWith(ExitUsage, fmt.Errorf("topology: %w", err))
+		}
+		in = report.InputsFromTopology(t)
+	} else {
+		// Without a topology, the defaults a topology would get: the failback policy's RPO and
+		// the Deployment Planner's growth allowance.
+		in.RPO, in.Growth = 15*time.Minute, capacity.DefaultGrowth
+	}
+	in.Location = loc
+	in.Window = f.window
+	if f.window == 0 {
+		in.Window = -1 // --window 0s: coverage is not judged
+	}
+	in.Provenance.Version, in.Provenance.Commit, in.Provenance.GeneratedAt = version, commit, now
+	if f.profile != "" {
+		pf, err := os.Open(f.profile)
+		if err != nil {
+			return in, exitWith(ExitUsage, fmt.Errorf("--churn-profile: %w", err))
+		}
+		prof, err := capacity.ParseProfile(pf)
+		pf.Close()
+		if err != nil {
+			return in, exitWith(ExitUsage, fmt.Errorf("--churn-profile %s: %w", f.profile, err))
+		}
+		in.Profile = &prof
+	}
+	return in, nil
+}
+
+// loadHistories reads the runs of every --history directory, oldest first, from cutoff on
+// (zero: all); what the store could not read is a warning on stderr.
+func loadHistories(dirs []string, cutoff time.Time, stderr io.Writer) []result.Run {
+	var runs []result.Run
+	var warns []history.Warning
+	for _, dir := range dirs {
+		rs, ws := history.Load(dir)
+		runs, warns = append(runs, rs...), append(warns, ws...)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartedAt.Before(runs[j].StartedAt) })
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "netprobe: warning: %s\n", w)
+	}
+	if cutoff.IsZero() {
+		return runs
+	}
+	kept := runs[:0]
+	for _, r := range runs {
+		if !r.StartedAt.Before(cutoff) {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
 func runReport(cmd *cobra.Command, f reportFlags) error {
 	if len(f.history) == 0 {
 		return exitWith(ExitUsage, errors.New("report needs --history DIR: the directory 'netprobe check --history' writes to"))
@@ -99,57 +160,12 @@ func runReport(cmd *cobra.Command, f reportFlags) error {
 		return exitWith(ExitUsage, fmt.Errorf("--tz %q: %w (use UTC, Local or an IANA zone name)", f.tz, err))
 	}
 
-	var in report.Inputs
-	if f.file != "" {
-		t, err := topology.Load(f.file)
-		if err != nil {
-			return exitWith(ExitUsage, fmt.Errorf("topology: %w", err))
-		}
-		in = report.InputsFromTopology(t)
-	} else {
-		// Without a topology, the defaults a topology would get: the failback policy's RPO and
-		// the Deployment Planner's growth allowance.
-		in.RPO, in.Growth = 15*time.Minute, capacity.DefaultGrowth
+	in, err := reportInputs(f, loc, now)
+	if err != nil {
+		return err
 	}
-	in.Location = loc
-	in.Window = f.window
-	if f.window == 0 {
-		in.Window = -1 // --window 0s: coverage is not judged
-	}
-	in.Provenance.Version, in.Provenance.Commit, in.Provenance.GeneratedAt = version, commit, now
-	if f.profile != "" {
-		pf, err := os.Open(f.profile)
-		if err != nil {
-			return exitWith(ExitUsage, fmt.Errorf("--churn-profile: %w", err))
-		}
-		prof, err := capacity.ParseProfile(pf)
-		pf.Close()
-		if err != nil {
-			return exitWith(ExitUsage, fmt.Errorf("--churn-profile %s: %w", f.profile, err))
-		}
-		in.Profile = &prof
-	}
-
-	var runs []result.Run
-	var warns []history.Warning
-	for _, dir := range f.history {
-		rs, ws := history.Load(dir)
-		runs, warns = append(runs, rs...), append(warns, ws...)
-	}
-	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartedAt.Before(runs[j].StartedAt) })
 	stderr := cmd.ErrOrStderr()
-	for _, w := range warns {
-		fmt.Fprintf(stderr, "netprobe: warning: %s\n", w)
-	}
-	if !cutoff.IsZero() {
-		kept := runs[:0]
-		for _, r := range runs {
-			if !r.StartedAt.Before(cutoff) {
-				kept = append(kept, r)
-			}
-		}
-		runs = kept
-	}
+	runs := loadHistories(f.history, cutoff, stderr)
 	if n := countTopology(runs, in.Topology); n == 0 {
 		what := "no runs"
 		if in.Topology != "" {

@@ -69,7 +69,7 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 			if v != w {
 				t.Errorf("%s: %s (%s), want %s", id, v, res.Message, w)
 			}
-		case strings.Contains(id, "app01/") && strings.HasPrefix(strings.TrimPrefix(id, res.Check+"/"), "app01/"),
+		case strings.Contains(id, "app01/") && strings.HasPrefix(strings.TrimPrefix(id, string(res.Check)+"/"), "app01/"),
 			id == "latency/ps-az/app01":
 			if res.Status != result.Skip {
 				t.Errorf("%s: %v, want skip (app01 has no agent): %s", id, res.Status, res.Message)

@@ -97,7 +97,7 @@ func AgentFlows(t *topology.Topology, plan []Check, coords []Coordinator) []topo
 			a.icmp(RulePath, c, "the trace that shows the path is private (routers answer with ICMP time exceeded)")
 		case result.CheckBandwidth:
 			a.control(coords, c.ToAgent, c.To, c.Phase)
-			a.add(topology.Flow{Rule: RuleBandwidth, Phase: phaseOf(c.Phase), Kind: topology.FlowPort, From: c.From, To: c.To,
+			a.add(topology.Flow{Rule: RuleBandwidth, Phase: orFailback(c.Phase), Kind: topology.FlowPort, From: c.From, To: c.To,
 				Address: hostOnly(c.Address), FromAddress: hostOnly(c.FromAddress), Port: c.Port, Proto: topology.ProtoTCP,
 				Why: "netprobe's own: the bandwidth test's connections to the agent's temporary listener on the data port"})
 			a.echo(c)
@@ -145,7 +145,7 @@ func (a *agentFlows) add(f topology.Flow) {
 
 // control adds the control connection from every coordinator to the agent at addr, on host.
 // The coordinator dials the agent address as the topology writes it, not a NIC toward a site.
-func (a *agentFlows) control(coords []Coordinator, addr, host, phase string) {
+func (a *agentFlows) control(coords []Coordinator, addr, host string, phase topology.Phase) {
 	if addr == "" {
 		return
 	}
@@ -162,7 +162,7 @@ func (a *agentFlows) control(coords []Coordinator, addr, host, phase string) {
 		if c.Host == host {
 			continue // the coordinator's own agent: loopback, no firewall in between
 		}
-		a.add(topology.Flow{Rule: RuleControl, Phase: phaseOf(phase), Kind: topology.FlowPort, From: c.name(), To: host,
+		a.add(topology.Flow{Rule: RuleControl, Phase: orFailback(phase), Kind: topology.FlowPort, From: c.name(), To: host,
 			Address: h, FromAddress: c.sourceToward(a.t, site), Port: p, Proto: topology.ProtoTCP,
 			Why: "netprobe's own: the coordinator's control connection to the agent (TLS, authenticated)"})
 	}
@@ -174,7 +174,7 @@ func (a *agentFlows) echo(c Check) {
 	if port == 0 {
 		return
 	}
-	a.add(topology.Flow{Rule: RuleEcho, Phase: phaseOf(c.Phase), Kind: topology.FlowPort, From: c.From, To: c.To,
+	a.add(topology.Flow{Rule: RuleEcho, Phase: orFailback(c.Phase), Kind: topology.FlowPort, From: c.From, To: c.To,
 		Address: hostOnly(c.Address), FromAddress: hostOnly(c.FromAddress), Port: port, Proto: topology.ProtoUDP,
 		Why: "netprobe's own: the agent's UDP echo on its control port number (latency, latency under load, path MTU without ICMP)"})
 }
@@ -186,7 +186,7 @@ func (a *agentFlows) icmp(rule string, c Check, what string) {
 	if c.Kind == result.CheckPath {
 		to = a.hostAt(c.Address)
 	}
-	a.add(topology.Flow{Rule: rule, Phase: phaseOf(c.Phase), Kind: topology.FlowICMP, From: c.From, To: to,
+	a.add(topology.Flow{Rule: rule, Phase: orFailback(c.Phase), Kind: topology.FlowICMP, From: c.From, To: to,
 		Address: hostOnly(c.Address), FromAddress: hostOnly(c.FromAddress), Proto: topology.ProtoICMP,
 		Why: "netprobe's own: ICMP echo for " + what})
 }
@@ -205,7 +205,7 @@ func (a *agentFlows) dns(c Check) {
 		}
 		from := hostOnly(h.AddressFrom(a.siteOf(addr)))
 		for _, proto := range []topology.Proto{topology.ProtoUDP, topology.ProtoTCP} {
-			a.add(topology.Flow{Rule: RuleDNS, Phase: phaseOf(c.Phase), Kind: topology.FlowPort, From: c.From, To: addr,
+			a.add(topology.Flow{Rule: RuleDNS, Phase: orFailback(c.Phase), Kind: topology.FlowPort, From: c.From, To: addr,
 				Address: addr, FromAddress: from, Port: port, Proto: proto,
 				Why: "netprobe's own: the agent resolves checks.dns names with its site's resolvers"})
 		}
@@ -245,8 +245,10 @@ func (a *agentFlows) siteOf(addr string) string {
 	return best
 }
 
-func phaseOf(s string) topology.Phase {
-	if s == topology.PhaseForward.String() {
+// orFailback is a check's phase, failback when it has none: the flows netprobe's own traffic
+// needs are listed under the phase they serve.
+func orFailback(p topology.Phase) topology.Phase {
+	if p == topology.PhaseForward {
 		return topology.PhaseForward
 	}
 	return topology.PhaseFailback

@@ -8,6 +8,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Who answered a refused port check, and the packets that prove it (issue 16): the probe
@@ -52,7 +53,7 @@ func JudgeAnswer(c Check, r result.Result, m probes.PortResult) result.Result {
 	if src == "" {
 		src = c.FromAddress
 	}
-	allow := fmt.Sprintf("allow %s %s -> %s", c.Proto, src, c.Target())
+	allow := fmt.Sprintf("allow %s %s -> %s", name(c.Proto), src, c.Target())
 	switch a.From {
 	case probes.AnswerDevice:
 		r.Message = fmt.Sprintf("%s cannot reach %s on %s: %s", c.From, c.To, c.PortProto(), a.Detail)
@@ -93,7 +94,7 @@ func refPorts(c Check) []uint16 {
 		return nil
 	}
 	n, err := strconv.ParseUint(p, 10, 16)
-	if err != nil || n == 0 || (c.Proto == "tcp" && int(n) == c.Port) {
+	if err != nil || n == 0 || (c.Proto == topology.ProtoTCP && int(n) == c.Port) {
 		return nil
 	}
 	return []uint16{uint16(n)}

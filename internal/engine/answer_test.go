@@ -10,11 +10,12 @@ import (
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func TestJudgeAnswer(t *testing.T) {
-	c := Check{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, From: "sql01", To: "cs01", Address: "10.10.0.4", Port: 443, Proto: "tcp",
-		Expect: "open", FromAddress: "10.10.5.10", ErrorCode: "95226", ToAgent: "10.10.0.4:7411"}
+	c := Check{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, From: "sql01", To: "cs01", Address: "10.10.0.4", Port: 443, Proto: topology.ProtoTCP,
+		Expect: topology.ExpectOpen, FromAddress: "10.10.5.10", ErrorCode: "95226", ToAgent: "10.10.0.4:7411"}
 	reset := probes.PortResult{State: probes.Closed, Reason: probes.Reset, SourceIP: "10.10.5.10"}
 	device := &probes.Answer{From: probes.AnswerDevice, Packet: "tcp-reset", TTL: 64, HostTTL: 62, Hops: 1, HostHops: 3, Device: "10.10.5.1",
 		Detail: "the reset was sent by 10.10.5.1, 2 hop(s) before the host (TTL 64 where the host's own answers arrive with 62, echo-reply): a firewall forges it"}
@@ -72,7 +73,7 @@ func TestJudgeAnswer(t *testing.T) {
 	})
 	t.Run("a pass is left alone", func(t *testing.T) {
 		pc := c
-		pc.Expect = "blocked"
+		pc.Expect = topology.ExpectBlocked
 		m := reset
 		m.Answer = device
 		r := JudgeAnswer(pc, JudgePort(pc, m, AnsweredUnknown), m)
@@ -115,9 +116,9 @@ func (p *evidenceProber) Probe(ctx context.Context, kind string, params, res any
 func TestRunEvidence(t *testing.T) {
 	plan := []Check{
 		{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, From: "sql01", To: "cs01", FromAgent: "sql01:7411", ToAgent: "10.10.0.4:7411",
-			Address: "10.10.0.4", Port: 443, Proto: "tcp", Expect: "open", Timeout: time.Second},
+			Address: "10.10.0.4", Port: 443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second},
 		{ID: "port/sql01/cs01/9443/tcp", Kind: result.CheckPort, From: "sql01", To: "cs01", FromAgent: "sql01:7411",
-			Address: "10.10.0.4", Port: 9443, Proto: "tcp", Expect: "open", Timeout: time.Second},
+			Address: "10.10.0.4", Port: 9443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second},
 	}
 	fake := &evidenceProber{}
 	var mu sync.Mutex

@@ -25,7 +25,7 @@ const applianceSource = "matrix: https://learn.microsoft.com/azure/site-recovery
 // applianceChecks plans the listening checks of every appliance with an agent.
 func applianceChecks(t *topology.Topology, timeout time.Duration) []Check {
 	var out []Check
-	phase := t.Settings.Phases[0].String()
+	phase := t.Settings.Phases[0]
 	for _, a := range topology.Appliances(t) {
 		if a.Agent == "" {
 			continue
@@ -37,8 +37,8 @@ func applianceChecks(t *topology.Topology, timeout time.Duration) []Check {
 			{topology.ApplianceDataPort(t, a), "its process server, which receives the replication data"}} {
 			out = append(out, Check{
 				ID: fmt.Sprintf("host/%s/listen-%d", a.Name, p.port), Kind: result.CheckTLS, Rule: "RDM-APL-LISTEN", Phase: phase,
-				From: a.Name, To: a.Name, Address: "127.0.0.1", Port: p.port, Proto: "tcp", FromAgent: a.Agent,
-				Confidence: "doc", Source: applianceSource, Timeout: timeout,
+				From: a.Name, To: a.Name, Address: "127.0.0.1", Port: p.port, Proto: topology.ProtoTCP, FromAgent: a.Agent,
+				Confidence: topology.ConfDoc, Source: applianceSource, Timeout: timeout,
 				Why: fmt.Sprintf("the appliance listens on %d/tcp with TLS 1.2 or later: %s", p.port, p.what),
 			})
 		}

@@ -206,7 +206,7 @@ func (st *runState) bwAttempt(ctx context.Context, server Prober, serverAgent, s
 	params := bwtest.Params{Streams: c.Streams, Duration: c.Duration, Direction: dir,
 		// Live rates for displays; the agent streams them as it measures.
 		OnInterval: func(i int, rate capacity.BitsPerSecond) {
-			st.send(Event{Interval: &Interval{ID: c.ID, N: i, Bps: float64(rate), Required: c.RequiredBps}})
+			st.send(Event{Interval: &Interval{ID: c.ID, N: i, Bps: float64(rate), Required: float64(c.RequiredBps)}})
 		}}
 	for _, pr := range rs.Ports {
 		switch {
@@ -292,7 +292,7 @@ func JudgeBandwidth(c Check, m bwtest.Result, openedBy string) result.Result {
 		return r
 	}
 	head := capacity.Headroom(m.Rate, capacity.BitsPerSecond(c.RequiredBps))
-	r.Metrics[result.MetricRequiredMbps] = round2(c.RequiredBps / 1e6)
+	r.Metrics[result.MetricRequiredMbps] = round2(float64(c.RequiredBps) / 1e6)
 	r.Metrics[result.MetricHeadroom] = floor2(head)
 	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
 	if c.AdviceOnly {
@@ -331,7 +331,7 @@ func bandwidthChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	b := t.Checks.Bandwidth
 	c.Duration = b.Duration
 	c.Port = t.Settings.DataPort
-	c.Proto = "tcp"
+	c.Proto = topology.ProtoTCP
 	// The churn is judged in the replication direction only: from the process server
 	// in Azure to the master target. The way back is measured and shown, not judged
 	// (also when the on-premises master target is a process server too).
@@ -339,7 +339,7 @@ func bandwidthChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	// with none is measured, not judged).
 	if p, ok := pairOf(t, f.From, f.To); ok {
 		c.RequiredBps = requiredBps(t, p)
-		c.UsedBytes = int64(p.Size())
+		c.UsedBytes = capacity.Bytes(p.Size())
 	}
 	if c.ToAgent == "" && c.SkipReason == "" {
 		c.SkipReason = fmt.Sprintf("no agent on %s to receive the bandwidth test (add `agent:` to hosts.%s)", f.To, f.To)

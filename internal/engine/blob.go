@@ -29,7 +29,7 @@ func blobChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	c.BlobURL = t.Azure.BandwidthTestURL
 	c.Upload = f.Rule == "MFW-BW"
 	c.Duration = t.Checks.Bandwidth.Duration
-	c.Proto = "tcp"
+	c.Proto = topology.ProtoTCP
 	c.Port = 443
 	// The report keeps Azure Storage's throughput beside the links' (it carries modernized
 	// failback the way a VPN carries classic's).
@@ -59,9 +59,9 @@ func blobChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 // applianceLoad is the rate the churn of the VMs appliance a serves needs (growth included),
 // failing back (in Azure) or replicating forward (on premises), and the bytes a full resync
 // of the failing-back ones sends.
-func applianceLoad(t *topology.Topology, a *topology.Host, failback bool) (float64, int64) {
+func applianceLoad(t *topology.Topology, a *topology.Host, failback bool) (capacity.BitsPerSecond, capacity.Bytes) {
 	var churn []capacity.BitsPerSecond
-	var used int64
+	var used capacity.Bytes
 	for _, h := range t.Hosts {
 		if !h.HasRole(topology.RoleProtectedVM) || !t.Modernized(h) || topology.ApplianceOf(t, h) != a {
 			continue
@@ -72,14 +72,14 @@ func applianceLoad(t *topology.Topology, a *topology.Host, failback bool) (float
 		}
 		for _, d := range h.Disks {
 			churn = append(churn, capacity.BitsPerSecond(d.Churn))
-			used += int64(d.Size)
+			used += capacity.Bytes(d.Size)
 		}
 	}
 	req, err := capacity.Required(churn, capacity.Plan{Growth: t.Settings.Growth})
 	if err != nil {
 		return 0, used
 	}
-	return float64(req), used
+	return req, used
 }
 
 func (st *runState) blob(ctx context.Context, p Prober, c Check) result.Result {
@@ -121,7 +121,7 @@ func JudgeBlob(c Check, m probes.BlobResult) result.Result {
 		return r
 	}
 	head := capacity.Headroom(capacity.BitsPerSecond(m.BitsPerSecond), capacity.BitsPerSecond(c.RequiredBps))
-	r.Metrics[result.MetricRequiredMbps] = round2(c.RequiredBps / 1e6)
+	r.Metrics[result.MetricRequiredMbps] = round2(float64(c.RequiredBps) / 1e6)
 	r.Metrics[result.MetricHeadroom] = floor2(head)
 	r.Message += fmt.Sprintf("; the VMs' churn needs %.1f Mbit/s (headroom %.2f)", c.RequiredBps/1e6, floor2(head))
 	if c.AdviceOnly {

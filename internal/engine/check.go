@@ -9,23 +9,25 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/netprobe/netprobe/internal/capacity"
+	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // Check is one planned test: plain data, with a stable ID that history and the TUI key on.
 type Check struct {
-	ID    string // e.g. "port/sql01/cs01/443/tcp"
-	Kind  string // a result.Check* value
-	Rule  string // ASR catalogue rule, e.g. "FB-VM-CS"
-	Phase string // "failback" or "forward"
+	ID    string      // e.g. "port/sql01/cs01/443/tcp"
+	Kind  result.Kind // a result.Check* value
+	Rule  string      // ASR catalogue rule, e.g. "FB-VM-CS"
+	Phase topology.Phase
 
 	From, To string // host names; To may be an endpoint or link name
 	Address  string // destination address (IP or DNS name), after NIC resolution
 	Port     int
-	Proto    string // "tcp", "udp", "icmp"
-	Expect   string // "open", "closed", "filtered", "blocked"
+	Proto    topology.Proto
+	Expect   topology.Expect // 0 is open
 
-	Confidence string // "doc", "inferred", "uncertain"
+	Confidence topology.Confidence
 	Source     string
 	Why        string
 	ErrorCode  string
@@ -67,26 +69,26 @@ type Check struct {
 	TLS bool
 
 	// Kind-specific parameters.
-	Timeout      time.Duration // one probe attempt
-	Samples      int           // latency
-	Interval     time.Duration // latency
-	WarnP95      time.Duration // latency
-	FailP95      time.Duration // latency
-	MTUMin       int           // pmtu
-	MTUMax       int           // pmtu
-	ExpectedMTU  int           // pmtu: the link's declared MTU, 0 when unknown
-	ExpectIface  string        // route: the interface name the route must use ("" = by address)
-	ExpectSource string        // route: the source address the route must use
-	Names        []string      // dns: names to resolve
-	Servers      []string      // dns: resolvers ("" = the host's own)
-	Resolvers    []Resolver    // dns consistency: one host per site asks its site's resolvers
-	NameOf       *NameExpect   // dns: the name is a host's and must lead to its address (FB-CS-DNS)
-	Streams      int           // bandwidth
-	Duration     time.Duration // bandwidth
-	Reverse      bool          // bandwidth: data flows from To to From
-	RequiredBps  float64       // bandwidth: required rate from churn, 0 when unknown
-	AdviceOnly   bool          // bandwidth, blob: fewer streams than the judged test: shown, not judged
-	UsedBytes    int64         // bandwidth: bytes a full resync sends
+	Timeout      time.Duration          // one probe attempt
+	Samples      int                    // latency
+	Interval     time.Duration          // latency
+	WarnP95      time.Duration          // latency
+	FailP95      time.Duration          // latency
+	MTUMin       int                    // pmtu
+	MTUMax       int                    // pmtu
+	ExpectedMTU  int                    // pmtu: the link's declared MTU, 0 when unknown
+	ExpectIface  string                 // route: the interface name the route must use ("" = by address)
+	ExpectSource string                 // route: the source address the route must use
+	Names        []string               // dns: names to resolve
+	Servers      []string               // dns: resolvers ("" = the host's own)
+	Resolvers    []Resolver             // dns consistency: one host per site asks its site's resolvers
+	NameOf       *NameExpect            // dns: the name is a host's and must lead to its address (FB-CS-DNS)
+	Streams      int                    // bandwidth
+	Duration     time.Duration          // bandwidth
+	Reverse      bool                   // bandwidth: data flows from To to From
+	RequiredBps  capacity.BitsPerSecond // bandwidth, blob: required rate from churn, 0 when unknown
+	AdviceOnly   bool                   // bandwidth, blob: fewer streams than the judged test: shown, not judged
+	UsedBytes    capacity.Bytes         // bandwidth, blob: bytes a full resync sends
 	// BlobURL is the test blob's URL with its SAS (a credential: it never reaches a result);
 	// Upload stages blocks instead of downloading; Proxy is the source host's HTTP proxy.
 	BlobURL string
@@ -105,9 +107,9 @@ func (c Check) Target() string {
 // PortProto is "443/tcp" style.
 func (c Check) PortProto() string {
 	if c.Port > 0 {
-		return fmt.Sprintf("%d/%s", c.Port, c.Proto)
+		return fmt.Sprintf("%d/%s", c.Port, name(c.Proto))
 	}
-	return c.Proto
+	return name(c.Proto)
 }
 
 // Resolver is one site's view of DNS for a consistency check: a host of the site with an

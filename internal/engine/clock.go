@@ -47,7 +47,7 @@ const clockSource = "cs-requirements: https://github.com/MicrosoftDocs/azure-doc
 // clockChecks plans FB-CLOCK on every host with an agent: its clock against the coordinator's
 // and, on the configuration server when the ASR endpoints are tested, against Azure's (the
 // Date of an HTTPS answer from clockDateEndpoint).
-func clockChecks(t *topology.Topology, phase string, timeout time.Duration) []Check {
+func clockChecks(t *topology.Topology, phase topology.Phase, timeout time.Duration) []Check {
 	var out []Check
 	for _, name := range sortedHosts(t) {
 		h := t.Hosts[name]
@@ -56,18 +56,18 @@ func clockChecks(t *topology.Topology, phase string, timeout time.Duration) []Ch
 		}
 		c := Check{
 			ID: "clock/" + name, Kind: result.CheckClock, Rule: "FB-CLOCK", Phase: phase, From: name, To: name,
-			FromAgent: h.Agent, Confidence: "inferred", Source: clockSource, Timeout: timeout,
+			FromAgent: h.Agent, Confidence: topology.ConfInferred, Source: clockSource, Timeout: timeout,
 			Why: "the host's clock is within minutes of true time: Azure sign-in and Kerberos fail past 5 minutes of skew (measured against the coordinator's clock)",
 		}
 		switch {
 		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleConfigurationServer):
-			c.Address, c.Port, c.Proto, c.Proxy = clockDateEndpoint, 443, "tcp", h.Proxy
+			c.Address, c.Port, c.Proto, c.Proxy = clockDateEndpoint, 443, topology.ProtoTCP, h.Proxy
 			c.Why = "the configuration server's clock is within minutes of Azure's (the Date of an HTTPS answer from " + clockDateEndpoint + "): Azure sign-in fails past 5 minutes of skew"
 		case t.Settings.AzureEndpoints && h.HasRole(topology.RoleReplicationAppliance):
 			// The appliance's configuration manager checks its time against the portal
 			// (MATRIX-26), through the appliance's proxy like every one of its services.
 			portal := topology.PortalHost(t)
-			c.Address, c.Port, c.Proto, c.Proxy = portal, 443, "tcp", h.Proxy
+			c.Address, c.Port, c.Proto, c.Proxy = portal, 443, topology.ProtoTCP, h.Proxy
 			c.Why = "the replication appliance's clock is within minutes of Azure's (the Date of an HTTPS answer from " + portal + ", where its time-sync check looks): certificate authentication and sign-in fail with a skewed clock"
 		}
 		out = append(out, c)

@@ -13,10 +13,10 @@ import (
 )
 
 func clockCheck(host, dateFrom string) Check {
-	c := Check{ID: "clock/" + host, Kind: result.CheckClock, Rule: "FB-CLOCK", Phase: "failback", From: host, To: host,
-		FromAgent: host + ":7411", Confidence: "inferred", Timeout: time.Second}
+	c := Check{ID: "clock/" + host, Kind: result.CheckClock, Rule: "FB-CLOCK", Phase: topology.PhaseFailback, From: host, To: host,
+		FromAgent: host + ":7411", Confidence: topology.ConfInferred, Timeout: time.Second}
 	if dateFrom != "" {
-		c.Address, c.Port, c.Proto = dateFrom, 443, "tcp"
+		c.Address, c.Port, c.Proto = dateFrom, 443, topology.ProtoTCP
 	}
 	return c
 }

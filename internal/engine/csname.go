@@ -71,9 +71,9 @@ func csNameChecks(t *topology.Topology, timeout time.Duration) []Check {
 				servers = append(servers, a.String())
 			}
 			out = append(out, Check{
-				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "FB-CS-DNS", Phase: topology.PhaseFailback.String(),
+				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "FB-CS-DNS", Phase: topology.PhaseFailback,
 				From: hn, To: csName, Address: name, FromAgent: h.Agent, Names: []string{name}, Servers: servers,
-				Confidence: "inferred", Source: csNameSource, Timeout: timeout, NameOf: want,
+				Confidence: topology.ConfInferred, Source: csNameSource, Timeout: timeout, NameOf: want,
 				Why: fmt.Sprintf("%s resolves the configuration server's name %s to the address it reaches it by: ASR's components register with it by name or IP", hn, name),
 			})
 		}

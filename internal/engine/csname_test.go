@@ -71,7 +71,7 @@ func TestPlanCSName(t *testing.T) {
 				if c.Rule != "FB-CS-DNS" {
 					continue
 				}
-				if c.Kind != result.CheckDNS || c.NameOf == nil || c.Phase != "failback" {
+				if c.Kind != result.CheckDNS || c.NameOf == nil || c.Phase != topology.PhaseFailback {
 					t.Errorf("%s: %+v", c.ID, c)
 					continue
 				}
@@ -86,9 +86,9 @@ func TestPlanCSName(t *testing.T) {
 }
 
 func csNameCheck(required bool) Check {
-	return Check{ID: "dns/sql01/cs01.contoso.local", Kind: result.CheckDNS, Rule: "FB-CS-DNS", Phase: "failback",
+	return Check{ID: "dns/sql01/cs01.contoso.local", Kind: result.CheckDNS, Rule: "FB-CS-DNS", Phase: topology.PhaseFailback,
 		From: "sql01", To: "cs01", Address: "cs01.contoso.local", Names: []string{"cs01.contoso.local"}, Servers: []string{"10.20.0.53"},
-		Confidence: "inferred", Timeout: time.Second, NameOf: &NameExpect{Host: "cs01", Address: "192.168.50.4", Toward: "azure", Required: required}}
+		Confidence: topology.ConfInferred, Timeout: time.Second, NameOf: &NameExpect{Host: "cs01", Address: "192.168.50.4", Toward: "azure", Required: required}}
 }
 
 // TestJudgeCSName: pass when the answers hold the address the flows target, fail when the

@@ -138,9 +138,9 @@ func dnsChecks(t *topology.Topology, timeout time.Duration) []Check {
 		}
 		for _, name := range names {
 			out = append(out, Check{
-				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
+				ID: fmt.Sprintf("dns/%s/%s", hn, name), Kind: result.CheckDNS, Rule: "DNS", Phase: topology.PhaseFailback,
 				From: hn, To: name, Address: name, FromAgent: h.Agent, Names: []string{name},
-				Servers: siteServers(h.Site), Confidence: "inferred", Timeout: timeout,
+				Servers: siteServers(h.Site), Confidence: topology.ConfInferred, Timeout: timeout,
 				Why: "hosts must resolve the estate's names (checks.dns)",
 			})
 		}
@@ -155,9 +155,9 @@ func dnsChecks(t *topology.Topology, timeout time.Duration) []Check {
 	first := reps[0]
 	for _, name := range names {
 		out = append(out, Check{
-			ID: fmt.Sprintf("dns/%s", name), Kind: result.CheckDNS, Rule: "DNS", Phase: "failback",
+			ID: fmt.Sprintf("dns/%s", name), Kind: result.CheckDNS, Rule: "DNS", Phase: topology.PhaseFailback,
 			From: first.Host, To: name, Address: name, FromAgent: first.Agent, Names: []string{name},
-			Resolvers: reps, Confidence: "inferred", Timeout: timeout,
+			Resolvers: reps, Confidence: topology.ConfInferred, Timeout: timeout,
 			Why: "every site resolves the name to the same addresses (no split-horizon surprise at failback)",
 		})
 	}

@@ -15,7 +15,7 @@ import (
 // endpoint checks an ASR service endpoint from the configuration server: the name resolves,
 // the port answers, and for 443 a TLS handshake completes with a certificate nobody replaced.
 func (st *runState) endpoint(ctx context.Context, p Prober, c Check) result.Result {
-	if c.Proto == "udp" {
+	if c.Proto == topology.ProtoUDP {
 		// Time sources (NTP) answer no echo: a UDP probe cannot tell open from filtered, so
 		// resolving the name is what can be checked.
 		var d probes.DNSResult
@@ -107,7 +107,7 @@ func endpointChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	if h := t.Hosts[f.From]; h != nil {
 		c.Proxy = h.Proxy
 	}
-	c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
+	c.ID = fmt.Sprintf("endpoint/%s/%s/%d/%s", f.From, f.To, f.Port, name(c.Proto))
 	if privateLinkName(f.Address) {
 		_, c.Ranges = insideRanges(t, "") // a private endpoint's address: in a site's networks
 	}

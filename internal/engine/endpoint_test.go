@@ -7,6 +7,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // TestJudgeEndpointUnreached: a representative name that does not exist in DNS says nothing
@@ -16,7 +17,7 @@ func TestJudgeEndpointUnreached(t *testing.T) {
 	noName := fmt.Errorf("agent tls probe: %w: blob.core.windows.net:443 does not resolve", probes.ErrNoName)
 	timeout := fmt.Errorf("agent tls probe: %w: no answer", probes.ErrTimeout)
 	rep := Check{ID: "endpoint/cs01/blob.core.windows.net/443/tcp", Kind: result.CheckEndpoint, From: "cs01", To: "blob.core.windows.net",
-		Address: "blob.core.windows.net", Port: 443, Proto: "tcp", Pattern: "*.blob.core.windows.net", Representative: true}
+		Address: "blob.core.windows.net", Port: 443, Proto: topology.ProtoTCP, Pattern: "*.blob.core.windows.net", Representative: true}
 	own := rep
 	own.Address, own.To, own.Representative = "contosocache01.blob.core.windows.net", "contosocache01.blob.core.windows.net", false
 	tests := []struct {
@@ -51,10 +52,10 @@ func TestSoftenEndpoint(t *testing.T) {
 		r.Status, r.Message = result.Fail, "the proxy refused"
 		return r
 	}
-	rep := Check{Rule: "MFB-APL-AZ", Address: "vault.azure.net", Pattern: "*.vault.azure.net", Representative: true, Confidence: "doc"}
-	opt := Check{Rule: "MFB-APL-AZ", Address: "aka.ms", Pattern: "aka.ms", Impact: "the appliance cannot update itself", Confidence: "doc"}
-	dropped := Check{Rule: "MFB-APL-AZ", Address: "backup.windowsazure.com", Pattern: "*.backup.windowsazure.com", Confidence: "uncertain"}
-	own := Check{Rule: "MFB-APL-AZ", Address: "kv01.vault.azure.net", Pattern: "*.vault.azure.net", Confidence: "doc"}
+	rep := Check{Rule: "MFB-APL-AZ", Address: "vault.azure.net", Pattern: "*.vault.azure.net", Representative: true, Confidence: topology.ConfDoc}
+	opt := Check{Rule: "MFB-APL-AZ", Address: "aka.ms", Pattern: "aka.ms", Impact: "the appliance cannot update itself", Confidence: topology.ConfDoc}
+	dropped := Check{Rule: "MFB-APL-AZ", Address: "backup.windowsazure.com", Pattern: "*.backup.windowsazure.com", Confidence: topology.ConfUncertain}
+	own := Check{Rule: "MFB-APL-AZ", Address: "kv01.vault.azure.net", Pattern: "*.vault.azure.net", Confidence: topology.ConfDoc}
 	for _, tc := range []struct {
 		name string
 		c    Check

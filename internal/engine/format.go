@@ -42,3 +42,14 @@ func hostOnly(hostport string) string {
 }
 
 func joinHostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// name is an enum's name as results show it: "" when it is unset (zero).
+func name[E interface {
+	~int
+	String() string
+}](e E) string {
+	if e == 0 {
+		return ""
+	}
+	return e.String()
+}

@@ -42,8 +42,8 @@ func hostChecks(t *topology.Topology, timeout time.Duration) []Check {
 			{factSCSI, "RD-SCSI", "no Paravirtual SCSI controller on the master target, its disks on LSI Logic"},
 		} {
 			out = append(out, Check{
-				ID: fmt.Sprintf("host/%s/%s", name, f.fact), Kind: result.CheckHost, Rule: f.rule, Phase: "failback",
-				From: name, To: name, Address: retention, FromAgent: h.Agent, Confidence: "doc",
+				ID: fmt.Sprintf("host/%s/%s", name, f.fact), Kind: result.CheckHost, Rule: f.rule, Phase: topology.PhaseFailback,
+				From: name, To: name, Address: retention, FromAgent: h.Agent, Confidence: topology.ConfDoc,
 				Source: prepareFailback, Why: f.why, Timeout: timeout, Names: []string{f.fact},
 			})
 		}

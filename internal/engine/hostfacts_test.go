@@ -7,12 +7,13 @@ import (
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func hostCheck(fact, rule, address string) Check {
 	return Check{
-		ID: "host/mt01/" + fact, Kind: result.CheckHost, Rule: rule, Phase: "failback", From: "mt01", To: "mt01",
-		Address: address, FromAgent: "10.10.0.8:7411", Confidence: "doc", Timeout: 2 * time.Second, Names: []string{fact},
+		ID: "host/mt01/" + fact, Kind: result.CheckHost, Rule: rule, Phase: topology.PhaseFailback, From: "mt01", To: "mt01",
+		Address: address, FromAgent: "10.10.0.8:7411", Confidence: topology.ConfDoc, Timeout: 2 * time.Second, Names: []string{fact},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 // enough to stay quiet on a thousand-VM estate.
 const icmpCount = 3
 
+// icmp pings the destination from the source agent.
 func (st *runState) icmp(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.ICMPRequest{Address: c.Address, Count: icmpCount, Interval: 200 * time.Millisecond}
 	var m probes.ICMPResult
@@ -35,7 +36,7 @@ func JudgeICMP(c Check, m probes.ICMPResult) result.Result {
 	if m.Received > 0 {
 		r.Metrics[result.MetricRTTMS] = result.Millis(m.Avg)
 	}
-	blocked := c.Expect == "blocked" || c.Expect == "filtered" || c.Expect == "closed"
+	blocked := c.Expect == topology.ExpectBlocked || c.Expect == topology.ExpectFiltered || c.Expect == topology.ExpectClosed
 	switch {
 	case m.Received == 0:
 		r.Status = result.Fail
@@ -77,7 +78,7 @@ func icmpWhy(c Check) string {
 		return ""
 	}
 	why := ": ASR does not use ICMP itself, but Microsoft's troubleshooting checks reachability with ping"
-	if c.Confidence == "doc" {
+	if c.Confidence == topology.ConfDoc {
 		why = ": ASR does not use ICMP itself, but the reprotect page asks that the failed-over VMs can reach (ping) the configuration server"
 	}
 	return why + codeSuffix(c)
@@ -134,7 +135,7 @@ func icmpErrorState(e string) (state, reason string) {
 // icmpChecks plans an ICMP echo flow.
 func icmpChecks(_ *topology.Topology, f topology.Flow, c Check) []Check {
 	c.Kind = result.CheckICMP
-	c.Proto = "icmp"
+	c.Proto = topology.ProtoICMP
 	c.ID = fmt.Sprintf("icmp/%s/%s", f.From, f.To)
 	return []Check{c}
 }

@@ -13,9 +13,15 @@ import (
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
+// confidences and expects read the tables' words as the Check's types.
+var (
+	confidences = map[string]topology.Confidence{"doc": topology.ConfDoc, "inferred": topology.ConfInferred, "uncertain": topology.ConfUncertain}
+	expects     = map[string]topology.Expect{"open": topology.ExpectOpen, "closed": topology.ExpectClosed, "filtered": topology.ExpectFiltered, "blocked": topology.ExpectBlocked}
+)
+
 func icmpCheck(rule, conf string) Check {
-	return Check{ID: "icmp/sql01/cs01", Kind: result.CheckICMP, Rule: rule, Phase: "failback", From: "sql01", To: "cs01",
-		Address: "192.168.50.4", Proto: "icmp", Expect: "open", Confidence: conf, ErrorCode: "95226",
+	return Check{ID: "icmp/sql01/cs01", Kind: result.CheckICMP, Rule: rule, Phase: topology.PhaseFailback, From: "sql01", To: "cs01",
+		Address: "192.168.50.4", Proto: topology.ProtoICMP, Expect: topology.ExpectOpen, Confidence: confidences[conf], ErrorCode: "95226",
 		FromAddress: "10.10.5.10", Timeout: time.Second, JudgedWith: "port/sql01/cs01/443/tcp"}
 }
 
@@ -65,7 +71,7 @@ func TestJudgeICMPWith(t *testing.T) {
 // answers and fails when something does.
 func TestJudgeICMPExpectBlocked(t *testing.T) {
 	c := icmpCheck("USER-1", "doc")
-	c.Expect, c.JudgedWith, c.ErrorCode = "blocked", "", ""
+	c.Expect, c.JudgedWith, c.ErrorCode = topology.ExpectBlocked, "", ""
 	if r := JudgeICMP(c, probes.ICMPResult{Sent: 3}); r.Status != result.Pass {
 		t.Errorf("dropped as expected: %v %s", r.Status, r.Message)
 	}
@@ -140,7 +146,7 @@ func TestRunJudgesICMPWith443(t *testing.T) {
 	plan := []Check{
 		icmpCheck("FB-VM-CS", "doc"),
 		{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", From: "sql01", To: "cs01", Address: "192.168.50.4",
-			Port: 443, Proto: "tcp", Expect: "open", Confidence: "doc", Timeout: time.Second},
+			Port: 443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Confidence: topology.ConfDoc, Timeout: time.Second},
 	}
 	for i := range plan {
 		plan[i].FromAgent = "sql01:7411"

@@ -5,14 +5,15 @@ import (
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // base fills the fields every result of a check carries.
 func base(c Check) result.Result {
 	return result.Result{
-		ID: c.ID, Check: c.Kind, Rule: c.Rule, Phase: c.Phase, From: c.From, To: c.To,
-		Target: c.Target(), Proto: c.Proto, Expect: c.Expect,
-		Confidence: c.Confidence, Source: c.Source,
+		ID: c.ID, Check: c.Kind, Rule: c.Rule, Phase: name(c.Phase), From: c.From, To: c.To,
+		Target: c.Target(), Proto: name(c.Proto), Expect: name(c.Expect),
+		Confidence: name(c.Confidence), Source: c.Source,
 	}
 }
 
@@ -48,7 +49,7 @@ func Errored(c Check, err error, hint string) result.Result {
 // demote turns a fail into a warn when the rule it checks is of uncertain confidence: netprobe
 // tests it, but Microsoft does not document it, so it must not block a cutover on its own.
 func demote(c Check, r *result.Result) {
-	if r.Status == result.Fail && c.Confidence == "uncertain" {
+	if r.Status == result.Fail && c.Confidence == topology.ConfUncertain {
 		r.Status = result.Warn
 		r.Message += " (rule " + c.Rule + " is not documented by Microsoft: a warning, not a failure)"
 	}
@@ -70,13 +71,13 @@ func JudgePair(a, b result.Result) (result.Result, result.Result) {
 		return JudgeAlone(a), b
 	}
 	// A NAT'd open port failed on its own account; the pair does not hide that.
-	aOpen := a.State == probes.Open.String() && a.Metrics[result.MetricNAT] != true
-	bOpen := b.State == probes.Open.String() && b.Metrics[result.MetricNAT] != true
+	aOpen := a.State == probes.Open.String() && !a.Metrics.Bool(result.MetricNAT)
+	bOpen := b.State == probes.Open.String() && !b.Metrics.Bool(result.MetricNAT)
 	set := func(r *result.Result, st result.Status, note string) {
-		if r.Metrics[result.MetricNAT] == true {
+		if r.Metrics.Bool(result.MetricNAT) {
 			return
 		}
-		if r.Metrics[result.MetricTLSWarning] == true && st == result.Pass {
+		if r.Metrics.Bool(result.MetricTLSWarning) && st == result.Pass {
 			st = result.Warn // the pair is open, but what answers has a TLS problem
 		}
 		r.Status = st

@@ -17,9 +17,9 @@ import (
 
 func portCheck(expect, confidence string) Check {
 	return Check{
-		ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", Phase: "failback",
-		From: "sql01", To: "cs01", Address: "192.168.50.4", Port: 443, Proto: "tcp", Expect: expect,
-		Confidence: confidence, ErrorCode: "95226", FromAddress: "10.10.5.10", Timeout: 2 * time.Second,
+		ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", Phase: topology.PhaseFailback,
+		From: "sql01", To: "cs01", Address: "192.168.50.4", Port: 443, Proto: topology.ProtoTCP, Expect: expects[expect],
+		Confidence: confidences[confidence], ErrorCode: "95226", FromAddress: "10.10.5.10", Timeout: 2 * time.Second,
 	}
 }
 
@@ -163,7 +163,7 @@ func TestJudgePath(t *testing.T) {
 }
 
 func TestJudgeICMPErrorTokens(t *testing.T) {
-	c := Check{ID: "icmp/sql01/cs01", Kind: "icmp", From: "sql01", To: "cs01", Address: "192.168.50.4", Confidence: "doc"}
+	c := Check{ID: "icmp/sql01/cs01", Kind: "icmp", From: "sql01", To: "cs01", Address: "192.168.50.4", Confidence: topology.ConfDoc}
 	for in, want := range map[string]string{
 		"3x icmp-admin-prohibited from 10.1.2.3": "filtered/icmp-admin-prohibited",
 		"host-unreachable from 10.0.0.1":         "unreachable/icmp-host-unreachable",

@@ -29,9 +29,9 @@ type kindSpec struct {
 }
 
 // kinds is the engine's registry of check kinds, keyed by Check.Kind.
-var kinds = map[string]kindSpec{
+var kinds = map[result.Kind]kindSpec{
 	result.CheckPort: {run: (*runState).port, toAgent: true, listen: func(c Check) agent.Listen {
-		return agent.Listen{Proto: c.Proto, Port: c.Port}
+		return agent.Listen{Proto: name(c.Proto), Port: c.Port}
 	}},
 	result.CheckLatency:   {run: (*runState).latency, toAgent: true, listen: echoListen, onLink: true},
 	result.CheckRoute:     {run: (*runState).route},

@@ -6,15 +6,17 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
+// path traces the route from the source agent across the link, to judge it private.
 func (st *runState) path(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PathRequest{Address: c.Address, Mode: "icmp"}
 	var m probes.PathResult
-	if err := st.callProbe(ctx, p, c.FromAgent, kindPath, 10*c.Timeout, req, &m); err != nil {
+	if err := st.callProbe(ctx, p, c.FromAgent, agent.KindPath, 10*c.Timeout, req, &m); err != nil {
 		return probeFailed(c, err)
 	}
 	return JudgePath(c, m)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // TestRunPipelinesAgents: the checks of an agent that is ready run while another agent is
@@ -103,7 +104,7 @@ func TestRunReleasesAgentsAfterTheirLastCheck(t *testing.T) {
 		for _, b := range vms {
 			if a != b {
 				plan = append(plan, Check{ID: "port/" + a + "/" + b + "/20004/tcp", Kind: result.CheckPort, From: a, FromAgent: a + ":7411",
-					To: b, ToAgent: b + ":7411", Address: "127.0.0.1", Port: 20004, Proto: "tcp", Expect: "open", Timeout: time.Second})
+					To: b, ToAgent: b + ":7411", Address: "127.0.0.1", Port: 20004, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second})
 			}
 		}
 	}

@@ -53,7 +53,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 	}
 	judgeICMPWith443(all)
 	for _, c := range all {
-		if len(opts.Phases) > 0 && !contains(opts.Phases, c.Phase) {
+		if len(opts.Phases) > 0 && !contains(opts.Phases, name(c.Phase)) {
 			continue
 		}
 		if opts.NoBandwidth && (c.Kind == result.CheckBandwidth || c.Kind == result.CheckBlob) {
@@ -70,7 +70,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 			c.ID += "#" + c.Rule
 		}
 		seen[c.ID]++
-		if (len(opts.Phases) == 0 || contains(opts.Phases, c.Phase)) && t.Settings.HasPhase(topology.PhaseFailback) && matchOnly(opts.Only, c.ID) {
+		if (len(opts.Phases) == 0 || contains(opts.Phases, name(c.Phase))) && t.Settings.HasPhase(topology.PhaseFailback) && matchOnly(opts.Only, c.ID) {
 			checks = append(checks, c)
 		}
 	}
@@ -96,7 +96,7 @@ func Plan(t *topology.Topology, opts Options) []Check {
 		phase = topology.PhaseFailback
 	}
 	if len(opts.Phases) == 0 || contains(opts.Phases, phase.String()) {
-		clk := clockChecks(t, phase.String(), timeout)
+		clk := clockChecks(t, phase, timeout)
 		clockWithAzure(clk)
 		for _, c := range clk {
 			if matchOnly(opts.Only, c.ID) {
@@ -115,7 +115,7 @@ func judgeICMPWith443(checks []Check) {
 	type key struct{ rule, from, to string }
 	port := map[key]string{}
 	for _, c := range checks {
-		if c.Kind == result.CheckPort && c.Port == 443 && c.Proto == "tcp" {
+		if c.Kind == result.CheckPort && c.Port == 443 && c.Proto == topology.ProtoTCP {
 			port[key{c.Rule, c.From, c.To}] = c.ID
 		}
 	}
@@ -174,16 +174,10 @@ func checksForFlow(t *topology.Topology, f topology.Flow, timeout time.Duration)
 // their agents, the link it crosses, and a skip when the source has no agent.
 func flowCheck(t *topology.Topology, f topology.Flow, timeout time.Duration) Check {
 	c := Check{
-		Rule: f.Rule, Phase: f.Phase.String(), From: f.From, To: f.To, Address: f.Address,
-		Port: f.Port, Confidence: f.Confidence.String(), Source: f.Source, Why: f.Why,
+		Rule: f.Rule, Phase: f.Phase, From: f.From, To: f.To, Address: f.Address,
+		Port: f.Port, Proto: f.Proto, Expect: f.Expect, Confidence: f.Confidence, Source: f.Source, Why: f.Why,
 		ErrorCode: f.ErrorCode, Pair: f.Pair, FromAddress: f.FromAddress, Timeout: timeout,
 		Pattern: f.Pattern, Representative: f.Representative, Impact: f.Impact,
-	}
-	if f.Proto != 0 {
-		c.Proto = f.Proto.String()
-	}
-	if f.Expect != 0 {
-		c.Expect = f.Expect.String()
 	}
 	if h := t.Hosts[f.From]; h != nil {
 		c.FromAgent = h.Agent
@@ -213,7 +207,7 @@ func pairOf(t *topology.Topology, from, to string) (topology.Pair, bool) {
 
 // requiredBps is the steady-state rate a pair needs: the churn of the VMs failing back over
 // it, with the growth allowance (bandwidth.md; compression is not assumed). 0 when none do.
-func requiredBps(t *topology.Topology, p topology.Pair) float64 {
+func requiredBps(t *topology.Topology, p topology.Pair) capacity.BitsPerSecond {
 	var churn []capacity.BitsPerSecond
 	for _, c := range p.Churn() {
 		churn = append(churn, capacity.BitsPerSecond(c))
@@ -224,7 +218,7 @@ func requiredBps(t *topology.Topology, p topology.Pair) float64 {
 		// one to get here, the pair is measured and not judged, as one without churn.
 		return 0
 	}
-	return float64(req)
+	return req
 }
 
 // insideRanges are the address ranges a path over link may cross without reaching the public
@@ -315,9 +309,9 @@ func RemapPorts(plan []Check, offset int) []Check {
 	renamed := map[string]string{}
 	for i, c := range plan {
 		if (c.Kind == result.CheckPort || c.Kind == result.CheckEndpoint || c.Kind == result.CheckClock) && c.Port > 0 && c.Port < 1024 {
-			old := fmt.Sprintf("/%d/%s", c.Port, c.Proto)
+			old := fmt.Sprintf("/%d/%s", c.Port, name(c.Proto))
 			c.Port += offset
-			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, c.Proto), 1)
+			id := strings.Replace(c.ID, old, fmt.Sprintf("/%d/%s", c.Port, name(c.Proto)), 1)
 			renamed[c.ID], c.ID = id, id
 		}
 		out[i] = c

@@ -23,8 +23,8 @@ func planLines(plan []Check) []string {
 	var out []string
 	for _, c := range plan {
 		line := fmt.Sprintf("%s rule=%s kind=%s target=%s from_agent=%s to_agent=%s", c.ID, c.Rule, c.Kind, c.Target(), c.FromAgent, c.ToAgent)
-		if c.Expect != "" {
-			line += " expect=" + c.Expect
+		if c.Expect != 0 {
+			line += " expect=" + c.Expect.String()
 		}
 		if c.Pair != "" {
 			line += " pair=" + c.Pair

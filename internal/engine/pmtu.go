@@ -11,23 +11,19 @@ import (
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
-// Probe kinds the agent runs beyond those it names as constants.
-const (
-	kindPMTU = "pmtu"
-	kindPath = "path"
-)
-
+// pmtu searches the path MTU from the source agent toward the destination, by ICMP or, when the
+// agent may not send ICMP, by UDP to the destination agent's echo.
 func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 	req := probes.PMTURequest{Address: c.Address, Min: c.MTUMin, Max: c.MTUMax}
 	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
 	var m probes.PMTUResult
-	err := st.callProbe(ctx, p, c.FromAgent, kindPMTU, 12*c.Timeout, req, &m)
+	err := st.callProbe(ctx, p, c.FromAgent, agent.KindPMTU, 12*c.Timeout, req, &m)
 	if (errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported)) && st.responder(c.ToAgent, agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}) == agent.Opened {
 		// No ICMP socket for the agent (unprivileged): DF datagrams to the destination
 		// agent's UDP echo measure the same path, where the agent's OS can set DF on UDP.
 		req.Mode, req.Address = "udp", joinHostPort(c.Address, echoPort(c.ToAgent))
 		m = probes.PMTUResult{}
-		err = st.callProbe(ctx, p, c.FromAgent, kindPMTU, 12*c.Timeout, req, &m)
+		err = st.callProbe(ctx, p, c.FromAgent, agent.KindPMTU, 12*c.Timeout, req, &m)
 	}
 	if err != nil {
 		return probeFailed(c, err)

@@ -35,7 +35,7 @@ func (a AnsweredBy) String() string {
 func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	by := AnsweredUnknown
 	if c.ToAgent != "" {
-		switch st.responder(c.ToAgent, agent.Listen{Proto: c.Proto, Port: c.Port}) {
+		switch st.responder(c.ToAgent, agent.Listen{Proto: name(c.Proto), Port: c.Port}) {
 		case agent.Opened, agent.Down:
 			// Down: ours, shared with a set whose socket failed and is being re-opened; the
 			// check below asks whether it listened before judging what the probe found.
@@ -45,17 +45,17 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		}
 	}
 	req := probes.PortRequest{
-		Proto:   c.Proto,
+		Proto:   name(c.Proto),
 		Address: c.Target(),
-		Banner:  c.Proto == "tcp" && by == AnsweredResponder,
-		Echo:    c.Proto == "udp" && by == AnsweredResponder,
+		Banner:  c.Proto == topology.ProtoTCP && by == AnsweredResponder,
+		Echo:    c.Proto == topology.ProtoUDP && by == AnsweredResponder,
 		// Who answered and the evidence (answer.go): the agent captures the probe's flow.
 		Capture:  st.r.Evidence != nil,
 		RefPorts: refPorts(c),
 	}
 	// The destination's agent port is the reference of the adaptive wait: only when that
 	// agent answered us (else it is likely not listening) and the source's agent accepts it.
-	req.AdaptiveWait = !st.r.FullWait && c.Proto == "tcp" && len(req.RefPorts) > 0 &&
+	req.AdaptiveWait = !st.r.FullWait && c.Proto == topology.ProtoTCP && len(req.RefPorts) > 0 &&
 		st.prober(c.ToAgent) != nil && st.accepts(c.FromAgent, probes.FeatureAdaptiveWait)
 	if st.r.BindSource {
 		req.Source = hostOnly(c.FromAddress)
@@ -67,7 +67,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	}
 	if by == AnsweredResponder && m.State != probes.Open {
 		// Closed or silent where our responder should answer: a verdict only if it listened.
-		if err := st.responderListened(ctx, c.To, c.ToAgent, agent.Listen{Proto: c.Proto, Port: c.Port}, start, time.Now()); err != nil {
+		if err := st.responderListened(ctx, c.To, c.ToAgent, agent.Listen{Proto: name(c.Proto), Port: c.Port}, start, time.Now()); err != nil {
 			return Errored(c, err, responderHint(c))
 		}
 	}
@@ -77,10 +77,10 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	jc := c
 	if c.Pair != "" {
 		// A pair is judged as one by JudgePair; its own confidence must not demote a side.
-		jc.Confidence = "doc"
+		jc.Confidence = topology.ConfDoc
 	}
 	res := JudgePort(jc, m, by)
-	res.Confidence = c.Confidence
+	res.Confidence = name(c.Confidence)
 	if err := st.dialErr(c.ToAgent); err != nil && by == AnsweredUnknown && res.Status != result.Pass {
 		res.Hint = fmt.Sprintf("The agent on %s (%s) did not answer, so no responder was opened there: %v. Start it and run again to tell a firewall from a missing service.", c.To, c.ToAgent, err)
 	}
@@ -105,15 +105,15 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 }
 
 // portOK reports whether a port state satisfies an expectation.
-func portOK(expect string, st probes.PortState) bool {
+func portOK(expect topology.Expect, st probes.PortState) bool {
 	switch expect {
-	case "", "open":
+	case 0, topology.ExpectOpen:
 		return st == probes.Open
-	case "closed":
+	case topology.ExpectClosed:
 		return st == probes.Closed
-	case "filtered":
+	case topology.ExpectFiltered:
 		return st == probes.Filtered
-	case "blocked":
+	case topology.ExpectBlocked:
 		return st == probes.Closed || st == probes.Filtered || st == probes.Unreachable
 	}
 	return false
@@ -149,7 +149,7 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 	if src == "" {
 		src = c.From
 	}
-	allow := fmt.Sprintf("Allow %s %s -> %s%s.", c.Proto, src, c.Target(), code)
+	allow := fmt.Sprintf("Allow %s %s -> %s%s.", name(c.Proto), src, c.Target(), code)
 
 	if portOK(c.Expect, m.State) {
 		r.Status = result.Pass
@@ -164,9 +164,9 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 
 	r.Status = result.Fail
 	switch {
-	case c.Expect == "blocked" || c.Expect == "closed" || c.Expect == "filtered":
-		r.Message = fmt.Sprintf("%s reaches %s on %s, which should be %s (%s: %s)", c.From, c.To, pp, c.Expect, m.State, m.Reason)
-		r.Hint = fmt.Sprintf("Deny %s %s -> %s on the path.", c.Proto, src, c.Target())
+	case c.Expect == topology.ExpectBlocked || c.Expect == topology.ExpectClosed || c.Expect == topology.ExpectFiltered:
+		r.Message = fmt.Sprintf("%s reaches %s on %s, which should be %s (%s: %s)", c.From, c.To, pp, name(c.Expect), m.State, m.Reason)
+		r.Hint = fmt.Sprintf("Deny %s %s -> %s on the path.", name(c.Proto), src, c.Target())
 	case m.State == probes.Filtered:
 		switch m.Reason {
 		case probes.ICMPAdminProhibited, probes.ICMPHostProhibited, probes.ICMPNetProhibited:
@@ -208,8 +208,8 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 // speak HTTPS (443, the data port, vCenter's port) when a real service answers.
 func portChecks(t *topology.Topology, f topology.Flow, c Check) []Check {
 	c.Kind = result.CheckPort
-	c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, c.Proto)
-	c.TLS = c.Proto == "tcp" && !strings.HasPrefix(f.Rule, "USER") &&
+	c.ID = fmt.Sprintf("port/%s/%s/%d/%s", f.From, f.To, f.Port, name(c.Proto))
+	c.TLS = c.Proto == topology.ProtoTCP && !strings.HasPrefix(f.Rule, "USER") &&
 		(f.Port == 443 || f.Port == t.Settings.DataPort || f.Port == t.Settings.VCenterPort)
 	return []Check{c}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // portRecorder is an agent that records the port requests it gets and announces features.
@@ -45,20 +46,20 @@ func TestRunAsksForTheAdaptiveWait(t *testing.T) {
 		name     string
 		features []string
 		fullWait bool
-		proto    string
+		proto    topology.Proto
 		want     bool
 	}{
-		{"agent accepts it", []string{probes.FeatureAdaptiveWait}, false, "tcp", true},
-		{"full wait asked", []string{probes.FeatureAdaptiveWait}, true, "tcp", false},
-		{"older agent", nil, false, "tcp", false},
-		{"udp", []string{probes.FeatureAdaptiveWait}, false, "udp", false},
+		{"agent accepts it", []string{probes.FeatureAdaptiveWait}, false, topology.ProtoTCP, true},
+		{"full wait asked", []string{probes.FeatureAdaptiveWait}, true, topology.ProtoTCP, false},
+		{"older agent", nil, false, topology.ProtoTCP, false},
+		{"udp", []string{probes.FeatureAdaptiveWait}, false, topology.ProtoUDP, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var reqs []probes.PortRequest
-			plan := []Check{{ID: "port/a/b/20004/" + tt.proto, Kind: result.CheckPort, From: "a", FromAgent: "a:7411", To: "b", ToAgent: "b:7411",
-				Address: "127.0.0.1", Port: 20004, Proto: tt.proto, Expect: "open", Timeout: time.Second}}
+			plan := []Check{{ID: "port/a/b/20004/" + name(tt.proto), Kind: result.CheckPort, From: "a", FromAgent: "a:7411", To: "b", ToAgent: "b:7411",
+				Address: "127.0.0.1", Port: 20004, Proto: tt.proto, Expect: topology.ExpectOpen, Timeout: time.Second}}
 			r := &Runner{FullWait: tt.fullWait, Dial: func(context.Context, string) (Prober, error) {
 				return portRecorder{sleepyProber: sleepyProber{delay: time.Millisecond}, features: tt.features, mu: &mu, reqs: &reqs}, nil
 			}}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 func TestPrivateLinkName(t *testing.T) {
@@ -27,7 +28,7 @@ func TestPrivateLinkName(t *testing.T) {
 
 func TestJudgePrivateEndpoint(t *testing.T) {
 	pe := Check{ID: "endpoint/web01/labkv.privatelink.vaultcore.azure.net/443/tcp", Kind: result.CheckEndpoint, From: "web01",
-		To: "labkv.privatelink.vaultcore.azure.net", Address: "labkv.privatelink.vaultcore.azure.net", Port: 443, Proto: "tcp",
+		To: "labkv.privatelink.vaultcore.azure.net", Address: "labkv.privatelink.vaultcore.azure.net", Port: 443, Proto: topology.ProtoTCP,
 		Ranges: []NamedRange{{Prefix: netip.MustParsePrefix("20.40.0.0/16"), Name: "sites.azure"}}}
 	handshake := probes.TLSResult{Version: "TLS 1.3", Subject: "CN=labkv.privatelink.vaultcore.azure.net", Verified: true}
 	with := func(m probes.TLSResult, addr string) probes.TLSResult { m.RemoteAddr = addr; return m }
@@ -43,7 +44,7 @@ func TestJudgePrivateEndpoint(t *testing.T) {
 		{"a site network numbered in public space", pe, with(handshake, "20.40.2.40:443"), result.Pass, "private address 20.40.2.40"},
 		{"through a proxy", pe, handshake, result.Pass, "the proxy resolved"},
 		{"handshake failed, public", pe, with(probes.TLSResult{HandshakeError: "EOF"}, "203.0.113.20:443"), result.Fail, "no TLS handshake completed"},
-		{"not a private endpoint's name", Check{From: "web01", To: "login.microsoftonline.com", Address: "login.microsoftonline.com", Port: 443, Proto: "tcp"},
+		{"not a private endpoint's name", Check{From: "web01", To: "login.microsoftonline.com", Address: "login.microsoftonline.com", Port: 443, Proto: topology.ProtoTCP},
 			with(handshake, "203.0.113.20:443"), result.Pass, "login.microsoftonline.com:443: TLS 1.3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // closedProber is an estate of two agents where the destination's responder opened, but the
@@ -68,7 +69,7 @@ func TestPortVerdictNeedsItsResponder(t *testing.T) {
 			asked := 0
 			fake := closedProber{health: tc.health, err: tc.err, asked: &asked}
 			plan := []Check{{ID: "port/a/b/9443/tcp", Kind: result.CheckPort, From: "a", FromAgent: "a:7411", To: "b", ToAgent: "b:7411",
-				Address: "127.0.0.1", Port: 9443, Proto: "tcp", Expect: "open", Timeout: time.Second}}
+				Address: "127.0.0.1", Port: 9443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second}}
 			r := &Runner{Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
 			var got *result.Result
 			for e := range r.Run(context.Background(), plan) {

@@ -365,7 +365,7 @@ func TestRunTLSOnService(t *testing.T) {
 	svc := probetest.TLSServer(t, cert)
 	a := startAgent(t, svc.Addr().String())
 	c := Check{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", From: "sql01", To: "cs01",
-		Address: svc.Addr().String(), Port: int(svc.Port()), Proto: "tcp", Expect: "open", Confidence: "doc",
+		Address: svc.Addr().String(), Port: int(svc.Port()), Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Confidence: topology.ConfDoc,
 		FromAgent: a, ToAgent: a, Timeout: time.Second, TLS: true}
 	r := &Runner{Dial: AgentDialer(agent.ClientConfig{Token: testToken})}
 	rs, _, _ := collect(t, r.Run(context.Background(), []Check{c}))
@@ -431,7 +431,7 @@ func TestRunBandwidthIntervals(t *testing.T) {
 	if len(intervals) < 2 || intervals[0].ID != plan[0].ID || intervals[0].N != 1 || intervals[0].Bps <= 0 {
 		t.Errorf("intervals %+v, want at least 2 for a 2 s test, numbered from 1", intervals)
 	}
-	if intervals[0].Required != plan[0].RequiredBps {
+	if intervals[0].Required != float64(plan[0].RequiredBps) {
 		t.Errorf("required %v, want %v", intervals[0].Required, plan[0].RequiredBps)
 	}
 }
@@ -610,7 +610,7 @@ func TestRunRenewsResponders(t *testing.T) {
 	var plan []Check
 	for i := range 10 {
 		plan = append(plan, Check{ID: fmt.Sprintf("port/a/b/%d/tcp", 9440+i), Kind: result.CheckPort, From: "a", FromAgent: "a:7411",
-			To: "b", ToAgent: "b:7411", Address: "127.0.0.1", Port: 9440 + i, Proto: "tcp", Expect: "open", Timeout: time.Second})
+			To: "b", ToAgent: "b:7411", Address: "127.0.0.1", Port: 9440 + i, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second})
 	}
 	r := &Runner{PerAgent: 1, Dial: func(context.Context, string) (Prober, error) { return fake, nil }}
 	for range r.Run(context.Background(), plan) {

@@ -53,17 +53,9 @@ const (
 // until every echo is answered). The error wraps ErrPermission when neither a ping socket nor
 // a raw socket is allowed: the caller reports "skip" with that reason.
 func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
-	if req.Count <= 0 {
-		req.Count = DefaultICMPCount
-	}
-	if req.Interval <= 0 {
-		req.Interval = DefaultICMPInterval
-	}
-	if req.Size <= 0 {
-		req.Size = defaultICMPSize
-	}
-	if req.Count > 1000 || req.Size > 65507-echoHeader {
-		return ICMPResult{}, fmt.Errorf("%w: count %d / size %d out of range (count <= 1000, size <= 65499)", ErrInvalid, req.Count, req.Size)
+	req, err := req.withDefaults()
+	if err != nil {
+		return ICMPResult{}, err
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
@@ -80,90 +72,140 @@ func ICMP(ctx context.Context, env *Env, req ICMPRequest) (ICMPResult, error) {
 		return ICMPResult{}, err
 	}
 	defer c.Close()
-	res := ICMPResult{Address: dst.String(), Method: c.method}
+	events, readDone := readEchoes(ctx, c)
+	defer func() { c.Close(); <-readDone }()
 
-	events := make(chan echoEvent)
-	readDone := make(chan struct{})
+	e := echoes{env: env, c: c, req: req, res: ICMPResult{Address: dst.String(), Method: c.method},
+		sentAt: make([]time.Time, req.Count), rtts: make([]time.Duration, req.Count), got: make([]bool, req.Count), errs: map[string]int{}}
+	e.run(ctx, events)
+	if cerr := cancelled(ctx); cerr != nil {
+		return ICMPResult{}, cerr
+	}
+	return e.result(), nil
+}
+
+// withDefaults fills in ping(8)'s count and size and the default interval, and refuses a
+// request out of range.
+func (req ICMPRequest) withDefaults() (ICMPRequest, error) {
+	if req.Count <= 0 {
+		req.Count = DefaultICMPCount
+	}
+	if req.Interval <= 0 {
+		req.Interval = DefaultICMPInterval
+	}
+	if req.Size <= 0 {
+		req.Size = defaultICMPSize
+	}
+	if req.Count > 1000 || req.Size > 65507-echoHeader {
+		return req, fmt.Errorf("%w: count %d / size %d out of range (count <= 1000, size <= 65499)", ErrInvalid, req.Count, req.Size)
+	}
+	return req, nil
+}
+
+// readEchoes reads c until it fails (closed, or the deadline) and hands each event over until
+// ctx ends; readDone closes when the reader is gone.
+func readEchoes(ctx context.Context, c *echoConn) (events <-chan echoEvent, readDone <-chan struct{}) {
+	ch := make(chan echoEvent)
+	done := make(chan struct{})
 	dl, _ := ctx.Deadline()
 	go func() {
-		defer close(readDone)
+		defer close(done)
 		for {
 			ev, err := c.recv(dl)
 			if err != nil {
 				return
 			}
 			select {
-			case events <- ev:
+			case ch <- ev:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	defer func() { c.Close(); <-readDone }()
+	return ch, done
+}
 
-	sentAt := make([]time.Time, req.Count)
-	rtts := make([]time.Duration, req.Count)
-	got := make([]bool, req.Count)
-	errs := map[string]int{}
-	tick := time.NewTicker(req.Interval)
+// echoes is one ICMP probe under way: when each echo left, which came back and how fast, and
+// the ICMP errors that came instead (by text, counted).
+type echoes struct {
+	env    *Env
+	c      *echoConn
+	req    ICMPRequest
+	res    ICMPResult
+	sentAt []time.Time
+	rtts   []time.Duration
+	got    []bool
+	errs   map[string]int
+}
+
+// run sends the echoes Interval apart and takes the answers until every echo was answered,
+// one way or the other, or ctx ends.
+func (e *echoes) run(ctx context.Context, events <-chan echoEvent) {
+	tick := time.NewTicker(e.req.Interval)
 	defer tick.Stop()
-	send := func() {
-		seq := res.Sent
-		sentAt[seq] = env.now()
-		res.Sent++
-		if err := c.send(seq, req.Size, 0); err != nil {
-			errs[sendErrText(err)]++
-		}
-	}
-	send()
-loop:
-	for res.Received < req.Count {
+	e.send()
+	for e.res.Received < e.req.Count {
 		select {
 		case <-ctx.Done():
-			break loop
+			return
 		case <-tick.C:
-			if res.Sent < req.Count {
-				send()
+			if e.res.Sent < e.req.Count {
+				e.send()
 			}
 		case ev := <-events:
-			if ev.Seq < 0 || ev.Seq >= res.Sent {
-				continue
-			}
-			switch ev.Kind {
-			case echoReply:
-				if !got[ev.Seq] {
-					got[ev.Seq] = true
-					// The reader stamped the reply as it read it; the hop through the
-					// channel to this loop is not part of the round trip. An injected clock
-					// (tests) is used as it is.
-					rtt := env.now().Sub(sentAt[ev.Seq])
-					if env == nil || env.Now == nil {
-						// A kernel receive time has no monotonic reading: use it only when
-						// it is consistent (a wall-clock step would make it odd).
-						if k := ev.At.Sub(sentAt[ev.Seq]); !ev.At.IsZero() && k > 0 && k <= rtt {
-							rtt = k
-						}
-					}
-					rtts[ev.Seq] = rtt
-					res.Received++
-				}
-			default:
-				errs[ev.describe()]++
-			}
+			e.answer(ev)
 		}
-		if res.Sent == req.Count && len(errs) > 0 && res.Received+sumCounts(errs) >= req.Count {
-			break // every echo answered one way or the other
+		if e.res.Sent == e.req.Count && len(e.errs) > 0 && e.res.Received+sumCounts(e.errs) >= e.req.Count {
+			return // every echo answered one way or the other
 		}
 	}
-	if cerr := cancelled(ctx); cerr != nil {
-		return ICMPResult{}, cerr
+}
+
+func (e *echoes) send() {
+	seq := e.res.Sent
+	e.sentAt[seq] = e.env.now()
+	e.res.Sent++
+	if err := e.c.send(seq, e.req.Size, 0); err != nil {
+		e.errs[sendErrText(err)]++
 	}
+}
+
+// answer takes one event: a reply to an echo sent (the first one counts), or an ICMP error.
+func (e *echoes) answer(ev echoEvent) {
+	if ev.Seq < 0 || ev.Seq >= e.res.Sent {
+		return
+	}
+	if ev.Kind != echoReply {
+		e.errs[ev.describe()]++
+		return
+	}
+	if e.got[ev.Seq] {
+		return
+	}
+	e.got[ev.Seq] = true
+	// The reader stamped the reply as it read it; the hop through the channel to this loop
+	// is not part of the round trip. An injected clock (tests) is used as it is.
+	rtt := e.env.now().Sub(e.sentAt[ev.Seq])
+	if e.env == nil || e.env.Now == nil {
+		// A kernel receive time has no monotonic reading: use it only when it is consistent
+		// (a wall-clock step would make it odd).
+		if k := ev.At.Sub(e.sentAt[ev.Seq]); !ev.At.IsZero() && k > 0 && k <= rtt {
+			rtt = k
+		}
+	}
+	e.rtts[ev.Seq] = rtt
+	e.res.Received++
+}
+
+// result sums the echoes up: round trips in send order, loss, the errors, a detail line.
+func (e *echoes) result() ICMPResult {
+	res := e.res
 	for i := range res.Sent {
-		if got[i] {
-			res.RTTs = append(res.RTTs, rtts[i])
+		if e.got[i] {
+			res.RTTs = append(res.RTTs, e.rtts[i])
 		}
 	}
-	res.Loss = 1 - float64(res.Received)/float64(req.Count)
+	res.Loss = 1 - float64(res.Received)/float64(e.req.Count)
 	if len(res.RTTs) > 0 {
 		var sum time.Duration
 		for _, r := range res.RTTs {
@@ -171,15 +213,15 @@ loop:
 		}
 		res.Min, res.Max, res.Avg = slices.Min(res.RTTs), slices.Max(res.RTTs), sum/time.Duration(len(res.RTTs))
 	}
-	for k, n := range errs {
+	for k, n := range e.errs {
 		res.Errors = append(res.Errors, fmt.Sprintf("%dx %s", n, k))
 	}
 	slices.Sort(res.Errors)
-	res.Detail = fmt.Sprintf("%d/%d replies", res.Received, req.Count)
-	if res.Sent < req.Count {
+	res.Detail = fmt.Sprintf("%d/%d replies", res.Received, e.req.Count)
+	if res.Sent < e.req.Count {
 		res.Detail += fmt.Sprintf(" (only %d sent before the deadline: lower Count or Interval)", res.Sent)
 	}
-	return res, nil
+	return res
 }
 
 func sumCounts(m map[string]int) int {

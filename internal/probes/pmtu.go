@@ -62,48 +62,15 @@ const maxProbeWait = 500 * time.Millisecond
 // set, and ErrTimeout when not even a Min-size probe is answered (ICMP filtered: no MTU can
 // be measured this way).
 func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
-	lo, hi := req.Min, req.Max
-	if lo == 0 {
-		lo = 576
-	}
-	if hi == 0 {
-		hi = 1500
-	}
-	if lo < ipv4Header+echoHeader+8 || hi > 65535 || lo > hi {
-		return PMTUResult{}, fmt.Errorf("%w: min %d / max %d: want 36 <= min <= max <= 65535", ErrInvalid, lo, hi)
+	lo, hi, err := req.bounds()
+	if err != nil {
+		return PMTUResult{}, err
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	host, port, err := net.SplitHostPort(req.Address)
+	c, err := openPMTU(ctx, env, req)
 	if err != nil {
-		host, port = req.Address, ""
-	}
-	var c pmtuConn
-	switch strings.ToLower(req.Mode) {
-	case "", "icmp":
-		dst, err := resolveHost(ctx, env, host)
-		if err != nil {
-			return PMTUResult{}, err
-		}
-		ec, err := openEcho(ctx, dst, true)
-		if err != nil {
-			return PMTUResult{}, err
-		}
-		c = icmpPMTUConn{ec}
-	case "udp":
-		pn, perr := strconv.ParseUint(port, 10, 16)
-		if perr != nil || pn == 0 {
-			return PMTUResult{}, fmt.Errorf("%w: UDP path MTU needs host:port of a netprobe UDP echo responder, got %q", ErrInvalid, req.Address)
-		}
-		dst, err := resolveHost(ctx, env, host)
-		if err != nil {
-			return PMTUResult{}, err
-		}
-		if c, err = openUDPPMTU(ctx, netip.AddrPortFrom(dst, uint16(pn))); err != nil {
-			return PMTUResult{}, err
-		}
-	default:
-		return PMTUResult{}, fmt.Errorf("%w: mode %q: use icmp or udp", ErrInvalid, req.Mode)
+		return PMTUResult{}, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
@@ -124,7 +91,70 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 		}
 		return PMTUResult{}, fmt.Errorf("%w: no answer to a %d-byte probe (%s): it is filtered, the host is down or no responder listens, so the path MTU cannot be measured this way", ErrTimeout, lo, c.Method())
 	}
-	silent := false
+	lo, silent := p.search(lo, hi, &res)
+	if cerr := cancelled(ctx); cerr != nil {
+		return PMTUResult{}, cerr
+	}
+	res.MTU, res.MSS, res.Probes = lo, lo-40, p.seq
+	res.Blackhole = silent && !res.FragNeeded
+	res.Detail = pmtuDetail(res, req)
+	if ctx.Err() != nil {
+		res.Detail += " (the deadline cut the search short: the MTU is a lower bound)"
+	}
+	return res, nil
+}
+
+// bounds are the sizes the search runs between: Min and Max, by default 576 and 1500.
+func (req PMTURequest) bounds() (lo, hi int, err error) {
+	lo, hi = req.Min, req.Max
+	if lo == 0 {
+		lo = 576
+	}
+	if hi == 0 {
+		hi = 1500
+	}
+	if lo < ipv4Header+echoHeader+8 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("%w: min %d / max %d: want 36 <= min <= max <= 65535", ErrInvalid, lo, hi)
+	}
+	return lo, hi, nil
+}
+
+// openPMTU opens the search's socket: DF echoes to the host (icmp), or DF datagrams to a
+// netprobe UDP echo responder at host:port (udp).
+func openPMTU(ctx context.Context, env *Env, req PMTURequest) (pmtuConn, error) {
+	host, port, err := net.SplitHostPort(req.Address)
+	if err != nil {
+		host, port = req.Address, ""
+	}
+	switch strings.ToLower(req.Mode) {
+	case "", "icmp":
+		dst, err := resolveHost(ctx, env, host)
+		if err != nil {
+			return nil, err
+		}
+		ec, err := openEcho(ctx, dst, true)
+		if err != nil {
+			return nil, err
+		}
+		return icmpPMTUConn{ec}, nil
+	case "udp":
+		pn, perr := strconv.ParseUint(port, 10, 16)
+		if perr != nil || pn == 0 {
+			return nil, fmt.Errorf("%w: UDP path MTU needs host:port of a netprobe UDP echo responder, got %q", ErrInvalid, req.Address)
+		}
+		dst, err := resolveHost(ctx, env, host)
+		if err != nil {
+			return nil, err
+		}
+		return openUDPPMTU(ctx, netip.AddrPortFrom(dst, uint16(pn)))
+	}
+	return nil, fmt.Errorf("%w: mode %q: use icmp or udp", ErrInvalid, req.Mode)
+}
+
+// search finds the largest size that fits between lo (which does) and hi: hi first, then the
+// next-hop MTU a fragmentation-needed names, then by halves. It notes a fragmentation-needed
+// in res, and reports whether a probe vanished without one (silent).
+func (p *pmtuSearch) search(lo, hi int, res *PMTUResult) (fit int, silent bool) {
 	note := func(o outcome) {
 		switch o {
 		case tooBig:
@@ -135,48 +165,44 @@ func PMTU(ctx context.Context, env *Env, req PMTURequest) (PMTUResult, error) {
 			silent = true
 		}
 	}
-	if o := p.try(hi); o == fits {
-		lo = hi
-	} else {
-		note(o)
-		// A fragmentation-needed names the next hop's MTU: try it first, it is usually the answer.
-		if res.NextHopMTU > lo && res.NextHopMTU < hi {
-			if o := p.try(res.NextHopMTU); o == fits {
-				lo = res.NextHopMTU
-			} else {
-				note(o)
-				hi = res.NextHopMTU
-			}
-		}
-		for hi-lo > 1 && ctx.Err() == nil {
-			mid := lo + (hi-lo)/2
-			if o := p.try(mid); o == fits {
-				lo = mid
-			} else {
-				note(o)
-				hi = mid
-			}
+	o := p.try(hi)
+	if o == fits {
+		return hi, false
+	}
+	note(o)
+	// A fragmentation-needed names the next hop's MTU: try it first, it is usually the answer.
+	if res.NextHopMTU > lo && res.NextHopMTU < hi {
+		if o := p.try(res.NextHopMTU); o == fits {
+			lo = res.NextHopMTU
+		} else {
+			note(o)
+			hi = res.NextHopMTU
 		}
 	}
-	if cerr := cancelled(ctx); cerr != nil {
-		return PMTUResult{}, cerr
+	for hi-lo > 1 && p.ctx.Err() == nil {
+		mid := lo + (hi-lo)/2
+		if o := p.try(mid); o == fits {
+			lo = mid
+		} else {
+			note(o)
+			hi = mid
+		}
 	}
-	res.MTU, res.MSS, res.Probes = lo, lo-40, p.seq
-	res.Blackhole = silent && !res.FragNeeded
+	return lo, silent
+}
+
+// pmtuDetail says in a sentence what the search found.
+func pmtuDetail(res PMTUResult, req PMTURequest) string {
+	lo := res.MTU
 	switch {
 	case res.Blackhole:
-		res.Detail = fmt.Sprintf("packets above %d bytes vanish without any fragmentation-needed: an MTU black hole. Clamp TCP MSS to %d on the tunnel, or let ICMP type 3 code 4 through", lo, res.MSS)
+		return fmt.Sprintf("packets above %d bytes vanish without any fragmentation-needed: an MTU black hole. Clamp TCP MSS to %d on the tunnel, or let ICMP type 3 code 4 through", lo, res.MSS)
 	case res.FragNeeded:
-		res.Detail = fmt.Sprintf("path MTU %d (fragmentation-needed from %s named %d); TCP MSS %d", lo, res.FragFrom, res.NextHopMTU, res.MSS)
+		return fmt.Sprintf("path MTU %d (fragmentation-needed from %s named %d); TCP MSS %d", lo, res.FragFrom, res.NextHopMTU, res.MSS)
 	case lo == req.Max || (req.Max == 0 && lo == 1500):
-		res.Detail = fmt.Sprintf("the largest probe (%d) fits", lo)
-	default:
-		res.Detail = fmt.Sprintf("path MTU %d; TCP MSS %d", lo, res.MSS)
+		return fmt.Sprintf("the largest probe (%d) fits", lo)
 	}
-	if ctx.Err() != nil {
-		res.Detail += " (the deadline cut the search short: the MTU is a lower bound)"
-	}
-	return res, nil
+	return fmt.Sprintf("path MTU %d; TCP MSS %d", lo, res.MSS)
 }
 
 type outcome int

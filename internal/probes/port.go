@@ -337,6 +337,7 @@ func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 			w.bound(layers.IPProtocolUDP, netip.AddrPortFrom(la.AddrPort().Addr().Unmap(), la.AddrPort().Port()), dst)
 		}
 	}
+	u := udpTry{conn: conn, dst: dst, budget: budget, start: start, env: env}
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
 	payload := []byte("netprobe " + hex.EncodeToString(nonce))
@@ -346,7 +347,7 @@ func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 		// Spread the tries over what is left of the deadline: the last one waits until it.
 		tryEnd := time.Now().Add(time.Until(dl) / time.Duration(udpTries-try))
 		if _, err := conn.Write(payload); err != nil {
-			return udpError(ctx, res, conn, err, dst, budget, start, env)
+			return u.fail(ctx, res, err)
 		}
 		_ = conn.SetReadDeadline(tryEnd)
 		for {
@@ -355,7 +356,7 @@ func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 				if isTimeout(err) && ctx.Err() == nil {
 					break // next try
 				}
-				return udpError(ctx, res, conn, err, dst, budget, start, env)
+				return u.fail(ctx, res, err)
 			}
 			obs, rest, ok := ParseHello(buf[:n])
 			if ok && !bytes.Equal(rest, payload) {
@@ -373,27 +374,40 @@ func portUDP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 			return res, nil
 		}
 	}
-	return udpError(ctx, res, conn, context.DeadlineExceeded, dst, budget, start, env)
+	return u.fail(ctx, res, context.DeadlineExceeded)
 }
 
-func udpError(ctx context.Context, res PortResult, conn net.Conn, err error, dst netip.AddrPort, budget time.Duration, start time.Time, env *Env) (PortResult, error) {
+// udpTry is a UDP port probe under way: its socket, its destination, the budget it was given
+// and when it started.
+type udpTry struct {
+	conn   net.Conn
+	dst    netip.AddrPort
+	budget time.Duration
+	start  time.Time
+	env    *Env
+}
+
+// fail turns what ended the probe without an answer into its result: silence is
+// open|filtered, an ICMP error the socket queued says who refused, anything else is
+// classified as a dial error.
+func (u udpTry) fail(ctx context.Context, res PortResult, err error) (PortResult, error) {
 	if cerr := cancelled(ctx); cerr != nil {
 		return PortResult{}, cerr
 	}
-	res.RTT = env.now().Sub(start)
+	res.RTT = u.env.now().Sub(u.start)
 	if isTimeout(err) {
 		res.State, res.Reason = OpenFiltered, NoResponse
-		res.Detail = fmt.Sprintf("no answer within %s: nothing to tell open from filtered without a responder there", roundUpBudget(budget))
+		res.Detail = fmt.Sprintf("no answer within %s: nothing to tell open from filtered without a responder there", roundUpBudget(u.budget))
 		res.RTT = 0
 		return res, nil
 	}
-	if ie := readICMPError(conn); ie != nil {
+	if ie := readICMPError(u.conn); ie != nil {
 		res.State, res.Reason = ie.classify("udp")
 		res.ICMPFrom = ie.From.String()
-		res.Detail = ie.describe(dst.Addr())
+		res.Detail = ie.describe(u.dst.Addr())
 		return res, nil
 	}
-	return classifyDialErr(ctx, res, err, "udp", dst, budget)
+	return classifyDialErr(ctx, res, err, "udp", u.dst, u.budget)
 }
 
 func isTimeout(err error) bool {

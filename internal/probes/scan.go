@@ -96,7 +96,7 @@ type tryResult struct {
 // run starts every port's first try and drives the schedule until each port has its result.
 func (s *scan) run(ctx context.Context) error {
 	for i := range s.ports {
-		s.ports[i].start = time.Now()
+		s.ports[i].start = s.env.now()
 		s.try(ctx, i)
 	}
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -146,7 +146,7 @@ func (s *scan) run(ctx context.Context) error {
 				if p.done || p.cutAt > 0 {
 					continue
 				}
-				switch el := time.Since(p.start); {
+				switch el := s.env.now().Sub(p.start); {
 				case el >= 2*t:
 					p.cutAt = 2 * t
 					for _, c := range p.cancels {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -121,6 +122,35 @@ func TestScanLateAnswer(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"open", "closed", "closed", "filtered"}, states); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
+	}
+}
+
+// TestScanClock: the adaptive wait reads Env.Now. A clock that jumps an hour once the refused
+// port has set the wait makes the silent port overdue at once: it is cut well before the two
+// waits (2 x ScanMinWait of real time) it would otherwise get.
+func TestScanClock(t *testing.T) {
+	t.Parallel()
+	var jumped atomic.Bool
+	env := &probes.Env{Dial: fakeDial(t, []uint16{20003}, nil), Now: func() time.Time {
+		if jumped.Load() {
+			return time.Now().Add(time.Hour)
+		}
+		return time.Now()
+	}}
+	time.AfterFunc(30*time.Millisecond, func() { jumped.Store(true) })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	got, err := probes.Scan(ctx, env, probes.ScanRequest{Host: "127.0.0.1", Ports: []uint16{20003, 9}})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != probes.Closed || got[1].State != probes.Filtered {
+		t.Fatalf("states %v %v, want closed and filtered", got[0].State, got[1].State)
+	}
+	if took >= 2*probes.ScanMinWait {
+		t.Errorf("scan took %v: the silent port waited by the wall clock, not Env.Now", took)
 	}
 }
 

@@ -247,8 +247,9 @@ type VMReport struct {
 
 // FlowFinding is a flow that failed, with what to do about it.
 type FlowFinding struct {
-	ID, Check, Rule, From, To, Target, State, Reason, Message, Hint string
-	Status                                                          result.Status
+	ID, Rule, From, To, Target, State, Reason, Message, Hint string
+	Check                                                    result.Kind
+	Status                                                   result.Status
 	// FailedRuns of Runs runs failed (or errored); Current is true when the latest did.
 	FailedRuns, Runs int
 	Current          bool

@@ -581,7 +581,7 @@ hosts:
 // Azure) both count, and neither site's skips hide the other's results.
 func TestBuildMergesSites(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	other := func(id, check, from, site string) result.Result {
+	other := func(id string, check result.Kind, from, site string) result.Result {
 		return result.Result{ID: id, Check: check, From: from, Status: result.Skip, Reason: result.ReasonOtherSite,
 			Message: "run from site " + site, Metrics: map[string]any{"run_from": site}}
 	}

@@ -79,7 +79,7 @@ func (JUnit) Format(w io.Writer, run result.Run) error {
 	}
 	for _, r := range sortedResults(run) {
 		// classname groups cases in CI views: by check kind, then rule when there is one.
-		class := "netprobe." + r.Check
+		class := "netprobe." + string(r.Check)
 		if r.Rule != "" {
 			class += "." + r.Rule
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // linkChecks are the check kinds that judge a link rather than a host.
-var linkChecks = map[string]bool{result.CheckBandwidth: true, result.CheckBlob: true, result.CheckLatency: true, result.CheckPMTU: true, result.CheckPath: true}
+var linkChecks = map[result.Kind]bool{result.CheckBandwidth: true, result.CheckBlob: true, result.CheckLatency: true, result.CheckPMTU: true, result.CheckPath: true}
 
 // linkOf names the link a result measured: the link its metrics name, a PMTU or path check's
 // destination (a link), the only link of the inputs, else the host pair.

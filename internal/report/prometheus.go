@@ -135,22 +135,22 @@ func (p Prometheus) Format(w io.Writer, run result.Run) error {
 
 // check sets the series of one result: its status (every result), then what it measured.
 func (m *promMetrics) check(topo string, r result.Result, failingRuns map[string]int) {
-	m.status.WithLabelValues(topo, r.ID, r.Check, r.Rule, r.Phase, r.From, r.To).Set(StatusValue(r.Status))
+	m.status.WithLabelValues(topo, r.ID, string(r.Check), r.Rule, r.Phase, r.From, r.To).Set(StatusValue(r.Status))
 	if m.failing != nil {
 		n := 0
 		if r.Status == result.Fail {
 			n = max(failingRuns[r.ID], 1) // it fails now, whatever the history lacks
 		}
-		m.failing.WithLabelValues(topo, r.ID, r.Check, r.Rule, r.Phase, r.From, r.To).Set(float64(n))
+		m.failing.WithLabelValues(topo, r.ID, string(r.Check), r.Rule, r.Phase, r.From, r.To).Set(float64(n))
 	}
-	m.duration.WithLabelValues(topo, r.ID, r.Check).Set(float64(r.DurationMS) / 1000)
+	m.duration.WithLabelValues(topo, r.ID, string(r.Check)).Set(float64(r.DurationMS) / 1000)
 	mx := r.Metrics
 	link := mx.String(result.MetricLink)
 	pair := []string{topo, r.ID, r.From, r.To, link}
 	switch r.Check {
 	case result.CheckLatency, result.CheckBandwidth:
 		// A bandwidth test measures the idle RTT before and the loaded RTT during its load.
-		lat := []string{topo, r.ID, r.Check, r.From, r.To, link}
+		lat := []string{topo, r.ID, string(r.Check), r.From, r.To, link}
 		for _, q := range idlePercentiles {
 			if v, ok := mx.Float(q.key); ok {
 				m.rtt.WithLabelValues(append(lat, q.p, "idle")...).Set(msToSeconds(v))

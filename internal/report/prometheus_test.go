@@ -74,7 +74,7 @@ func TestPrometheusFailingRuns(t *testing.T) {
 			labels[lp.GetName()] = lp.GetValue()
 		}
 		got[labels["id"]] = m.GetGauge().GetValue()
-		if labels["rule"] == "" && labels["check"] != result.CheckLint {
+		if labels["rule"] == "" && labels["check"] != string(result.CheckLint) {
 			t.Errorf("%s: no rule label: %v", labels["id"], labels)
 		}
 	}

@@ -78,30 +78,33 @@ func (s *Status) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Kind is a check kind, the value of Result.Check; its values are the Check* constants.
+type Kind string
+
 // Check kinds, the values of Result.Check.
 const (
-	CheckPort      = "port"
-	CheckICMP      = "icmp"
-	CheckLatency   = "latency"
-	CheckBandwidth = "bandwidth"
+	CheckPort      Kind = "port"
+	CheckICMP      Kind = "icmp"
+	CheckLatency   Kind = "latency"
+	CheckBandwidth Kind = "bandwidth"
 	// CheckBlob: throughput between a host and Azure Storage (a test blob).
-	CheckBlob     = "blob"
-	CheckPMTU     = "pmtu"
-	CheckPath     = "path"
-	CheckRoute    = "route"
-	CheckDNS      = "dns"
-	CheckTLS      = "tls"
-	CheckEndpoint = "endpoint"
-	CheckHost     = "host"
-	CheckClock    = "clock"
-	CheckLint     = "lint"
+	CheckBlob     Kind = "blob"
+	CheckPMTU     Kind = "pmtu"
+	CheckPath     Kind = "path"
+	CheckRoute    Kind = "route"
+	CheckDNS      Kind = "dns"
+	CheckTLS      Kind = "tls"
+	CheckEndpoint Kind = "endpoint"
+	CheckHost     Kind = "host"
+	CheckClock    Kind = "clock"
+	CheckLint     Kind = "lint"
 )
 
 // Result is one check's outcome. Field names and JSON keys are the user's contract
 // (docs/results.md); add fields, never rename them.
 type Result struct {
 	ID      string `json:"id"`
-	Check   string `json:"check"`
+	Check   Kind   `json:"check"`
 	Rule    string `json:"rule,omitempty"`
 	Phase   string `json:"phase,omitempty"`
 	From    string `json:"from,omitempty"`

@@ -61,10 +61,14 @@ type readiness struct {
 	out []Finding
 }
 
-func (r *readiness) add(rule string, sev Severity, host, path, hint, format string, args ...any) {
-	p, _ := r.t.Position(path)
-	r.out = append(r.out, Finding{Rule: rule, Severity: sev, Host: host, Path: path, Line: p.Line, Col: p.Col,
-		Message: fmt.Sprintf(format, args...), Hint: hint, Source: readinessSource[rule]})
+// add records a finding: f names the rule, its severity, the host, the YAML path and the hint;
+// the message is format with args, and the position and source are looked up.
+func (r *readiness) add(f Finding, format string, args ...any) {
+	p, _ := r.t.Position(f.Path)
+	f.Line, f.Col = p.Line, p.Col
+	f.Message = fmt.Sprintf(format, args...)
+	f.Source = readinessSource[f.Rule]
+	r.out = append(r.out, f)
 }
 
 var readinessSource = map[string]string{
@@ -124,10 +128,9 @@ func (r *readiness) mtDisksAndOS() {
 		}
 		if mt == nil {
 			if vm.MasterTarget == "" {
-				r.add("RD-MT-OS", SevFail, vm.Name, p,
-					"add a master target of that OS family, or set master_target: on the VM",
-					"%s (%s) has no master target to fail back to: failback needs one of the same OS family (master targets: %s)",
-					vm.Name, vm.OS, listOr(describeMTs(r.t), "none"))
+				r.add(Finding{Rule: "RD-MT-OS", Severity: SevFail, Host: vm.Name, Path: p,
+					Hint: "add a master target of that OS family, or set master_target: on the VM"},
+					"%s (%s) has no master target to fail back to: failback needs one of the same OS family (master targets: %s)", vm.Name, vm.OS, listOr(describeMTs(r.t), "none"))
 			}
 			continue
 		}
@@ -141,17 +144,16 @@ func (r *readiness) mtDisksAndOS() {
 		load[mt.Name] += vmDisks(vm)
 		vmsOf[mt.Name]++
 		if mt.OS != vm.OS {
-			r.add("RD-MT-OS", SevFail, vm.Name, p,
-				"a Windows VM fails back to a Windows master target (the configuration server by default), a Linux VM to a Linux one",
+			r.add(Finding{Rule: "RD-MT-OS", Severity: SevFail, Host: vm.Name, Path: p,
+				Hint: "a Windows VM fails back to a Windows master target (the configuration server by default), a Linux VM to a Linux one"},
 				"%s is %s but fails back to master target %s, which is %s", vm.Name, vm.OS, mt.Name, mt.OS)
 		}
 	}
 	for _, k := range order {
 		vms := assumed[k]
-		r.add("RD-MT-OS", SevInfo, vms[0].Name, "hosts."+vms[0].Name,
-			"set master_target: on the VM to say which one it uses; the disk count (RD-MT-DISKS), data leg and bandwidth follow that choice",
-			"%s: netprobe assumes master target %s; %s could take %s too (several %s master targets)",
-			names(vms), k.mt, k.others, pronoun(len(vms)), vms[0].OS)
+		r.add(Finding{Rule: "RD-MT-OS", Severity: SevInfo, Host: vms[0].Name, Path: "hosts." + vms[0].Name,
+			Hint: "set master_target: on the VM to say which one it uses; the disk count (RD-MT-DISKS), data leg and bandwidth follow that choice"},
+			"%s: netprobe assumes master target %s; %s could take %s too (several %s master targets)", names(vms), k.mt, k.others, pronoun(len(vms)), vms[0].OS)
 	}
 	for _, mtName := range sortedKeys(load) {
 		mt := r.t.Hosts[mtName]
@@ -161,10 +163,9 @@ func (r *readiness) mtDisksAndOS() {
 			ownNote = ", OS and retention, as disks: is not given"
 		}
 		if total := own + load[mtName]; total > MaxMTDisks {
-			r.add("RD-MT-DISKS", SevFail, mtName, "hosts."+mtName,
-				"add a master target and move some VMs to it with master_target:",
-				"%s would carry %d disks (its own %d%s + %d of %d VMs failing back to it); a master target carries at most %d",
-				mtName, total, own, ownNote, load[mtName], vmsOf[mtName], MaxMTDisks)
+			r.add(Finding{Rule: "RD-MT-DISKS", Severity: SevFail, Host: mtName, Path: "hosts." + mtName,
+				Hint: "add a master target and move some VMs to it with master_target:"},
+				"%s would carry %d disks (its own %d%s + %d of %d VMs failing back to it); a master target carries at most %d", mtName, total, own, ownNote, load[mtName], vmsOf[mtName], MaxMTDisks)
 		}
 	}
 }
@@ -211,14 +212,14 @@ func (r *readiness) groups() {
 		firstMT := r.sv.masterTarget(first).Host
 		for _, vm := range vms[1:] {
 			if vm.OS != first.OS {
-				r.add("RD-GROUP-OS", SevFail, vm.Name, "hosts."+vm.Name+".group",
-					"a replication group holds one OS family: split the group",
+				r.add(Finding{Rule: "RD-GROUP-OS", Severity: SevFail, Host: vm.Name, Path: "hosts." + vm.Name + ".group",
+					Hint: "a replication group holds one OS family: split the group"},
 					"%s is %s but %s in the same group %s is %s", vm.Name, vm.OS, first.Name, g, first.OS)
 				continue
 			}
 			if mt := r.sv.masterTarget(vm).Host; mt != nil && firstMT != nil && mt != firstMT {
-				r.add("RD-GROUP-OS", SevFail, vm.Name, "hosts."+vm.Name+".group",
-					"give every VM of the group the same master_target:",
+				r.add(Finding{Rule: "RD-GROUP-OS", Severity: SevFail, Host: vm.Name, Path: "hosts." + vm.Name + ".group",
+					Hint: "give every VM of the group the same master_target:"},
 					"%s fails back to master target %s but %s in the same group %s fails back to %s", vm.Name, mt.Name, first.Name, g, firstMT.Name)
 			}
 		}
@@ -244,14 +245,14 @@ func (r *readiness) retainNIC() {
 		for _, site := range sortedKeys(sites) {
 			nic := cs.NICToward(site)
 			if nic == nil {
-				r.add("RD-RETAIN-NIC", SevFail, csName, "hosts."+csName,
-					"add a second NIC to the configuration server, on a network outside every site range, with toward: "+site,
+				r.add(Finding{Rule: "RD-RETAIN-NIC", Severity: SevFail, Host: csName, Path: "hosts." + csName,
+					Hint: "add a second NIC to the configuration server, on a network outside every site range, with toward: " + site},
 					"%s keeps its on-premises address in %s, so %s needs a NIC toward %s for failback traffic", names(retained), site, csName, site)
 				continue
 			}
 			if len(cs.NICs) < 2 {
-				r.add("RD-RETAIN-NIC", SevFail, csName, "hosts."+csName+".nics",
-					"keep the source NIC for the on-premises machines and add the failback NIC beside it: two NICs, one toward "+site,
+				r.add(Finding{Rule: "RD-RETAIN-NIC", Severity: SevFail, Host: csName, Path: "hosts." + csName + ".nics",
+					Hint: "keep the source NIC for the on-premises machines and add the failback NIC beside it: two NICs, one toward " + site},
 					"%s has one NIC, and it points toward %s: with retained IP addresses the configuration server needs two NICs, one for the on-premises source machines and one toward Azure", csName, site)
 				continue
 			}
@@ -264,8 +265,8 @@ func (r *readiness) retainNIC() {
 			for _, n := range azSite.Networks {
 				if subnet.Overlaps(n) {
 					i := nicIndex(cs, nic.Name)
-					r.add("RD-RETAIN-NIC", SevFail, csName, fmt.Sprintf("hosts.%s.nics[%d].address", csName, i),
-						"put the failback NIC on a subnet that no Azure range covers",
+					r.add(Finding{Rule: "RD-RETAIN-NIC", Severity: SevFail, Host: csName, Path: fmt.Sprintf("hosts.%s.nics[%d].address", csName, i),
+						Hint: "put the failback NIC on a subnet that no Azure range covers"},
 						"the failback NIC %s (%s) is inside %s's range %s; traffic for the retained addresses cannot be told apart", nic.Name, subnet, site, n)
 				}
 			}
@@ -313,12 +314,12 @@ func (r *readiness) link() {
 			}
 			switch found := directLink(r.t, azName, onName); {
 			case found == nil:
-				r.add("RD-LINK", SevFail, at.Name, "hosts."+at.Name,
-					"declare the site-to-site VPN or ExpressRoute private peering under links: (to this site, or to an on-premises site linked to it)",
+				r.add(Finding{Rule: "RD-LINK", Severity: SevFail, Host: at.Name, Path: "hosts." + at.Name,
+					Hint: "declare the site-to-site VPN or ExpressRoute private peering under links: (to this site, or to an on-premises site linked to it)"},
 					"%s needs a link of kind vpn or expressroute-private to site %s; no link joins %s and %s, directly or through on-premises sites", what, onName, azName, onName)
 			default:
-				r.add("RD-LINK", SevFail, at.Name, "hosts."+at.Name,
-					"failback needs private addresses end to end: use a site-to-site VPN or ExpressRoute private peering",
+				r.add(Finding{Rule: "RD-LINK", Severity: SevFail, Host: at.Name, Path: "hosts." + at.Name,
+					Hint: "failback needs private addresses end to end: use a site-to-site VPN or ExpressRoute private peering"},
 					"%s needs a link of kind vpn or expressroute-private to site %s; link %s is %s", what, onName, found.Name, found.Kind)
 			}
 		}
@@ -405,18 +406,17 @@ func (r *readiness) psAzure() {
 			path += ".vnets." + n.vnet
 		}
 		if len(poc) > 0 {
-			r.add("RD-PS-AZ", SevWarn, vms[0].Name, path,
-				"for production failback deploy a process server in Azure in the network of the failed-over VMs (ASR's marketplace image) and add it with roles: [process-server]",
-				"%s holds failed-over VMs (%s) but no process server: they would fail back through the on-premises process server %s over ExpressRoute private peering, which Microsoft supports for tests only (low performance)",
-				n, names(vms), hostNames(poc))
+			r.add(Finding{Rule: "RD-PS-AZ", Severity: SevWarn, Host: vms[0].Name, Path: path,
+				Hint: "for production failback deploy a process server in Azure in the network of the failed-over VMs (ASR's marketplace image) and add it with roles: [process-server]"},
+				"%s holds failed-over VMs (%s) but no process server: they would fail back through the on-premises process server %s over ExpressRoute private peering, which Microsoft supports for tests only (low performance)", n, names(vms), hostNames(poc))
 			continue
 		}
 		what := "failback needs one in Azure"
 		if n.vnet != "" {
 			what = "failback needs one in each Azure network that holds failed-over VMs"
 		}
-		r.add("RD-PS-AZ", SevFail, vms[0].Name, path,
-			"deploy a process server in Azure (ASR's marketplace image) in the network of the failed-over VMs and add it with roles: [process-server]",
+		r.add(Finding{Rule: "RD-PS-AZ", Severity: SevFail, Host: vms[0].Name, Path: path,
+			Hint: "deploy a process server in Azure (ASR's marketplace image) in the network of the failed-over VMs and add it with roles: [process-server]"},
 			"%s holds failed-over VMs (%s) but no process server; %s", n, names(vms), what)
 	}
 	r.psAssumed()
@@ -440,8 +440,8 @@ func (r *readiness) psAssumed() {
 	}
 	for _, k := range order {
 		vms := assumed[k]
-		r.add("RD-PS-AZ", SevInfo, vms[0].Name, "hosts."+vms[0].Name,
-			"set process_server: on the VM to say which one it uses; the data-port flow, latency and the bandwidth each pair needs follow that choice",
+		r.add(Finding{Rule: "RD-PS-AZ", Severity: SevInfo, Host: vms[0].Name, Path: "hosts." + vms[0].Name,
+			Hint: "set process_server: on the VM to say which one it uses; the data-port flow, latency and the bandwidth each pair needs follow that choice"},
 			"%s: netprobe assumes process server %s; %s could serve %s too", names(vms), k.ps, k.others, pronoun(len(vms)))
 	}
 }
@@ -452,8 +452,8 @@ func (r *readiness) rpo() {
 	if r.t.Settings.RPO == FailbackRPO {
 		return
 	}
-	r.add("RD-RPO", SevInfo, "", "settings.rpo",
-		"keep settings.rpo for what-if sums only; ASR measures failback against 15 minutes whatever this file says",
+	r.add(Finding{Rule: "RD-RPO", Severity: SevInfo, Host: "", Path: "settings.rpo",
+		Hint: "keep settings.rpo for what-if sums only; ASR measures failback against 15 minutes whatever this file says"},
 		"settings.rpo is %s: netprobe's RPO sums use it, but ASR's failback policy is created automatically and cannot be edited: its RPO threshold is 15 minutes", r.t.Settings.RPO)
 }
 
@@ -465,8 +465,8 @@ func (r *readiness) overlaps() {
 			continue // the loader refused the file already
 		}
 		site, net, other, otherNet := o.later(func(p string) Pos { q, _ := r.t.Position(p); return q })
-		r.add("RD-OVERLAP", SevInfo, "", "sites."+site+".networks",
-			"make sure on-premises routers send these addresses into the tunnel, not to the old subnet",
+		r.add(Finding{Rule: "RD-OVERLAP", Severity: SevInfo, Host: "", Path: "sites." + site + ".networks",
+			Hint: "make sure on-premises routers send these addresses into the tunnel, not to the old subnet"},
 			"%s overlaps sites.%s.networks %s: allowed because %s kept on-premises addresses", net, other, otherNet, abbreviate(o.Retained, 4))
 	}
 }

@@ -26,8 +26,8 @@ func (r *readiness) modernized() {
 	apls := Appliances(t)
 	if len(apls) == 0 && len(back)+len(fwd) > 0 {
 		vms := append(append([]*Host{}, back...), fwd...)
-		r.add("RDM-APL", SevFail, vms[0].Name, "hosts."+vms[0].Name,
-			"add the on-premises replication appliance with roles: [replication-appliance] and its fqdn",
+		r.add(Finding{Rule: "RDM-APL", Severity: SevFail, Host: vms[0].Name, Path: "hosts." + vms[0].Name,
+			Hint: "add the on-premises replication appliance with roles: [replication-appliance] and its fqdn"},
 			"%s use the modernized architecture but the file has no replication appliance: failback comes back through one", names(vms))
 	}
 	r.applianceLoad(back)
@@ -35,22 +35,21 @@ func (r *readiness) modernized() {
 	for _, vm := range back {
 		p := "hosts." + vm.Name
 		if vm.Platform == PlatformPhysical {
-			r.add("RDM-PHYSICAL", SevFail, vm.Name, p+".platform",
-				"a physical server fails back only as a VMware VM under classic; plan its way back before failing it over",
+			r.add(Finding{Rule: "RDM-PHYSICAL", Severity: SevFail, Host: vm.Name, Path: p + ".platform",
+				Hint: "a physical server fails back only as a VMware VM under classic; plan its way back before failing it over"},
 				"%s is a physical server: in the modernized architecture \"for physical servers, failback is not supported\"", vm.Name)
 		}
 		a := ApplianceOf(t, vm)
 		if a != nil && vm.Datastore != "" && len(a.Datastores) > 0 && !containsString(a.Datastores, vm.Datastore) {
-			r.add("RDM-APL-DATASTORE", SevWarn, vm.Name, p+".datastore",
-				"fail back to a datastore the appliance reaches, or pin the VM to an appliance that reaches "+vm.Datastore,
-				"%s fails back to datastore %s, which appliance %s does not list (%s): the target datastore must be accessible by the appliance",
-				vm.Name, vm.Datastore, a.Name, listOr(a.Datastores, "none"))
+			r.add(Finding{Rule: "RDM-APL-DATASTORE", Severity: SevWarn, Host: vm.Name, Path: p + ".datastore",
+				Hint: "fail back to a datastore the appliance reaches, or pin the VM to an appliance that reaches " + vm.Datastore},
+				"%s fails back to datastore %s, which appliance %s does not list (%s): the target datastore must be accessible by the appliance", vm.Name, vm.Datastore, a.Name, listOr(a.Datastores, "none"))
 		}
 	}
 	if t.Settings.Architecture == ArchModernized {
 		for _, vm := range ClassicFailbackVMs(t) {
-			r.add("RDM-CLASSIC-FAILEDOVER", SevInfo, vm.Name, "hosts."+vm.Name+".architecture",
-				"keep the classic configuration server, a process server in Azure and the VPN or ExpressRoute private peering until it has failed back",
+			r.add(Finding{Rule: "RDM-CLASSIC-FAILEDOVER", Severity: SevInfo, Host: vm.Name, Path: "hosts." + vm.Name + ".architecture",
+				Hint: "keep the classic configuration server, a process server in Azure and the VPN or ExpressRoute private peering until it has failed back"},
 				"%s failed over under classic and cannot be migrated: it fails back with the classic components, and the classic rules apply to it", vm.Name)
 		}
 	}
@@ -71,8 +70,8 @@ func (r *readiness) applianceLoad(back []*Host) {
 	}
 	for _, n := range sortedKeys(disks) {
 		if disks[n] > MaxApplianceDisks {
-			r.add("RDM-APL-DISKS", SevFail, n, "hosts."+n,
-				"add a replication appliance for failback and move VMs to it with appliance:",
+			r.add(Finding{Rule: "RDM-APL-DISKS", Severity: SevFail, Host: n, Path: "hosts." + n,
+				Hint: "add a replication appliance for failback and move VMs to it with appliance:"},
 				"%s would have %d disks attached (%d VMs failing back through it); an appliance takes at most %d", n, disks[n], len(vms[n]), MaxApplianceDisks)
 		}
 	}
@@ -93,8 +92,8 @@ func (r *readiness) applianceLoad(back []*Host) {
 		}
 		perDay := Bytes(float64(churn) / 8 * 86400)
 		if len(all[n]) > MaxApplianceVMs || perDay > MaxApplianceChurnPerDay {
-			r.add("RDM-APL-SIZE", SevWarn, n, "hosts."+n,
-				"add an appliance and spread the VMs with appliance:",
+			r.add(Finding{Rule: "RDM-APL-SIZE", Severity: SevWarn, Host: n, Path: "hosts." + n,
+				Hint: "add an appliance and spread the VMs with appliance:"},
 				"%s serves %d VMs changing about %s a day; one appliance handles up to %d VMs and 2 TB a day", n, len(all[n]), perDay, MaxApplianceVMs)
 		}
 	}
@@ -117,8 +116,8 @@ func (r *readiness) applianceAssumed(vms []*Host) {
 	}
 	for _, k := range order {
 		v := assumed[k]
-		r.add("RDM-APL", SevInfo, v[0].Name, "hosts."+v[0].Name,
-			"set appliance: on the VM to say which one it uses; the disk count and the appliance's flows follow that choice",
+		r.add(Finding{Rule: "RDM-APL", Severity: SevInfo, Host: v[0].Name, Path: "hosts." + v[0].Name,
+			Hint: "set appliance: on the VM to say which one it uses; the disk count and the appliance's flows follow that choice"},
 			"%s: netprobe assumes appliance %s; %s could serve %s too", names(v), k.a, k.others, pronoun(len(v)))
 	}
 }
@@ -148,8 +147,8 @@ func (r *readiness) applianceFQDN(fwd []*Host) {
 	}
 	for _, n := range sortedKeys(nets) {
 		if len(nets[n]) > 1 {
-			r.add("RDM-APL-FQDN", SevFail, n, "hosts."+n+".connectivity",
-				"choose FQDN as the appliance's connectivity mode during setup, and set connectivity: fqdn",
+			r.add(Finding{Rule: "RDM-APL-FQDN", Severity: SevFail, Host: n, Path: "hosts." + n + ".connectivity",
+				Hint: "choose FQDN as the appliance's connectivity mode during setup, and set connectivity: fqdn"},
 				"%s uses IP connectivity but its source machines sit in %d networks; several subnets need FQDN connectivity", n, len(nets[n]))
 		}
 	}
@@ -170,10 +169,9 @@ func (r *readiness) groupsAppliance(back []*Host) {
 			continue
 		}
 		if fa := ApplianceOf(r.t, f); fa != nil && a != nil && fa != a {
-			r.add("RDM-GROUP-APL", SevWarn, vm.Name, "hosts."+vm.Name+".group",
-				"give every VM of the group the same appliance:",
-				"%s fails back through appliance %s but %s of the same group %s through %s (one appliance per group is assumed from classic, not documented)",
-				vm.Name, a.Name, f.Name, vm.Group, fa.Name)
+			r.add(Finding{Rule: "RDM-GROUP-APL", Severity: SevWarn, Host: vm.Name, Path: "hosts." + vm.Name + ".group",
+				Hint: "give every VM of the group the same appliance:"},
+				"%s fails back through appliance %s but %s of the same group %s through %s (one appliance per group is assumed from classic, not documented)", vm.Name, a.Name, f.Name, vm.Group, fa.Name)
 		}
 	}
 }
@@ -197,8 +195,8 @@ func (r *readiness) privateEndpoints(apls []*Host) {
 			}
 		}
 		if !ok {
-			r.add("RDM-LINK-PE", SevFail, a.Name, "azure.private_endpoints",
-				"declare the site-to-site VPN or ExpressRoute private peering to the Azure site of the bypass network under links:",
+			r.add(Finding{Rule: "RDM-LINK-PE", Severity: SevFail, Host: a.Name, Path: "azure.private_endpoints",
+				Hint: "declare the site-to-site VPN or ExpressRoute private peering to the Azure site of the bypass network under links:"},
 				"the vault uses private endpoints, but no vpn or expressroute-private link joins %s's site %s to an Azure site", a.Name, a.Site)
 		}
 	}
@@ -213,12 +211,12 @@ func (r *readiness) unused() {
 		h := r.t.Hosts[n]
 		switch {
 		case h.HasRole(RoleProcessServer) && r.t.inAzure(h):
-			r.add("RDM-UNUSED", SevWarn, n, "hosts."+n+".roles",
-				"remove it from the file, or mark the VMs that failed over under classic with architecture: classic",
+			r.add(Finding{Rule: "RDM-UNUSED", Severity: SevWarn, Host: n, Path: "hosts." + n + ".roles",
+				Hint: "remove it from the file, or mark the VMs that failed over under classic with architecture: classic"},
 				"%s is a process server in Azure: modernized failback does not use one (\"You do not require a separate Process server in Azure for re-protect operation\")", n)
 		case h.HasRole(RoleMasterTarget):
-			r.add("RDM-UNUSED", SevWarn, n, "hosts."+n+".roles",
-				"remove it from the file, or mark the VMs that failed over under classic with architecture: classic",
+			r.add(Finding{Rule: "RDM-UNUSED", Severity: SevWarn, Host: n, Path: "hosts." + n + ".roles",
+				Hint: "remove it from the file, or mark the VMs that failed over under classic with architecture: classic"},
 				"%s is a master target: modernized failback writes through the replication appliance instead", n)
 		}
 	}

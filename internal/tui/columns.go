@@ -75,7 +75,7 @@ func portCell(r result.Result) string {
 			}
 		}
 	}
-	return r.Check
+	return string(r.Check)
 }
 
 // stateCell is the port state, or the measurement that stands in for it for other kinds.

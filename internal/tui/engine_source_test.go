@@ -9,6 +9,7 @@ import (
 
 	"github.com/netprobe/netprobe/internal/engine"
 	"github.com/netprobe/netprobe/internal/result"
+	"github.com/netprobe/netprobe/internal/topology"
 )
 
 // TestEngineSource runs a real engine Runner whose dialer refuses every agent (no packet is
@@ -17,10 +18,10 @@ import (
 func TestEngineSource(t *testing.T) {
 	refused := errors.New("connection refused")
 	plan := []engine.Check{
-		{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", Phase: "failback", From: "sql01", To: "cs01",
-			Address: "127.0.0.1", Port: 443, Proto: "tcp", Expect: "open", FromAgent: "127.0.0.1:1"},
-		{ID: "port/vc/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-CS-VC", Phase: "failback", From: "vc", To: "cs01",
-			Address: "127.0.0.1", Port: 443, Proto: "tcp", Expect: "open", SkipReason: "no agent on vc"},
+		{ID: "port/sql01/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-VM-CS", Phase: topology.PhaseFailback, From: "sql01", To: "cs01",
+			Address: "127.0.0.1", Port: 443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, FromAgent: "127.0.0.1:1"},
+		{ID: "port/vc/cs01/443/tcp", Kind: result.CheckPort, Rule: "FB-CS-VC", Phase: topology.PhaseFailback, From: "vc", To: "cs01",
+			Address: "127.0.0.1", Port: 443, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, SkipReason: "no agent on vc"},
 	}
 	src := &EngineSource{
 		Runner: &engine.Runner{Dial: func(context.Context, string) (engine.Prober, error) { return nil, refused }},

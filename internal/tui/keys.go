@@ -10,6 +10,11 @@ type KeyMap struct {
 	Rerun, RerunFailing                   key.Binding
 	Phase, Filter, Sort, Topology, Notes  key.Binding
 	Help, Quit                            key.Binding
+	// ForceQuit quits from anywhere, the filter prompt too, where Quit's q is typed.
+	ForceQuit key.Binding
+	// FilterDone and FilterCancel end the filter prompt, keeping or clearing what was typed;
+	// every other key is typed into it. The prompt names them; the help screen does not.
+	FilterDone, FilterCancel key.Binding
 }
 
 // DefaultKeyMap is the key map of the TUI.
@@ -33,6 +38,10 @@ func DefaultKeyMap() KeyMap {
 		Notes: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "notes")),
 		Help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:  key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		FilterDone:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep the filter")),
+		FilterCancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear the filter")),
 	}
 }
 

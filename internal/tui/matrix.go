@@ -56,7 +56,7 @@ func (r *row) set(res result.Result, done bool) {
 	r.res = res
 	r.done = done
 	r.running = false
-	r.haystack = strings.ToLower(strings.Join([]string{res.ID, res.Check, res.Rule, res.Phase, res.From, res.To,
+	r.haystack = strings.ToLower(strings.Join([]string{res.ID, string(res.Check), res.Rule, res.Phase, res.From, res.To,
 		res.Target, res.Proto, res.State, res.Reason, r.statusWord()}, " "))
 }
 

@@ -91,28 +91,12 @@ func (m *Model) apply(ev Event) {
 }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if msg.String() == "ctrl+c" {
+	if key.Matches(msg, m.keys.ForceQuit) {
 		m.quitting = true
 		return m, tea.Quit
 	}
 	if m.focus == focusFilter {
-		switch msg.String() {
-		case "enter":
-			m.focus = focusMatrix
-			m.input.Blur()
-			return m, nil
-		case "esc":
-			m.focus = focusMatrix
-			m.input.Blur()
-			m.matrix.filter = ""
-			m.matrix.refresh()
-			return m, nil
-		}
-		var cmd tea.Cmd
-		m.input, cmd = m.input.Update(msg)
-		m.matrix.filter = m.input.Value()
-		m.matrix.refresh()
-		return m, cmd
+		return m.filterKey(msg)
 	}
 	k := m.keys
 	m.note = ""
@@ -142,16 +126,62 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case m.focus == focusDetail && key.Matches(msg, k.Focus, k.Back):
 		m.focus = focusMatrix
 		m.layout()
-	case m.paneScrolls() && key.Matches(msg, k.Up):
-		m.detailOffset = max(0, m.detailOffset-1)
-	case m.paneScrolls() && key.Matches(msg, k.Down):
-		m.detailOffset = min(m.detailOffset+1, m.paneLines())
-	case m.paneScrolls() && key.Matches(msg, k.PageUp):
-		m.detailOffset = max(0, m.detailOffset-5)
-	case m.paneScrolls() && key.Matches(msg, k.PageDown):
-		m.detailOffset = min(m.detailOffset+5, m.paneLines())
+	case m.paneScrolls() && key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown):
+		m.scrollPane(msg)
 	case m.focus == focusDetail:
 		// other keys do nothing while the detail has focus
+	case key.Matches(msg, k.Filter):
+		m.focus = focusFilter
+		m.input.SetValue(m.matrix.filter)
+		m.input.CursorEnd()
+		return m, m.input.Focus()
+	default:
+		m.matrixKey(msg)
+	}
+	return m, nil
+}
+
+// filterKey handles a key while the filter prompt has focus: done, cancel, or typed into it.
+func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.FilterDone):
+		m.focus = focusMatrix
+		m.input.Blur()
+		return m, nil
+	case key.Matches(msg, m.keys.FilterCancel):
+		m.focus = focusMatrix
+		m.input.Blur()
+		m.matrix.filter = ""
+		m.matrix.refresh()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	m.matrix.filter = m.input.Value()
+	m.matrix.refresh()
+	return m, cmd
+}
+
+// scrollPane scrolls the pane by a line or five.
+func (m *Model) scrollPane(msg tea.KeyPressMsg) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		m.detailOffset = max(0, m.detailOffset-1)
+	case key.Matches(msg, k.Down):
+		m.detailOffset = min(m.detailOffset+1, m.paneLines())
+	case key.Matches(msg, k.PageUp):
+		m.detailOffset = max(0, m.detailOffset-5)
+	case key.Matches(msg, k.PageDown):
+		m.detailOffset = min(m.detailOffset+5, m.paneLines())
+	}
+}
+
+// matrixKey handles the keys of the matrix: moving, focusing the detail, clearing the
+// filter, the phase and the sort order.
+func (m *Model) matrixKey(msg tea.KeyPressMsg) {
+	k := m.keys
+	switch {
 	case key.Matches(msg, k.Up):
 		m.matrix.move(-1)
 		m.detailOffset = 0
@@ -184,13 +214,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Sort):
 		m.matrix.sort = m.matrix.sort.next()
 		m.matrix.refresh()
-	case key.Matches(msg, k.Filter):
-		m.focus = focusFilter
-		m.input.SetValue(m.matrix.filter)
-		m.input.CursorEnd()
-		return m, m.input.Focus()
 	}
-	return m, nil
 }
 
 // togglePane shows pane p instead of the detail, or the detail again.
