@@ -50,8 +50,8 @@ func checkEstate(c Config) error {
 	if c.VMsPerNS < 1 || c.VMsPerNS > 250 {
 		return fmt.Errorf("-vms-per-ns %d: want 1..250 (one /24 of %s per namespace)", c.VMsPerNS, vmNet)
 	}
-	if c.VMs < 1 || vmNamespaces(c) > 16 {
-		return fmt.Errorf("-vms %d: want 1..%d with -vms-per-ns %d (%s holds 16 namespaces)", c.VMs, 16*c.VMsPerNS, c.VMsPerNS, vmNet)
+	if c.VMs < 1 || vmNamespaces(c) > maxVMNamespaces {
+		return fmt.Errorf("-vms %d: want 1..%d with -vms-per-ns %d (%s holds %d namespaces)", c.VMs, maxVMNamespaces*c.VMsPerNS, c.VMsPerNS, vmNet, maxVMNamespaces)
 	}
 	return nil
 }
@@ -64,7 +64,10 @@ func checkEstate(c Config) error {
 // -shared-agents the VMs of a namespace name its primary address instead (the loader
 // accepts several hosts with one agent address). The
 // latency check is sized for a bench (5 samples 10 ms apart): with the default 20 x 200 ms,
-// the process server's 1,000 latency checks alone would take minutes.
+// the process server's 1,000 latency checks alone would take minutes. Its thresholds (2 s,
+// 5 s) are above what a loaded 2-core machine running seven agents shows: the lab has no
+// latency to judge, and with 100 ms a p95 around it flipped warn and pass between two runs,
+// which the verdict comparison of the adaptive wait then counted.
 func estateYAML(c Config) []byte {
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -90,7 +93,7 @@ func estateYAML(c Config) []byte {
 		p("  vm%04d: {site: azure, os: linux, roles: [protected-vm], address: %s, agent: %s, group: g%03d, disks: [{size: 64GiB, churn: 256KB/s}]}\n",
 			i+1, vmAddr(c, i), agent, i/4+1)
 	}
-	p("checks:\n  latency: {samples: 5, interval: 10ms, warn_p95: 100ms, fail_p95: 500ms}\n")
+	p("checks:\n  latency: {samples: 5, interval: 10ms, warn_p95: 2s, fail_p95: 5s}\n")
 	return b.Bytes()
 }
 

@@ -45,6 +45,7 @@ type Config struct {
 	RTTSamples   int           `json:"rtt_samples"`
 	RTTInterval  time.Duration `json:"rtt_interval_ns"`
 	VMs          int           `json:"estate_vms"`
+	LargeVMs     int           `json:"estate_large_vms"`
 	VMsPerNS     int           `json:"estate_vms_per_namespace"`
 	DropPct      float64       `json:"estate_drop_percent"`
 	SharedAgents bool          `json:"estate_shared_agents"`
@@ -56,6 +57,7 @@ type Config struct {
 	Out          string        `json:"-"`
 	Keep         bool          `json:"-"`
 	Bin          string        `json:"-"`
+	Profile      string        `json:"-"`
 }
 
 func main() {
@@ -68,6 +70,7 @@ func main() {
 	flag.IntVar(&c.RTTSamples, "samples", 100, "RTT samples per tool per round")
 	flag.DurationVar(&c.RTTInterval, "interval", 10*time.Millisecond, "gap between RTT samples")
 	flag.IntVar(&c.VMs, "vms", 1000, "protected VMs in the generated estate")
+	flag.IntVar(&c.LargeVMs, "large-vms", 10000, "protected VMs of the large estate (section large: shared agents, a lab of its own)")
 	flag.IntVar(&c.VMsPerNS, "vms-per-ns", 250, "VM addresses (and topology hosts) per agent namespace")
 	flag.Float64Var(&c.DropPct, "drop", 10, "percent of the estate's checks whose flow is dropped")
 	flag.BoolVar(&c.SharedAgents, "shared-agents", false, "the VMs of a namespace name one agent address (default: each its own address, one agent process per namespace either way)")
@@ -75,9 +78,10 @@ func main() {
 	flag.IntVar(&c.Concurrency, "concurrency", 0, "netprobe check --concurrency for the estate (0: its default)")
 	flag.Float64Var(&c.HubRate, "hub-rate", 0, "agent --max-probe-rate of cs01, mt01 and ps-az in the estate (0: the agent's default)")
 	flag.DurationVar(&c.Idle, "idle", 60*time.Second, "how long the idle agent is watched")
-	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,idle (default all)")
+	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,large,idle (default all)")
 	flag.StringVar(&c.Out, "o", "bench.json", "where to write the JSON results")
 	flag.StringVar(&c.Bin, "bin", "", "use this netprobe binary instead of building ./cmd/netprobe")
+	flag.StringVar(&c.Profile, "profile", "", "write the estate coordinator's CPU profile and peak heap profile to this directory")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the work directory (binary, estate topology, the check's JSON) and print where")
 	flag.Parse()
 
@@ -135,13 +139,7 @@ func run(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("building the lab: %w", err)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := l.Close(cctx); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: removing the lab: %v (ip netns list | grep %s)\n", err, l.Prefix())
-		}
-	}()
+	defer closeLab(ctx, l)
 
 	// The idle agent is watched while the other sections run: its own CPU time is counted,
 	// not the machine's, and nothing talks to it.
@@ -161,6 +159,9 @@ func run(ctx context.Context, c Config) error {
 	}
 	if c.want("estate") && ctx.Err() == nil {
 		rows = append(rows, estate(ctx, l, bin, work, c)...)
+	}
+	if c.want("large") && c.LargeVMs > 0 && ctx.Err() == nil {
+		rows = append(rows, estateLarge(ctx, bin, work, c)...)
 	}
 	if idle != nil && ctx.Err() == nil {
 		step("waiting for the idle agent's window to end")
@@ -186,29 +187,50 @@ func run(ctx context.Context, c Config) error {
 	return nil
 }
 
-// Estate addressing: the VMs live in 10.30.0.0/20 on the Azure side (the retained /24 of the
+// Estate addressing: the VMs live in 10.30.0.0/18 on the Azure side (the retained /24 of the
 // failback lab is too small for 1,000), VMsPerNS addresses per agent namespace.
 const (
-	vmNet     = "10.30.0.0/20"
-	vmGateway = "10.30.0.1/20"
+	vmNet     = "10.30.0.0/18"
+	vmGateway = "10.30.0.1/18"
+	// maxVMNamespaces is how many /24s vmNet holds: 64 x 250 VMs, room for the 10,000-VM row.
+	maxVMNamespaces = 64
 	// vmGatewayAddr is the Azure router on the VM LAN.
 	vmGatewayAddr = "10.30.0.1"
 	vmLAN         = "vms"
 )
 
+// closeLab removes a lab, also when ctx was cancelled, and says so when it cannot.
+func closeLab(ctx context.Context, l *lab.Lab) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := l.Close(cctx); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: removing the lab: %v (ip netns list | grep %s)\n", err, l.Prefix())
+	}
+}
+
 // benchSpec is the failback lab with the VPN unshaped (the throughput section shapes it
-// itself) and the estate's VM namespaces on an extra Azure LAN.
+// itself) and, for the estate section, the estate's VM namespaces on an extra Azure LAN.
 func benchSpec(c Config) lab.Spec {
+	if c.want("estate") {
+		return estateSpec(c)
+	}
+	c.VMs = 0
+	return estateSpec(c)
+}
+
+// estateSpec is the failback lab with the VPN unshaped and the VM namespaces of an estate of
+// c.VMs on an extra Azure LAN.
+func estateSpec(c Config) lab.Spec {
 	s := lab.Failback()
 	s.Link(lab.VPN).Rate = 0
 	az := s.Site(lab.Azure)
 	az.LANs = append(az.LANs, lab.LANSpec{Name: vmLAN, Gateway: netip.MustParsePrefix(vmGateway)})
 	cs := s.Host(lab.CS01)
 	cs.Routes = append(cs.Routes, lab.Route{Prefix: netip.MustParsePrefix(vmNet), Via: netip.MustParseAddr(lab.AddrFBGW)})
-	if c.want("estate") {
+	if c.VMs > 0 {
 		for k := range vmNamespaces(c) {
 			s.Hosts = append(s.Hosts, lab.HostSpec{Name: vmHost(k), Site: lab.Azure,
-				NICs:   []lab.NICSpec{{Name: "eth0", LAN: vmLAN, Addr: netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), 20)}},
+				NICs:   []lab.NICSpec{{Name: "eth0", LAN: vmLAN, Addr: netip.PrefixFrom(vmAddr(c, k*c.VMsPerNS), netip.MustParsePrefix(vmNet).Bits())}},
 				Routes: []lab.Route{{Prefix: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr(vmGatewayAddr)}}})
 		}
 	}

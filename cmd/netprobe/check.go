@@ -30,6 +30,7 @@ type checkFlags struct {
 	phases, only                  []string
 	timeout                       time.Duration
 	concurrency                   int
+	fullWait                      bool
 	strict, headless, noBandwidth bool
 	noHostFacts                   bool
 	historyDir                    string
@@ -97,6 +98,7 @@ are still written).`,
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable), e.g. 'port/*/cs01/*'")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 512)")
+	fl.BoolVar(&f.fullWait, "full-wait", false, "wait the whole timeout for every silent TCP port, instead of filtering it once the destination agent's own port has shown the round trip (docs/probes.md)")
 	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&f.headless, "headless", false, "never open the TUI, even on a terminal")
 	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out (they take checks.bandwidth.duration each)")
@@ -117,6 +119,7 @@ are still written).`,
 
 func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, formatSet bool) error {
 	softMemoryLimit()
+	defer startProfiles(stderr)()
 	t, formatter, plan, err := planCheck(f)
 	if err != nil {
 		return err
@@ -155,7 +158,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, f checkFlags, forma
 	// The TUI is for a person at a terminal; a run that writes history, evidence, a file or a
 	// chosen format is a cron or CI run, headless.
 	if !f.headless && !formatSet && f.output == "" && store == nil && ev == nil && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
-		err := runTUI(ctx, t, plan, dial, f.concurrency, f.strict, f.headlessCmd)
+		err := runTUI(ctx, t, plan, f.runner(dial, os.Stderr), f.strict, f.headlessCmd)
 		if !errors.Is(err, tui.ErrNoTerminal) {
 			return err
 		}
@@ -238,28 +241,24 @@ type checkRun struct {
 // run runs the plan, then writes the run and records it in the history.
 func (c *checkRun) run(ctx context.Context, dial engine.Dialer) error {
 	started := time.Now()
-	runner := &engine.Runner{Dial: dial, Concurrency: c.f.concurrency, Log: logger(c.stderr)}
+	runner := c.f.runner(dial, c.stderr)
 	if c.ev != nil {
 		runner.Evidence = c.ev.Write
 	}
 	if s, ok := c.formatter.(report.StreamFormatter); ok && c.f.output == "" {
 		c.stream = s
 	}
-	results := engine.Findings(c.t)
-	for _, r := range results {
+	// A run streamed to stdout without history holds only the count of its results.
+	results := &checkResults{hold: c.stream == nil || c.store != nil}
+	for _, r := range engine.Findings(c.t) {
+		results.add(r)
 		c.writeStream(r)
 	}
-	results, agents, interrupted := c.collect(ctx, runner, results)
+	agents, interrupted := c.collect(ctx, runner, results)
 	if c.ev != nil {
-		n := 0
-		for _, r := range results {
-			if r.Evidence != "" {
-				n++
-			}
-		}
-		fmt.Fprintf(c.stderr, "netprobe: %d evidence file(s) in %s\n", n, c.ev.Path())
+		fmt.Fprintf(c.stderr, "netprobe: %d evidence file(s) in %s\n", results.evidence, c.ev.Path())
 	}
-	run := result.NewRun(c.t.Name, started, time.Since(started), results)
+	run := results.run(c.t.Name, started, time.Since(started))
 	run.Interrupted = interrupted
 	run.Site = c.site
 	stampRun(&run, c.t, agents)
@@ -268,9 +267,9 @@ func (c *checkRun) run(ctx context.Context, dial engine.Dialer) error {
 }
 
 // collect runs the plan, adding each result to results (and to a streaming format as it
-// comes) and showing progress; it returns the results, the agents' states and whether the
-// run was interrupted.
-func (c *checkRun) collect(ctx context.Context, runner *engine.Runner, results []result.Result) ([]result.Result, agentLog, bool) {
+// comes) and showing progress; it returns the agents' states and whether the run was
+// interrupted.
+func (c *checkRun) collect(ctx context.Context, runner *engine.Runner, results *checkResults) (agentLog, bool) {
 	progress := newProgress(c.stderr, len(c.plan))
 	agents := agentLog{}
 	interrupted := false
@@ -287,7 +286,7 @@ func (c *checkRun) collect(ctx context.Context, runner *engine.Runner, results [
 	for ev := range events {
 		switch {
 		case ev.Result != nil:
-			results = append(results, *ev.Result)
+			results.add(*ev.Result)
 			progress.result(*ev.Result)
 			c.writeStream(*ev.Result)
 		case ev.Agent != nil:
@@ -298,7 +297,7 @@ func (c *checkRun) collect(ctx context.Context, runner *engine.Runner, results [
 		}
 	}
 	progress.done()
-	return results, agents, interrupted
+	return agents, interrupted
 }
 
 // writeStream writes one result to a streaming format on stdout, until a write fails.
@@ -415,6 +414,11 @@ func dialerFor(plan []engine.Check, trust trustFlags) (engine.Dialer, error) {
 		return nil, err
 	}
 	return engine.AgentDialer(cfg), nil
+}
+
+// runner is the engine runner of a check or tui run with these flags.
+func (f checkFlags) runner(dial engine.Dialer, stderr io.Writer) *engine.Runner {
+	return &engine.Runner{Dial: dial, Concurrency: f.concurrency, FullWait: f.fullWait, Log: logger(stderr)}
 }
 
 func isTerminal(f *os.File) bool {

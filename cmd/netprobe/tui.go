@@ -45,7 +45,7 @@ is no terminal). Exit codes are those of check.`,
 			if err != nil {
 				return err
 			}
-			return runTUI(cmd.Context(), t, plan, dial, f.concurrency, f.strict, f.headlessCmd)
+			return runTUI(cmd.Context(), t, plan, f.runner(dial, os.Stderr), f.strict, f.headlessCmd)
 		},
 	}
 	fl := cmd.Flags()
@@ -55,6 +55,7 @@ is no terminal). Exit codes are those of check.`,
 	fl.StringArrayVar(&f.only, "only", nil, "only checks whose ID matches this glob or contains this text (repeatable)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "one probe attempt (default: the topology's settings.timeout)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "checks in flight at once (default: one per 16 planned checks, 64 to 512)")
+	fl.BoolVar(&f.fullWait, "full-wait", false, "wait the whole timeout for every silent TCP port (docs/probes.md)")
 	fl.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	fl.BoolVar(&f.noBandwidth, "no-bandwidth", false, "leave the bandwidth tests out")
 	fl.BoolVar(&f.noHostFacts, "no-host-facts", false, "leave out the master target's host-fact rules")

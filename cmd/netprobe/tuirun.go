@@ -52,9 +52,8 @@ func sortedHostNames(t *topology.Topology) []string {
 
 // runTUI opens the live dashboard on a plan and exits like headless mode would. headless is
 // the command that prints the same results without a terminal; errors name it.
-func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, dial engine.Dialer, concurrency int, strict bool, headless string) error {
-	src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t),
-		Runner: &engine.Runner{Dial: dial, Concurrency: concurrency, Log: logger(os.Stderr)}}
+func runTUI(ctx context.Context, t *topology.Topology, plan []engine.Check, runner *engine.Runner, strict bool, headless string) error {
+	src := &tui.EngineSource{Plan: plan, Findings: engine.Findings(t), Runner: runner}
 	rep, err := tui.Run(ctx, src, estateOf(t), tui.Options{})
 	switch {
 	case errors.Is(err, tui.ErrNoTerminal):

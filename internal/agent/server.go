@@ -508,8 +508,12 @@ type Info struct {
 	ObservedSource string `json:"observed_source"`
 	// ProbeKinds are the probe kinds this agent runs, sorted.
 	ProbeKinds []string `json:"probe_kinds"`
-	Bounds     Bounds   `json:"bounds"`
-	MTLS       bool     `json:"mtls"`
+	// Features are the optional request fields this agent accepts (its decoder refuses
+	// fields it does not know), sorted: probes.FeatureAdaptiveWait. A coordinator sends such
+	// a field only to an agent that lists it.
+	Features []string `json:"features,omitempty"`
+	Bounds   Bounds   `json:"bounds"`
+	MTLS     bool     `json:"mtls"`
 }
 
 // Interface is one network interface of the agent's host.
@@ -529,7 +533,7 @@ func (s *Server) handleHello(_ context.Context, r *http.Request, body []byte) (a
 	info := Info{
 		V: Version, Version: s.cfg.Version, Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Interfaces: interfaces(), ObservedSource: r.RemoteAddr, Bounds: s.bounds,
-		MTLS: s.cfg.ClientCAs != nil,
+		MTLS: s.cfg.ClientCAs != nil, Features: []string{probes.FeatureAdaptiveWait},
 	}
 	for k := range s.kinds {
 		info.ProbeKinds = append(info.ProbeKinds, k)

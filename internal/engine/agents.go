@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/netprobe/netprobe/internal/agent"
@@ -55,66 +54,72 @@ type AgentState struct {
 // the start of a large run, without a thundering herd.
 const dialConcurrency = 64
 
-// dialAgents connects to every agent the plan needs, in parallel, and reports each one.
-func (st *runState) dialAgents(ctx context.Context, plan []Check, log *slog.Logger) {
-	hosts := map[string][]string{}
-	var order []string
-	add := func(addr, host string) {
-		if addr == "" {
-			return
-		}
-		if _, ok := hosts[addr]; !ok {
-			order = append(order, addr)
-		}
-		if !contains(hosts[addr], host) {
-			hosts[addr] = append(hosts[addr], host)
-		}
-	}
-	for _, c := range plan {
-		if c.SkipReason != "" {
-			continue
-		}
-		add(c.FromAgent, c.From)
-		if kinds[c.Kind].toAgent {
-			add(c.ToAgent, c.To)
-		}
-		for _, rv := range c.Resolvers {
-			add(rv.Agent, rv.Host)
-		}
-	}
-	st.hosts = hosts
+// dial connects to the agent at addr and fills its slot: the client, or why there is none;
+// the pace of its probe-rate bound and the optional fields it accepts, from its Hello.
+func (st *runState) dial(ctx context.Context, addr string, s *agentSlot, log *slog.Logger) {
 	timeout := st.r.DialTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(dialConcurrency)
-	for _, addr := range order {
-		g.Go(func() error {
-			dctx, cancel := context.WithTimeout(ctx, timeout)
-			p, err := st.r.Dial(dctx, addr)
-			cancel()
-			mu.Lock()
-			if err != nil {
-				st.errs[addr] = err
-				log.Warn("agent unreachable", "agent", addr, "hosts", hosts[addr], "err", err)
-			} else {
-				st.agents[addr] = p
-				if ip, ok := p.(interface{ Info() agent.Info }); ok {
-					// Ask no faster than the agent answers: pacing to its bound replaces a
-					// storm of 429s and backoffs (the retry stays for what others use of it).
-					if b := ip.Info().Bounds; b.ProbeRate > 0 {
-						st.pace[addr] = paceFor(b)
-					}
-				}
-			}
-			mu.Unlock()
-			st.send(Event{Agent: &AgentState{Addr: addr, Hosts: hosts[addr], Up: err == nil, Err: err}})
-			return nil
-		})
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	p, err := st.r.Dial(dctx, addr)
+	cancel()
+	if err != nil {
+		s.err = err
+		log.Warn("agent unreachable", "agent", addr, "hosts", s.hosts, "err", err)
+		return
 	}
-	_ = g.Wait()
+	s.p = p
+	if ip, ok := p.(interface{ Info() agent.Info }); ok {
+		info := ip.Info()
+		// Ask no faster than the agent answers: pacing to its bound replaces a storm of 429s
+		// and backoffs (the retry stays for what others use of it).
+		if info.Bounds.ProbeRate > 0 {
+			s.pace = paceFor(info.Bounds)
+		}
+		s.features = info.Features
+	}
+}
+
+// hostsOf are the hosts the agent at addr serves.
+func (st *runState) hostsOf(addr string) []string {
+	if s := st.slots[addr]; s != nil {
+		return s.hosts
+	}
+	return nil
+}
+
+// prober is the client of the agent at addr; nil when it was not dialled or did not answer.
+// Only for an agent the calling check needs (agentsNeeded): its slot is filled before the
+// check starts.
+func (st *runState) prober(addr string) Prober {
+	if s := st.slots[addr]; s != nil {
+		return s.p
+	}
+	return nil
+}
+
+// dialErr is why the agent at addr has no client; nil when it has one or is not in the plan.
+func (st *runState) dialErr(addr string) error {
+	if s := st.slots[addr]; s != nil {
+		return s.err
+	}
+	return nil
+}
+
+// responder is what the responder l of the agent at addr got when it was asked for (zero:
+// never asked, or the agent did not answer).
+func (st *runState) responder(addr string, l agent.Listen) agent.ResponderStatus {
+	if s := st.slots[addr]; s != nil {
+		return s.respond[l]
+	}
+	return 0
+}
+
+// accepts reports whether the agent at addr announced the optional request field feature.
+func (st *runState) accepts(addr, feature string) bool {
+	s := st.slots[addr]
+	return s != nil && slices.Contains(s.features, feature)
 }
 
 // paceFor is the coordinator's pace toward an agent: a little under its bound, with half its
@@ -148,7 +153,10 @@ func nameAgent(addr string, err error) error {
 }
 
 func (st *runState) callProbeRetrying(ctx context.Context, p Prober, agentAddr string, kind string, timeout time.Duration, req, res any) error {
-	pace := st.pace[agentAddr] // written by dialAgents before any check runs
+	var pace *rate.Limiter
+	if s := st.slots[agentAddr]; s != nil {
+		pace = s.pace // filled by prepare before the check started
+	}
 	for attempt := 0; ; attempt++ {
 		// Route lookups and clock readings send nothing and are not counted by the agent; a
 		// clock reading must not wait here either, inside the round trip it times.
@@ -185,7 +193,7 @@ func (st *runState) callProbeRetrying(ctx context.Context, p Prober, agentAddr s
 			st.mu.Unlock()
 			if wentDown {
 				// Said once per agent, as its dial is: the run's record and the TUI show it gone.
-				st.send(Event{Agent: &AgentState{Addr: agentAddr, Hosts: st.hosts[agentAddr], Up: false, Err: err}})
+				st.send(Event{Agent: &AgentState{Addr: agentAddr, Hosts: st.hostsOf(agentAddr), Up: false, Err: err}})
 			}
 		}
 		var re *agent.RemoteError
@@ -237,27 +245,36 @@ func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 	return context.WithTimeout(ctx, d+slack)
 }
 
-// done counts a check off its source agent; after the agent's last one, its idle
-// connections are closed: on a thousand-agent estate they are most of the coordinator's
-// memory (make bench). A later call (closing responders) simply dials again.
-func (st *runState) done(c Check) {
-	if c.SkipReason != "" || c.FromAgent == "" {
-		return
-	}
-	st.mu.Lock()
-	st.left[c.FromAgent]--
-	last := st.left[c.FromAgent] == 0
-	st.mu.Unlock()
-	if cl, ok := st.agents[c.FromAgent].(interface{ Close() error }); ok && last {
-		_ = cl.Close()
+// done counts a finished check off every agent it needed (agentsNeeded). After an agent's
+// last one its responders are closed and then its connections, on the connection the checks
+// used: on a thousand-agent estate idle connections are most of the coordinator's memory,
+// and closing the responders at the end of the run took a thousand handshakes more (make
+// bench). A later call (renewing, or closing what is left) simply dials again.
+func (st *runState) done(ctx context.Context, c Check) {
+	for _, n := range agentsNeeded(c) {
+		st.mu.Lock()
+		st.uses[n.addr]--
+		last := st.uses[n.addr] == 0
+		st.mu.Unlock()
+		if !last {
+			continue
+		}
+		p := st.prober(n.addr)
+		if p == nil {
+			continue
+		}
+		st.rs.closeAgent(ctx, n.addr)
+		if cl, ok := p.(interface{ Close() error }); ok {
+			_ = cl.Close()
+		}
 	}
 }
 
 // closeClients closes every agent client when the run is over (after the responders), so a
 // TUI that re-runs checks does not pile up idle connections.
 func (st *runState) closeClients() {
-	for _, p := range st.agents {
-		if cl, ok := p.(interface{ Close() error }); ok {
+	for _, s := range st.slots {
+		if cl, ok := s.p.(interface{ Close() error }); ok {
 			_ = cl.Close()
 		}
 	}

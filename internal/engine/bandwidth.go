@@ -21,9 +21,9 @@ import (
 // open in the firewall), From serves and To connects and receives, like iperf3 -R: the data
 // still flows the way replication does.
 func (st *runState) bandwidth(ctx context.Context, p Prober, c Check) result.Result {
-	to := st.agents[c.ToAgent]
+	to := st.prober(c.ToAgent)
 	if to == nil {
-		err := st.errs[c.ToAgent]
+		err := st.dialErr(c.ToAgent)
 		if err == nil {
 			err = errors.New("agent not connected")
 		}

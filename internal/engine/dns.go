@@ -29,7 +29,7 @@ func (st *runState) dns(ctx context.Context, p Prober, c Check) result.Result {
 	var answers []probes.DNSAnswer
 	var sites []string
 	for _, rv := range c.Resolvers {
-		q := st.agents[rv.Agent]
+		q := st.prober(rv.Agent)
 		if q == nil {
 			continue // its host's own checks report the agent
 		}

@@ -65,6 +65,22 @@ func TestJudgePort(t *testing.T) {
 	}
 }
 
+// TestJudgePortAdaptiveWait: a port the adaptive wait filtered says how long it listened and
+// how fast the host's agent port answered, not the whole timeout it did not wait; the verdict
+// is a dropped port's.
+func TestJudgePortAdaptiveWait(t *testing.T) {
+	c := portCheck("open", "doc")
+	m := probes.PortResult{State: probes.Filtered, Reason: probes.Timeout, SourceIP: "10.10.5.10",
+		Waited: 520 * time.Millisecond, HostRTT: 3 * time.Millisecond}
+	r := JudgePort(c, m, AnsweredResponder)
+	if want := "no answer to 2 tries within 520.0ms, while the host's agent port answered in 3.0ms"; r.Status != result.Fail || !strings.Contains(r.Message, want) {
+		t.Errorf("%s %q, want fail with %q", r.Status, r.Message, want)
+	}
+	if !strings.Contains(r.Hint, "drops it") {
+		t.Errorf("hint %q, want a dropped port's", r.Hint)
+	}
+}
+
 func TestJudgePair(t *testing.T) {
 	mk := func(id, state string) result.Result {
 		return result.Result{ID: id, Check: "port", Status: result.Fail, State: state}

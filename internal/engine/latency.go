@@ -13,10 +13,10 @@ import (
 
 // latency runs a UDP echo latency probe to the destination agent's echo responder.
 func (st *runState) latency(ctx context.Context, p Prober, c Check) result.Result {
-	if err := st.errs[c.ToAgent]; err != nil {
+	if err := st.dialErr(c.ToAgent); err != nil {
 		return Errored(c, fmt.Errorf("the agent on %s (%s) did not answer, so it cannot echo: %w", c.To, c.ToAgent, err), agentHint(Check{From: c.To, FromAgent: c.ToAgent}, err))
 	}
-	if st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] != agent.Opened {
+	if st.responder(c.ToAgent, agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}) != agent.Opened {
 		return Errored(c, fmt.Errorf("the agent on %s did not open its UDP echo on port %d", c.To, echoPort(c.ToAgent)),
 			fmt.Sprintf("Check that udp/%d is free on %s (the agent's echo uses its control port number over UDP).", echoPort(c.ToAgent), c.To))
 	}

@@ -148,8 +148,8 @@ func TestConcurrencyFor(t *testing.T) {
 func TestInterleave(t *testing.T) {
 	plan := []Check{{ID: "a1", FromAgent: "a"}, {ID: "a2", FromAgent: "a"}, {ID: "a3", FromAgent: "a"}, {ID: "b1", FromAgent: "b"}, {ID: "c1", FromAgent: "c"}, {ID: "c2", FromAgent: "c"}}
 	var got []string
-	for _, c := range interleave(plan) {
-		got = append(got, c.ID)
+	for _, i := range interleave(plan) {
+		got = append(got, plan[i].ID)
 	}
 	// a's three at 1/6, 3/6, 5/6 of the way, b's one at 1/2, c's two at 1/4 and 3/4.
 	if diff := cmp.Diff([]string{"a1", "c1", "a2", "b1", "c2", "a3"}, got); diff != "" {
@@ -164,8 +164,8 @@ func TestInterleave(t *testing.T) {
 		}
 	}
 	order := interleave(plan)
-	for _, c := range order[:len(order)/10] {
-		if c.ID == "hub10" {
+	for _, i := range order[:len(order)/10] {
+		if plan[i].ID == "hub10" {
 			return // the hub's 11th check is within the first tenth
 		}
 	}

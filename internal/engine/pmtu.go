@@ -18,7 +18,7 @@ func (st *runState) pmtu(ctx context.Context, p Prober, c Check) result.Result {
 	// A binary search of DF probes: about log2(max-min) rounds, each up to one timeout.
 	var m probes.PMTUResult
 	err := st.callProbe(ctx, p, c.FromAgent, agent.KindPMTU, 12*c.Timeout, req, &m)
-	if (errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported)) && st.respond[c.ToAgent][agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}] == agent.Opened {
+	if (errors.Is(err, probes.ErrPermission) || errors.Is(err, probes.ErrUnsupported)) && st.responder(c.ToAgent, agent.Listen{Proto: "udp", Port: echoPort(c.ToAgent)}) == agent.Opened {
 		// No ICMP socket for the agent (unprivileged): DF datagrams to the destination
 		// agent's UDP echo measure the same path, where the agent's OS can set DF on UDP.
 		req.Mode, req.Address = "udp", joinHostPort(c.Address, echoPort(c.ToAgent))

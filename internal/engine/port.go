@@ -35,7 +35,7 @@ func (a AnsweredBy) String() string {
 func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	by := AnsweredUnknown
 	if c.ToAgent != "" {
-		switch st.respond[c.ToAgent][agent.Listen{Proto: name(c.Proto), Port: c.Port}] {
+		switch st.responder(c.ToAgent, agent.Listen{Proto: name(c.Proto), Port: c.Port}) {
 		case agent.Opened, agent.Down:
 			// Down: ours, shared with a set whose socket failed and is being re-opened; the
 			// check below asks whether it listened before judging what the probe found.
@@ -53,6 +53,10 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 		Capture:  st.r.Evidence != nil,
 		RefPorts: refPorts(c),
 	}
+	// The destination's agent port is the reference of the adaptive wait: only when that
+	// agent answered us (else it is likely not listening) and the source's agent accepts it.
+	req.AdaptiveWait = !st.r.FullWait && c.Proto == topology.ProtoTCP && len(req.RefPorts) > 0 &&
+		st.prober(c.ToAgent) != nil && st.accepts(c.FromAgent, probes.FeatureAdaptiveWait)
 	if st.r.BindSource {
 		req.Source = hostOnly(c.FromAddress)
 	}
@@ -77,7 +81,7 @@ func (st *runState) port(ctx context.Context, p Prober, c Check) result.Result {
 	}
 	res := JudgePort(jc, m, by)
 	res.Confidence = name(c.Confidence)
-	if err := st.errs[c.ToAgent]; err != nil && by == AnsweredUnknown && res.Status != result.Pass {
+	if err := st.dialErr(c.ToAgent); err != nil && by == AnsweredUnknown && res.Status != result.Pass {
 		res.Hint = fmt.Sprintf("The agent on %s (%s) did not answer, so no responder was opened there: %v. Start it and run again to tell a firewall from a missing service.", c.To, c.ToAgent, err)
 	}
 	res = JudgeAnswer(c, res, m)
@@ -170,6 +174,10 @@ func JudgePort(c Check, m probes.PortResult, by AnsweredBy) result.Result {
 			r.Hint = "A firewall on the path rejects it. " + allow
 		default:
 			r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer within %s", c.From, c.To, pp, roundTimeout(c.Timeout))
+			if m.Waited > 0 { // the adaptive wait (probes/portwait.go)
+				r.Message = fmt.Sprintf("%s cannot reach %s on %s: no answer to 2 tries within %s, while the host's agent port answered in %s",
+					c.From, c.To, pp, fmtDur(m.Waited), fmtDur(m.HostRTT))
+			}
 			r.Hint = "A firewall on the path drops it. " + allow
 		}
 	case m.State == probes.Closed:

@@ -81,7 +81,7 @@ func (st *runState) responderListened(ctx context.Context, to, agentAddr string,
 	if s, ok := st.respSeen.get(agentAddr, l); ok && s.listenedThrough(start, end) {
 		return nil
 	}
-	p := st.agents[agentAddr]
+	p := st.prober(agentAddr)
 	if p == nil {
 		return fmt.Errorf("%w: the agent on %s (%s) is not connected, so its responder on %d/%s cannot be confirmed", errResponderDown, to, agentAddr, l.Port, l.Proto)
 	}

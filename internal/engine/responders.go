@@ -14,35 +14,42 @@ import (
 	"github.com/netprobe/netprobe/internal/agent"
 )
 
-// openResponders asks each destination agent to listen on the ports flows need, so that a
-// firewall can be tested before ASR is installed; it returns the function that closes them.
+// A destination agent listens on the ports the plan's flows need (responders), so that a
+// firewall can be tested before ASR is installed: prepare asks each agent for its set as
+// soon as it is dialled (responderSets.open), and the run closes them all at its end.
 //
 // A set lives until the agent's responder TTL (10 minutes by default); a run of a large
 // estate can outlast it, so each set is renewed before it expires: the same ports are asked
 // for again (the agent shares the open sockets with the new set) and the old set is closed
 // (its sockets stay for their borrower). No port closes mid-run.
-func (st *runState) openResponders(ctx context.Context, plan []Check, log *slog.Logger) func() {
-	rs := &responderSets{log: log}
-	rs.open(ctx, st, st.wantedListens(plan))
+
+// keepRenewed renews rs's sets from when opened closes (every set is open: within seconds of
+// the start, and sets live for minutes) while the run lasts, and returns the function that
+// stops that and closes them all, once opened has closed.
+func (rs *responderSets) keepRenewed(ctx context.Context, opened <-chan struct{}) func() {
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		rs.renew(renewCtx)
+		select {
+		case <-opened:
+			rs.renew(renewCtx)
+		case <-renewCtx.Done():
+		}
 	}()
 	return func() {
 		stopRenew()
 		<-renewed
+		<-opened
 		rs.close(ctx)
 	}
 }
 
-// wantedListens is, per destination agent that answered, the responders the plan's checks
-// need there.
-func (st *runState) wantedListens(plan []Check) map[string][]agent.Listen {
+// wantedListens is, per destination agent, the responders the plan's checks need there.
+func wantedListens(plan []Check) map[string][]agent.Listen {
 	want := map[string][]agent.Listen{}
 	for _, c := range plan {
-		if c.SkipReason != "" || c.ToAgent == "" || st.agents[c.ToAgent] == nil {
+		if c.SkipReason != "" || c.ToAgent == "" {
 			continue
 		}
 		listen := kinds[c.Kind].listen
@@ -70,38 +77,61 @@ type responderSet struct {
 // closed at its end.
 type responderSets struct {
 	log  *slog.Logger
-	mu   sync.Mutex // guards sets, each set's id and renew, and the runState's respond map while opening
+	mu   sync.Mutex // guards sets, each set's id and renew
 	sets []*responderSet
 }
 
-// open asks every agent of want for its responders, in parallel, and records in st.respond
-// what each port got.
-func (rs *responderSets) open(ctx context.Context, st *runState, want map[string][]agent.Listen) {
-	var g errgroup.Group
-	for addr, ls := range want {
-		g.Go(func() error {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			res, err := st.agents[addr].OpenResponders(rctx, ls)
-			rs.mu.Lock()
-			defer rs.mu.Unlock()
-			m := map[agent.Listen]agent.ResponderStatus{}
-			st.respond[addr] = m
-			if err != nil {
-				rs.log.Warn("responders not opened", "agent", addr, "err", err)
-				return nil
-			}
-			if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
-				rs.sets = append(rs.sets, &responderSet{p: st.agents[addr], addr: addr, ls: ls, id: res.ID, renew: renewAt(st.agents[addr], time.Now(), res.ExpiresAt)})
-			}
-			for _, p := range res.Ports {
-				m[agent.Listen{Proto: p.Proto, Port: p.Port}] = p.Status
-			}
-			return nil
-		})
+// open asks the agent at addr (client p) for the responders ls and returns what each port
+// got; nil when the agent did not answer. A set with something of ours open is kept, to be
+// renewed and closed.
+func (rs *responderSets) open(ctx context.Context, addr string, p Prober, ls []agent.Listen) map[agent.Listen]agent.ResponderStatus {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := p.OpenResponders(rctx, ls)
+	if err != nil {
+		rs.log.Warn("responders not opened", "agent", addr, "err", err)
+		return nil
 	}
-	_ = g.Wait()
+	if res.ID != "" { // "" when every port was shared or held: nothing of ours to close
+		rs.mu.Lock()
+		rs.sets = append(rs.sets, &responderSet{p: p, addr: addr, ls: ls, id: res.ID, renew: renewAt(p, time.Now(), res.ExpiresAt)})
+		rs.mu.Unlock()
+	}
+	m := make(map[agent.Listen]agent.ResponderStatus, len(res.Ports))
+	for _, pr := range res.Ports {
+		m[agent.Listen{Proto: pr.Proto, Port: pr.Port}] = pr.Status
+	}
+	return m
 }
+
+// closeAgent closes the sets of the agent at addr now, and forgets them: none of the run's
+// checks needs them any more (runState.done).
+func (rs *responderSets) closeAgent(ctx context.Context, addr string) {
+	type open struct {
+		p  Prober
+		id string
+	}
+	rs.mu.Lock()
+	var mine []open
+	rs.sets = slices.DeleteFunc(rs.sets, func(s *responderSet) bool {
+		if s.addr == addr {
+			mine = append(mine, open{s.p, s.id})
+			return true
+		}
+		return false
+	})
+	rs.mu.Unlock()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	for _, s := range mine {
+		if err := s.p.CloseResponders(cctx, s.id); err != nil {
+			rs.log.Warn("responders not closed; they expire on their own", "agent", addr, "id", s.id, "err", err)
+		}
+	}
+}
+
+// closeTimeout bounds closing one agent's responders, also when the run was cancelled.
+const closeTimeout = 5 * time.Second
 
 // renew renews each set when it is due until ctx ends or no set is left to renew.
 func (rs *responderSets) renew(ctx context.Context) {
@@ -181,10 +211,13 @@ func (rs *responderSets) renewOne(ctx context.Context, o *responderSet) {
 
 // close closes every set, even when the run was cancelled: a fresh, bounded context.
 func (rs *responderSets) close(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
+	rs.mu.Lock()
+	sets := slices.Clone(rs.sets)
+	rs.mu.Unlock()
 	var g errgroup.Group
-	for _, s := range rs.sets {
+	for _, s := range sets {
 		if s.id == "" {
 			continue
 		}

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
-	"github.com/netprobe/netprobe/internal/agent"
 	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 )
@@ -55,6 +53,12 @@ type Runner struct {
 	// Capture) and is handed those of every port check that does not pass; it returns the
 	// file it wrote them to, which the result names (answer.go, internal/evidence).
 	Evidence func(checkID string, c *probes.Capture) (file string, err error)
+	// FullWait makes every silent TCP port wait its check's whole timeout. By default a port
+	// check asks the source agent for the adaptive wait (probes.PortRequest.AdaptiveWait, when
+	// the agent accepts it): silent while the destination agent's own port answers, it is
+	// filtered after a wait that follows that answer's round trip. make bench runs an estate
+	// both ways and compares every verdict.
+	FullWait bool
 	// Now reads the clock for certificate expiry and the coordinator's side of clock samples
 	// (FB-CLOCK); nil is time.Now.
 	Now func() time.Time
@@ -101,16 +105,18 @@ func (r *Runner) Run(ctx context.Context, plan []Check) <-chan Event {
 }
 
 type runState struct {
-	r       *Runner
-	out     chan<- Event
-	agents  map[string]Prober
-	errs    map[string]error
-	respond map[string]map[agent.Listen]agent.ResponderStatus // agent addr -> port -> status
-	hosts   map[string][]string                               // agent addr -> the hosts it serves; set by dialAgents before any check runs
+	r   *Runner
+	out chan<- Event
+	// slots are the plan's agents, by address: the map is built before the run starts, and
+	// each slot is filled by prepare before a check that needs its agent starts.
+	slots map[string]*agentSlot
 	// respSeen caches the agents' responder status answers (responder_health.go).
 	respSeen responderSeenCache
 
-	mu      sync.Mutex // guards pending, emitted, judged, waiting, down, silent, lateAt and left
+	// rs are the responder sets the run opened.
+	rs *responderSets
+
+	mu      sync.Mutex // guards pending, emitted, judged, waiting, down, silent, lateAt and uses
 	pending map[string]result.Result
 	emitted map[string]bool
 	judged  map[string]*result.Result  // results other checks are judged with, by ID; nil until out
@@ -118,8 +124,10 @@ type runState struct {
 	down    map[string]error           // agents that failed mid-run: their remaining checks error at once
 	silent  map[string]int             // calls in a row an agent left unanswered past their deadline
 	lateAt  map[string]time.Time       // when the last counted late answer came back
-	left    map[string]int             // checks still to run per source agent
-	pace    map[string]*rate.Limiter   // agent addr -> its probe-rate bound, from its Hello
+	uses    map[string]int             // checks still to finish per agent they need (agentsNeeded)
+	// sources counts the checks each agent runs as their source (skips aside); set before
+	// the run, read-only.
+	sources map[string]int
 }
 
 func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (interrupted bool) {
@@ -128,12 +136,20 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 		log = slog.New(slog.DiscardHandler)
 	}
 	st := newRunState(r, out, plan)
-	st.dialAgents(ctx, plan, log)
-	closeResponders := sync.OnceFunc(st.openResponders(ctx, plan, log))
+	pl := st.newPipeline(plan)
+	rs := &responderSets{log: log}
+	st.rs = rs
+	ready := make(chan int, len(plan))
+	prepared := make(chan struct{})
+	go func() {
+		defer close(prepared)
+		st.prepare(ctx, plan, pl, rs, log, ready)
+	}()
+	closeResponders := sync.OnceFunc(rs.keepRenewed(ctx, prepared))
 	defer st.closeClients()
 	defer closeResponders()
 
-	serial := st.dispatch(ctx, plan)
+	serial := st.dispatch(ctx, plan, ready)
 	// Bandwidth tests open their own responders on the data port: free it first.
 	closeResponders()
 	for _, c := range serial {
@@ -149,12 +165,11 @@ func (r *Runner) run(ctx context.Context, plan []Check, out chan<- Event) (inter
 // newRunState is the state of one run of plan, with every check counted off its source agent
 // and every check others are judged with awaited.
 func newRunState(r *Runner, out chan<- Event, plan []Check) *runState {
-	st := &runState{r: r, out: out, agents: map[string]Prober{}, errs: map[string]error{},
-		respond: map[string]map[agent.Listen]agent.ResponderStatus{}, pending: map[string]result.Result{},
-		emitted: map[string]bool{}, judged: map[string]*result.Result{}, waiting: map[string][]result.Result{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, left: map[string]int{}, pace: map[string]*rate.Limiter{}}
+	st := &runState{r: r, out: out, slots: map[string]*agentSlot{}, pending: map[string]result.Result{},
+		emitted: map[string]bool{}, judged: map[string]*result.Result{}, waiting: map[string][]result.Result{}, down: map[string]error{}, silent: map[string]int{}, lateAt: map[string]time.Time{}, uses: map[string]int{}, sources: map[string]int{}}
 	for _, c := range plan {
 		if c.SkipReason == "" && c.FromAgent != "" {
-			st.left[c.FromAgent]++
+			st.sources[c.FromAgent]++
 		}
 		if c.JudgedWith != "" {
 			st.judged[c.JudgedWith] = nil
@@ -163,9 +178,10 @@ func newRunState(r *Runner, out chan<- Event, plan []Check) *runState {
 	return st
 }
 
-// dispatch runs the plan's checks with bounded concurrency, each on its source agent, and
-// returns those that must run alone afterwards (kindSpec.serial), in dispatch order.
-func (st *runState) dispatch(ctx context.Context, plan []Check) (serial []Check) {
+// dispatch runs the plan's checks with bounded concurrency, each on its source agent, in the
+// order ready hands out their plan indices (prepare: as soon as the agents they need are),
+// and returns those that must run alone afterwards (kindSpec.serial), in that order.
+func (st *runState) dispatch(ctx context.Context, plan []Check, ready <-chan int) (serial []Check) {
 	limit := st.r.Concurrency
 	if limit <= 0 {
 		limit = concurrencyFor(len(plan))
@@ -181,7 +197,8 @@ func (st *runState) dispatch(ctx context.Context, plan []Check) (serial []Check)
 	// checks cannot fill the global window while waiting for its 16 slots (make bench).
 	var qmu sync.Mutex
 	queues := map[string]*agentQueue{}
-	for _, c := range interleave(plan) {
+	for i := range ready {
+		c := plan[i]
 		if kinds[c.Kind].serial && c.SkipReason == "" {
 			serial = append(serial, c)
 			continue
@@ -192,10 +209,10 @@ func (st *runState) dispatch(ctx context.Context, plan []Check) (serial []Check)
 		qmu.Lock()
 		q := queues[c.FromAgent]
 		if q == nil {
-			q = &agentQueue{}
+			q = &agentQueue{limit: perAgentFor(st.sources[c.FromAgent], perAgent)}
 			queues[c.FromAgent] = q
 		}
-		if q.inflight >= perAgent {
+		if q.inflight >= q.limit {
 			q.backlog = append(q.backlog, c)
 			qmu.Unlock()
 			continue
@@ -322,17 +339,31 @@ func judgeWith(held result.Result, ref *result.Result) result.Result {
 }
 
 // agentQueue is one source agent's share of the dispatch: its calls in flight (at most
-// Runner.PerAgent) and the checks waiting for one of them, in dispatch order.
+// limit, perAgentFor) and the checks waiting for one of them, in dispatch order.
 type agentQueue struct {
-	inflight int
-	backlog  []Check
+	inflight, limit int
+	backlog         []Check
+}
+
+// checksPerCall is how many of an agent's checks share one of its calls in flight: each call
+// in flight is a TLS connection of its own, and a thousand VM agents with a few checks each,
+// all in flight at once, cost a handshake per check - more of the coordinator's CPU than
+// the checks themselves (make bench). A VM's eight checks run one after the other on one
+// connection, in about the time of its slowest one plus a few milliseconds each.
+const checksPerCall = 8
+
+// perAgentFor bounds the calls in flight to an agent that runs n checks: one per
+// checksPerCall of them, at least one, at most max (Runner.PerAgent): a hub with thousands
+// keeps all its slots, a VM with a handful gets one.
+func perAgentFor(n, most int) int {
+	return max(1, min(most, (n+checksPerCall-1)/checksPerCall))
 }
 
 // execute runs one check on its source agent and judges it.
 func (st *runState) execute(ctx context.Context, c Check) result.Result {
 	start := time.Now()
 	res := st.executeCheck(ctx, c)
-	st.done(c)
+	st.done(ctx, c)
 	res.DurationMS = time.Since(start).Milliseconds()
 	if c.Link != "" && res.Status != result.Skip && res.Status != result.Error && kinds[c.Kind].onLink {
 		if res.Metrics == nil {
@@ -347,7 +378,7 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 	if c.SkipReason != "" {
 		return Skipped(c, c.SkipReason)
 	}
-	p := st.agents[c.FromAgent]
+	p := st.prober(c.FromAgent)
 	st.mu.Lock()
 	downErr := st.down[c.FromAgent]
 	st.mu.Unlock()
@@ -355,7 +386,7 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 		return Errored(c, fmt.Errorf("agent %s on %s stopped answering during the run: %w", c.FromAgent, c.From, downErr), agentHint(c, downErr))
 	}
 	if p == nil {
-		err := st.errs[c.FromAgent]
+		err := st.dialErr(c.FromAgent)
 		if err == nil {
 			err = errors.New("agent not connected")
 		}
@@ -373,12 +404,10 @@ func (st *runState) executeCheck(ctx context.Context, c Check) result.Result {
 // the configuration server's PMTU) then starts at once and keeps its per-agent slots busy from
 // the first second, instead of waiting behind the hosts' few checks (round-robin put ~990 of
 // them at the end, make bench). Ties keep the sources' order of first appearance. Results
-// keep their own order: they are keyed by ID.
-func interleave(plan []Check) []Check {
-	type pos struct {
-		c         Check
-		i, n, src int
-	}
+// keep their own order: they are keyed by ID. It returns plan indices, not a copy of the
+// checks: a 10,000-check plan is megabytes.
+func interleave(plan []Check) []int {
+	type pos struct{ k, i, n, src int }
 	count := map[string]int{}
 	first := map[string]int{}
 	for _, c := range plan {
@@ -390,7 +419,7 @@ func interleave(plan []Check) []Check {
 	seen := map[string]int{}
 	ps := make([]pos, len(plan))
 	for k, c := range plan {
-		ps[k] = pos{c: c, i: seen[c.FromAgent], n: count[c.FromAgent], src: first[c.FromAgent]}
+		ps[k] = pos{k: k, i: seen[c.FromAgent], n: count[c.FromAgent], src: first[c.FromAgent]}
 		seen[c.FromAgent]++
 	}
 	// (2i+1)/2n compared exactly: (2a.i+1)*b.n against (2b.i+1)*a.n.
@@ -400,9 +429,9 @@ func interleave(plan []Check) []Check {
 		}
 		return a.src - b.src
 	})
-	out := make([]Check, len(ps))
+	out := make([]int, len(ps))
 	for k, p := range ps {
-		out[k] = p.c
+		out[k] = p.k
 	}
 	return out
 }

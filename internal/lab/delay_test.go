@@ -91,3 +91,59 @@ func TestDelayUDP(t *testing.T) {
 		}
 	}
 }
+
+// TestDelaySynAcks: a TCP handshake from mt01 to ps-az through the Azure router takes the
+// delay while the fault is planted, data on the connection does not, and after undo the
+// handshake is fast again and the delay line is gone.
+func TestDelaySynAcks(t *testing.T) {
+	l := Build(t, unshaped())
+	ln, err := l.Host(PSAz).Listen("tcp4", ":9443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); buf := make([]byte, 64); n, _ := c.Read(buf); _, _ = c.Write(buf[:n]) }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	handshake := func() (time.Duration, net.Conn) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		start := time.Now()
+		c, err := l.Host(MT01).Dial(ctx, "tcp4", AddrPSAz+":9443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return time.Since(start), c
+	}
+	const delay = 200 * time.Millisecond
+	remove := l.Apply(t, DelaySynAcks{Router: Azure, To: netip.MustParsePrefix(NetOnPremLAN), Delay: delay})
+	took, c := handshake()
+	if took < delay || took > delay+300*time.Millisecond {
+		t.Errorf("handshake through the delay line took %v, want about %v", took, delay)
+	}
+	start := time.Now()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("np")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	if rtt := time.Since(start); rtt > 100*time.Millisecond {
+		t.Errorf("data round trip %v under the fault: only SYN-ACKs are delayed", rtt)
+	}
+	remove()
+	if took, _ := handshake(); took > 100*time.Millisecond {
+		t.Errorf("handshake after undo took %v, want the lab's own", took)
+	}
+	if out, err := l.Router(Azure).Exec(context.Background(), "ip", "link", "show", synDelayDev); err == nil {
+		t.Errorf("the delay line's device is still there after undo: %s", out)
+	}
+}

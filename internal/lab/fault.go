@@ -36,6 +36,9 @@ import (
 //     Windows firewall does by default: ping fails while TCP ports answer.
 //   - DelayUDP (delay.go): a DNAT on a router's PREROUTING to a user-space relay in that
 //     router's namespace, since this kernel has no netem.
+//   - DelaySynAcks (delay_synack.go): a mark on a router's mangle PREROUTING and a policy
+//     route into a TUN device of that router, whose packets the lab writes back after the
+//     delay: SYN-ACKs come late, everything else passes at once.
 type Fault interface {
 	fmt.Stringer
 	// apply plants the fault and returns how to undo it.

@@ -103,13 +103,18 @@ func hostOf(addr string) string {
 	return addr
 }
 
-// Footprint of a port probe: a connect for TCP, udpTries datagrams for UDP.
+// Footprint of a port probe: a connect for TCP, udpTries datagrams for UDP. An adaptive wait
+// (portwait.go) may add a second try and a connect to each reference port.
 func (r PortRequest) Footprint() Footprint {
 	f := lookup(hostOf(r.Address))
 	if r.Proto == "udp" {
 		return f.plus(datagram(len("netprobe ") + 16).times(udpTries))
 	}
-	return f.plus(Footprint{Packets: connectSegments, Bytes: connectSegments * segmentOverhead})
+	connects := 1
+	if r.AdaptiveWait && len(r.RefPorts) > 0 {
+		connects += 1 + len(r.RefPorts)
+	}
+	return f.plus(Footprint{Packets: connectSegments, Bytes: connectSegments * segmentOverhead}.times(connects))
 }
 
 // Footprint of a latency probe: Samples datagrams of Size bytes, Interval apart (the

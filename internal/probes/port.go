@@ -34,7 +34,15 @@ type PortRequest struct {
 	// reset or an ICMP error refuses the probe, their SYN-ACKs give the TTL the host's own
 	// answers arrive with, to tell its answers from a device's.
 	RefPorts []uint16 `json:"ref_ports,omitempty"`
+	// AdaptiveWait (TCP, with RefPorts): a port that stays silent while a reference port of
+	// the same host answers is called filtered after a wait that follows that answer's round
+	// trip, with a second try, instead of the whole deadline (portwait.go). Agents that
+	// announce FeatureAdaptiveWait accept it.
+	AdaptiveWait bool `json:"adaptive_wait,omitempty"`
 }
+
+// FeatureAdaptiveWait names PortRequest.AdaptiveWait among an agent's features.
+const FeatureAdaptiveWait = "port-adaptive-wait"
 
 // PortResult is what the port looked like from here, and why.
 type PortResult struct {
@@ -54,6 +62,11 @@ type PortResult struct {
 	ICMPFrom string `json:"icmp_from,omitempty"`
 	// Detail says in a sentence what was seen, for the person reading the result.
 	Detail string `json:"detail,omitempty"`
+	// Waited is set when the adaptive wait called a silent port filtered (portwait.go): how
+	// long it listened, two tries included; HostRTT is how fast the reference port of the same
+	// host answered meanwhile. Zero: the port got the whole deadline.
+	Waited  time.Duration `json:"waited_ns,omitempty"`
+	HostRTT time.Duration `json:"host_rtt_ns,omitempty"`
 	// Answer says who sent the reset or ICMP error that refused the probe (answer.go); nil
 	// when nothing refused it.
 	Answer *Answer `json:"answer,omitempty"`
@@ -110,15 +123,18 @@ func Port(ctx context.Context, env *Env, req PortRequest) (PortResult, error) {
 		w = &portWatch{}
 	}
 	var res PortResult
-	if proto == "udp" {
+	switch {
+	case proto == "udp":
 		res, err = portUDP(ctx, env, req, src, dst, w)
-	} else {
+	case req.AdaptiveWait && len(req.RefPorts) > 0:
+		res, w, err = portTCPAdaptive(ctx, env, req, src, dst)
+	default:
 		res, err = portTCP(ctx, env, req, src, dst, w)
 	}
 	if err == nil {
 		w.finish(ctx, &res, req, dst.Addr())
-	} else if w != nil && w.capture != nil {
-		w.capture.stop()
+	} else {
+		w.stop()
 	}
 	return res, err
 }
@@ -185,6 +201,11 @@ func portTCP(ctx context.Context, env *Env, req PortRequest, src netip.Addr, dst
 		res.ICMPFrom = ie.From.String()
 		res.Detail = ie.describe(dst.Addr())
 		return res, nil
+	}
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		// Cut by an adaptive wait (a cancel whose cause is a deadline): silence, whatever
+		// error the dialer made of the cancel (Go's own dialer says "operation was canceled").
+		err = context.DeadlineExceeded
 	}
 	return classifyDialErr(ctx, res, err, "tcp", dst, budget)
 }

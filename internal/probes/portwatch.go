@@ -31,6 +31,13 @@ func (w *portWatch) bound(proto layers.IPProtocol, local, remote netip.AddrPort)
 	w.capture, w.err = openCapture(w.flow)
 }
 
+// stop ends the capture of a try whose result is not used.
+func (w *portWatch) stop() {
+	if w != nil && w.capture != nil {
+		w.capture.stop()
+	}
+}
+
 // finish stops the capture and fills res: the packets when the request asked for them, and
 // who answered when the probe was refused by a reset or an ICMP error.
 func (w *portWatch) finish(ctx context.Context, res *PortResult, req PortRequest, dst netip.Addr) {

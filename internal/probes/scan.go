@@ -227,39 +227,6 @@ func isSilence(r PortResult) bool {
 	return (r.State == Filtered && r.Reason == Timeout) || (r.State == OpenFiltered && r.Reason == NoResponse)
 }
 
-// rttEstimator is TCP's smoothed round-trip time (RFC 6298), which nmap uses for its probe
-// timeout too.
-type rttEstimator struct {
-	n            int
-	srtt, rttvar time.Duration
-	slow         time.Duration // the slowest answer
-	floor, ceil  time.Duration // bounds of the timeout
-}
-
-func (e *rttEstimator) ready() bool { return e.n > 0 }
-
-func (e *rttEstimator) add(rtt time.Duration) {
-	if e.n == 0 {
-		e.srtt, e.rttvar = rtt, rtt/2
-	} else {
-		d := e.srtt - rtt
-		if d < 0 {
-			d = -d
-		}
-		e.rttvar = (3*e.rttvar + d) / 4
-		e.srtt = (7*e.srtt + rtt) / 8
-	}
-	e.n++
-	e.slow = max(e.slow, rtt)
-}
-
-func (e *rttEstimator) slowest() time.Duration { return e.slow }
-
-// timeout is how long a silent probe is waited for.
-func (e *rttEstimator) timeout() time.Duration {
-	return min(max(e.srtt+4*e.rttvar, 2*e.slow, e.floor), e.ceil)
-}
-
 // ParsePorts reads a port list such as "443", "9443,9444" or "9440-9450,20004".
 func ParsePorts(s string) ([]uint16, error) {
 	var out []uint16

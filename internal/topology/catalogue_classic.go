@@ -17,8 +17,9 @@ func (e *expander) failback() {
 	mts := MasterTargetsInUse(e.t)
 	pairs := FailbackPairs(e.t)
 	vcs := e.vcenters()
+	sv := newServing(e.t)
 
-	e.failbackVMs(vms, cs)
+	e.failbackVMs(vms, cs, sv)
 	e.failbackProcessServers(psAz, cs)
 	e.dataLegs(pairs)
 	e.failbackMasterTargets(mts, cs)
@@ -30,12 +31,12 @@ func (e *expander) failback() {
 	e.links(psAz, mts, cs)
 	e.failbackPMTU(pairs, vms, cs)
 	e.routes(cs)
-	e.failbackLatency(vms)
+	e.failbackLatency(vms, sv)
 	e.failbackBandwidth(pairs)
 }
 
 // failbackVMs: each failed-over VM to the configuration server and its process server.
-func (e *expander) failbackVMs(vms, cs []*Host) {
+func (e *expander) failbackVMs(vms, cs []*Host, sv *serving) {
 	s := e.t.Settings
 	for _, vm := range vms {
 		for _, c := range cs {
@@ -46,7 +47,7 @@ func (e *expander) failbackVMs(vms, cs []*Host) {
 				Source: source("reprotect", "ts-failback"), ErrorCode: "95226",
 				Why: "the reprotect page asks that the failed-over VM can reach (ping) the configuration server"}, vm, c)
 		}
-		if ps := ProcessServerOf(e.t, vm); ps != nil {
+		if ps := sv.processServer(vm).Host; ps != nil {
 			f := Flow{Rule: "FB-VM-PS", Kind: FlowPort, Port: s.DataPort, Proto: ProtoTCP, Confidence: ConfInferred,
 				Source: source("reprotect", "prepare-failback"),
 				Why:    "replication data from the Azure VM to the process server in Azure (flow documented, port inferred)"}
@@ -141,9 +142,9 @@ func (e *expander) failbackPMTU(pairs []Pair, vms, cs []*Host) {
 }
 
 // failbackLatency: each process server to the VMs it protects.
-func (e *expander) failbackLatency(vms []*Host) {
+func (e *expander) failbackLatency(vms []*Host, sv *serving) {
 	for _, vm := range vms {
-		if ps := ProcessServerOf(e.t, vm); ps != nil {
+		if ps := sv.processServer(vm).Host; ps != nil {
 			e.add(Flow{Rule: "FB-LAT", Kind: FlowLatency, Confidence: ConfDoc, Source: source("prepare-failback"),
 				Why: "the process server needs low latency to the protected VMs (thresholds: checks.latency)"}, ps, vm)
 		}

@@ -12,25 +12,12 @@ import (
 // ApplianceVMs are the protected VMs the modernized catalogue applies to, in an Azure site
 // (failback) or on premises (forward), sorted by name.
 func (t *Topology) modernizedVMs(inAzure bool) []*Host {
-	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		h := t.Hosts[n]
-		if h.HasRole(RoleProtectedVM) && t.Modernized(h) && t.inAzure(h) == inAzure {
-			out = append(out, h)
-		}
-	}
-	return out
+	return hostsWhere(t, func(h *Host) bool { return h.HasRole(RoleProtectedVM) && t.Modernized(h) && t.inAzure(h) == inAzure })
 }
 
 // Appliances are the replication appliances of the file, sorted by name.
 func Appliances(t *Topology) []*Host {
-	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		if h := t.Hosts[n]; h.HasRole(RoleReplicationAppliance) {
-			out = append(out, h)
-		}
-	}
-	return out
+	return hostsWhere(t, func(h *Host) bool { return h.HasRole(RoleReplicationAppliance) })
 }
 
 // ApplianceChoice is the appliance a protected VM uses: the one it names, else the first by

@@ -39,13 +39,7 @@ func (t *Topology) inAzure(h *Host) bool {
 // FailbackVMs are the protected VMs now in an Azure site (failed over, to fail back), sorted
 // by name. Protected VMs in an on-premises site still replicate forward.
 func FailbackVMs(t *Topology) []*Host {
-	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		if h := t.Hosts[n]; h.HasRole(RoleProtectedVM) && t.inAzure(h) {
-			out = append(out, h)
-		}
-	}
-	return out
+	return hostsWhere(t, func(h *Host) bool { return h.HasRole(RoleProtectedVM) && t.inAzure(h) })
 }
 
 // ClassicFailbackVMs are the failback VMs that fail back with the classic components.
@@ -64,11 +58,7 @@ func ClassicFailbackVMs(t *Topology) []*Host {
 // file declared the others, so they are what the user most likely means to use).
 func MasterTargetCandidates(t *Topology, os string) []*Host {
 	var declared, builtin []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		h := t.Hosts[n]
-		if t.inAzure(h) || !IsMasterTarget(h) || h.OS != os {
-			continue
-		}
+	for _, h := range hostsWhere(t, func(h *Host) bool { return !t.inAzure(h) && IsMasterTarget(h) && h.OS == os }) {
 		if h.HasRole(RoleMasterTarget) {
 			declared = append(declared, h)
 		} else {
@@ -84,7 +74,11 @@ func MasterTargetChoice(t *Topology, vm *Host) Choice {
 	if vm.MasterTarget != "" {
 		return Choice{Host: t.Hosts[vm.MasterTarget], Pinned: true}
 	}
-	c := MasterTargetCandidates(t, vm.OS)
+	return firstOf(MasterTargetCandidates(t, vm.OS))
+}
+
+// firstOf is the choice among candidates: the first, with the others listed.
+func firstOf(c []*Host) Choice {
 	if len(c) == 0 {
 		return Choice{}
 	}
@@ -104,20 +98,17 @@ func MasterTargetOf(t *Topology, vm *Host) *Host { return MasterTargetChoice(t, 
 func MasterTargetsInUse(t *Topology) []*Host {
 	used := map[string]bool{}
 	vms := ClassicFailbackVMs(t)
+	sv := newServing(t)
 	for _, vm := range vms {
-		if mt := MasterTargetOf(t, vm); mt != nil {
+		if mt := sv.masterTarget(vm).Host; mt != nil {
 			used[mt.Name] = true
 		}
 	}
 	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		h := t.Hosts[n]
-		if t.inAzure(h) || !IsMasterTarget(h) {
-			continue
-		}
+	for _, h := range hostsWhere(t, func(h *Host) bool { return !t.inAzure(h) && IsMasterTarget(h) }) {
 		switch {
 		case len(vms) > 0:
-			if used[n] {
+			if used[h.Name] {
 				out = append(out, h)
 			}
 		case h.HasRole(RoleMasterTarget):
@@ -148,13 +139,7 @@ func (n network) String() string {
 
 // AzureProcessServers are the process servers in Azure sites, sorted by name.
 func AzureProcessServers(t *Topology) []*Host {
-	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		if h := t.Hosts[n]; h.HasRole(RoleProcessServer) && t.inAzure(h) {
-			out = append(out, h)
-		}
-	}
-	return out
+	return hostsWhere(t, func(h *Host) bool { return h.HasRole(RoleProcessServer) && t.inAzure(h) })
 }
 
 // ProofOfConceptPS reports the on-premises process servers that may serve failback as a
@@ -168,11 +153,7 @@ func ProofOfConceptPS(t *Topology) []*Host {
 		return nil
 	}
 	var out []*Host
-	for _, n := range sortedKeys(t.Hosts) {
-		h := t.Hosts[n]
-		if !h.HasRole(RoleProcessServer) || t.inAzure(h) {
-			continue
-		}
+	for _, h := range hostsWhere(t, func(h *Host) bool { return h.HasRole(RoleProcessServer) && !t.inAzure(h) }) {
 		for _, l := range t.Links {
 			if l.Kind == LinkExpressRoutePrivate && (l.Sites[0] == h.Site || l.Sites[1] == h.Site) {
 				out = append(out, h)
@@ -192,6 +173,12 @@ func ProcessServerCandidates(t *Topology, vm *Host) []*Host {
 	if len(all) == 0 {
 		return ProofOfConceptPS(t)
 	}
+	return ownNetworkFirst(t, vm, all)
+}
+
+// ownNetworkFirst are the process servers in Azure (all) in vm's network, or all of them
+// when none is.
+func ownNetworkFirst(t *Topology, vm *Host, all []*Host) []*Host {
 	net := t.networkOf(vm)
 	var own []*Host
 	for _, ps := range all {
@@ -211,11 +198,7 @@ func ProcessServerChoice(t *Topology, vm *Host) Choice {
 	if vm.ProcessServer != "" {
 		return Choice{Host: t.Hosts[vm.ProcessServer], Pinned: true}
 	}
-	c := ProcessServerCandidates(t, vm)
-	if len(c) == 0 {
-		return Choice{}
-	}
-	return Choice{Host: c[0], Others: c[1:]}
+	return firstOf(ProcessServerCandidates(t, vm))
 }
 
 // Pair is a process server and a master target that carry failback data between them, with
@@ -262,8 +245,10 @@ func FailbackPairs(t *Topology) []Pair {
 			pairs = append(pairs, Pair{PS: ps, MT: mt})
 		}
 	}
-	for _, vm := range ClassicFailbackVMs(t) {
-		ps, mt := ProcessServerOf(t, vm), MasterTargetOf(t, vm)
+	vms := ClassicFailbackVMs(t)
+	sv := newServing(t)
+	for _, vm := range vms {
+		ps, mt := sv.processServer(vm).Host, sv.masterTarget(vm).Host
 		if ps == nil || mt == nil {
 			continue
 		}
@@ -271,7 +256,7 @@ func FailbackPairs(t *Topology) []Pair {
 			pairs[i].VMs = append(pairs[i].VMs, vm)
 		}
 	}
-	if len(ClassicFailbackVMs(t)) > 0 {
+	if len(vms) > 0 {
 		used := pairs[:0]
 		for _, p := range pairs {
 			if len(p.VMs) > 0 {
@@ -292,3 +277,17 @@ func FailbackPairs(t *Topology) []Pair {
 // ProcessServerOf returns the process server vm replicates back through (ProcessServerChoice),
 // nil when there is none.
 func ProcessServerOf(t *Topology, vm *Host) *Host { return ProcessServerChoice(t, vm).Host }
+
+// hostsWhere are the hosts keep accepts, sorted by name. It sorts only those: these lookups
+// run once per protected VM while planning, and sorting every host name each time made
+// planning a 1,000-VM estate take seconds (make bench).
+func hostsWhere(t *Topology, keep func(*Host) bool) []*Host {
+	var out []*Host
+	for _, h := range t.Hosts {
+		if keep(h) {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -29,7 +29,7 @@ type Finding struct {
 // Readiness evaluates the RD-* rules that need no traffic. Findings are sorted by position.
 // Rules that need a host fact (RD-RETENTION, RD-VMTOOLS, RD-SCSI) are the agent's.
 func Readiness(t *Topology) []Finding {
-	r := &readiness{t: t}
+	r := &readiness{t: t, sv: newServing(t)}
 	if t.Settings.HasPhase(PhaseFailback) {
 		r.mtDisksAndOS()
 		r.groups()
@@ -57,6 +57,7 @@ func Readiness(t *Topology) []Finding {
 
 type readiness struct {
 	t   *Topology
+	sv  *serving // who serves each VM (MasterTargetChoice, ProcessServerChoice), found once
 	out []Finding
 }
 
@@ -119,7 +120,7 @@ func (r *readiness) mtDisksAndOS() {
 	assumed := map[assumption][]*Host{}
 	var order []assumption
 	for _, vm := range r.failbackVMs() {
-		ch := MasterTargetChoice(r.t, vm)
+		ch := r.sv.masterTarget(vm)
 		mt := ch.Host
 		p := "hosts." + vm.Name
 		if vm.MasterTarget != "" {
@@ -208,7 +209,7 @@ func (r *readiness) groups() {
 	for _, g := range sortedKeys(members) {
 		vms := members[g]
 		first := vms[0]
-		firstMT := MasterTargetOf(r.t, first)
+		firstMT := r.sv.masterTarget(first).Host
 		for _, vm := range vms[1:] {
 			if vm.OS != first.OS {
 				r.add(Finding{Rule: "RD-GROUP-OS", Severity: SevFail, Host: vm.Name, Path: "hosts." + vm.Name + ".group",
@@ -216,7 +217,7 @@ func (r *readiness) groups() {
 					"%s is %s but %s in the same group %s is %s", vm.Name, vm.OS, first.Name, g, first.OS)
 				continue
 			}
-			if mt := MasterTargetOf(r.t, vm); mt != nil && firstMT != nil && mt != firstMT {
+			if mt := r.sv.masterTarget(vm).Host; mt != nil && firstMT != nil && mt != firstMT {
 				r.add(Finding{Rule: "RD-GROUP-OS", Severity: SevFail, Host: vm.Name, Path: "hosts." + vm.Name + ".group",
 					Hint: "give every VM of the group the same master_target:"},
 					"%s fails back to master target %s but %s in the same group %s fails back to %s", vm.Name, mt.Name, first.Name, g, firstMT.Name)
@@ -341,7 +342,7 @@ func (r *readiness) neededOnPrem(az string) []string {
 			continue
 		}
 		vms++
-		if mt := MasterTargetOf(r.t, vm); mt != nil && !r.t.inAzure(mt) {
+		if mt := r.sv.masterTarget(vm).Host; mt != nil && !r.t.inAzure(mt) {
 			need[mt.Site] = true
 		}
 	}
@@ -427,7 +428,7 @@ func (r *readiness) psAssumed() {
 	assumed := map[assumption][]*Host{}
 	var order []assumption
 	for _, vm := range r.failbackVMs() {
-		ch := ProcessServerChoice(r.t, vm)
+		ch := r.sv.processServer(vm)
 		if ch.Host == nil || !ch.Assumed() {
 			continue
 		}
