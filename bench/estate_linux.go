@@ -62,6 +62,8 @@ type checkRun struct {
 	// hubCPU and vmCPU are the CPU time the hubs' and the VM namespaces' agents used during
 	// the run.
 	hubCPU, vmCPU time.Duration
+	// memory is where the coordinator's memory went at its peak (with -profile).
+	memory string
 }
 
 // estate checks the generated estate twice with a real `netprobe check` in cs01's namespace,
@@ -89,6 +91,9 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 	full, err := e.check(ctx, true, "")
 	if err != nil {
 		return fail(err)
+	}
+	if c.Profile != "" && len(e.vmAgents) > 0 {
+		stopForProfile(e.vmAgents[0])
 	}
 	agree, total, diffs := compareVerdicts(adaptive.run, full.run)
 	wallRow, rssRow := e.rows(wallName, rssName, adaptive, wallPerTimeout, coordinatorRSSLimit)
@@ -161,6 +166,9 @@ func (e *estateSetup) rows(wallName, rssName string, r checkRun, wallTarget, rss
 	}
 	rssRow := ratioAtMost(Row{Name: rssName, RefName: "budget", Unit: "MB",
 		Netprobe: r.rssMB, Reference: rssLimit}, 1, fmt.Sprintf("<= %g MB", rssLimit))
+	if r.memory != "" {
+		rssRow.Note = "at the peak, " + r.memory
+	}
 	return wallRow, rssRow
 }
 
@@ -343,7 +351,13 @@ func (e *estateSetup) agents(ctx context.Context) error {
 	c, l := e.c, e.l
 	addrs := []string{lab.AddrCS01, lab.AddrMT01, lab.AddrPSAz}
 	start := func(h string, extra ...string) error {
-		p, err := l.Host(h).StartProcess(e.bin, append([]string{"agent", "--listen", ":" + strconv.Itoa(agentPort), "--token-file", e.token, "--log-format", "json"}, extra...)...)
+		var o lab.ProcOptions
+		if c.Profile != "" && h == vmHost(0) {
+			// The first VM namespace's agent, the busiest process of the run (see the note of
+			// the wall-time row: agents' CPU).
+			o.Env = []string{"NETPROBE_CPUPROFILE=" + filepath.Join(c.Profile, "vm-agent.cpu.pprof")}
+		}
+		p, err := l.Host(h).StartProcessWith(o, e.bin, append([]string{"agent", "--listen", ":" + strconv.Itoa(agentPort), "--token-file", e.token, "--log-format", "json"}, extra...)...)
 		if err == nil && strings.HasPrefix(h, "vmns") {
 			e.vmAgents = append(e.vmAgents, p)
 		} else if err == nil {
@@ -441,6 +455,9 @@ func (e *estateSetup) check(ctx context.Context, fullWait bool, profile string) 
 	// Kept with -keep beside the results: the coordinator's log (and GODEBUG=gctrace=1 output
 	// when the bench runs with it).
 	_ = os.WriteFile(base+".stderr", []byte(stderr.String()), 0o644)
+	if _, after, ok := strings.Cut(stderr.String(), "netprobe: memory at its peak: "); ok {
+		r.memory, _, _ = strings.Cut(after, "\n") // with -profile (NETPROBE_HEAPPROFILE)
+	}
 	if rerr == nil && len(r.run.Results) == 0 {
 		rerr = errors.New("no result")
 	}
@@ -498,4 +515,14 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// stopForProfile asks the profiled agent to stop and waits for it to write its profile: an
+// agent drains its connections for up to 5 s, longer than the lab's grace before SIGKILL.
+func stopForProfile(p *lab.Process) {
+	_ = syscall.Kill(p.Pid(), syscall.SIGTERM)
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+	}
 }

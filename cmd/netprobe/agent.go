@@ -104,6 +104,8 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 	default:
 		return exitWith(ExitUsage, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
 	}
+	// make bench -profile: a CPU profile of an agent standing for many VMs, written on SIGTERM.
+	defer startProfiles(cmd.ErrOrStderr())()
 	cfg := agent.Config{Logger: slog.New(h), Bounds: f.bounds, Version: agentVersion()}
 
 	if f.clientCA == "" || f.tokenFile != "" || os.Getenv(agent.EnvTokenFile) != "" {

@@ -495,28 +495,6 @@ func (e icmpError) describe(dst netip.Addr) string {
 	return msg
 }
 
-// interfaceByIP names the local interface that holds ip, or "" when none does.
-func interfaceByIP(ip netip.Addr) string {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return ""
-	}
-	for _, ifc := range ifs {
-		addrs, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip.Unmap() {
-					return ifc.Name
-				}
-			}
-		}
-	}
-	return ""
-}
-
 // errKind is a socket error in the few classes a probe cares about, whatever the OS.
 type errKind int
 

@@ -50,11 +50,14 @@ type row struct {
 	running bool
 	// haystack is the lowercased text the filter matches against.
 	haystack string
+	// fromW and toW are the display widths of the FROM and TO cells, measured once.
+	fromW, toW int
 }
 
 func (r *row) set(res result.Result, done bool) {
 	r.res = res
 	r.done = done
+	r.fromW, r.toW = lipgloss.Width(res.From), lipgloss.Width(res.To)
 	r.running = false
 	r.haystack = strings.ToLower(strings.Join([]string{res.ID, string(res.Check), res.Rule, res.Phase, res.From, res.To,
 		res.Target, res.Proto, res.State, res.Reason, r.statusWord()}, " "))
@@ -238,8 +241,8 @@ func (m *matrix) visible(f func(r *row)) {
 		if !m.matches(r) {
 			continue
 		}
-		m.fromW = max(m.fromW, lipgloss.Width(r.res.From))
-		m.toW = max(m.toW, lipgloss.Width(r.res.To))
+		m.fromW = max(m.fromW, r.fromW)
+		m.toW = max(m.toW, r.toW)
 		f(r)
 	}
 }

@@ -58,14 +58,17 @@ const (
 	paneNotes
 )
 
-// Messages. Events arrive one per message from a command that waits on the Source's channel
-// (waitEvent); the command is re-issued after each event, so the channel is drained in order
+// Messages. Events arrive from a command that waits on the Source's channel (waitEvent): the
+// first event, then those already waiting behind it, up to maxBatch, so a large run's burst
+// is folded in with one refresh instead of one each (a 10,000-check list costs milliseconds to
+// rebuild). The command is re-issued after each message, so the channel is drained in order
 // and the model is only ever touched by Update.
 type (
 	streamMsg struct{ ch <-chan Event }
 	eventMsg  struct {
-		ch <-chan Event
-		ev Event
+		ch   <-chan Event
+		ev   Event
+		more []Event // events that were already waiting behind ev
 	}
 	streamClosedMsg struct{ ch <-chan Event }
 	tickMsg         time.Time
@@ -185,14 +188,29 @@ func (m Model) startRun(ids []string) tea.Cmd {
 	return func() tea.Msg { return streamMsg{ch: src.Run(ctx, ids)} }
 }
 
-// waitEvent reads the next event of ch.
+// maxBatch bounds the events one message carries, so the screen still moves in a flood.
+const maxBatch = 512
+
+// waitEvent reads the next event of ch and those already waiting behind it.
 func waitEvent(ch <-chan Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
 			return streamClosedMsg{ch: ch}
 		}
-		return eventMsg{ch: ch, ev: ev}
+		msg := eventMsg{ch: ch, ev: ev}
+		for len(msg.more) < maxBatch-1 {
+			select {
+			case next, ok := <-ch:
+				if !ok {
+					return msg // closed: the next waitEvent says so
+				}
+				msg.more = append(msg.more, next)
+			default:
+				return msg
+			}
+		}
+		return msg
 	}
 }
 

@@ -35,7 +35,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.state = stateRunning
 		return m, cmd
 	case eventMsg:
-		m.apply(msg.ev)
+		changed := m.fold(msg.ev)
+		for _, ev := range msg.more {
+			changed = m.fold(ev) || changed
+		}
+		if changed {
+			m.matrix.refresh()
+		}
 		return m, waitEvent(msg.ch)
 	case streamClosedMsg:
 		m.streams--
@@ -61,8 +67,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// apply folds one event into the model.
+// apply folds one event into the model and refreshes the list.
 func (m *Model) apply(ev Event) {
+	if m.fold(ev) {
+		m.matrix.refresh()
+	}
+}
+
+// fold folds one event into the model and says whether the list must be rebuilt.
+func (m *Model) fold(ev Event) bool {
 	changed := false
 	for _, p := range ev.Planned {
 		m.matrix.upsert(p, false)
@@ -85,9 +98,7 @@ func (m *Model) apply(ev Event) {
 	if ev.Err != nil {
 		m.runErr = ev.Err
 	}
-	if changed {
-		m.matrix.refresh()
-	}
+	return changed
 }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
