@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -94,15 +95,21 @@ network, e.g. --metrics 127.0.0.1:9741. The names are listed in docs/agent.md.`,
 	return cmd
 }
 
-func runAgent(cmd *cobra.Command, f agentFlags) error {
-	var h slog.Handler
-	switch f.logFormat {
+// logHandler is the agent's log handler for --log-format.
+func logHandler(w io.Writer, format string) (slog.Handler, error) {
+	switch format {
 	case "text":
-		h = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+		return slog.NewTextHandler(w, nil), nil
 	case "json":
-		h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
-	default:
-		return exitWith(ExitUsage, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
+		return slog.NewJSONHandler(w, nil), nil
+	}
+	return nil, exitWith(ExitUsage, fmt.Errorf("--log-format %q: want text or json", format))
+}
+
+func runAgent(cmd *cobra.Command, f agentFlags) error {
+	h, err := logHandler(cmd.ErrOrStderr(), f.logFormat)
+	if err != nil {
+		return err
 	}
 	// make bench -profile: a CPU profile of an agent standing for many VMs, written on SIGTERM.
 	defer startProfiles(cmd.ErrOrStderr())()
