@@ -245,13 +245,13 @@ func probeCtx(ctx context.Context, d time.Duration) (context.Context, context.Ca
 	return context.WithTimeout(ctx, d+slack)
 }
 
-// done counts a finished check off every agent it needed (agentsNeeded). After an agent's
-// last one its responders are closed and then its connections, on the connection the checks
-// used: on a thousand-agent estate idle connections are most of the coordinator's memory,
-// and closing the responders at the end of the run took a thousand handshakes more (make
-// bench). A later call (renewing, or closing what is left) simply dials again.
+// done counts a finished check off every agent it needed, each once (agentsOnce, as
+// newPipeline counted them). After an agent's last one its responders are closed and then its
+// connections, on the connection the checks used: on a thousand-agent estate idle connections
+// are most of the coordinator's memory, and closing the responders at the end of the run took
+// a thousand handshakes more (make bench). A later call (renewing, or closing what is left) simply dials again.
 func (st *runState) done(ctx context.Context, c Check) {
-	for _, n := range agentsNeeded(c) {
+	for _, n := range agentsOnce(c) {
 		st.mu.Lock()
 		st.uses[n.addr]--
 		last := st.uses[n.addr] == 0

@@ -56,6 +56,19 @@ func agentsNeeded(c Check) []agentNeed {
 // agentNeed is an agent a check needs, and the host it needs it as.
 type agentNeed struct{ addr, host string }
 
+// agentsOnce is agentsNeeded with each agent once: a check between two hosts that one agent
+// serves needs it once, and counts it once (newPipeline up, done down).
+func agentsOnce(c Check) []agentNeed {
+	needs := agentsNeeded(c)
+	out := needs[:0:0]
+	for _, n := range needs {
+		if !slices.ContainsFunc(out, func(o agentNeed) bool { return o.addr == n.addr }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // pipeline is the bookkeeping of prepare: which checks wait for which agents.
 type pipeline struct {
 	order   []int            // plan indices in dispatch order (interleave)

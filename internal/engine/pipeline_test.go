@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/netprobe/netprobe/internal/agent"
+	"github.com/netprobe/netprobe/internal/probes"
 	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
@@ -145,6 +147,54 @@ func TestPerAgentFor(t *testing.T) {
 	} {
 		if got := perAgentFor(tt.n, tt.most); got != tt.want {
 			t.Errorf("perAgentFor(%d, %d) = %d, want %d", tt.n, tt.most, got, tt.want)
+		}
+	}
+}
+
+// probingProber is a closingProber that also logs each probe, with the address it targets.
+type probingProber struct{ closingProber }
+
+func (p probingProber) Probe(ctx context.Context, kind string, params, res any) error {
+	if r, ok := params.(probes.PortRequest); ok {
+		p.record("probe " + r.Address)
+	}
+	return p.closingProber.Probe(ctx, kind, params, res)
+}
+
+// TestRunSharedAgentKeepsItsRespondersToTheEnd: two hosts served by one agent (shared agents,
+// as the topology allows): a check between them counts that agent once, so its responders are
+// not closed while checks toward it are still to run (counted twice, they were, and every
+// later check toward it found no responder: a false error, seen in make bench's 10,000-VM
+// estate as "no echo responder listens there").
+func TestRunSharedAgentKeepsItsRespondersToTheEnd(t *testing.T) {
+	port := func(from, fromAgent, to, toAgent, addr string) Check {
+		return Check{ID: "port/" + from + "/" + to + "/20004/tcp", Kind: result.CheckPort, From: from, FromAgent: fromAgent,
+			To: to, ToAgent: toAgent, Address: addr, Port: 20004, Proto: topology.ProtoTCP, Expect: topology.ExpectOpen, Timeout: time.Second}
+	}
+	plan := []Check{
+		port("vm1", "shared:7411", "vm2", "shared:7411", "127.0.0.2"),
+		port("vm2", "shared:7411", "vm1", "shared:7411", "127.0.0.1"),
+	}
+	for i := range 6 {
+		hub := fmt.Sprintf("hub%d", i)
+		plan = append(plan, port(hub, hub+":7411", "vm1", "shared:7411", "127.0.0.1"), port(hub, hub+":7411", "vm2", "shared:7411", "127.0.0.2"))
+	}
+	var mu sync.Mutex
+	var log []string
+	r := &Runner{Concurrency: 1, Dial: func(_ context.Context, addr string) (Prober, error) {
+		return probingProber{closingProber{sleepyProber: sleepyProber{delay: time.Millisecond}, addr: addr, mu: &mu, log: &log}}, nil
+	}}
+	for range r.Run(context.Background(), plan) {
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	closed := slices.Index(log, "shared:7411 close-responders")
+	if closed < 0 {
+		t.Fatalf("the shared agent's responders were never closed: %v", log)
+	}
+	for _, l := range log[closed:] {
+		if strings.Contains(l, " probe 127.0.0.") {
+			t.Fatalf("a probe toward the shared agent's hosts ran after its responders were closed: %v", log)
 		}
 	}
 }
