@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netprobe/netprobe/internal/engine"
+	"github.com/netprobe/netprobe/internal/result"
 	"github.com/netprobe/netprobe/internal/topology"
 )
 
@@ -265,5 +266,23 @@ func BenchmarkPlanEstate(b *testing.B) {
 				engine.Plan(t, planOptions(c))
 			}
 		})
+	}
+}
+
+// TestCompareVerdicts: a port check that differs is the adaptive wait's error; another kind's
+// difference is noted apart; a check missing from the full-wait run counts as a port error.
+func TestCompareVerdicts(t *testing.T) {
+	port := func(id string, st result.Status, state string) result.Result {
+		return result.Result{ID: id, Check: result.CheckPort, Status: st, State: state}
+	}
+	icmp := result.Result{ID: "icmp/vm1/cs01", Check: result.CheckICMP, Status: result.Pass, State: "open"}
+	icmpLoss := icmp
+	icmpLoss.Status = result.Warn
+	a := result.Run{Results: []result.Result{port("p1", result.Pass, "open"), port("p2", result.Fail, "filtered"), port("p3", result.Pass, "open"), icmp,
+		{ID: "lint", Check: result.CheckLint}}}
+	b := result.Run{Results: []result.Result{port("p1", result.Pass, "open"), port("p2", result.Pass, "open"), icmpLoss}}
+	d := compareVerdicts(a, b)
+	if d.agree != 1 || d.total != 4 || len(d.port) != 2 || len(d.other) != 1 {
+		t.Errorf("agree %d of %d, port %v, other %v; want 1 of 4, 2 port (p2 differs, p3 missing), 1 other", d.agree, d.total, d.port, d.other)
 	}
 }

@@ -206,3 +206,44 @@ func readRun(run result.Run) estateStats {
 	}
 	return s
 }
+
+// verdictDiff is how two runs of one plan compare, check by check.
+type verdictDiff struct {
+	agree, total int
+	// port are the port checks that differ (TCP ports are what the adaptive wait changes: a
+	// difference there is its error); other are the other kinds', which a loaded lab's loss
+	// and delay can change from one run to the next (an ICMP echo lost, a latency warning).
+	port, other []string
+}
+
+// compareVerdicts compares two runs check by check: status, port state and reason.
+func compareVerdicts(a, b result.Run) verdictDiff {
+	var d verdictDiff
+	other := make(map[string]result.Result, len(b.Results))
+	for _, r := range b.Results {
+		other[r.ID] = r
+	}
+	for _, r := range a.Results {
+		if r.Check == result.CheckLint {
+			continue
+		}
+		d.total++
+		o, ok := other[r.ID]
+		var diff string
+		switch {
+		case !ok:
+			diff = r.ID + ": missing from the --full-wait run"
+		case o.Status != r.Status || o.State != r.State || o.Reason != r.Reason:
+			diff = fmt.Sprintf("%s: %s %s/%s, --full-wait %s %s/%s", r.ID, r.Status, r.State, r.Reason, o.Status, o.State, o.Reason)
+		default:
+			d.agree++
+			continue
+		}
+		if r.Check == result.CheckPort || !ok {
+			d.port = append(d.port, diff)
+		} else {
+			d.other = append(d.other, diff)
+		}
+	}
+	return d
+}
