@@ -81,7 +81,7 @@ func main() {
 	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,large,idle (default all)")
 	flag.StringVar(&c.Out, "o", "bench.json", "where to write the JSON results")
 	flag.StringVar(&c.Bin, "bin", "", "use this netprobe binary instead of building ./cmd/netprobe")
-	flag.StringVar(&c.Profile, "profile", "", "write the estate coordinator's CPU profile and peak heap profile to this directory")
+	flag.StringVar(&c.Profile, "profile", "", "write to this directory the estate coordinator's CPU profile and heap profile at its peak, and a VM-namespace agent's CPU profile; the RSS row then says where the coordinator's memory went")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the work directory (binary, estate topology, the check's JSON) and print where")
 	flag.Parse()
 
