@@ -54,60 +54,51 @@ func (c *Client) Probe(ctx context.Context, kind string, params, result any) err
 	return nil
 }
 
+// probeAs runs a probe of kind on the agent and decodes its result as T (Client.Probe).
+func probeAs[T any](ctx context.Context, c *Client, kind string, req any) (T, error) {
+	var res T
+	err := c.Probe(ctx, kind, req, &res)
+	return res, err
+}
+
 // Port runs probes.Port on the agent.
 func (c *Client) Port(ctx context.Context, req probes.PortRequest) (probes.PortResult, error) {
-	var res probes.PortResult
-	err := c.Probe(ctx, KindPort, req, &res)
-	return res, err
+	return probeAs[probes.PortResult](ctx, c, KindPort, req)
 }
 
 // Latency runs probes.Latency on the agent.
 func (c *Client) Latency(ctx context.Context, req probes.LatencyRequest) (probes.LatencyResult, error) {
-	var res probes.LatencyResult
-	err := c.Probe(ctx, KindLatency, req, &res)
-	return res, err
+	return probeAs[probes.LatencyResult](ctx, c, KindLatency, req)
 }
 
 // Route asks the agent's OS how it would route toward dest (an IP address).
 func (c *Client) Route(ctx context.Context, dest string) (probes.RouteResult, error) {
-	var res probes.RouteResult
-	err := c.Probe(ctx, KindRoute, RouteRequest{Dest: dest}, &res)
-	return res, err
+	return probeAs[probes.RouteResult](ctx, c, KindRoute, RouteRequest{Dest: dest})
 }
 
 // ICMP runs probes.ICMP on the agent.
 func (c *Client) ICMP(ctx context.Context, req probes.ICMPRequest) (probes.ICMPResult, error) {
-	var res probes.ICMPResult
-	err := c.Probe(ctx, KindICMP, req, &res)
-	return res, err
+	return probeAs[probes.ICMPResult](ctx, c, KindICMP, req)
 }
 
 // DNS runs probes.DNS on the agent (the agent's resolvers, or req.Servers).
 func (c *Client) DNS(ctx context.Context, req probes.DNSRequest) (probes.DNSResult, error) {
-	var res probes.DNSResult
-	err := c.Probe(ctx, KindDNS, req, &res)
-	return res, err
+	return probeAs[probes.DNSResult](ctx, c, KindDNS, req)
 }
 
 // TLS runs probes.TLS on the agent.
 func (c *Client) TLS(ctx context.Context, req probes.TLSRequest) (probes.TLSResult, error) {
-	var res probes.TLSResult
-	err := c.Probe(ctx, KindTLS, req, &res)
-	return res, err
+	return probeAs[probes.TLSResult](ctx, c, KindTLS, req)
 }
 
 // Path runs probes.Path (a traceroute) on the agent.
 func (c *Client) Path(ctx context.Context, req probes.PathRequest) (probes.PathResult, error) {
-	var res probes.PathResult
-	err := c.Probe(ctx, KindPath, req, &res)
-	return res, err
+	return probeAs[probes.PathResult](ctx, c, KindPath, req)
 }
 
 // PMTU runs probes.PMTU (path MTU search) on the agent.
 func (c *Client) PMTU(ctx context.Context, req probes.PMTURequest) (probes.PMTUResult, error) {
-	var res probes.PMTUResult
-	err := c.Probe(ctx, KindPMTU, req, &res)
-	return res, err
+	return probeAs[probes.PMTUResult](ctx, c, KindPMTU, req)
 }
 
 // Bandwidth has the agent measure throughput toward a bandwidth responder at address (open

@@ -74,7 +74,8 @@ type relay struct {
 	delay    time.Duration
 	closed   bool
 	sessions map[netip.AddrPort]*net.UDPConn // client -> upstream socket connected to `to`
-	timers   map[*time.Timer]struct{}        // pending sends, stopped on close
+
+	sends pendingSends // the datagrams held back, dropped on close
 }
 
 func newRelay(h *Host, local netip.Addr, to netip.AddrPort, delay time.Duration) (*relay, error) {
@@ -87,7 +88,6 @@ func newRelay(h *Host, local netip.Addr, to netip.AddrPort, delay time.Duration)
 		host: h, to: to, conn: conn, delay: delay,
 		addr:     conn.LocalAddr().(*net.UDPAddr).AddrPort(),
 		sessions: map[netip.AddrPort]*net.UDPConn{},
-		timers:   map[*time.Timer]struct{}{},
 	}
 	rl.wg.Go(rl.serveClients)
 	return rl, nil
@@ -102,21 +102,9 @@ func (rl *relay) setDelay(d time.Duration) {
 // later runs send after the current delay, unless the relay closes first.
 func (rl *relay) later(send func()) {
 	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if rl.closed {
-		return
-	}
-	var tm *time.Timer
-	tm = time.AfterFunc(rl.delay, func() {
-		rl.mu.Lock()
-		_, pending := rl.timers[tm]
-		delete(rl.timers, tm)
-		rl.mu.Unlock()
-		if pending {
-			send()
-		}
-	})
-	rl.timers[tm] = struct{}{}
+	d := rl.delay
+	rl.mu.Unlock()
+	rl.sends.after(d, send)
 }
 
 func (rl *relay) serveClients() {
@@ -183,12 +171,9 @@ func (rl *relay) session(client netip.AddrPort) (*net.UDPConn, error) {
 
 // close stops pending sends, closes every socket and waits for the relay's goroutines.
 func (rl *relay) close() error {
+	rl.sends.stop()
 	rl.mu.Lock()
 	rl.closed = true
-	for tm := range rl.timers {
-		tm.Stop()
-	}
-	clear(rl.timers)
 	sessions := rl.sessions
 	rl.sessions = nil
 	rl.mu.Unlock()

@@ -17,7 +17,7 @@ func delaySynAcks(ctx context.Context, l *Lab, r *Host, f DelaySynAcks) (func(co
 	if err != nil {
 		return nil, fmt.Errorf("%v: TUN device: %w", f, err)
 	}
-	dl := &delayLine{tun: tun, delay: f.Delay, timers: map[*time.Timer]struct{}{}}
+	dl := &delayLine{tun: tun, delay: f.Delay}
 	dl.wg.Go(dl.serve)
 	var undos []func(context.Context) error
 	undo := func(ctx context.Context) error {
@@ -96,10 +96,7 @@ type delayLine struct {
 	tun   *os.File
 	delay time.Duration
 	wg    sync.WaitGroup
-
-	mu     sync.Mutex // guards closed and timers
-	closed bool
-	timers map[*time.Timer]struct{} // pending writes, stopped on close
+	sends pendingSends // the packets held back, dropped on close
 }
 
 func (d *delayLine) serve() {
@@ -110,39 +107,17 @@ func (d *delayLine) serve() {
 			return // closed
 		}
 		pkt := append([]byte(nil), buf[:n]...)
-		d.mu.Lock()
-		if d.closed {
-			d.mu.Unlock()
+		if !d.sends.after(d.delay, func() { _, _ = d.tun.Write(pkt) }) {
 			return
 		}
-		var tm *time.Timer
-		tm = time.AfterFunc(d.delay, func() {
-			d.mu.Lock()
-			_, pending := d.timers[tm]
-			delete(d.timers, tm)
-			d.mu.Unlock()
-			if pending {
-				_, _ = d.tun.Write(pkt) // a packet lost while the line closes is lost, as on a real path
-			}
-		})
-		d.timers[tm] = struct{}{}
-		d.mu.Unlock()
 	}
 }
 
 // close stops the pending writes and removes the device (it goes with its last descriptor).
 func (d *delayLine) close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	if d.sends.stop() {
 		return nil
 	}
-	d.closed = true
-	for tm := range d.timers {
-		tm.Stop()
-	}
-	clear(d.timers)
-	d.mu.Unlock()
 	err := d.tun.Close()
 	d.wg.Wait()
 	return err
