@@ -348,6 +348,9 @@ func (e *estateSetup) agents(ctx context.Context) error {
 	if c.HubRate > 0 {
 		hub = []string{"--max-probe-rate", strconv.FormatFloat(c.HubRate, 'f', -1, 64)}
 	}
+	if c.HubByteRate > 0 {
+		hub = append(hub, "--max-probe-byte-rate", strconv.FormatInt(c.HubByteRate, 10))
+	}
 	for _, h := range []string{lab.CS01, lab.MT01, lab.PSAz} {
 		if err := start(h, hub...); err != nil {
 			return err

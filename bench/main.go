@@ -52,6 +52,7 @@ type Config struct {
 	Timeout      time.Duration `json:"estate_probe_timeout_ns"`
 	Concurrency  int           `json:"estate_concurrency"`
 	HubRate      float64       `json:"estate_hub_probe_rate"`
+	HubByteRate  int64         `json:"estate_hub_probe_byte_rate"`
 	Idle         time.Duration `json:"idle_ns"`
 	Only         string        `json:"only,omitempty"`
 	Out          string        `json:"-"`
@@ -77,6 +78,7 @@ func main() {
 	flag.DurationVar(&c.Timeout, "timeout", 2*time.Second, "the estate's settings.timeout (one probe attempt)")
 	flag.IntVar(&c.Concurrency, "concurrency", 0, "netprobe check --concurrency for the estate (0: its default)")
 	flag.Float64Var(&c.HubRate, "hub-rate", 0, "agent --max-probe-rate of cs01, mt01 and ps-az in the estate (0: the agent's default)")
+	flag.Int64Var(&c.HubByteRate, "hub-byte-rate", 0, "agent --max-probe-byte-rate of cs01, mt01 and ps-az in the estate, bytes/s (0: the agent's default)")
 	flag.DurationVar(&c.Idle, "idle", 60*time.Second, "how long the idle agent is watched")
 	flag.StringVar(&c.Only, "only", "", "comma-separated sections to run: throughput,ports,rtt,estate,large,idle (default all)")
 	flag.StringVar(&c.Out, "o", "bench.json", "where to write the JSON results")
