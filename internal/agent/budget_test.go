@@ -166,3 +166,27 @@ func (c *countingPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 	return k, a, err
 }
+
+// TestProbeByteRateRefundsWhatWasNotSent: a PMTU search pays its worst case up front (every
+// step at its largest size, every try) and gets back what it did not send, so a hub searching
+// many paths is paced by what it sends. With the clock stopped and a bucket one byte short of
+// two footprints, two searches run back to back: without the refund the second is refused.
+func TestProbeByteRateRefundsWhatWasNotSent(t *testing.T) {
+	echo := probetest.UDPEcho(t).String()
+	req := probes.PMTURequest{Address: echo, Mode: "udp", Min: 1400, Max: 1500}
+	f := req.Footprint()
+	stopped := time.Now()
+	a := startAgent(t, Config{Bounds: Bounds{ByteRate: 2*f.Bytes - 1, ProbeBytes: f.Bytes}, Now: func() time.Time { return stopped }})
+	c := dialAgent(t, a, ClientConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 2 {
+		var res probes.PMTUResult
+		if err := c.Probe(ctx, KindPMTU, req, &res); err != nil {
+			t.Fatalf("search %d: %v (footprint %d bytes, bucket %d)", i, err, f.Bytes, 2*f.Bytes-1)
+		}
+		if s := req.Spent(res); s.Bytes >= f.Bytes || res.Probes == 0 {
+			t.Fatalf("search %d sent %d probes, %d bytes by Spent, not less than its footprint %d", i, res.Probes, s.Bytes, f.Bytes)
+		}
+	}
+}

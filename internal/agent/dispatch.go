@@ -25,6 +25,9 @@ type probeKind struct {
 type prepared struct {
 	footprint probes.Footprint
 	run       func(ctx context.Context) (any, error)
+	// spent, when set, bounds what a probe that finished without error sent, from its result;
+	// the byte budget gets back what the footprint reserved beyond it.
+	spent func(res any) (probes.Footprint, bool)
 }
 
 // gate is what a request must pass before it runs: the allowlist for its targets, the
@@ -52,10 +55,26 @@ func kind[Req, Res any](fn func(context.Context, *probes.Env, Req) (Res, error),
 			return prepared{}, err
 		}
 		env := g.env()
-		return prepared{footprint: f, run: func(ctx context.Context) (any, error) {
+		p := prepared{footprint: f, run: func(ctx context.Context) (any, error) {
 			return fn(ctx, env, req)
-		}}, nil
+		}}
+		if sp, ok := any(req).(spender[Res]); ok {
+			p.spent = func(res any) (probes.Footprint, bool) {
+				r, ok := res.(Res)
+				if !ok {
+					return probes.Footprint{}, false
+				}
+				return sp.Spent(r), true
+			}
+		}
+		return p, nil
 	}}
+}
+
+// spender is a request that can bound, from its result, what its probe sent (a PMTU search
+// sends a fraction of the worst case its footprint reserves).
+type spender[Res any] interface {
+	Spent(Res) probes.Footprint
 }
 
 // builtinKinds lists the probes of internal/probes this agent runs. Add a kind here when its
@@ -214,6 +233,11 @@ func (s *Server) handleProbe(ctx context.Context, _ *http.Request, body []byte) 
 	start := time.Now()
 	res, err := p.run(ctx)
 	took := time.Since(start)
+	if err == nil && p.spent != nil && p.footprint.Packets > 0 {
+		if used, ok := p.spent(res); ok && used.Bytes < p.footprint.Bytes {
+			s.byteRate.refund("", float64(p.footprint.Bytes-used.Bytes))
+		}
+	}
 	out := ProbeResponse{V: Version, Kind: req.Kind}
 	outcome := outcomeOK
 	if err != nil {

@@ -74,6 +74,18 @@ func (l *limiter) allow(key string) bool {
 	return true
 }
 
+// refund gives back n tokens to key's bucket, up to its burst: what a probe paid for and did
+// not send.
+func (l *limiter) refund(key string, n float64) {
+	if n <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(key, l.now())
+	b.tokens = min(l.burst, b.tokens+n)
+}
+
 // allowN takes n tokens for key and reports whether there were that many; it takes none
 // when there were not.
 func (l *limiter) allowN(key string, n float64) bool {

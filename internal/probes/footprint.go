@@ -181,6 +181,18 @@ func (r PMTURequest) Footprint() Footprint {
 	return lookup(hostOf(r.Address)).plus(datagram(hi).times(probes))
 }
 
+// Spent bounds what a PMTU search that finished sent: its Probes datagrams, each at most the
+// largest size, and the lookup. A search's footprint reserves every step at its largest size
+// with every try; a search usually sends a fraction of that, which the agent's byte budget
+// gets back.
+func (r PMTURequest) Spent(res PMTUResult) Footprint {
+	hi := r.Max
+	if hi == 0 {
+		hi = 1500
+	}
+	return lookup(hostOf(r.Address)).plus(datagram(hi).times(res.Probes))
+}
+
 // Footprint of a DNS probe: one query per resolver (the host's own when none is named), each
 // possibly retried over TCP after a truncated answer.
 func (r DNSRequest) Footprint() Footprint {
