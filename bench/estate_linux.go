@@ -119,6 +119,12 @@ func estate(ctx context.Context, l *lab.Lab, bin, work string, c Config) []Row {
 // and the coordinator's peak RSS against the 10,000-VM targets.
 func estateLarge(ctx context.Context, bin, work string, c Config) []Row {
 	c.VMs, c.SharedAgents = c.LargeVMs, true
+	if c.Profile != "" {
+		c.Profile = filepath.Join(c.Profile, "large") // the 1,000-VM estate's profiles stay
+		if err := os.MkdirAll(c.Profile, 0o755); err != nil {
+			c.Profile = ""
+		}
+	}
 	wallName := fmt.Sprintf("estate %d VMs wall time / timeout", c.VMs)
 	rssName := fmt.Sprintf("estate %d VMs coordinator RSS", c.VMs)
 	fail := func(err error) []Row {
@@ -142,9 +148,12 @@ func estateLarge(ctx context.Context, bin, work string, c Config) []Row {
 		return fail(err)
 	}
 	step("estate of %d VMs: netprobe check", c.VMs)
-	r, err := e.check(ctx, false, "")
+	r, err := e.check(ctx, false, c.Profile)
 	if err != nil {
 		return fail(err)
+	}
+	if c.Profile != "" && len(e.vmAgents) > 0 {
+		stopForProfile(e.vmAgents[0])
 	}
 	wallRow, rssRow := e.rows(wallName, rssName, r, largeWallPerTimeout, largeRSSLimit)
 	return []Row{wallRow, rssRow}
