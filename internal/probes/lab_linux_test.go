@@ -381,6 +381,16 @@ func TestLabPathRefused(t *testing.T) {
 		"-m", "quota", "--quota", "360", "-j", "REJECT", "--reject-with", "icmp-host-unreachable"); err != nil {
 		t.Skipf("this kernel has no xt_quota for the passing refusal: %v %s", err, out)
 	}
+	// The two traces run at once from one host, and the kernel rate-limits the ICMP errors a
+	// router sends to one destination (6 at once, then one a second): the 9443 trace's six
+	// refusals could take the tokens of the 9445 trace's !X, which then came a second late
+	// (seen once in CI: "took 1.07s"). What this test is about is refusals, not rate limits
+	// (TestLabPathRetryBounded is), so the routers answer every probe.
+	for _, r := range []string{lab.OnPrem, lab.Azure} {
+		if out, err := l.Router(r).Exec(context.Background(), "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
 	res := runInHost(t, l.Host(lab.MT01),
 		labReq{Kind: "path", Timeout: 3 * time.Second, Path: probes.PathRequest{Address: lab.AddrPSAz + ":9445", MaxHops: 8}},
 		labReq{Kind: "path", Timeout: 3 * time.Second, Path: probes.PathRequest{Address: lab.AddrPSAz + ":9443", MaxHops: 8}})
