@@ -103,17 +103,27 @@ func labEstateAgents(t *testing.T, topology string) (l *lab.Lab, bin, topo, toke
 	return l, bin, topo, token, agents
 }
 
-// runCheck runs `netprobe check` in cs01's namespace (the coordinator on the configuration
+// labCheck runs `netprobe check` in cs01's namespace (the coordinator on the configuration
 // server) and returns the JSON document and the exit code.
 func labCheck(t *testing.T, l *lab.Lab, bin, topo, token string, extra ...string) (result.Run, int) {
 	t.Helper()
+	run, code, stderr := checkIn(t, l.Host(lab.CS01), bin, topo, token, extra...)
+	if len(stderr) > 0 {
+		t.Logf("stderr:\n%s", stderr)
+	}
+	return run, code
+}
+
+// checkIn runs `netprobe check` with JSON output inside host's namespace and returns the run,
+// the exit code and what it wrote on stderr.
+func checkIn(t *testing.T, host *lab.Host, bin, topo, token string, extra ...string) (result.Run, int, string) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "run.json")
-	args := append([]string{"netns", "exec", l.Host(lab.CS01).Netns(), bin, "check", "-f", topo,
+	args := append([]string{"netns", "exec", host.Netns(), bin, "check", "-f", topo,
 		"--token-file", token, "--format", "json", "-o", out, "--no-host-facts"}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	stderr, err := cmd.CombinedOutput()
+	stderr, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -129,10 +139,7 @@ func labCheck(t *testing.T, l *lab.Lab, bin, topo, token string, extra ...string
 	if err := json.Unmarshal(data, &run); err != nil {
 		t.Fatalf("JSON output: %v", err)
 	}
-	if len(stderr) > 0 {
-		t.Logf("stderr:\n%s", stderr)
-	}
-	return run, code
+	return run, code, string(stderr)
 }
 
 // verdicts maps "status state/reason" per check for the non-passing results.

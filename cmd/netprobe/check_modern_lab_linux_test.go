@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,28 +105,7 @@ func buildModernEstate(t *testing.T) *modernEstate {
 // the exit code and stderr.
 func (e *modernEstate) check(t *testing.T, host, topo string, extra ...string) (result.Run, int, string) {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "run.json")
-	args := append([]string{"netns", "exec", e.Host(host).Netns(), e.bin, "check", "-f", topo,
-		"--token-file", e.token, "--format", "json", "-o", out, "--no-host-facts"}, extra...)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	stderr, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("netprobe check: %v\n%s", err, stderr)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatalf("no JSON written (exit %d): %v\n%s", code, err, stderr)
-	}
-	var run result.Run
-	if err := json.Unmarshal(data, &run); err != nil {
-		t.Fatalf("JSON output: %v", err)
-	}
-	return run, code, string(stderr)
+	return checkIn(t, e.Host(host), e.bin, topo, e.token, extra...)
 }
 
 // siteVerdicts is verdicts without the skips left to the other site, and how many those were.

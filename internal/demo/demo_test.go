@@ -21,14 +21,7 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 	defer cancel()
 	// Not DefaultNet: `make test` runs packages in parallel, and cmd/netprobe's tests start
 	// the demo too.
-	d, err := StartOn(ctx, Net{OnPrem: "127.0.41", Azure: "127.0.42", Failback: "127.0.43"})
-	if err != nil {
-		if os.Getenv("NETPROBE_LAB_REQUIRED") != "" {
-			t.Fatalf("demo cannot start: %v", err)
-		}
-		t.Skipf("demo cannot start here: %v", err)
-	}
-	defer d.Close()
+	d := startOn(ctx, t, Net{OnPrem: "127.0.41", Azure: "127.0.42", Failback: "127.0.43"})
 	var plan []engine.Check
 	for _, c := range engine.RemapPorts(engine.Plan(d.Topology, engine.Options{NoHostFacts: true}), PortOffset) {
 		// One bandwidth test is enough here: it shows the fallback to mt01 connecting.
@@ -95,14 +88,7 @@ func TestDemoFindsPlantedFaults(t *testing.T) {
 func TestDemoLatencyPassesOnABusyMachine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, err := StartOn(ctx, Net{OnPrem: "127.0.131", Azure: "127.0.132", Failback: "127.0.133"})
-	if err != nil {
-		if os.Getenv("NETPROBE_LAB_REQUIRED") != "" {
-			t.Fatalf("demo cannot start: %v", err)
-		}
-		t.Skipf("demo cannot start here: %v", err)
-	}
-	defer d.Close()
+	d := startOn(ctx, t, Net{OnPrem: "127.0.131", Azure: "127.0.132", Failback: "127.0.133"})
 	var plan []engine.Check
 	for _, c := range engine.Plan(d.Topology, engine.Options{NoHostFacts: true}) {
 		if c.Kind == result.CheckLatency && c.SkipReason == "" {
@@ -166,4 +152,19 @@ func TestModernizedStartsAndCloses(t *testing.T) {
 	if _, err := StartModernized(t.Context(), Net{OnPrem: "127.0.44", Azure: "127.0.45"}); err == nil {
 		t.Error("a modernized demo without Net.Internet started")
 	}
+}
+
+// startOn starts the demo on net until the test ends; it skips when the estate cannot start
+// here, and fails instead when NETPROBE_LAB_REQUIRED is set (CI).
+func startOn(ctx context.Context, t *testing.T, net Net) *Demo {
+	t.Helper()
+	d, err := StartOn(ctx, net)
+	if err != nil {
+		if os.Getenv("NETPROBE_LAB_REQUIRED") != "" {
+			t.Fatalf("demo cannot start: %v", err)
+		}
+		t.Skipf("demo cannot start here: %v", err)
+	}
+	t.Cleanup(d.Close)
+	return d
 }

@@ -182,24 +182,28 @@ func JudgeClock(c Check, samples []ClockSample, date *DateReading) result.Result
 			r.Message += fmt.Sprintf("; so the coordinator's own clock is %s Azure's, and the other hosts' FB-CLOCK, measured against it, is off by as much", aheadBehind(cs))
 		}
 	}
-	switch lo, hi := abs(refSkew)-refBar, abs(refSkew)+refBar; {
-	case lo > clockFail:
-		r.Status = result.Fail
-		r.Message += fmt.Sprintf(": past the %s that Azure sign-in and Kerberos tolerate", fmtSkew(clockFail))
-	case lo > clockWarn:
-		r.Status = result.Warn
-		r.Message += fmt.Sprintf(": more than %s off, on its way to the %s Azure sign-in tolerates", fmtSkew(clockWarn), fmtSkew(clockFail))
-	case hi > clockFail:
-		r.Status = result.Warn
-		r.Message += fmt.Sprintf(": the measurement is too coarse to tell whether it is within the %s Azure sign-in tolerates", fmtSkew(clockFail))
-	default:
-		r.Status = result.Pass
-	}
+	var why string
+	r.Status, why = judgeSkew(refSkew, refBar)
+	r.Message += why
 	if r.Status != result.Pass {
 		r.Hint = fmt.Sprintf("Synchronise %s's clock (Windows: w32tm /resync against the domain or time.windows.com; Linux: chrony or systemd-timesyncd). ", c.From) +
 			"If every host shows about the same offset from the coordinator, the coordinator's own clock (the machine running netprobe) is the one that is off."
 	}
 	return r
+}
+
+// judgeSkew is the verdict on a clock skew measured to ±bar, and what the message adds to say
+// why: a failure only when even its lower bound passes clockFail.
+func judgeSkew(skew, bar time.Duration) (result.Status, string) {
+	switch lo, hi := abs(skew)-bar, abs(skew)+bar; {
+	case lo > clockFail:
+		return result.Fail, fmt.Sprintf(": past the %s that Azure sign-in and Kerberos tolerate", fmtSkew(clockFail))
+	case lo > clockWarn:
+		return result.Warn, fmt.Sprintf(": more than %s off, on its way to the %s Azure sign-in tolerates", fmtSkew(clockWarn), fmtSkew(clockFail))
+	case hi > clockFail:
+		return result.Warn, fmt.Sprintf(": the measurement is too coarse to tell whether it is within the %s Azure sign-in tolerates", fmtSkew(clockFail))
+	}
+	return result.Pass, ""
 }
 
 // aheadBehind says "3.2s ahead of" or "4m0s behind" for a skew; "in step with" within a
@@ -279,19 +283,9 @@ func JudgeClockWith(held result.Result, ref *result.Result) result.Result {
 	held.Message = fmt.Sprintf("%s's clock is %s Azure's (±%s): measured against the coordinator, whose own clock is %s Azure's as %s's reading of Azure's Date shows",
 		held.From, aheadBehind(skew), fmtDur(bar), aheadBehind(coordVsAzure), ref.From)
 	held.Hint = ""
-	switch lo, hi := abs(skew)-bar, abs(skew)+bar; {
-	case lo > clockFail:
-		held.Status = result.Fail
-		held.Message += fmt.Sprintf(": past the %s that Azure sign-in and Kerberos tolerate", fmtSkew(clockFail))
-	case lo > clockWarn:
-		held.Status = result.Warn
-		held.Message += fmt.Sprintf(": more than %s off, on its way to the %s Azure sign-in tolerates", fmtSkew(clockWarn), fmtSkew(clockFail))
-	case hi > clockFail:
-		held.Status = result.Warn
-		held.Message += fmt.Sprintf(": the measurement is too coarse to tell whether it is within the %s Azure sign-in tolerates", fmtSkew(clockFail))
-	default:
-		held.Status = result.Pass
-	}
+	var why string
+	held.Status, why = judgeSkew(skew, bar)
+	held.Message += why
 	if held.Status != result.Pass {
 		held.Hint = fmt.Sprintf("Synchronise %s's clock (Windows: w32tm /resync; Linux: chrony or systemd-timesyncd). The coordinator's clock is off too: synchronise the machine running netprobe.", held.From)
 	}

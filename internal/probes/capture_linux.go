@@ -155,31 +155,26 @@ func filterIPv4(p *bpfAsm, f flowTuple) {
 	p.label("flow")
 	p.add(bpf.LoadAbsolute{Off: offFrag, Size: 2})
 	p.jset(fragOffset, "drop", "")
-	// Leaving: to the remote end, from the flow's local port to its remote port.
-	p.add(bpf.LoadAbsolute{Off: offDst, Size: 4})
-	p.jeq(R, "", "in")
-	if withLocal {
-		p.add(bpf.LoadAbsolute{Off: offSrc, Size: 4})
-		p.jeq(L, "", "in")
+	// oneWay accepts a packet of the flow whose remote address is at remoteOff (and local one
+	// at localOff) and whose ports are first, then second; anything else goes to miss.
+	oneWay := func(remoteOff, localOff, first, second uint32, miss string) {
+		p.add(bpf.LoadAbsolute{Off: remoteOff, Size: 4})
+		p.jeq(R, "", miss)
+		if withLocal {
+			p.add(bpf.LoadAbsolute{Off: localOff, Size: 4})
+			p.jeq(L, "", miss)
+		}
+		p.add(bpf.LoadMemShift{Off: 0})
+		p.add(bpf.LoadIndirect{Off: 0, Size: 2})
+		p.jeq(first, "", miss)
+		p.add(bpf.LoadIndirect{Off: 2, Size: 2})
+		p.jeq(second, "accept", miss)
 	}
-	p.add(bpf.LoadMemShift{Off: 0})
-	p.add(bpf.LoadIndirect{Off: 0, Size: 2})
-	p.jeq(lp, "", "in")
-	p.add(bpf.LoadIndirect{Off: 2, Size: 2})
-	p.jeq(rp, "accept", "in")
+	// Leaving: to the remote end, from the flow's local port to its remote port.
+	oneWay(offDst, offSrc, lp, rp, "in")
 	// Arriving: from the remote end, ports the other way round.
 	p.label("in")
-	p.add(bpf.LoadAbsolute{Off: offSrc, Size: 4})
-	p.jeq(R, "", "drop")
-	if withLocal {
-		p.add(bpf.LoadAbsolute{Off: offDst, Size: 4})
-		p.jeq(L, "", "drop")
-	}
-	p.add(bpf.LoadMemShift{Off: 0})
-	p.add(bpf.LoadIndirect{Off: 0, Size: 2})
-	p.jeq(rp, "", "drop")
-	p.add(bpf.LoadIndirect{Off: 2, Size: 2})
-	p.jeq(lp, "accept", "drop")
+	oneWay(offSrc, offDst, rp, lp, "drop")
 
 	// An ICMP error to us quoting a packet of the flow.
 	p.label("icmp")
@@ -232,24 +227,21 @@ func filterIPv6(p *bpfAsm, f flowTuple) {
 	p.jeq(uint32(f.proto), "flow", "")
 	p.jeq(uint32(layers.IPProtocolICMPv6), "icmp", "drop")
 
+	// oneWay: as in filterIPv4, over the fixed header.
+	oneWay := func(remoteOff, localOff, first, second uint32, miss string) {
+		addr(remoteOff, f.remote.Addr(), miss)
+		if withLocal {
+			addr(localOff, loc, miss)
+		}
+		p.add(bpf.LoadAbsolute{Off: transportAt, Size: 2})
+		p.jeq(first, "", miss)
+		p.add(bpf.LoadAbsolute{Off: transportAt + 2, Size: 2})
+		p.jeq(second, "accept", miss)
+	}
 	p.label("flow")
-	addr(offDst, f.remote.Addr(), "in")
-	if withLocal {
-		addr(offSrc, loc, "in")
-	}
-	p.add(bpf.LoadAbsolute{Off: transportAt, Size: 2})
-	p.jeq(lp, "", "in")
-	p.add(bpf.LoadAbsolute{Off: transportAt + 2, Size: 2})
-	p.jeq(rp, "accept", "in")
+	oneWay(offDst, offSrc, lp, rp, "in")
 	p.label("in")
-	addr(offSrc, f.remote.Addr(), "drop")
-	if withLocal {
-		addr(offDst, loc, "drop")
-	}
-	p.add(bpf.LoadAbsolute{Off: transportAt, Size: 2})
-	p.jeq(rp, "", "drop")
-	p.add(bpf.LoadAbsolute{Off: transportAt + 2, Size: 2})
-	p.jeq(lp, "accept", "drop")
+	oneWay(offSrc, offDst, rp, lp, "drop")
 
 	p.label("icmp")
 	if withLocal {

@@ -310,6 +310,18 @@ func (d *decoder) str(f field) (string, bool) {
 	return scalarText(f.val), true
 }
 
+// strChecked is str with check, which says what is wrong with a value ("" when nothing): a
+// wrong value is reported and still returned, so later checks see what the file says.
+func (d *decoder) strChecked(f field, check func(string) string) (string, bool) {
+	v, ok := d.str(f)
+	if ok {
+		if msg := check(v); msg != "" {
+			d.errorf(f.val, f.path, "%s", msg)
+		}
+	}
+	return v, ok
+}
+
 // strItem is str for a list item.
 func (d *decoder) strItem(item ast.Node, p string) (string, bool) {
 	if item == nil {

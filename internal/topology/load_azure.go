@@ -31,10 +31,7 @@ func (d *decoder) azure(a *Azure, sec field) {
 				a.KeyVault = strings.ToLower(v)
 			}
 		case "bandwidth_test_url":
-			if v, ok := d.str(f); ok {
-				if msg := checkBlobURL(v); msg != "" {
-					d.errorf(f.val, f.path, "%s", msg)
-				}
+			if v, ok := d.strChecked(f, checkBlobURL); ok {
 				a.BandwidthTestURL = v
 			}
 		case "endpoints":

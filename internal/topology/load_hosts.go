@@ -49,10 +49,7 @@ func (d *decoder) hostField(h *Host, f field) {
 	case "roles":
 		d.seq(f.val, f.path, func(i int, item ast.Node, p string) { d.role(h, item, p) })
 	case "address":
-		if v, ok := d.str(f); ok {
-			if msg := checkAddress(v); msg != "" {
-				d.errorf(f.val, f.path, "%s", msg)
-			}
+		if v, ok := d.strChecked(f, checkAddress); ok {
 			h.Address = v
 		}
 	case "agent":
@@ -93,10 +90,7 @@ func (d *decoder) hostField(h *Host, f field) {
 			h.DataPort = v
 		}
 	case "proxy":
-		if v, ok := d.str(f); ok {
-			if msg := checkProxy(v); msg != "" {
-				d.errorf(f.val, f.path, "%s", msg)
-			}
+		if v, ok := d.strChecked(f, checkProxy); ok {
 			h.Proxy = v
 		}
 	case "datastores":
